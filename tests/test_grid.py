@@ -1,0 +1,82 @@
+"""Presets are data; the grid they expand to has stable, readable cell names."""
+
+import pytest
+
+from vaebench.errors import VaebenchError
+from vaebench.grid import Cell, load_preset, preset_names
+
+
+def test_shipped_presets_load_and_expand():
+    assert {"smoke", "cpu", "paper"} <= set(preset_names())
+    for name in preset_names():
+        preset = load_preset(name)
+        cells = preset.cells()
+        assert cells and len({cell.name for cell in cells}) == len(cells), name
+
+
+def test_smoke_grid_names():
+    names = [cell.name for cell in load_preset("smoke").cells()]
+    assert "dsprites32/beta_vae-beta4/conv/z4/s0" in names
+    assert "dsprites32/ae/conv/z2/s0" in names
+
+
+def test_sweep_expands_every_value():
+    preset = load_preset("paper")
+    betas = sorted({dict(c.hparams)["beta"] for c in preset.cells() if c.model == "beta_vae"})
+    assert betas == [1.0, 2.0, 4.0, 6.0, 8.0, 16.0]
+
+
+def test_cell_params_round_trip():
+    cell = load_preset("smoke").cells()[0]
+    assert Cell.from_params(cell.to_params()) == cell
+
+
+def test_overrides_replace_and_validate():
+    preset = load_preset("smoke").with_overrides(models=["vae"], latent_dims=[3], seeds=[1, 2], steps=7)
+    cells = preset.cells()
+    assert [c.name for c in cells] == ["dsprites32/vae/conv/z3/s1", "dsprites32/vae/conv/z3/s2"]
+    assert all(c.steps == 7 for c in cells)
+    # a model absent from the preset runs with its default hyperparameters
+    beta = load_preset("smoke").with_overrides(models=["beta_vae"]).cells()[0]
+    assert dict(beta.hparams) == {"beta": 4.0}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"latent_dims": [0]}, "bad latent dims"),
+    ({"steps": 0}, "bad steps"),
+    ({"steps": -5}, "bad steps"),
+    ({"batch_size": 0}, "bad batch size"),
+    ({"seeds": [-1]}, "bad seeds"),
+])
+def test_bad_numbers_are_rejected(overrides, message):
+    with pytest.raises(VaebenchError, match=message):
+        load_preset("smoke").with_overrides(**overrides)
+
+
+def test_unknown_names_are_rejected():
+    with pytest.raises(VaebenchError, match="unknown preset 'huge'; accepted: cpu, paper, smoke"):
+        load_preset("huge")
+    with pytest.raises(VaebenchError, match="unknown model 'gan'"):
+        load_preset("smoke").with_overrides(models=["gan"]).cells()
+    with pytest.raises(VaebenchError, match="unknown encoder/decoder family 'resnet'"):
+        load_preset("smoke").with_overrides(families=["resnet"]).cells()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("dataset = [", "malformed preset file"),
+    ('dataset = "dsprites"', "missing key 'models'"),
+    ('dataset = "dsprites"\nmodels=["vae"]\nfamilies=["conv"]\nlatent_dims=[2]\nseeds=[0]\nsteps="many"\nbatch_size=4\nlearning_rate=0.1\nlog_every=1',
+     "'steps' has the wrong type"),
+    ('dataset = "dsprites"\nmodels=[3]\nfamilies=["conv"]\nlatent_dims=[2]\nseeds=[0]\nsteps=1\nbatch_size=4\nlearning_rate=0.1\nlog_every=1',
+     "each entry of 'models'"),
+])
+def test_malformed_preset_files(tmp_path, text, message):
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    with pytest.raises(VaebenchError, match=message):
+        load_preset(str(path))
+
+
+def test_missing_preset_file(tmp_path):
+    with pytest.raises(VaebenchError, match="cannot read preset file"):
+        load_preset(str(tmp_path / "absent.toml"))

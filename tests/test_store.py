@@ -1,0 +1,92 @@
+"""The results store: atomic writes, grid bookkeeping, and the query API."""
+
+import json
+import os
+
+import pytest
+
+from vaebench import store
+from vaebench.errors import VaebenchError
+
+
+def test_atomic_write_leaves_old_file_when_writer_crashes(tmp_path):
+    path = tmp_path / "params.json"
+    store.write_json(path, {"a": 1})
+    with pytest.raises(RuntimeError):
+        with store.atomic_path(path) as tmp:
+            tmp.write_text('{"a": 2, "half')
+            raise RuntimeError("killed mid-write")
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["params.json"]
+
+
+def test_write_json_refuses_nan(tmp_path):
+    with pytest.raises(ValueError):
+        store.write_json(tmp_path / "x.json", {"a": float("nan")})
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_record_cells_merges_and_refuses_conflicts(tmp_path):
+    store.record_cells(tmp_path, {"a": {"steps": 1}})
+    store.record_cells(tmp_path, {"b": {"steps": 1}})
+    assert set(store.read_grid(tmp_path)) == {"a", "b"}
+    before = (tmp_path / "grid.json").read_bytes()
+    with pytest.raises(VaebenchError, match="already holds cell a with other settings \\(steps\\)"):
+        store.record_cells(tmp_path, {"a": {"steps": 2}})
+    assert (tmp_path / "grid.json").read_bytes() == before
+
+
+def test_corrupt_grid_file_is_a_clear_error(tmp_path):
+    (tmp_path / "grid.json").write_text("{not json")
+    with pytest.raises(VaebenchError, match="corrupt results file"):
+        store.read_grid(tmp_path)
+
+
+def test_unwritable_results_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(VaebenchError, match="cannot be written"):
+        store.check_writable(blocker / "results")
+
+
+def _cell(root, name, status="done", **params):
+    path = root / name
+    path.mkdir(parents=True)
+    store.write_json(path / "params.json", {"name": name, "status": status, "hparams": params.pop("hparams", {}), **params})
+    return path
+
+
+def test_load_experiments_filters_and_frames(tmp_path):
+    _cell(tmp_path, "d/vae/conv/z2/s0", model="vae", latent_dim=2, seed=0)
+    _cell(tmp_path, "d/vae/conv/z4/s0", model="vae", latent_dim=4, seed=0)
+    b = _cell(tmp_path, "d/beta_vae-beta4/conv/z4/s0", model="beta_vae", latent_dim=4, seed=0, hparams={"beta": 4.0})
+    _cell(tmp_path, "d/ae/conv/z4/s0", status="failed", model="ae", latent_dim=4, seed=0)
+    store.write_json(b / "metrics.json", {"scores": {"mig": 0.25, "elbo": "n/a: deterministic encoder"}})
+
+    assert [e.name for e in store.load_experiments(tmp_path)] == [
+        "d/beta_vae-beta4/conv/z4/s0", "d/vae/conv/z2/s0", "d/vae/conv/z4/s0"]
+    assert [e.name for e in store.load_experiments(tmp_path, where={"latent_dim": 4, "model": "vae"})] == ["d/vae/conv/z4/s0"]
+    assert [e.name for e in store.load_experiments(tmp_path, where={"beta": 4.0})] == ["d/beta_vae-beta4/conv/z4/s0"]
+    assert len(store.load_experiments(tmp_path, where={"model": ["vae", "ae"]}, include_failed=True)) == 3
+
+    frame = store.metrics_frame(store.load_experiments(tmp_path))
+    assert len(frame) == 2
+    row = frame.set_index("metric").loc["mig"]
+    assert row["value"] == 0.25 and row["model"] == "beta_vae" and row["hp_beta"] == 4.0
+    assert frame.set_index("metric").loc["elbo", "note"] == "n/a: deterministic encoder"
+
+
+def test_load_experiments_on_missing_dir(tmp_path):
+    with pytest.raises(VaebenchError, match="does not exist"):
+        store.load_experiments(tmp_path / "nope")
+
+
+def test_reset_cell_dir_removes_leftovers_only_inside_the_cell(tmp_path):
+    cell = tmp_path / "c"
+    (cell / "logs").mkdir(parents=True)
+    (cell / "history.csv").write_text("half")
+    (cell / ".encoder.keras.abc.tmp.keras").write_text("half")
+    sibling = tmp_path / "other.txt"
+    sibling.write_text("keep")
+    store.reset_cell_dir(cell)
+    assert list(cell.iterdir()) == [] and sibling.read_text() == "keep"

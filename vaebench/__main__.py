@@ -1,0 +1,3 @@
+from vaebench.cli import main
+
+main()

@@ -1,0 +1,196 @@
+"""The ``vaebench`` command line: run a grid, list it, score it, publish it."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# TensorFlow's C++ info/warning lines (oneDNN notices, generator shutdown) drown the progress bar.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vaebench.errors import VaebenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
+run_app = typer.Typer(no_args_is_help=True, help="Train and score.")
+app.add_typer(run_app, name="run")
+console = Console()
+
+
+def _split(value: str | None, cast, option: str, example: str):
+    if value is None:
+        return None
+    try:
+        items = [cast(item.strip()) for item in value.split(",") if item.strip()]
+    except ValueError:
+        items = []
+    if not items:
+        raise VaebenchError(f"bad {option} {value!r}: expected a comma-separated list, e.g. {example}")
+    return items
+
+
+@run_app.command("grid")
+def run_grid_command(
+    preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
+    results: Optional[Path] = typer.Option(None, help="Results dir [default: results/<preset>]."),
+    dataset: Optional[str] = typer.Option(None, help="Dataset name (see `vaebench datasets`)."),
+    models: Optional[str] = typer.Option(None, help="Comma-separated model names (see `vaebench models`)."),
+    families: Optional[str] = typer.Option(None, help="Comma-separated encoder/decoder families: conv, mlp."),
+    latent_dims: Optional[str] = typer.Option(None, help="Comma-separated latent sizes, e.g. 2,4,10."),
+    seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, e.g. 0,1."),
+    steps: Optional[int] = typer.Option(None, help="Training steps per cell."),
+    batch_size: Optional[int] = typer.Option(None, help="Batch size."),
+    tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs into each cell's directory."),
+):
+    """Train and score every cell of the grid that is not finished yet."""
+    from vaebench.grid import load_preset
+    from vaebench.runner import run_grid
+
+    chosen = load_preset(preset).with_overrides(
+        dataset=dataset,
+        models=_split(models, str, "--models", "vae,beta_vae"),
+        families=_split(families, str, "--families", "conv"),
+        latent_dims=_split(latent_dims, int, "--latent-dims", "2,4"),
+        seeds=_split(seeds, int, "--seeds", "0,1"),
+        steps=steps,
+        batch_size=batch_size,
+    )
+    results_dir = results if results is not None else Path("results") / chosen.name
+    run_grid(chosen, results_dir, console, tensorboard=tensorboard)
+    _print_grid_table(results_dir)
+
+
+SUMMARY_SCORES = ("recon_bce", "elbo", "mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement")
+
+
+def _print_grid_table(results_dir: Path) -> None:
+    from vaebench import store
+
+    grid = store.read_grid(results_dir)
+    table = Table(title=f"{results_dir} — {len(grid)} cells")
+    for column in ("cell", "status", "s", *SUMMARY_SCORES):
+        table.add_column(column, justify="left" if column in ("cell", "status") else "right")
+    counts = {"done": 0, "failed": 0, "pending": 0}
+    for name in sorted(grid):
+        cell_dir = results_dir / name
+        status = store.cell_status(cell_dir)
+        counts[status] = counts.get(status, 0) + 1
+        params = store.read_json(cell_dir / store.PARAMS_FILE) if status != "pending" else {}
+        if status == "failed":
+            table.add_row(name, "[red]failed[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
+            continue
+        scores = store.read_json(cell_dir / store.METRICS_FILE).get("scores", {}) if (cell_dir / store.METRICS_FILE).exists() else {}
+        cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
+        style = "[green]done[/]" if status == "done" else "[yellow]pending[/]"
+        table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)
+    console.print(table)
+    console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "n/a"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+@app.command("list")
+def list_command(results: Path = typer.Option(Path("results"), help="A results dir, or a folder holding several.")):
+    """A table of cells: done / failed (with the reason) / pending, with their main numbers."""
+    from vaebench import store
+
+    if not results.is_dir():
+        raise VaebenchError(f"results dir {results} does not exist")
+    roots = sorted(path.parent for path in results.rglob(store.GRID_FILE))
+    if not roots:
+        raise VaebenchError(f"no grid in {results}: run `vaebench run grid` first")
+    for root in roots:
+        _print_grid_table(root)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    results: Path = typer.Option(..., help="The results dir of one grid."),
+    metrics: Optional[str] = typer.Option(None, help="Comma-separated metric names [default: all]."),
+    force: bool = typer.Option(False, help="Recompute metrics already in metrics.json."),
+    preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
+):
+    """(Re)score the trained cells of a results dir; resumable like training."""
+    from vaebench import store
+    from vaebench.grid import Cell, load_preset
+    from vaebench.metrics import metric_names
+    from vaebench.runner import score
+
+    chosen = _split(metrics, str, "--metrics", "mig,dci")
+    unknown = sorted(set(chosen or []) - set(metric_names()))
+    if unknown:
+        raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(metric_names())}")
+    settings = load_preset(preset).metrics if preset else {}
+    experiments = store.load_experiments(results)
+    if not experiments:
+        raise VaebenchError(f"no trained cells in {results}")
+    with console.status("scoring") as status:
+        for index, experiment in enumerate(experiments, 1):
+            status.update(f"scoring {index}/{len(experiments)} {experiment.name}")
+            score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force)
+    _print_grid_table(results)
+
+
+@app.command("models")
+def models_command():
+    """Every model with its hyperparameters and a one-line description."""
+    from vaebench.models import MODELS
+
+    table = Table(title="models")
+    for column in ("model", "hyperparameters (defaults)", "description"):
+        table.add_column(column)
+    for name, model_class in MODELS.items():
+        hparams = ", ".join(f"{key}={value:g}" for key, value in model_class.hparams.items()) or "—"
+        table.add_row(name, hparams, model_class.description)
+    console.print(table)
+
+
+@app.command("datasets")
+def datasets_command():
+    """Every dataset name the grid accepts."""
+    from vaebench.data import dataset_names
+
+    console.print("\n".join(dataset_names()))
+
+
+@app.command("build-site")
+def build_site_command(
+    results: Path = typer.Option(Path("results/cpu"), help="The results dir of one grid."),
+    out: Path = typer.Option(Path("site"), help="Where the static site goes."),
+):
+    """Render a results dir into a static HTML report that works offline."""
+    from vaebench.site import build_site
+
+    index = build_site(results, out)
+    console.print(f"site written: {index}")
+
+
+def main() -> None:
+    """Entry point: every user error is one line on stderr and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.UsageError as error:
+        _fail(error.format_message())
+    except click.exceptions.Abort:
+        _fail("interrupted", code=130)
+    except (VaebenchError, ValueError) as error:
+        _fail(str(error))
+    sys.exit(code or 0)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"error: {message}".splitlines()[0], file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,74 @@
+"""Encoder and decoder builders, one pair per architecture family.
+
+Every encoder maps an observation to the parameters of a diagonal Gaussian,
+outputs ``[mean, logvar]`` (a deterministic encoder outputs ``[mean]``); every
+decoder maps a latent code to Bernoulli logits with the observation's shape.
+The ``conv`` family is the disentanglement literature's standard network
+(Locatello et al. 2019); ``mlp`` is its fully connected variant.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+
+def _heads(hidden, latent_dim: int, gaussian: bool) -> list:
+    mean = layers.Dense(latent_dim, name="mean")(hidden)
+    if not gaussian:
+        return [mean]
+    return [mean, layers.Dense(latent_dim, name="logvar")(hidden)]
+
+
+def conv_encoder(shape, latent_dim: int, gaussian: bool = True) -> keras.Model:
+    _require_conv_shape(shape)
+    inputs = keras.Input(shape)
+    h = inputs
+    for filters, kernel in ((32, 4), (32, 4), (64, 2), (64, 2)):
+        h = layers.Conv2D(filters, kernel, strides=2, padding="same", activation="relu")(h)
+    h = layers.Dense(256, activation="relu")(layers.Flatten()(h))
+    return keras.Model(inputs, _heads(h, latent_dim, gaussian), name="encoder")
+
+
+def conv_decoder(shape, latent_dim: int) -> keras.Model:
+    _require_conv_shape(shape)
+    height, width, channels = shape
+    z = keras.Input((latent_dim,))
+    h = layers.Dense(256, activation="relu")(z)
+    h = layers.Dense((height // 16) * (width // 16) * 64, activation="relu")(h)
+    h = layers.Reshape((height // 16, width // 16, 64))(h)
+    for filters in (64, 32, 32):
+        h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", activation="relu")(h)
+    logits = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="logits")(h)
+    return keras.Model(z, logits, name="decoder")
+
+
+def mlp_encoder(shape, latent_dim: int, gaussian: bool = True) -> keras.Model:
+    inputs = keras.Input(shape)
+    h = layers.Flatten()(inputs)
+    for _ in range(2):
+        h = layers.Dense(1200, activation="relu")(h)
+    return keras.Model(inputs, _heads(h, latent_dim, gaussian), name="encoder")
+
+
+def mlp_decoder(shape, latent_dim: int) -> keras.Model:
+    z = keras.Input((latent_dim,))
+    h = z
+    for _ in range(3):
+        h = layers.Dense(1200, activation="tanh")(h)
+    logits = layers.Reshape(tuple(shape), name="logits")(layers.Dense(math.prod(shape))(h))
+    return keras.Model(z, logits, name="decoder")
+
+
+def _require_conv_shape(shape) -> None:
+    if len(shape) != 3 or shape[0] % 16 or shape[1] % 16:
+        raise ValueError(f"the conv family needs (H, W, C) images with H and W multiples of 16, got {tuple(shape)}")
+
+
+#: family name -> (encoder builder, decoder builder)
+FAMILIES = {
+    "conv": (conv_encoder, conv_decoder),
+    "mlp": (mlp_encoder, mlp_decoder),
+}

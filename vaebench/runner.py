@@ -1,0 +1,100 @@
+"""Run a grid: train every unfinished cell, then score it; resumable at any point.
+
+``run_cell`` is the unit of work (train if needed, then score), a plain
+function of its arguments, so other executors can map it over cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from vaebench import store
+from vaebench.data import get_dataset
+from vaebench.environment import backend, describe_device
+from vaebench.grid import Cell, Preset
+
+
+@lru_cache(maxsize=8)
+def dataset_for(name: str, image_size: int | None):
+    return get_dataset(name, image_size=image_size)
+
+
+@dataclass
+class GridPlan:
+    """What a run will do: every cell of the grid and which of them still need work."""
+
+    results_dir: Path
+    cells: list[Cell]
+    to_train: list[Cell]
+    to_score: list[Cell]
+
+
+def plan_grid(preset: Preset, results_dir: Path) -> GridPlan:
+    """Validate everything and record the grid, before any training starts."""
+    cells = preset.cells()
+    for cell in cells:
+        dataset_for(cell.dataset, cell.image_size)
+    store.check_writable(results_dir)
+    store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells})
+    status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
+    to_train = [cell for cell in cells if status[cell.name] == "pending"]
+    to_score = [cell for cell in cells if status[cell.name] != "failed"]
+    return GridPlan(results_dir, cells, to_train, to_score)
+
+
+def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] | None = None, force: bool = False):
+    from vaebench.metrics import score_cell
+
+    return score_cell(cell_dir, dataset_for(cell.dataset, cell.image_size), metric_settings, metrics=metrics, force=force)
+
+
+def run_cell(cell: Cell, results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False) -> str:
+    """Train ``cell`` unless finished, then score it unless scored; return its final status."""
+    from vaebench.train import train_cell
+
+    cell_dir = Path(results_dir) / cell.name
+    status = store.cell_status(cell_dir)
+    if status == "pending":
+        status = train_cell(cell, dataset_for(cell.dataset, cell.image_size), cell_dir, on_progress, tensorboard)["status"]
+    if status == "done":
+        score(cell, cell_dir, metric_settings)
+    return status
+
+
+def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False) -> GridPlan:
+    results_dir = Path(results_dir)
+    plan = plan_grid(preset, results_dir)
+    done = len(plan.cells) - len(plan.to_train)
+    console.print(
+        f"[bold]{preset.name}[/]: {len(plan.cells)} cells, {done} already trained, {len(plan.to_train)} to train, "
+        f"on {describe_device()} with the {backend()} backend → {results_dir}"
+    )
+    work = sorted({cell.name: cell for cell in plan.to_train + plan.to_score}.values(), key=lambda c: c.name)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        total_steps = sum(cell.steps for cell in plan.to_train)
+        task = progress.add_task("training", total=max(total_steps, 1), detail="")
+        for index, cell in enumerate(work, 1):
+            label = f"cell {index}/{len(work)} {cell.name}"
+            already = progress.tasks[task].completed
+
+            def on_progress(step, loss, label=label, already=already, steps=cell.steps):
+                progress.update(task, completed=already + step, detail=f"{label} step {step}/{steps} loss {loss:.2f}")
+
+            if cell in plan.to_train:
+                progress.update(task, detail=f"{label} building")
+            else:
+                progress.update(task, detail=f"{label} scoring")
+            status = run_cell(cell, results_dir, preset.metrics, on_progress if cell in plan.to_train else None, tensorboard)
+            if cell in plan.to_train:
+                progress.update(task, completed=already + cell.steps)
+            if status == "failed":
+                console.print(f"[red]failed[/] {cell.name}: {store.read_json(results_dir / cell.name / store.PARAMS_FILE)['failure']['reason']}")
+        progress.update(task, completed=max(total_steps, 1), detail="done")
+    return plan
