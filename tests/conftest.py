@@ -1,3 +1,25 @@
 import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).parent))
+
+VAEBENCH = [sys.executable, "-m", "vaebench"]
+
+
+def run_vaebench(*args, timeout=900, **kwargs):
+    """The CLI in a fresh process, exactly as a user runs it."""
+    return subprocess.run([*VAEBENCH, *map(str, args)], capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def smoke_results(tmp_path_factory):
+    """`vaebench run grid --preset smoke` once for the whole session (read-only for tests)."""
+    results = tmp_path_factory.mktemp("smoke") / "results"
+    run = run_vaebench("run", "grid", "--preset", "smoke", "--results", results)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    return results

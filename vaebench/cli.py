@@ -41,6 +41,7 @@ def run_grid_command(
     preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
     results: Optional[Path] = typer.Option(None, help="Results dir [default: results/<preset>]."),
     dataset: Optional[str] = typer.Option(None, help="Dataset name (see `vaebench datasets`)."),
+    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets (dsprites_npz, mnist, fashion_mnist)."),
     models: Optional[str] = typer.Option(None, help="Comma-separated model names (see `vaebench models`)."),
     families: Optional[str] = typer.Option(None, help="Comma-separated encoder/decoder families: conv, mlp."),
     latent_dims: Optional[str] = typer.Option(None, help="Comma-separated latent sizes, e.g. 2,4,10."),
@@ -63,7 +64,7 @@ def run_grid_command(
         batch_size=batch_size,
     )
     results_dir = results if results is not None else Path("results") / chosen.name
-    run_grid(chosen, results_dir, console, tensorboard=tensorboard)
+    run_grid(chosen, results_dir, console, tensorboard=tensorboard, data_path=data_path)
     _print_grid_table(results_dir)
 
 
@@ -122,6 +123,7 @@ def evaluate_command(
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metric names [default: all]."),
     force: bool = typer.Option(False, help="Recompute metrics already in metrics.json."),
     preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
+    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets."),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
     from vaebench import store
@@ -140,7 +142,8 @@ def evaluate_command(
     with console.status("scoring") as status:
         for index, experiment in enumerate(experiments, 1):
             status.update(f"scoring {index}/{len(experiments)} {experiment.name}")
-            score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force)
+            score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force,
+                  data_path=data_path)
     _print_grid_table(results)
 
 

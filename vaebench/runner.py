@@ -20,8 +20,13 @@ from vaebench.grid import Cell, Preset
 
 
 @lru_cache(maxsize=8)
-def dataset_for(name: str, image_size: int | None):
-    return get_dataset(name, image_size=image_size)
+def _dataset(name: str, image_size: int | None, data_path: str | None):
+    return get_dataset(name, image_size=image_size, data_path=data_path)
+
+
+def dataset_for(cell: Cell, data_path: str | None = None):
+    """The cell's dataset, built once per process (file datasets read ``data_path``)."""
+    return _dataset(cell.dataset, cell.image_size, data_path)
 
 
 @dataclass
@@ -34,11 +39,11 @@ class GridPlan:
     to_score: list[Cell]
 
 
-def plan_grid(preset: Preset, results_dir: Path) -> GridPlan:
+def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None) -> GridPlan:
     """Validate everything and record the grid, before any training starts."""
     cells = preset.cells()
     for cell in cells:
-        dataset_for(cell.dataset, cell.image_size)
+        dataset_for(cell, data_path)
     store.check_writable(results_dir)
     store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells})
     status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
@@ -47,28 +52,31 @@ def plan_grid(preset: Preset, results_dir: Path) -> GridPlan:
     return GridPlan(results_dir, cells, to_train, to_score)
 
 
-def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] | None = None, force: bool = False):
+def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] | None = None, force: bool = False,
+          data_path: str | None = None):
     from vaebench.metrics import score_cell
 
-    return score_cell(cell_dir, dataset_for(cell.dataset, cell.image_size), metric_settings, metrics=metrics, force=force)
+    return score_cell(cell_dir, dataset_for(cell, data_path), metric_settings, metrics=metrics, force=force)
 
 
-def run_cell(cell: Cell, results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False) -> str:
+def run_cell(cell: Cell, results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False,
+             data_path: str | None = None) -> str:
     """Train ``cell`` unless finished, then score it unless scored; return its final status."""
     from vaebench.train import train_cell
 
     cell_dir = Path(results_dir) / cell.name
     status = store.cell_status(cell_dir)
     if status == "pending":
-        status = train_cell(cell, dataset_for(cell.dataset, cell.image_size), cell_dir, on_progress, tensorboard)["status"]
+        status = train_cell(cell, dataset_for(cell, data_path), cell_dir, on_progress, tensorboard)["status"]
     if status == "done":
-        score(cell, cell_dir, metric_settings)
+        score(cell, cell_dir, metric_settings, data_path=data_path)
     return status
 
 
-def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False) -> GridPlan:
+def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
+             data_path: str | None = None) -> GridPlan:
     results_dir = Path(results_dir)
-    plan = plan_grid(preset, results_dir)
+    plan = plan_grid(preset, results_dir, data_path)
     done = len(plan.cells) - len(plan.to_train)
     console.print(
         f"[bold]{preset.name}[/]: {len(plan.cells)} cells, {done} already trained, {len(plan.to_train)} to train, "
@@ -91,7 +99,8 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
                 progress.update(task, detail=f"{label} building")
             else:
                 progress.update(task, detail=f"{label} scoring")
-            status = run_cell(cell, results_dir, preset.metrics, on_progress if cell in plan.to_train else None, tensorboard)
+            status = run_cell(cell, results_dir, preset.metrics, on_progress if cell in plan.to_train else None,
+                              tensorboard, data_path)
             if cell in plan.to_train:
                 progress.update(task, completed=already + cell.steps)
             if status == "failed":

@@ -1,0 +1,155 @@
+"""The command line as a user meets it: the smoke grid, resume after kill -9, and bad input."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import pytest
+
+from conftest import VAEBENCH, run_vaebench
+from vaebench import load_experiments, store
+from vaebench.cli import main
+from vaebench.grid import load_preset
+
+
+def _tree_digest(root: Path) -> dict:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_smoke_grid_trains_and_scores_every_cell(smoke_results):
+    cells = load_preset("smoke").cells()
+    experiments = load_experiments(smoke_results)
+    assert sorted(e.name for e in experiments) == sorted(c.name for c in cells)
+    for experiment in experiments:
+        assert experiment.params["status"] == "done"
+        assert experiment.metrics is not None and experiment.scores, experiment.name
+        assert experiment.history["step"].iloc[-1] == experiment.params["steps"]
+
+
+def test_rerun_trains_nothing_and_list_shows_the_grid(smoke_results):
+    before = _tree_digest(smoke_results)
+    rerun = run_vaebench("run", "grid", "--preset", "smoke", "--results", smoke_results)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "0 to train" in rerun.stdout
+    assert _tree_digest(smoke_results) == before
+    listing = run_vaebench("list", "--results", smoke_results)
+    assert listing.returncode == 0
+    assert "dsprites32/beta_vae-beta4/conv/z4/s0" in listing.stdout
+    assert f"{len(load_preset('smoke').cells())} done, 0 failed, 0 pending" in listing.stdout
+
+
+def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
+    results = tmp_path / "results"
+    args = [*VAEBENCH, "run", "grid", "--preset", "smoke", "--models", "vae", "--latent-dims", "2,3,5",
+            "--steps", "150", "--results", str(results)]
+    first_params = results / "dsprites32/vae/conv/z2/s0/params.json"
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not first_params.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert first_params.exists(), "the first cell never finished"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished_before = json.loads(first_params.read_text())["finished_at"]
+
+    resumed = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "1 already trained, 2 to train" in resumed.stdout
+    assert json.loads(first_params.read_text())["finished_at"] == finished_before
+    for experiment in load_experiments(results):
+        assert experiment.metrics["scores"]
+        keras.saving.load_model(experiment.path / "encoder.keras")
+    assert not [p for p in results.rglob("*") if ".tmp" in p.name]
+
+
+def _cli(argv, capsys):
+    """Run the entry point in-process; return (exit code, stdout, stderr)."""
+    old = sys.argv
+    sys.argv = ["vaebench", *map(str, argv)]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = old
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+@pytest.fixture
+def populated(tmp_path):
+    """A results dir with content that bad commands must leave untouched."""
+    root = tmp_path / "results"
+    store.record_cells(root, {"x/vae/conv/z2/s0": {"steps": 1}})
+    store.write_json(root / "x/vae/conv/z2/s0/params.json", {"name": "x/vae/conv/z2/s0", "status": "done", "hparams": {}})
+    return root
+
+
+BAD_COMMANDS = [
+    (["run", "grid", "--preset", "huge"], "unknown preset 'huge'; accepted: cpu, paper, smoke"),
+    (["run", "grid", "--models", "vae,gan"], "unknown model 'gan'; accepted: ae, vae, beta_vae"),
+    (["run", "grid", "--dataset", "cifar"], "unknown dataset 'cifar'; accepted:"),
+    (["run", "grid", "--latent-dims", "0"], "bad latent dims [0]"),
+    (["run", "grid", "--latent-dims", "two"], "bad --latent-dims 'two'"),
+    (["run", "grid", "--steps", "0"], "bad steps [0]"),
+    (["run", "grid", "--steps", "-3"], "bad steps [-3]"),
+    (["run", "grid", "--steps", "many"], "'many' is not a valid integer"),
+    (["run", "grid", "--batch-size", "0"], "bad batch size [0]"),
+    (["run", "grid", "--families", "resnet"], "unknown encoder/decoder family 'resnet'"),
+    (["list", "--results", "{missing}"], "does not exist"),
+    (["build-site", "--results", "{missing}"], ""),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_COMMANDS)
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(argv, message, populated, tmp_path, capsys):
+    before = _tree_digest(populated)
+    argv = [a.format(missing=tmp_path / "missing") for a in argv]
+    if argv[:2] == ["run", "grid"]:
+        argv += ["--results", str(populated)]
+    code, out, err = _cli(argv, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert message in lines[0]
+    assert "Traceback" not in out + err
+    assert _tree_digest(populated) == before
+
+
+def test_malformed_preset_file_and_unwritable_results(tmp_path, capsys):
+    preset = tmp_path / "bad.toml"
+    preset.write_text("steps = = 3")
+    code, _, err = _cli(["run", "grid", "--preset", preset, "--results", tmp_path / "r"], capsys)
+    assert code == 2 and "malformed preset file" in err and len(err.strip().splitlines()) == 1
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = _cli(["run", "grid", "--results", blocker / "results"], capsys)
+    assert code == 2 and "cannot be written" in err
+    assert blocker.read_text() == "x"
+
+
+def test_conflicting_settings_in_an_existing_results_dir(tmp_path, capsys):
+    root = tmp_path / "results"
+    cell = load_preset("smoke").cells()[0]
+    store.record_cells(root, {cell.name: {**cell.to_params(), "steps": 999}})
+    before = _tree_digest(root)
+    code, _, err = _cli(["run", "grid", "--results", root], capsys)
+    assert code == 2 and "already holds cell" in err and "(steps)" in err
+    assert _tree_digest(root) == before
+
+
+def test_corrupt_params_file_is_reported_not_crashed_on(smoke_results, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke_results, copy)
+    victim = next(copy.rglob("params.json"))
+    victim.write_text("{truncated")
+    code, _, err = _cli(["list", "--results", copy], capsys)
+    assert code == 2 and "corrupt results file" in err and str(victim) in err
+    assert victim.read_text() == "{truncated"
