@@ -10,7 +10,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -21,7 +20,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
 run_app = typer.Typer(no_args_is_help=True, help="Train and score.")
 app.add_typer(run_app, name="run")
-console = Console()
+# Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _split(value: str | None, cast, option: str, example: str):
@@ -68,7 +68,9 @@ def run_grid_command(
     _print_grid_table(results_dir)
 
 
-SUMMARY_SCORES = ("recon_bce", "elbo", "mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement")
+#: score key -> short column header for the terminal table
+SUMMARY_SCORES = {"recon_bce": "recon", "elbo": "ELBO", "mig": "MIG", "beta_vae_eval": "βVAE",
+                  "factor_vae_eval": "FVAE", "dci_disentanglement": "DCI-D"}
 
 
 def _print_grid_table(results_dir: Path) -> None:
@@ -76,8 +78,10 @@ def _print_grid_table(results_dir: Path) -> None:
 
     grid = store.read_grid(results_dir)
     table = Table(title=f"{results_dir} — {len(grid)} cells")
-    for column in ("cell", "status", "s", *SUMMARY_SCORES):
-        table.add_column(column, justify="left" if column in ("cell", "status") else "right")
+    table.add_column("cell", no_wrap=True)
+    table.add_column("status")
+    for column in ("train s", *SUMMARY_SCORES.values()):
+        table.add_column(column, justify="right")
     counts = {"done": 0, "failed": 0, "pending": 0}
     for name in sorted(grid):
         cell_dir = results_dir / name
@@ -185,9 +189,9 @@ def main() -> None:
     """Entry point: every user error is one line on stderr and exit code 2."""
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.UsageError as error:
+    except typer.TyperException as error:  # usage errors: unknown option, bad value type
         _fail(error.format_message())
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("interrupted", code=130)
     except (VaebenchError, ValueError) as error:
         _fail(str(error))

@@ -1,0 +1,19 @@
+"""Scores that need no ground-truth factors: active units and the dependence between latents."""
+
+import numpy as np
+
+from vaebench.metrics.discrete import check_codes
+
+
+def active_units(codes, threshold: float = 0.01) -> int:
+    """Number of latents whose posterior mean varies over the data (variance > ``threshold``)."""
+    return int((check_codes(codes).var(axis=0) > threshold).sum())
+
+
+def gaussian_total_correlation(codes) -> float:
+    """TC of a Gaussian with the codes' covariance Σ: ½(Σᵢ log Σᵢᵢ − log det Σ), in nats, ≥ 0."""
+    cov = np.atleast_2d(np.cov(check_codes(codes), rowvar=False))
+    sign, logdet = np.linalg.slogdet(cov)
+    if sign <= 0:
+        return float("inf")
+    return float(0.5 * (np.log(np.diag(cov)).sum() - logdet))
