@@ -98,7 +98,7 @@ BAD_COMMANDS = [
     (["run", "grid", "--latent-dims", "two"], "bad --latent-dims 'two'"),
     (["run", "grid", "--steps", "0"], "bad steps [0]"),
     (["run", "grid", "--steps", "-3"], "bad steps [-3]"),
-    (["run", "grid", "--steps", "many"], "'many' is not a valid integer"),
+    (["run", "grid", "--steps", "many"], "Invalid value for '--steps'"),
     (["run", "grid", "--batch-size", "0"], "bad batch size [0]"),
     (["run", "grid", "--families", "resnet"], "unknown encoder/decoder family 'resnet'"),
     (["list", "--results", "{missing}"], "does not exist"),

@@ -24,18 +24,16 @@ def _inputs(model: keras.Model, images: np.ndarray, labels: np.ndarray | None, n
 
 
 def _predict(model: keras.Model, inputs, batch_size: int) -> list[np.ndarray]:
-    """``predict_on_batch`` over fixed-size batches (the last one padded), so the model traces once."""
+    """``predict_on_batch`` over batches all padded to ``batch_size``, so the model traces exactly once."""
     arrays = inputs if isinstance(inputs, list) else [inputs]
-    n = len(arrays[0])
     chunks = []
-    for start in range(0, n, batch_size):
+    for start in range(0, len(arrays[0]), batch_size):
         batch = [a[start:start + batch_size] for a in arrays]
-        short = batch_size - len(batch[0])
-        if short and n > batch_size:
-            batch = [np.concatenate([b, np.repeat(b[-1:], short, axis=0)]) for b in batch]
+        real = len(batch[0])
+        batch = [np.concatenate([b, np.repeat(b[-1:], batch_size - real, axis=0)]) for b in batch]
         outputs = model.predict_on_batch(batch if len(batch) > 1 else batch[0])
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        chunks.append([np.asarray(o)[: batch_size - short if n > batch_size else None] for o in outputs])
+        chunks.append([np.asarray(o)[:real] for o in outputs])
     return [np.concatenate(parts) for parts in zip(*chunks)]
 
 

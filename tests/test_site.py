@@ -1,0 +1,180 @@
+"""The static report: every link resolves, every chart spec is valid Vega-Lite, escaping, determinism, a real browser."""
+
+import json
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+from altair.vegalite.v6.schema import load_schema
+
+from vaebench import store
+from vaebench.errors import VaebenchError
+from vaebench.site import build_site
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.specs, self.charts, self._in_spec = [], [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("href", "src"):
+            if attrs.get(key):
+                self.links.append(attrs[key])
+        if tag == "script" and attrs.get("type") == "application/json":
+            self._in_spec = True
+            self.specs.append("")
+        if tag == "div" and "data-spec" in attrs:
+            self.charts.append(attrs["data-spec"])
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_spec = False
+
+    def handle_data(self, data):
+        if self._in_spec:
+            self.specs[-1] += data
+
+
+def _parse(path: Path) -> _Collector:
+    collector = _Collector()
+    collector.feed(path.read_text())
+    return collector
+
+
+@pytest.fixture(scope="module")
+def site(smoke_results, tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "site"
+    build_site(smoke_results, out)
+    return out
+
+
+def test_pages_exist_for_every_cell(site, smoke_results):
+    cells = store.load_experiments(smoke_results)
+    pages = sorted((site / "cells").glob("*.html"))
+    assert len(pages) == len(cells)
+    for name in ("index.html", "compare.html", "assets/vega-bundle.js", "assets/style.css"):
+        assert (site / name).is_file()
+    for cell in cells:
+        folder = site / "cells" / cell.name.replace("/", "__")
+        for picture in ("reconstructions.png", "traversal-0.png", "interpolation.png", "arithmetic.png"):
+            assert (folder / picture).stat().st_size > 100
+
+
+def test_every_internal_link_resolves(site):
+    for page in site.rglob("*.html"):
+        for link in _parse(page).links:
+            if link.startswith(("http:", "https:")):
+                pytest.fail(f"{page.name} links outside the site: {link}")
+            target = (page.parent / link.split("#")[0]).resolve()
+            assert target.is_file(), f"{page.relative_to(site)} → {link}"
+
+
+def test_every_chart_spec_is_valid_vega_lite(site):
+    schema = load_schema()
+    validator = jsonschema.Draft7Validator(schema)
+    count = 0
+    for page in sorted(site.rglob("*.html")):
+        parsed = _parse(page)
+        assert len(parsed.charts) == len(parsed.specs), page.name
+        for text in parsed.specs:
+            spec = json.loads(text)
+            errors = sorted(validator.iter_errors(spec), key=lambda e: e.path)
+            assert not errors, f"{page.name}: {errors[0].message[:300]}"
+            assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
+            count += 1
+    assert count >= 4 + 2 + 2  # index, comparisons, and at least curves + scatter matrix on a cell page
+
+
+def test_the_vega_libraries_ship_once_and_nothing_loads_from_the_network(site):
+    bundles = [p for p in site.rglob("*.js")]
+    assert [p.name for p in bundles] == ["vega-bundle.js"]
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        assert "cdn.jsdelivr" not in text and "unpkg.com" not in text
+        assert len(text) < 400_000, f"{page.name} seems to inline a library"
+
+
+def test_rebuilding_gives_the_same_files_except_the_date(site, smoke_results, tmp_path):
+    again = tmp_path / "again"
+    build_site(smoke_results, again)
+    first = sorted(p.relative_to(site) for p in site.rglob("*") if p.is_file())
+    assert first == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    date = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    for relative in first:
+        a, b = (site / relative).read_bytes(), (again / relative).read_bytes()
+        if relative.name == "index.html":
+            a, b = date.sub("DATE", a.decode()), date.sub("DATE", b.decode())
+            assert len(date.findall((site / relative).read_text())) == 1
+        assert a == b, relative
+
+
+def test_markup_in_results_shows_as_text_and_broken_cells_are_listed(smoke_results, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(smoke_results, results)
+    cells = sorted(p.parent for p in results.rglob("params.json"))
+    failed = json.loads((cells[0] / "params.json").read_text())
+    failed.update(status="failed", failure={"reason": "<script>alert('x')</script> at step 3", "step": 3})
+    store.write_json(cells[0] / "params.json", failed)
+    (cells[1] / "metrics.json").write_text("{broken")
+    (cells[2] / "metrics.json").unlink()
+    out = build_site(results, tmp_path / "site")
+    index = out.read_text()
+    assert "&lt;script&gt;alert(" in index and "<script>alert(" not in index
+    assert "corrupt metrics.json" in index and "metrics.json is missing" in index
+    assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == len(cells) - 1
+
+
+def test_empty_or_missing_results_are_one_line_errors(tmp_path):
+    with pytest.raises(VaebenchError, match="does not exist"):
+        build_site(tmp_path / "nope", tmp_path / "site")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(VaebenchError, match="holds no grid"):
+        build_site(tmp_path / "empty", tmp_path / "site")
+    assert not (tmp_path / "site").exists()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_pages_render_in_a_real_browser(site):
+    """Open index.html and one cell page from disk: no console errors, every chart drawn."""
+    in_ci = os.environ.get("CI") == "true"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if in_ci:
+            pytest.fail("playwright is not installed in CI")
+        pytest.skip("playwright is not installed (pip install playwright)")
+    if CHROMIUM is None:
+        if in_ci:
+            pytest.fail("Debian's chromium is not installed in CI (apt-get install chromium)")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    pages = [site / "index.html", site / "compare.html", sorted((site / "cells").glob("*.html"))[0]]
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            for path in pages:
+                page = browser.new_page()
+                errors = []
+                page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.goto(path.as_uri())
+                charts = page.locator("div.chart")
+                page.wait_for_function("document.querySelectorAll('div.chart svg .mark-group, div.chart svg g.mark-symbol,"
+                                       " div.chart svg path').length > 0", timeout=30_000)
+                page.wait_for_timeout(500)
+                for i in range(charts.count()):
+                    marks = charts.nth(i).locator("svg [class*='mark-']").count()
+                    assert marks > 0, f"{path.name}: chart {i} drew no marks"
+                assert not errors, f"{path.name}: {errors}"
+                page.close()
+        finally:
+            browser.close()

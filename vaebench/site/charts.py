@@ -1,0 +1,157 @@
+"""Altair charts for the report, one function per chart; each returns a Vega-Lite spec (a dict).
+
+Every parameter and selection is named explicitly so that rebuilding gives
+byte-identical specs. The data is the tidy frame of ``vaebench.store.metrics_frame``
+plus a ``url`` column (the cell's page) and a ``config`` column (model with its
+hyperparameters, e.g. ``beta_vae-beta4``).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+#: score key -> (label, higher is better)
+KNOWN_METRICS = {
+    "recon_bce": ("reconstruction NLL (nats)", False),
+    "recon_mse": ("reconstruction MSE", False),
+    "elbo": ("ELBO (nats)", True),
+    "elbo_recon": ("ELBO reconstruction term", True),
+    "elbo_kl": ("KL(q(z|x) || p(z))", False),
+    "iwae_log_px": ("IWAE bound on log p(x)", True),
+    "active_units": ("active latent units", True),
+    "gaussian_tc": ("Gaussian total correlation", False),
+    "mig": ("MIG", True),
+    "beta_vae_train": ("β-VAE score (train)", True),
+    "beta_vae_eval": ("β-VAE score", True),
+    "factor_vae_train": ("FactorVAE score (train)", True),
+    "factor_vae_eval": ("FactorVAE score", True),
+    "factor_vae_active": ("FactorVAE active dims", True),
+    "dci_disentanglement": ("DCI disentanglement", True),
+    "dci_completeness": ("DCI completeness", True),
+    "dci_informativeness_train": ("DCI informativeness (train)", True),
+    "dci_informativeness_test": ("DCI informativeness", True),
+    "sap": ("SAP", True),
+    "modularity": ("modularity", True),
+    "explicitness_train": ("explicitness (train)", True),
+    "explicitness_test": ("explicitness", True),
+}
+DISENTANGLEMENT = ("mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement", "sap", "modularity")
+MODEL_SELECTION = "model_highlight"
+
+
+def label(metric: str) -> str:
+    return KNOWN_METRICS.get(metric, (metric, True))[0]
+
+
+def _metric_picker(name: str, metrics: list[str], default: str) -> alt.Parameter:
+    return alt.param(name=name, value=default, bind=alt.binding_select(options=metrics, labels=[label(m) for m in metrics],
+                                                                         name="metric "))
+
+
+def _model_highlight() -> alt.Parameter:
+    return alt.selection_point(name=MODEL_SELECTION, fields=["config"], bind="legend")
+
+
+def _colour(configs: list[str]) -> alt.Color:
+    return alt.Color("config:N", title="model", scale=alt.Scale(domain=configs))
+
+
+def heatmap(frame: pd.DataFrame, metrics: list[str]) -> dict:
+    """Median over seeds per (model, latent size), one metric at a time (picker)."""
+    medians = frame.groupby(["config", "latent_dim", "metric"], as_index=False)["value"].median()
+    picker = _metric_picker("heatmap_metric", metrics, metrics[0])
+    base = alt.Chart(medians).transform_filter(alt.datum.metric == picker).encode(
+        x=alt.X("latent_dim:O", title="latent size"), y=alt.Y("config:N", title="model"))
+    cells = base.mark_rect().encode(color=alt.Color("value:Q", title="median", scale=alt.Scale(scheme="viridis")),
+                                    tooltip=["config", "latent_dim", alt.Tooltip("value:Q", format=".4g", title="median")])
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".3g"),
+                                              color=alt.value("white"))
+    return (cells + text).add_params(picker).properties(width=360, height=34 * medians["config"].nunique()).to_dict()
+
+
+def tradeoff(wide: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
+    """A disentanglement metric (picker) against reconstruction: one point per trained model; click opens it."""
+    present = [m for m in DISENTANGLEMENT if m in metrics] or metrics
+    picker = _metric_picker("tradeoff_metric", present, present[0])
+    highlight = _model_highlight()
+    tooltip = [alt.Tooltip(c, format=".4g" if pd.api.types.is_float_dtype(wide[c]) else "")
+               for c in wide.columns if c not in ("url",)]
+    return (alt.Chart(wide).transform_fold(present, as_=["metric", "score"]).transform_filter(alt.datum.metric == picker)
+            .mark_point(filled=True, size=90)
+            .encode(x=alt.X("recon_bce:Q", title=label("recon_bce"), scale=alt.Scale(zero=False)),
+                    y=alt.Y("score:Q", title="disentanglement (picked metric)"),
+                    color=_colour(configs), shape=alt.Shape("latent_dim:N", title="latent size"),
+                    opacity=alt.condition(highlight, alt.value(0.95), alt.value(0.12)),
+                    href="url:N", tooltip=tooltip)
+            .add_params(picker, highlight).properties(width=520, height=340).to_dict())
+
+
+def seed_spread(frame: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
+    """Every seed's value per (model, latent size): how much a number moves with the seed."""
+    picker = _metric_picker("spread_metric", metrics, metrics[0])
+    highlight = _model_highlight()
+    return (alt.Chart(frame).transform_filter(alt.datum.metric == picker).mark_circle(size=70)
+            .encode(x=alt.X("latent_dim:O", title="latent size"), xOffset=alt.XOffset("config:N"),
+                    y=alt.Y("value:Q", title="value (picked metric)", scale=alt.Scale(zero=False)),
+                    color=_colour(configs), opacity=alt.condition(highlight, alt.value(0.9), alt.value(0.12)),
+                    href="url:N", tooltip=["name", "config", "latent_dim", "seed", alt.Tooltip("value:Q", format=".4g")])
+            .add_params(picker, highlight).properties(width=520, height=300).to_dict())
+
+
+def rank_correlation(wide: pd.DataFrame, metrics: list[str]) -> dict:
+    """Spearman rank correlation between every pair of metrics over all trained models."""
+    varying = [m for m in metrics if wide[m].nunique() > 1]
+    matrix = wide[varying].corr(method="spearman").round(3)
+    long = matrix.reset_index(names="a").melt(id_vars="a", var_name="b", value_name="rho").dropna()
+    long["a"], long["b"] = long["a"].map(label), long["b"].map(label)
+    order = [label(m) for m in varying]
+    base = alt.Chart(long).encode(x=alt.X("a:N", sort=order, title=None), y=alt.Y("b:N", sort=order, title=None))
+    return (base.mark_rect().encode(color=alt.Color("rho:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"),
+                                                    title="Spearman ρ"), tooltip=["a", "b", "rho"])
+            + base.mark_text(fontSize=9).encode(text=alt.Text("rho:Q", format=".2f"))
+            ).properties(width=30 * len(varying), height=30 * len(varying)).to_dict()
+
+
+def metric_vs_latent(frame: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
+    """Per model: median over seeds against latent size, with the seeds' min–max band."""
+    picker = _metric_picker("latent_metric", metrics, metrics[0])
+    base = alt.Chart(frame).transform_filter(alt.datum.metric == picker).encode(
+        x=alt.X("latent_dim:Q", title="latent size", scale=alt.Scale(zero=False)), color=_colour(configs))
+    band = base.mark_area(opacity=0.2).encode(
+        y=alt.Y("min(value):Q", title="value (picked metric)"), y2="max(value):Q")
+    line = base.mark_line(point=True).encode(y="median(value):Q", tooltip=["config", "latent_dim", alt.Tooltip("median(value):Q", format=".4g")])
+    return (band + line).add_params(picker).properties(width=230, height=180).facet(
+        facet=alt.Facet("config:N", title=None), columns=3).to_dict()
+
+
+def models_side_by_side(frame: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
+    """Per metric (picker): every model's seeds side by side, one panel per latent size."""
+    picker = _metric_picker("side_metric", metrics, metrics[0])
+    return (alt.Chart(frame).transform_filter(alt.datum.metric == picker).mark_circle(size=60, opacity=0.8)
+            .encode(x=alt.X("config:N", title=None), y=alt.Y("value:Q", title="value (picked metric)", scale=alt.Scale(zero=False)),
+                    color=_colour(configs), column=alt.Column("latent_dim:O", title="latent size"),
+                    tooltip=["name", "seed", alt.Tooltip("value:Q", format=".4g")])
+            .add_params(picker).properties(width=40 * len(configs), height=260).to_dict())
+
+
+def training_curves(history: pd.DataFrame) -> dict:
+    """Loss and its terms against the step, one panel per term."""
+    long = history.melt(id_vars="step", var_name="term", value_name="value")
+    return (alt.Chart(long).mark_line(point=True)
+            .encode(x=alt.X("step:Q"), y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=None),
+                    tooltip=["step", "term", alt.Tooltip("value:Q", format=".4g")])
+            .properties(width=220, height=160)
+            .facet(facet=alt.Facet("term:N", title=None), columns=3).resolve_scale(y="independent").to_dict())
+
+
+def latent_scatter_matrix(table: pd.DataFrame, factors: list[str]) -> dict:
+    """Pairs of the most informative latent means, coloured by a ground-truth factor (picker)."""
+    latents = [c for c in table.columns if c not in factors]
+    picker = alt.param(name="colour_factor", value=factors[0], bind=alt.binding_select(options=factors, name="colour by "))
+    return (alt.Chart(table).transform_fold(factors, as_=["factor", "factor_value"])
+            .transform_filter(alt.datum.factor == picker).mark_circle(size=10, opacity=0.6)
+            .encode(x=alt.X(alt.repeat("column"), type="quantitative", scale=alt.Scale(zero=False)),
+                    y=alt.Y(alt.repeat("row"), type="quantitative", scale=alt.Scale(zero=False)),
+                    color=alt.Color("factor_value:Q", title="factor index", scale=alt.Scale(scheme="turbo")))
+            .properties(width=150, height=150).repeat(row=latents, column=latents).add_params(picker).to_dict())
