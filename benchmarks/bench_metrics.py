@@ -93,6 +93,16 @@ def end_to_end(image_size: int) -> dict[str, float]:
     return record["seconds"]
 
 
+def seconds_table(title: str, times: dict[str, float]) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("seconds", justify="right")
+    for name, seconds in times.items():
+        table.add_row(name, f"{seconds:.2f}")
+    table.add_row("[bold]total[/]", f"[bold]{sum(times.values()):.2f}[/]")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-end-to-end", action="store_true")
@@ -100,25 +110,11 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
 
-    times = pure_metric_times()
-    table = Table(title="pure metric functions, 10,000 × 10 codes, dSprites factors, standard counts, no encoding")
-    table.add_column("metric")
-    table.add_column("seconds", justify="right")
-    for name, seconds in times.items():
-        table.add_row(name, f"{seconds:.2f}")
-    table.add_row("[bold]total[/]", f"[bold]{sum(times.values()):.2f}[/]")
-    console.print(table)
-
+    console.print(seconds_table("pure metric functions, 10,000 × 10 codes, dSprites factors, standard counts, no encoding",
+                                pure_metric_times()))
     if not args.skip_end_to_end:
-        seconds = end_to_end(args.image_size)
-        table = Table(title=f"score_cell end to end: one conv β-VAE, {args.image_size}×{args.image_size} dSprites, "
-                            "standard counts, encoding included (grid cache on)")
-        table.add_column("metric")
-        table.add_column("seconds", justify="right")
-        for name, value in seconds.items():
-            table.add_row(name, f"{value:.2f}")
-        table.add_row("[bold]total[/]", f"[bold]{sum(seconds.values()):.2f}[/]")
-        console.print(table)
+        console.print(seconds_table(f"score_cell end to end: one conv β-VAE, {args.image_size}×{args.image_size} dSprites, "
+                                    "standard counts, encoding included (grid cache on)", end_to_end(args.image_size)))
 
 
 if __name__ == "__main__":

@@ -92,3 +92,8 @@ def test_core_training_under_the_jax_backend(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"status": ["done"] * 6, "backend": "jax", "same": True}
+
+
+def test_tensorboard_logs_go_into_the_cell_directory(tmp_path):
+    train_cell(_cell(steps=10), Squares(), tmp_path / "c", tensorboard=True)
+    assert any((tmp_path / "c" / "logs").rglob("events.out.tfevents.*"))
