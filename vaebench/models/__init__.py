@@ -1,8 +1,10 @@
 """The model registry: a new model is one module plus one line here."""
 
 from vaebench.errors import VaebenchError
+from vaebench.models.annealed_vae import AnnealedVAE
 from vaebench.models.base import Autoencoder
 from vaebench.models.beta_vae import BetaVAE
+from vaebench.models.dip_vae import DIPVAEI, DIPVAEII
 from vaebench.models.networks import FAMILIES
 from vaebench.models.vae import VAE
 
@@ -10,6 +12,9 @@ MODELS: dict[str, type[Autoencoder]] = {
     "ae": Autoencoder,
     "vae": VAE,
     "beta_vae": BetaVAE,
+    "dip_vae_i": DIPVAEI,
+    "dip_vae_ii": DIPVAEII,
+    "annealed_vae": AnnealedVAE,
 }
 
 
