@@ -16,6 +16,7 @@ from conftest import VAEBENCH, run_vaebench
 from vaebench import load_experiments, store
 from vaebench.cli import main
 from vaebench.grid import load_preset
+from vaebench.models import MODELS
 
 
 def _tree_digest(root: Path) -> dict:
@@ -101,6 +102,10 @@ BAD_COMMANDS = [
     (["run", "grid", "--steps", "many"], "Invalid value for '--steps'"),
     (["run", "grid", "--batch-size", "0"], "bad batch size [0]"),
     (["run", "grid", "--families", "resnet"], "unknown encoder/decoder family 'resnet'"),
+    (["run", "grid", "--shard", "4/3"], "bad --shard '4/3': expected K/N with 1 ≤ K ≤ N"),
+    (["run", "grid", "--executor", "slurm"], "unknown executor 'slurm'; accepted: local, ray"),
+    (["run", "grid", "--address", "auto"], "--address needs --executor ray"),
+    (["run", "grid", "--executor", "ray", "--cpus-per-cell", "0"], "bad Ray resources"),
     (["list", "--results", "{missing}"], "does not exist"),
     (["build-site", "--results", "{missing}"], ""),
 ]
@@ -153,3 +158,10 @@ def test_corrupt_params_file_is_reported_not_crashed_on(smoke_results, tmp_path,
     code, _, err = _cli(["list", "--results", copy], capsys)
     assert code == 2 and "corrupt results file" in err and str(victim) in err
     assert victim.read_text() == "{truncated"
+
+
+def test_a_real_process_prints_only_the_error_line(tmp_path):
+    """TensorFlow's C++ start-up notices must not bury the message (they ignore TF_CPP_MIN_LOG_LEVEL)."""
+    run = run_vaebench("run", "grid", "--models", "gan", "--results", tmp_path / "r")
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [f"error: unknown model 'gan'; accepted: {', '.join(MODELS)}"]

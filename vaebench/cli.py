@@ -49,10 +49,30 @@ def run_grid_command(
     steps: Optional[int] = typer.Option(None, help="Training steps per cell."),
     batch_size: Optional[int] = typer.Option(None, help="Batch size."),
     tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs into each cell's directory."),
+    shard: Optional[str] = typer.Option(None, help="K/N: train only shard K of N (for job arrays) [default results dir: results/<preset>-shard-K-of-N]."),
+    executor: str = typer.Option("local", help="local (one cell after the other) or ray (one Ray task per cell)."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or ray://HOST:PORT [default: start a local Ray instance]."),
+    cpus_per_cell: float = typer.Option(1.0, help="Ray: CPUs reserved per cell."),
+    gpus_per_cell: Optional[float] = typer.Option(None, help="Ray: GPUs reserved per cell [default: 1 where the cluster has GPUs, else 0]."),
+    max_retries: int = typer.Option(2, help="Ray: times a cell whose worker died is retried."),
+    shared_fs: bool = typer.Option(True, help="Ray: workers write into the results dir (--no-shared-fs: they return files to the driver)."),
 ):
     """Train and score every cell of the grid that is not finished yet."""
     from vaebench.grid import load_preset
     from vaebench.runner import run_grid
+    from vaebench.shards import parse_shard
+
+    if executor not in ("local", "ray"):
+        raise VaebenchError(f"unknown executor {executor!r}; accepted: local, ray")
+    if executor == "ray":
+        from vaebench.ray_executor import import_ray
+
+        import_ray()
+    if executor == "local" and address is not None:
+        raise VaebenchError("--address needs --executor ray")
+    if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
+        raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
+    shard_k_n = parse_shard(shard) if shard is not None else None
 
     chosen = load_preset(preset).with_overrides(
         dataset=dataset,
@@ -63,9 +83,17 @@ def run_grid_command(
         steps=steps,
         batch_size=batch_size,
     )
-    results_dir = results if results is not None else Path("results") / chosen.name
-    run_grid(chosen, results_dir, console, tensorboard=tensorboard, data_path=data_path)
-    _print_grid_table(results_dir)
+    if results is None:
+        suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
+        results = Path("results") / f"{chosen.name}{suffix}"
+    if executor == "ray":
+        from vaebench.ray_executor import RayOptions, run_grid_on_ray
+
+        options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
+        run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
+    else:
+        run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
+    _print_grid_table(results)
 
 
 #: score key -> short column header for the terminal table
@@ -151,6 +179,20 @@ def evaluate_command(
     _print_grid_table(results)
 
 
+@app.command("merge")
+def merge_command(
+    sources: list[Path] = typer.Argument(..., help="Results dirs to merge, e.g. the shards of a job array."),
+    into: Path = typer.Option(..., help="The results dir to merge into (created if missing)."),
+):
+    """Merge results dirs (e.g. shards) into one; refuses conflicting cells and then writes nothing."""
+    from vaebench.shards import merge_results
+
+    counts = merge_results(sources, into)
+    console.print(f"merged {len(sources)} dirs into {into}: {counts['copied']} cells copied, "
+                  f"{counts['already']} already there, {counts['unfinished']} not finished anywhere")
+    _print_grid_table(into)
+
+
 @app.command("models")
 def models_command():
     """Every model with its hyperparameters and a one-line description."""
@@ -185,8 +227,32 @@ def build_site_command(
     console.print(f"site written: {index}")
 
 
+#: commands that load Keras and its backend
+_BACKEND_COMMANDS = {"run", "evaluate", "build-site", "models"}
+
+
+def _load_backend_quietly() -> None:
+    """Import Keras with file descriptor 2 muted.
+
+    TensorFlow prints C++ start-up notices (oneDNN, absl) to stderr before any
+    log level applies; they would bury the one-line messages of this CLI.
+    """
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras
+
+        keras.ops.zeros(1)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main() -> None:
     """Entry point: every user error is one line on stderr and exit code 2."""
+    if sys.argv[1:2] and sys.argv[1] in _BACKEND_COMMANDS:
+        _load_backend_quietly()
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as error:  # usage errors: unknown option, bad value type

@@ -17,6 +17,7 @@ from vaebench import store
 from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device
 from vaebench.grid import Cell, Preset
+from vaebench.shards import shard_cells
 
 
 @lru_cache(maxsize=8)
@@ -38,10 +39,25 @@ class GridPlan:
     to_train: list[Cell]
     to_score: list[Cell]
 
+    @property
+    def work(self) -> list[Cell]:
+        """The cells that need training or scoring, sorted by name."""
+        return sorted({cell.name: cell for cell in self.to_train + self.to_score}.values(), key=lambda c: c.name)
 
-def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None) -> GridPlan:
-    """Validate everything and record the grid, before any training starts."""
+    def announce(self, preset: Preset, console: Console, executor: str = "") -> None:
+        done = len(self.cells) - len(self.to_train)
+        console.print(
+            f"[bold]{preset.name}[/]: {len(self.cells)} cells, {done} already trained, {len(self.to_train)} to train, "
+            f"on {describe_device()} with the {backend()} backend{executor} → {self.results_dir}"
+        )
+
+
+def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
+              shard: tuple[int, int] | None = None) -> GridPlan:
+    """Validate everything and record the grid (or shard ``(k, n)`` of it), before any training starts."""
     cells = preset.cells()
+    if shard is not None:
+        cells = shard_cells(cells, *shard)
     for cell in cells:
         dataset_for(cell, data_path)
     store.check_writable(results_dir)
@@ -73,16 +89,18 @@ def run_cell(cell: Cell, results_dir: Path, metric_settings: dict, on_progress=N
     return status
 
 
+def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
+    reason = store.read_json(Path(results_dir) / cell.name / store.PARAMS_FILE)["failure"]["reason"]
+    console.print(f"[red]failed[/] {cell.name}: {reason}")
+
+
 def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
-             data_path: str | None = None) -> GridPlan:
+             data_path: str | None = None, shard: tuple[int, int] | None = None) -> GridPlan:
+    """Train and score, one cell after the other, in this process."""
     results_dir = Path(results_dir)
-    plan = plan_grid(preset, results_dir, data_path)
-    done = len(plan.cells) - len(plan.to_train)
-    console.print(
-        f"[bold]{preset.name}[/]: {len(plan.cells)} cells, {done} already trained, {len(plan.to_train)} to train, "
-        f"on {describe_device()} with the {backend()} backend → {results_dir}"
-    )
-    work = sorted({cell.name: cell for cell in plan.to_train + plan.to_score}.values(), key=lambda c: c.name)
+    plan = plan_grid(preset, results_dir, data_path, shard)
+    plan.announce(preset, console)
+    work = plan.work
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
@@ -104,6 +122,6 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
             if cell in plan.to_train:
                 progress.update(task, completed=already + cell.steps)
             if status == "failed":
-                console.print(f"[red]failed[/] {cell.name}: {store.read_json(results_dir / cell.name / store.PARAMS_FILE)['failure']['reason']}")
+                report_failure(console, results_dir, cell)
         progress.update(task, completed=max(total_steps, 1), detail="done")
     return plan

@@ -144,6 +144,39 @@ def reset_cell_dir(cell_dir: Path) -> None:
                 shutil.rmtree(child)
 
 
+def replace_cell_dir(cell_dir: Path, fill) -> None:
+    """Build a cell directory with ``fill(staging_dir)`` beside it, then swap it in with one rename.
+
+    Readers see the old directory or the new one, never a half-filled one.
+    """
+    cell_dir = Path(cell_dir)
+    cell_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{cell_dir.name}.staging-", dir=cell_dir.parent))
+    try:
+        fill(staging)
+        if cell_dir.exists():
+            shutil.rmtree(cell_dir)
+        os.replace(staging, cell_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def pack_cell_dir(cell_dir: Path) -> dict[str, bytes]:
+    """Every file of a cell directory as {relative path: bytes} (empty when it does not exist)."""
+    cell_dir = Path(cell_dir)
+    if not cell_dir.is_dir():
+        return {}
+    return {str(path.relative_to(cell_dir)): path.read_bytes() for path in sorted(cell_dir.rglob("*")) if path.is_file()}
+
+
+def unpack_cell_dir(files: dict[str, bytes], cell_dir: Path) -> None:
+    """Write what :func:`pack_cell_dir` returned into ``cell_dir``."""
+    for relative, content in files.items():
+        path = Path(cell_dir) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
 @dataclass
 class Experiment:
     """One cell of a results dir: params, history, metrics, and lazily loaded models."""

@@ -1,0 +1,162 @@
+"""Beyond one process: Ray tasks (shared file system or not, a worker killed mid-cell), shards and merge.
+
+Every route must give the same cells as the local executor: the same
+params.json (apart from timings and the environment) and the same scores.
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import VAEBENCH, run_vaebench
+from vaebench import load_experiments, store
+from vaebench.errors import VaebenchError
+from vaebench.grid import load_preset
+from vaebench.shards import parse_shard, shard_cells
+
+#: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid
+FOUR_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae"]
+VOLATILE = {"environment", "wall_seconds", "finished_at", "images_per_second"}
+
+
+def _outcome(root: Path) -> dict:
+    """Cell name -> (params without timings/environment, scores)."""
+    return {e.name: ({k: v for k, v in e.params.items() if k not in VOLATILE}, e.scores) for e in load_experiments(root)}
+
+
+def _assert_same_cells(root: Path, reference: Path) -> None:
+    got = _outcome(root)
+    expected = {name: value for name, value in _outcome(reference).items() if name in got}
+    assert sorted(got) == sorted(expected) and len(got) == 4
+    for name, (params, scores) in got.items():
+        assert params == expected[name][0], name
+        assert scores.keys() == expected[name][1].keys(), name
+        for key, value in scores.items():
+            assert value == pytest.approx(expected[name][1][key], rel=1e-5, abs=1e-6), (name, key)
+
+
+def _tree_digest(root: Path) -> dict:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _ray_task_pids() -> list[int]:
+    """Processes whose title says they are executing a vaebench cell task right now."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("ray::cell_task"):
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_ray_with_a_worker_killed_mid_cell_retries_it_and_matches_local(smoke_results, tmp_path):
+    results = tmp_path / "ray"
+    process = subprocess.Popen([*VAEBENCH, *FOUR_CELLS, "--executor", "ray", "--results", str(results)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    deadline = time.time() + 240
+    while killed is None and time.time() < deadline and process.poll() is None:
+        pids = _ray_task_pids()
+        if pids:
+            time.sleep(1.0)  # let the task get into training
+            try:
+                os.kill(pids[0], signal.SIGKILL)
+                killed = pids[0]
+            except ProcessLookupError:
+                continue
+        time.sleep(0.1)
+    out, err = process.communicate(timeout=600)
+    assert killed is not None, "never saw a Ray worker running a cell: " + err[-2000:]
+    assert process.returncode == 0, out[-2000:] + err[-3000:]
+    assert "via Ray (1 CPU, 0 GPU per cell)" in out
+    assert "4 done, 0 failed, 0 pending" in out
+    assert not [p for p in results.rglob("*") if ".tmp" in p.name or ".staging-" in p.name]
+    _assert_same_cells(results, smoke_results)
+
+
+def test_ray_without_a_shared_file_system_returns_cells_to_the_driver(smoke_results, tmp_path):
+    results = tmp_path / "ray-driver"
+    run = run_vaebench(*FOUR_CELLS, "--executor", "ray", "--no-shared-fs", "--results", results)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    _assert_same_cells(results, smoke_results)
+
+
+def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path):
+    blocked = ("import sys; sys.modules['ray'] = None; from vaebench.cli import main; "
+               f"sys.argv = ['vaebench', *{FOUR_CELLS!r}, '--executor', 'ray', '--results', {str(tmp_path / 'r')!r}]; main()")
+    run = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "error: --executor ray needs Ray, which is not installed: pip install 'vaebench[ray]'"
+    assert not (tmp_path / "r").exists()
+
+
+def test_three_shards_then_merge_equal_the_single_run(smoke_results, tmp_path):
+    shards = []
+    for k in (1, 2, 3):
+        shards.append(tmp_path / f"shard{k}")
+        run = run_vaebench(*FOUR_CELLS, "--shard", f"{k}/3", "--results", shards[-1])
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert sorted(len(store.read_grid(shard)) for shard in shards) == [1, 1, 2]
+    merged = tmp_path / "merged"
+    run = run_vaebench("merge", *shards, "--into", merged)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "4 cells copied" in run.stdout
+    assert len(store.read_grid(merged)) == 4
+    _assert_same_cells(merged, smoke_results)
+    before = _tree_digest(merged)
+    again = run_vaebench("merge", *shards, "--into", merged)
+    assert again.returncode == 0 and "0 cells copied, 4 already there" in again.stdout
+    assert _tree_digest(merged) == before
+
+
+def _fake_results(root: Path, cells: dict[str, dict], finished: dict[str, str]) -> Path:
+    """A results dir written by hand: grid.json, and params.json + one file for finished cells."""
+    store.record_cells(root, cells)
+    for name, marker in finished.items():
+        store.write_json(root / name / store.PARAMS_FILE, {**cells[name], "status": "done"})
+        store.write_text(root / name / store.HISTORY_FILE, marker)
+    return root
+
+
+def test_merge_refuses_conflicts_and_writes_nothing(tmp_path):
+    a_params = {"name": "d/vae/conv/z2/s0", "steps": 10, "hparams": {}}
+    target = _fake_results(tmp_path / "target", {"d/vae/conv/z2/s0": a_params}, {"d/vae/conv/z2/s0": "run A"})
+    different_params = _fake_results(tmp_path / "other-params", {"d/vae/conv/z2/s0": {**a_params, "steps": 20}}, {})
+    different_files = _fake_results(tmp_path / "other-files", {"d/vae/conv/z2/s0": a_params,
+                                                                "d/vae/conv/z4/s0": {**a_params, "name": "d/vae/conv/z4/s0"}},
+                                    {"d/vae/conv/z2/s0": "run B", "d/vae/conv/z4/s0": "new"})
+    not_results = tmp_path / "plain"
+    not_results.mkdir()
+    before = _tree_digest(target)
+    for source, message in [(different_params, "has different parameters in"),
+                            (different_files, "is finished in both"),
+                            (not_results, "is not a results dir"),
+                            (tmp_path / "missing", "is not a results dir")]:
+        run = run_vaebench("merge", source, "--into", target)
+        assert run.returncode == 2, run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in run.stderr
+        assert _tree_digest(target) == before
+
+
+def test_shards_partition_every_grid_evenly_and_deterministically():
+    cells = load_preset("paper").cells()
+    for n in (1, 2, 7, len(cells) + 3):
+        parts = [shard_cells(cells, k, n) for k in range(1, n + 1)]
+        names = [cell.name for part in parts for cell in part]
+        assert sorted(names) == sorted(cell.name for cell in cells)
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+        assert parts == [shard_cells(list(reversed(cells)), k, n) for k in range(1, n + 1)]
+    assert parse_shard("2/5") == (2, 5)
+    for bad in ("0/3", "4/3", "1", "a/b", "1/0", "-1/2"):
+        with pytest.raises(VaebenchError, match="bad --shard"):
+            parse_shard(bad)

@@ -1,0 +1,80 @@
+"""Split a grid into shards for a job array, and merge the shards' results dirs back.
+
+A shard is a deterministic slice of the grid: the cells sorted by name, every
+N-th one starting at the K-th. N array tasks given ``--shard 1/N`` …
+``--shard N/N`` therefore train every cell exactly once, each into its own
+results dir, and ``merge`` combines those dirs into one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from functools import partial
+from pathlib import Path
+
+from vaebench import store
+from vaebench.errors import VaebenchError
+from vaebench.grid import Cell
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` → ``(K, N)`` with 1 ≤ K ≤ N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise VaebenchError(f"bad --shard {text!r}: expected K/N with 1 ≤ K ≤ N, e.g. 1/4")
+    return k, n
+
+
+def shard_cells(cells: list[Cell], k: int, n: int) -> list[Cell]:
+    """The cells of shard ``k`` of ``n`` (1-based): round robin over the cells sorted by name."""
+    return sorted(cells, key=lambda cell: cell.name)[k - 1::n]
+
+
+def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
+    """Copy every finished cell of ``sources`` into ``into`` and union their grids.
+
+    Everything is checked before anything is written: a cell recorded with
+    different parameters in two places, or finished in two places with
+    different files, is refused with a ``VaebenchError`` and ``into`` is left
+    untouched. Merging the same shard twice is a no-op. Each cell directory
+    lands in one rename, and ``grid.json`` is written last.
+    Returns counts: cells ``copied``, ``already`` present, ``unfinished``.
+    """
+    into = Path(into)
+    sources = [Path(source) for source in sources]
+    grids = {}
+    for source in sources:
+        if not (source / store.GRID_FILE).is_file():
+            raise VaebenchError(f"{source} is not a results dir (no {store.GRID_FILE}); expected dirs written by `vaebench run grid`")
+        if source.resolve() == into.resolve():
+            raise VaebenchError(f"cannot merge {source} into itself")
+        grids[source] = store.read_grid(source)
+
+    recorded = dict(store.read_grid(into))
+    owner = {name: into for name in recorded}
+    finished = {name: into for name in recorded if store.cell_status(into / name) != "pending"}
+    copies: dict[str, Path] = {}
+    for source, grid in grids.items():
+        for name, params in grid.items():
+            if name in recorded and recorded[name] != params:
+                raise VaebenchError(f"conflict: cell {name} has different parameters in {owner[name]} and {source}; nothing merged")
+            owner.setdefault(name, source)
+            recorded.setdefault(name, params)
+            if store.cell_status(source / name) == "pending":
+                continue
+            if name in finished:
+                if store.pack_cell_dir(finished[name] / name) != store.pack_cell_dir(source / name):
+                    raise VaebenchError(f"conflict: cell {name} is finished in both {finished[name]} and {source} with different files; "
+                                        "merge only one of them; nothing merged")
+                continue
+            finished[name] = source
+            copies[name] = source
+
+    store.check_writable(into)
+    for name, source in sorted(copies.items()):
+        store.replace_cell_dir(into / name, partial(shutil.copytree, source / name, dirs_exist_ok=True))
+    store.write_json(into / store.GRID_FILE, {"cells": recorded})
+    return {"copied": len(copies), "already": len(finished) - len(copies), "unfinished": len(recorded) - len(finished)}
