@@ -12,6 +12,7 @@ class Squares(FactorDataset):
     shape = (16, 16, 1)
     factor_names = ("x", "y")
     factor_sizes = (4, 4)
+    num_classes = 4  # the label is the x position
 
     def __init__(self, nan_after_batches: int | None = None):
         self.nan_after_batches = nan_after_batches
@@ -22,6 +23,9 @@ class Squares(FactorDataset):
         in_column = cells[None, :] == factors[:, 0:1]
         in_row = cells[None, :] == factors[:, 1:2]
         return (in_row[:, :, None] & in_column[:, None, :]).astype(np.float32)[..., None]
+
+    def labels_for(self, factors):
+        return np.asarray(factors)[:, 0]
 
     def sample(self, n, rng, split="train"):
         self.batches += 1

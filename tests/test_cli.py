@@ -102,6 +102,9 @@ BAD_COMMANDS = [
     (["run", "grid", "--steps", "many"], "Invalid value for '--steps'"),
     (["run", "grid", "--batch-size", "0"], "bad batch size [0]"),
     (["run", "grid", "--families", "resnet"], "unknown encoder/decoder family 'resnet'"),
+    (["run", "grid", "--models", "seq_vae", "--dataset", "dsprites"], "model seq_vae trains on sequences, which dataset 'dsprites' does not provide; accepted for it: sines"),
+    (["run", "grid", "--models", "shared_vae", "--dataset", "sines"], "model shared_vae trains on two views"),
+    (["run", "grid", "--models", "seq_ae", "--families", "conv"], "model seq_ae cannot use the conv family; accepted for it: rnn"),
     (["run", "grid", "--shard", "4/3"], "bad --shard '4/3': expected K/N with 1 ≤ K ≤ N"),
     (["run", "grid", "--executor", "slurm"], "unknown executor 'slurm'; accepted: local, ray"),
     (["run", "grid", "--address", "auto"], "--address needs --executor ray"),
@@ -165,3 +168,23 @@ def test_a_real_process_prints_only_the_error_line(tmp_path):
     run = run_vaebench("run", "grid", "--models", "gan", "--results", tmp_path / "r")
     assert run.returncode == 2
     assert run.stderr.splitlines() == [f"error: unknown model 'gan'; accepted: {', '.join(MODELS)}"]
+
+
+def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
+    """`--models NAME` alone: sequence and two-view models pick their own dataset and family."""
+    results = tmp_path / "zoo"
+    run = run_vaebench("run", "grid", "--preset", "smoke", "--models", ",".join(MODELS), "--latent-dims", "2",
+                       "--steps", "20", "--results", results)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    experiments = {e.params["model"]: e for e in load_experiments(results)}
+    assert sorted(experiments) == sorted(MODELS)
+    for name, experiment in experiments.items():
+        expected = {"sequences": "sines", "two_views": "dsprites_outline"}.get(MODELS[name].data_kind, "dsprites")
+        assert experiment.params["dataset"] == expected, name
+        assert experiment.params["family"] == ("rnn" if expected == "sines" else "conv"), name
+        scores = experiment.scores
+        assert isinstance(scores["recon_bce"], float) and isinstance(scores["mig"], float), name
+    assert isinstance(experiments["branched_vae"].scores["classifier_accuracy"], float)
+    assert (experiments["branched_vae"].path / "classifier.keras").exists()
+    assert isinstance(experiments["shared_vae"].scores["cross_recon_b_from_a"], float)
+    assert isinstance(experiments["cvae"].scores["label_from_z"], float)

@@ -80,3 +80,36 @@ def test_malformed_preset_files(tmp_path, text, message):
 def test_missing_preset_file(tmp_path):
     with pytest.raises(VaebenchError, match="cannot read preset file"):
         load_preset(str(tmp_path / "absent.toml"))
+
+
+def test_paper_preset_has_every_model_and_the_tied_dip_sweeps():
+    from vaebench.models import MODELS
+
+    cells = load_preset("paper").cells()
+    assert {c.model for c in cells} == set(MODELS)
+    dip_i = sorted({(dict(c.hparams)["lambda_od"], dict(c.hparams)["lambda_d"]) for c in cells if c.model == "dip_vae_i"})
+    assert dip_i == [(od, 10 * od) for od in (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)]
+    modes = {dict(c.hparams)["decoder_mode"] for c in cells if c.model == "seq_vae"}
+    assert modes == {"repeat_latent", "concat_output_latent", "output_as_input"}
+    assert {c.dataset for c in cells if c.model.startswith("seq_")} == {"sines"}
+    assert len({c.name for c in cells}) == len(cells)
+
+
+def test_string_hyperparameters_name_cells_and_are_validated(tmp_path):
+    cell = load_preset("smoke").with_overrides(models=["seq_vae"]).cells()[0]
+    assert cell.name == "sines/seq_vae-repeat_latent/rnn/z2/s0"
+    assert Cell.from_params(cell.to_params()) == cell
+    bad = tmp_path / "bad.toml"
+    bad.write_text(load_preset_text("smoke").replace('models = ["ae", "vae", { name = "beta_vae", beta = 4.0 }]',
+                                                     'models = [{ name = "seq_vae", decoder_mode = "lstm" }]'))
+    with pytest.raises(VaebenchError, match="unknown decoder_mode 'lstm' for model seq_vae; accepted: repeat_latent, concat_output_latent, output_as_input"):
+        load_preset(str(bad)).cells()
+    bad.write_text(load_preset_text("smoke").replace('beta = 4.0', 'beta = "big"'))
+    with pytest.raises(VaebenchError, match="bad beta 'big' for model beta_vae: expected a number"):
+        load_preset(str(bad)).cells()
+
+
+def load_preset_text(name: str) -> str:
+    from vaebench.grid import PRESET_DIR
+
+    return (PRESET_DIR / f"{name}.toml").read_text()

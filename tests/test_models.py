@@ -66,10 +66,11 @@ def test_objective_on_a_tiny_batch(name, hparams, kl_weight):
     assert terms["loss"] == pytest.approx(expected_loss, rel=1e-5)
 
 
-def test_every_model_has_a_description_and_float_hparams():
+def test_every_model_has_a_description_and_float_or_choice_hparams():
     for name, model_class in MODELS.items():
         assert model_class.description, name
-        assert all(isinstance(v, float) for v in model_class.hparams.values()), name
+        for key, value in model_class.hparams.items():
+            assert isinstance(value, float) or value in model_class.hparam_choices[key], (name, key)
 
 
 def test_unknown_model_and_hparam_are_rejected():

@@ -202,8 +202,9 @@ def models_command():
     for column in ("model", "hyperparameters (defaults)", "description"):
         table.add_column(column)
     for name, model_class in MODELS.items():
-        hparams = ", ".join(f"{key}={value:g}" for key, value in model_class.hparams.items()) or "—"
-        table.add_row(name, hparams, model_class.description)
+        hparams = ", ".join(f"{key}={value}" if isinstance(value, str) else f"{key}={value:g}"
+                            for key, value in model_class.hparams.items()) or "—"
+        table.add_row(name, hparams, f"{model_class.description} [{model_class.data_kind.replace('_', ' ')}: {model_class.default_dataset}]")
     console.print(table)
 
 

@@ -24,7 +24,7 @@ class Cell:
     dataset: str
     image_size: int | None
     model: str
-    hparams: tuple[tuple[str, float], ...]
+    hparams: tuple[tuple[str, float | str], ...]
     family: str
     latent_dim: int
     seed: int
@@ -35,7 +35,7 @@ class Cell:
 
     @property
     def name(self) -> str:
-        model = self.model + "".join(f"-{key}{value:g}" for key, value in self.hparams)
+        model = self.model + "".join(f"-{value}" if isinstance(value, str) else f"-{key}{value:g}" for key, value in self.hparams)
         return f"{self.dataset}{self.image_size or ''}/{model}/{self.family}/z{self.latent_dim}/s{self.seed}"
 
     def to_params(self) -> dict:
@@ -55,10 +55,10 @@ class ModelSpec:
     name: str
     hparams: dict = field(default_factory=dict)
 
-    def expand(self) -> list[tuple[tuple[str, float], ...]]:
+    def expand(self) -> list[tuple[tuple[str, float | str], ...]]:
         keys = sorted(self.hparams)
         values = [v if isinstance(v, list) else [v] for v in (self.hparams[k] for k in keys)]
-        return [tuple(zip(keys, (float(x) for x in combo))) for combo in itertools.product(*values)]
+        return [tuple(zip(keys, (x if isinstance(x, str) else float(x) for x in combo))) for combo in itertools.product(*values)]
 
 
 @dataclass(frozen=True)
@@ -77,24 +77,54 @@ class Preset:
     log_every: int
     #: overrides of the metrics' standard sample counts (see vaebench.metrics)
     metrics: dict = field(default_factory=dict)
+    #: settings the user chose on the command line; a model that cannot use the preset's dataset or
+    #: families gets its own defaults, unless the user chose them
+    explicit: frozenset = frozenset()
 
     def cells(self) -> list["Cell"]:
         """Every cell of the grid, in a stable order."""
-        from vaebench.models import check_family, get_model_class
+        from vaebench.models import get_model_class
 
         cells = []
         for spec in self.models:
             model_class = get_model_class(spec.name)
+            dataset, image_size, families = self._data_for(spec.name, model_class)
             defaults = model_class.hparams
             for hparams in spec.expand():
                 unknown = sorted(set(dict(hparams)) - set(defaults))
                 if unknown:
                     raise VaebenchError(f"unknown hyperparameter {unknown[0]!r} for model {spec.name}; accepted: {', '.join(defaults) or 'none'}")
+                for name, value in hparams:
+                    choices = model_class.hparam_choices.get(name)
+                    if choices is not None and value not in choices:
+                        raise VaebenchError(f"unknown {name} {value!r} for model {spec.name}; accepted: {', '.join(choices)}")
+                    if choices is None and isinstance(value, str):
+                        raise VaebenchError(f"bad {name} {value!r} for model {spec.name}: expected a number")
                 full = tuple(sorted({**defaults, **dict(hparams)}.items()))
-                for family, latent_dim, seed in itertools.product(self.families, self.latent_dims, self.seeds):
-                    cells.append(Cell(self.dataset, self.image_size, spec.name, full, check_family(family),
+                for family, latent_dim, seed in itertools.product(families, self.latent_dims, self.seeds):
+                    cells.append(Cell(dataset, image_size, spec.name, full, family,
                                       latent_dim, seed, self.steps, self.batch_size, self.learning_rate, self.log_every))
         return cells
+
+    def _data_for(self, model: str, model_class) -> tuple[str, int | None, tuple[str, ...]]:
+        """The dataset, image size and families ``model`` trains on in this grid."""
+        from vaebench.data import dataset_kind, dataset_names
+        from vaebench.models import check_family
+
+        dataset, image_size = self.dataset, self.image_size
+        if dataset_kind(dataset) != model_class.data_kind:
+            if "dataset" in self.explicit:
+                accepted = [name for name in dataset_names() if dataset_kind(name) == model_class.data_kind]
+                raise VaebenchError(f"model {model} trains on {model_class.data_kind.replace('_', ' ')}, which dataset "
+                                    f"{dataset!r} does not provide; accepted for it: {', '.join(accepted)}")
+            dataset = model_class.default_dataset
+            image_size = None if model_class.data_kind == "sequences" else image_size
+        families = tuple(check_family(family) for family in self.families)
+        usable = tuple(family for family in families if family in model_class.families)
+        if len(usable) < len(families) and "families" in self.explicit:
+            wrong = next(family for family in families if family not in usable)
+            raise VaebenchError(f"model {model} cannot use the {wrong} family; accepted for it: {', '.join(model_class.families)}")
+        return dataset, image_size, usable or model_class.families[:1]
 
     def with_overrides(self, dataset=None, image_size=None, models=None, families=None, latent_dims=None,
                        seeds=None, steps=None, batch_size=None) -> "Preset":
@@ -102,10 +132,11 @@ class Preset:
         changes = {"dataset": dataset, "image_size": image_size, "families": families, "latent_dims": latent_dims,
                    "seeds": seeds, "steps": steps, "batch_size": batch_size}
         changes = {key: value for key, value in changes.items() if value is not None}
-        if models is not None:
-            by_name = {spec.name: spec for spec in self.models}
-            changes["models"] = tuple(by_name.get(name, ModelSpec(name)) for name in models)
-        preset = replace(self, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
+        if models is not None:  # the preset's own sweep of a model it lists, else the model's defaults
+            changes["models"] = tuple(spec for name in models
+                                      for spec in ([s for s in self.models if s.name == name] or [ModelSpec(name)]))
+        explicit = self.explicit | {key for key in ("dataset", "families") if key in changes}
+        preset = replace(self, explicit=explicit, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
         _validate(preset, source="command line")
         return preset
 

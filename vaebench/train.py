@@ -33,7 +33,7 @@ def batches(dataset: Dataset, model_class, batch_size: int, seed: int):
     """An endless stream of training inputs, reproducible from ``seed``."""
     rng = np.random.default_rng(seed)
     while True:
-        yield (model_class.inputs_for(dataset.sample(batch_size, rng)),)
+        yield (model_class.inputs_for(dataset.sample(batch_size, rng), dataset.num_classes),)
 
 
 class _Recorder(keras.callbacks.Callback):
@@ -86,8 +86,9 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     cell_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cell.seed)
     model_class = get_model_class(cell.model)
-    model = model_class.create(cell.family, dataset.shape, cell.latent_dim, seed=cell.seed, **dict(cell.hparams))
-    model.compile(optimizer=keras.optimizers.Adam(cell.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8))
+    model = model_class.create(cell.family, dataset.shape, cell.latent_dim, seed=cell.seed,
+                               num_classes=dataset.num_classes, **dict(cell.hparams))
+    model.compile(optimizer=model.make_optimizer(cell.learning_rate))
 
     log_every = min(cell.log_every, cell.steps)
     recorder = _Recorder(cell.steps, on_progress)
@@ -108,8 +109,8 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     if recorder.failure:
         params.update(status="failed", failure=recorder.failure)
     else:
-        store.save_keras(model.encoder, cell_dir / "encoder.keras")
-        store.save_keras(model.decoder, cell_dir / "decoder.keras")
+        for name, network in model.networks().items():
+            store.save_keras(network, cell_dir / f"{name}.keras")
         params["status"] = "done"
     store.write_json(cell_dir / store.PARAMS_FILE, params)
     return params

@@ -21,11 +21,13 @@ class Sample:
     images:  (n, *shape) float32 in [0, 1].
     factors: (n, F) int64 factor indices, or None for datasets without factors.
     labels:  (n,) int64 class labels (dSprites: shape; digits/MNIST: class), or None.
+    second_view: (n, *shape) the same things seen another way (two-view datasets), or None.
     """
 
     images: np.ndarray
     factors: np.ndarray | None = None
     labels: np.ndarray | None = None
+    second_view: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -42,6 +44,8 @@ class Dataset(ABC):
 
     name: str
     shape: tuple[int, ...]
+    #: "images", "sequences" or "two_views": which models can train on it
+    kind: str = "images"
     num_classes: int = 0
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()

@@ -24,10 +24,11 @@ from vaebench.errors import VaebenchError
 from vaebench.metrics.beta_vae import beta_vae_score, pair_batches, pair_features
 from vaebench.metrics.dci import dci
 from vaebench.metrics.factor_vae import factor_vae_score, vote_batches
+from vaebench.metrics.labels import classification_accuracy, label_predictability
 from vaebench.metrics.likelihood import elbo_and_iwae, reconstruction
 from vaebench.metrics.mig import mig
 from vaebench.metrics.modularity import modularity_explicitness
-from vaebench.metrics.sampling import CodeLookup, decode, encode
+from vaebench.metrics.sampling import CodeLookup, decode, encode, predict
 from vaebench.metrics.sap import sap
 from vaebench.metrics.unsupervised import active_units, gaussian_total_correlation
 
@@ -51,7 +52,10 @@ DEFAULT_SETTINGS = {
 }
 
 NO_FACTORS = "n/a: no ground-truth factors"
+NO_LABELS = "n/a: no labels"
 DETERMINISTIC = "n/a: deterministic encoder"
+NO_CLASSIFIER = "n/a: no classifier branch"
+NOT_TWO_VIEW = "n/a: not a two-view model"
 
 
 @dataclass
@@ -62,6 +66,13 @@ class ScoringContext:
     encoder: keras.Model
     decoder: keras.Model
     settings: dict
+    #: where the cell's other networks (``<name>.keras``) are, if any
+    cell_dir: Path | None = None
+
+    def network(self, name: str) -> keras.Model | None:
+        """A stored sub-network beside the encoder and decoder (e.g. a classifier), or None."""
+        path = None if self.cell_dir is None else self.cell_dir / f"{name}.keras"
+        return keras.saving.load_model(path) if path is not None and path.exists() else None
 
     def rng(self, purpose: str) -> np.random.Generator:
         """An independent, reproducible random stream per purpose."""
@@ -115,6 +126,29 @@ def _unsupervised(ctx: ScoringContext) -> dict:
     return {"active_units": active_units(mean), "gaussian_tc": gaussian_total_correlation(mean)}
 
 
+def _label_probe(ctx: ScoringContext) -> dict:
+    sample, mean, _ = ctx.heldout
+    return {"label_from_z": label_predictability(mean, sample.labels, ctx.settings["seed"])}
+
+
+def _classifier(ctx: ScoringContext) -> dict:
+    classifier = ctx.network("classifier")
+    if classifier is None:
+        return {"classifier_accuracy": NO_CLASSIFIER}
+    sample, mean, _ = ctx.heldout
+    return {"classifier_accuracy": classification_accuracy(predict(classifier, mean, 1024)[0], sample.labels)}
+
+
+def _cross_reconstruction(ctx: ScoringContext) -> dict:
+    encoder_b, decoder_b = ctx.network("encoder_b"), ctx.network("decoder_b")
+    sample, mean_a, _ = ctx.heldout
+    if encoder_b is None or decoder_b is None or sample.second_view is None:
+        return dict.fromkeys(("cross_recon_a_from_b", "cross_recon_b_from_a"), NOT_TWO_VIEW)
+    mean_b, _ = encode(encoder_b, sample.second_view)
+    return {"cross_recon_a_from_b": reconstruction(sample.images, decode(ctx.decoder, mean_b))["bce"],
+            "cross_recon_b_from_a": reconstruction(sample.second_view, decode(decoder_b, mean_a))["bce"]}
+
+
 def _mig(ctx: ScoringContext) -> dict:
     (codes, factors), _ = ctx.train_test
     return {"mig": mig(codes, factors, ctx.settings["bins"])["mig"]}
@@ -166,13 +200,16 @@ class Metric:
     compute: Callable[[ScoringContext], dict]
     keys: tuple[str, ...]  # the scores it writes
     settings: tuple[str, ...]  # the settings it reads, recorded beside its scores
-    needs_factors: bool = True
+    needs: str | None = "factors"  # what the dataset must have: "factors", "labels" or nothing
 
 
 METRICS: dict[str, Metric] = {
-    "reconstruction": Metric(_reconstruction, ("recon_bce", "recon_mse"), ("heldout", "seed"), False),
-    "elbo": Metric(_elbo, ("elbo", "elbo_recon", "elbo_kl", "iwae_log_px"), ("heldout", "iwae_samples", "seed"), False),
-    "unsupervised": Metric(_unsupervised, ("active_units", "gaussian_tc"), ("heldout", "seed"), False),
+    "reconstruction": Metric(_reconstruction, ("recon_bce", "recon_mse"), ("heldout", "seed"), None),
+    "elbo": Metric(_elbo, ("elbo", "elbo_recon", "elbo_kl", "iwae_log_px"), ("heldout", "iwae_samples", "seed"), None),
+    "unsupervised": Metric(_unsupervised, ("active_units", "gaussian_tc"), ("heldout", "seed"), None),
+    "label_probe": Metric(_label_probe, ("label_from_z",), ("heldout", "seed"), "labels"),
+    "classifier": Metric(_classifier, ("classifier_accuracy",), ("heldout", "seed"), "labels"),
+    "cross_reconstruction": Metric(_cross_reconstruction, ("cross_recon_a_from_b", "cross_recon_b_from_a"), ("heldout", "seed"), None),
     "mig": Metric(_mig, ("mig",), ("num_train", "bins", "seed")),
     "beta_vae": Metric(_beta_vae, ("beta_vae_train", "beta_vae_eval"),
                        ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed")),
@@ -224,12 +261,14 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     if not todo:
         return record
     context = ScoringContext(dataset, keras.saving.load_model(cell_dir / "encoder.keras"),
-                             keras.saving.load_model(cell_dir / "decoder.keras"), settings)
+                             keras.saving.load_model(cell_dir / "decoder.keras"), settings, cell_dir)
     for name in todo:
         metric = METRICS[name]
         started = time.perf_counter()
-        if metric.needs_factors and not dataset.has_factors:
+        if metric.needs == "factors" and not dataset.has_factors:
             scores = dict.fromkeys(metric.keys, NO_FACTORS)
+        elif metric.needs == "labels" and not dataset.num_classes:
+            scores = dict.fromkeys(metric.keys, NO_LABELS)
         else:
             scores = metric.compute(context)
         record["scores"].update(scores)

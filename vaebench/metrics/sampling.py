@@ -23,7 +23,7 @@ def _inputs(model: keras.Model, images: np.ndarray, labels: np.ndarray | None, n
     return images
 
 
-def _predict(model: keras.Model, inputs, batch_size: int) -> list[np.ndarray]:
+def predict(model: keras.Model, inputs, batch_size: int) -> list[np.ndarray]:
     """``predict_on_batch`` over batches all padded to ``batch_size``, so the model traces exactly once."""
     arrays = inputs if isinstance(inputs, list) else [inputs]
     chunks = []
@@ -39,13 +39,13 @@ def _predict(model: keras.Model, inputs, batch_size: int) -> list[np.ndarray]:
 
 def encode(encoder: keras.Model, images: np.ndarray, labels=None, num_classes: int = 0, batch_size: int = 1024):
     """Posterior (mean, logvar) for (n, *shape) images, batched; logvar None for a deterministic encoder."""
-    outputs = _predict(encoder, _inputs(encoder, images, labels, num_classes), batch_size)
+    outputs = predict(encoder, _inputs(encoder, images, labels, num_classes), batch_size)
     return outputs[0], (outputs[1] if len(outputs) > 1 else None)
 
 
 def decode(decoder: keras.Model, codes: np.ndarray, labels=None, num_classes: int = 0, batch_size: int = 2048) -> np.ndarray:
     """Bernoulli logits for (n, L) codes, batched."""
-    return _predict(decoder, _inputs(decoder, codes, labels, num_classes), batch_size)[0]
+    return predict(decoder, _inputs(decoder, codes, labels, num_classes), batch_size)[0]
 
 
 class CodeLookup:

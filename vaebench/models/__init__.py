@@ -3,9 +3,15 @@
 from vaebench.errors import VaebenchError
 from vaebench.models.annealed_vae import AnnealedVAE
 from vaebench.models.base import Autoencoder
+from vaebench.models.beta_tcvae import BetaTCVAE
 from vaebench.models.beta_vae import BetaVAE
+from vaebench.models.branched_vae import BranchedVAE
+from vaebench.models.cvae import CVAE
 from vaebench.models.dip_vae import DIPVAEI, DIPVAEII
+from vaebench.models.factor_vae import FactorVAE
 from vaebench.models.networks import FAMILIES
+from vaebench.models.sequence import SeqAE, SeqCVAE, SeqVAE
+from vaebench.models.shared_vae import SharedVAE
 from vaebench.models.vae import VAE
 
 MODELS: dict[str, type[Autoencoder]] = {
@@ -15,6 +21,14 @@ MODELS: dict[str, type[Autoencoder]] = {
     "dip_vae_i": DIPVAEI,
     "dip_vae_ii": DIPVAEII,
     "annealed_vae": AnnealedVAE,
+    "beta_tcvae": BetaTCVAE,
+    "factor_vae": FactorVAE,
+    "cvae": CVAE,
+    "branched_vae": BranchedVAE,
+    "shared_vae": SharedVAE,
+    "seq_ae": SeqAE,
+    "seq_vae": SeqVAE,
+    "seq_cvae": SeqCVAE,
 }
 
 

@@ -26,7 +26,7 @@ class AnnealedVAE(VAE):
         return self.c_max * ops.minimum(self.step / self.anneal_steps, 1.0)
 
     def objective(self, x, outputs) -> dict:
-        recon = self.reconstruction_nll(x, outputs["logits"])
+        recon = self.reconstruction_nll(self.observations(x), outputs["logits"])
         kl = ops.mean(gaussian_kl(outputs["mean"], outputs["logvar"]))
         capacity = self.capacity()
         return {"loss": recon + self.gamma * ops.abs(kl - capacity), "recon": recon, "kl": kl, "capacity": capacity}

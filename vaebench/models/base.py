@@ -9,6 +9,7 @@ Keras backend (TensorFlow, JAX, torch).
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from vaebench.data.base import Sample
@@ -21,12 +22,23 @@ class Autoencoder(keras.Model):
     """Deterministic autoencoder: z = enc(x), loss = Bernoulli reconstruction NLL."""
 
     description = "deterministic autoencoder; Bernoulli reconstruction loss, no prior on z"
-    #: hyperparameter name -> default; values become float attributes of the model.
-    hparams: dict[str, float] = {}
+    #: hyperparameter name -> default; values become attributes of the model (floats, or strings from hparam_choices).
+    hparams: dict[str, float | str] = {}
+    #: the accepted values of each string hyperparameter
+    hparam_choices: dict[str, tuple[str, ...]] = {}
+    #: hyperparameters handed to the decoder builder as keywords (e.g. a recurrent decoder's mode)
+    decoder_options: tuple[str, ...] = ()
+    #: the kind of dataset it trains on ("images", "sequences", "two_views"), its usual dataset, its families
+    data_kind = "images"
+    default_dataset = "dsprites"
+    families: tuple[str, ...] = ("conv", "mlp")
     #: True when the encoder outputs a Gaussian posterior [mean, logvar].
     gaussian = False
     #: the loss terms tracked during training and written to history.csv.
     loss_terms: tuple[str, ...] = ("recon",)
+
+    #: what the training data must carry beyond images: "labels" for models that use the class label
+    requires: tuple[str, ...] = ()
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int = 0, **hparams):
         unknown = set(hparams) - set(self.hparams)
@@ -37,20 +49,41 @@ class Autoencoder(keras.Model):
         self.decoder = decoder
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.hparam_values = {name: float(hparams.get(name, default)) for name, default in self.hparams.items()}
+        self.hparam_values = {name: type(default)(hparams.get(name, default)) for name, default in self.hparams.items()}
+        for name, choices in self.hparam_choices.items():
+            if self.hparam_values[name] not in choices:
+                raise ValueError(f"unknown {name} {self.hparam_values[name]!r}; accepted: {', '.join(choices)}")
         for name, value in self.hparam_values.items():
             setattr(self, name, value)
         self.trackers = {term: keras.metrics.Mean(name=term) for term in self.loss_terms}
 
     @classmethod
-    def create(cls, family: str, shape, latent_dim: int, seed: int = 0, **hparams) -> "Autoencoder":
-        """A fresh model with the ``family``'s encoder and decoder for observations of ``shape``."""
-        make_encoder, make_decoder = FAMILIES[family]
-        return cls(make_encoder(shape, latent_dim, gaussian=cls.gaussian), make_decoder(shape, latent_dim), seed=seed, **hparams)
+    def create(cls, family: str, shape, latent_dim: int, seed: int = 0, num_classes: int = 0, **hparams) -> "Autoencoder":
+        """A fresh model with the ``family``'s encoder and decoder for observations of ``shape``.
 
-    @staticmethod
-    def inputs_for(sample: Sample):
-        """What ``fit`` receives as x for one batch (conditional models add labels)."""
+        ``num_classes`` is the number of labels in the data (used by models that read labels).
+        """
+        make_encoder, make_decoder = FAMILIES[family]
+        return cls(make_encoder(shape, latent_dim, gaussian=cls.gaussian),
+                   make_decoder(shape, latent_dim, **cls.decoder_kwargs(hparams)), seed=seed, **hparams)
+
+    @classmethod
+    def decoder_kwargs(cls, hparams: dict) -> dict:
+        return {name: hparams.get(name, cls.hparams[name]) for name in cls.decoder_options}
+
+    def networks(self) -> dict[str, keras.Model]:
+        """The sub-networks stored with a trained cell, as ``<name>.keras``."""
+        return {"encoder": self.encoder, "decoder": self.decoder}
+
+    def make_optimizer(self, learning_rate: float) -> keras.optimizers.Optimizer:
+        """The optimiser of the literature's standard setting (Adam, β₁ 0.9, β₂ 0.999, ε 1e-8)."""
+        return keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+
+    @classmethod
+    def inputs_for(cls, sample: Sample, num_classes: int = 0):
+        """What ``fit`` receives as x for one batch: the images, and the one-hot labels if the model reads them."""
+        if "labels" in cls.requires:
+            return sample.images, np.eye(num_classes, dtype=np.float32)[sample.labels]
         return sample.images
 
     def encode(self, x):
@@ -59,9 +92,17 @@ class Autoencoder(keras.Model):
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         return outputs[0], (outputs[1] if len(outputs) > 1 else None)
 
+    def decode(self, z, x):
+        """Bernoulli logits of the observation for codes ``z`` (``x``: the batch's inputs, for conditional decoders)."""
+        return self.decoder(z)
+
+    def observations(self, x):
+        """The images inside ``fit``'s input ``x`` (x itself unless the model also reads labels)."""
+        return x
+
     def call(self, x, training=False):
         mean, _ = self.encode(x)
-        return {"logits": self.decoder(mean), "mean": mean}
+        return {"logits": self.decode(mean, x), "mean": mean}
 
     def reconstruction_nll(self, x, logits):
         """Mean over the batch of -log p(x|z), in nats per observation."""
@@ -69,7 +110,7 @@ class Autoencoder(keras.Model):
 
     def objective(self, x, outputs) -> dict:
         """The loss and its parts as scalars; must contain "loss" and every ``loss_terms`` entry."""
-        recon = self.reconstruction_nll(x, outputs["logits"])
+        recon = self.reconstruction_nll(self.observations(x), outputs["logits"])
         return {"loss": recon, "recon": recon}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -83,16 +124,11 @@ class Autoencoder(keras.Model):
         return list(self.trackers.values()) + super().metrics
 
     def get_config(self):
-        return {
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "seed": self.seed,
-            **self.hparam_values,
-        }
+        networks = {name: keras.saving.serialize_keras_object(network) for name, network in self.networks().items()}
+        return {"networks": networks, "seed": self.seed, **self.hparam_values}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
-        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
-        return cls(encoder, decoder, **config)
+        networks = {name: keras.saving.deserialize_keras_object(network) for name, network in config.pop("networks").items()}
+        return cls(**networks, **config)

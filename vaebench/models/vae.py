@@ -19,9 +19,9 @@ class VAE(Autoencoder):
     def call(self, x, training=False):
         mean, logvar = self.encode(x)
         z = reparameterize(mean, logvar, self.seed_generator) if training else mean
-        return {"logits": self.decoder(z), "mean": mean, "logvar": logvar, "z": z}
+        return {"logits": self.decode(z, x), "mean": mean, "logvar": logvar, "z": z}
 
     def objective(self, x, outputs) -> dict:
-        recon = self.reconstruction_nll(x, outputs["logits"])
+        recon = self.reconstruction_nll(self.observations(x), outputs["logits"])
         kl = ops.mean(gaussian_kl(outputs["mean"], outputs["logvar"]))
         return {"loss": recon + self.kl_weight() * kl, "recon": recon, "kl": kl}

@@ -90,7 +90,8 @@ class Site:
 
     @property
     def metrics(self) -> list[str]:
-        present = set(self.frame["metric"]) if not self.frame.empty else set()
+        # metrics that are a number for at least one cell (n/a everywhere would chart nothing)
+        present = set(self.frame.dropna(subset=["value"])["metric"]) if not self.frame.empty else set()
         known = [m for m in charts.KNOWN_METRICS if m in present]
         return known + sorted(present - set(known))
 

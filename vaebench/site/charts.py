@@ -35,6 +35,10 @@ KNOWN_METRICS = {
     "modularity": ("modularity", True),
     "explicitness_train": ("explicitness (train)", True),
     "explicitness_test": ("explicitness", True),
+    "label_from_z": ("label predictability from z", True),
+    "classifier_accuracy": ("classifier-branch accuracy", True),
+    "cross_recon_a_from_b": ("cross-reconstruction NLL, view a from b", False),
+    "cross_recon_b_from_a": ("cross-reconstruction NLL, view b from a", False),
 }
 DISENTANGLEMENT = ("mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement", "sap", "modularity")
 MODEL_SELECTION = "model_highlight"

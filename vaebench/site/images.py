@@ -22,8 +22,22 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
+def sequence_plots(sequences: np.ndarray, height: int = 24) -> np.ndarray:
+    """(..., T, C) sequences in [0, 1] → (..., height, T, 1) line plots of channel 0, white on black."""
+    rows = np.round((1 - np.clip(sequences[..., 0], 0, 1)) * (height - 1)).astype(int)
+    previous = np.concatenate([rows[..., :1], rows[..., :-1]], axis=-1)  # join each point to the one before
+    low, high = np.minimum(rows, previous), np.maximum(rows, previous)
+    pixel_rows = np.arange(height)[:, None]
+    return ((pixel_rows >= low[..., None, :]) & (pixel_rows <= high[..., None, :])).astype(np.float32)[..., None]
+
+
 def save_grid(path: Path, tiles: np.ndarray, upscale: int = 2) -> None:
-    """Write (rows, cols, H, W, C) images in [0, 1] as one PNG with 1-pixel grey gutters."""
+    """Write (rows, cols, H, W, C) images in [0, 1] as one PNG with 1-pixel grey gutters.
+
+    Sequences, (rows, cols, T, C), are drawn as line plots.
+    """
+    if tiles.ndim == 4:
+        tiles = sequence_plots(tiles)
     rows, cols, height, width, channels = tiles.shape
     tiles = np.repeat(np.repeat(tiles, upscale, axis=2), upscale, axis=3)
     height, width = height * upscale, width * upscale

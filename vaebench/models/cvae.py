@@ -1,0 +1,34 @@
+"""Conditional VAE: q(z | x, c) and p(x | z, c), with c the one-hot class label.
+
+The label is appended to the encoder's input (as extra channels) and to the
+code fed to the decoder, so z is free to leave the label out. Loss = the VAE
+loss. On dSprites the label is the shape; on digits/MNIST the class.
+"""
+
+import keras
+
+from vaebench.models.networks import conditional_decoder, conditional_encoder
+from vaebench.models.vae import VAE
+
+
+@keras.saving.register_keras_serializable(package="vaebench")
+class CVAE(VAE):
+    description = "conditional VAE; the one-hot label is appended to the encoder's input and to the decoder's code"
+    requires = ("labels",)
+
+    @classmethod
+    def create(cls, family, shape, latent_dim, seed=0, num_classes=0, **hparams):
+        if num_classes < 1:
+            raise ValueError(f"{cls.__name__} needs a dataset with labels")
+        return cls(conditional_encoder(family, shape, latent_dim, num_classes, gaussian=cls.gaussian),
+                   conditional_decoder(family, shape, latent_dim, num_classes, **cls.decoder_kwargs(hparams)),
+                   seed=seed, **hparams)
+
+    def encode(self, x):
+        return super().encode(list(x))
+
+    def decode(self, z, x):
+        return self.decoder([z, x[1]])
+
+    def observations(self, x):
+        return x[0]
