@@ -139,6 +139,27 @@ def test_empty_or_missing_results_are_one_line_errors(tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+def test_index_says_what_the_grid_is_and_that_it_is_not_the_paper_study(site):
+    index = (site / "index.html").read_text()
+    assert "Preset smoke: Smoke test: 3 models" in index
+    assert "Not the literature-scale study." in index and "300k steps" in index
+
+
+def test_a_folder_holding_one_grid_builds_and_other_folders_are_never_replaced(smoke_results, tmp_path):
+    parent = tmp_path / "results"
+    shutil.copytree(smoke_results, parent / "smoke")
+    assert "vaebench report: smoke" in build_site(parent, tmp_path / "site").read_text()
+    shutil.copytree(smoke_results, parent / "other")
+    with pytest.raises(VaebenchError, match="holds several grids \\(other, smoke\\); pass one of them with --results"):
+        build_site(parent, tmp_path / "site")
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "draft.txt").write_text("keep me")
+    with pytest.raises(VaebenchError, match="is not a vaebench site; refusing to replace it"):
+        build_site(parent / "smoke", precious)
+    assert (precious / "draft.txt").read_text() == "keep me"
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

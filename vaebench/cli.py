@@ -218,8 +218,8 @@ def datasets_command():
 
 @app.command("build-site")
 def build_site_command(
-    results: Path = typer.Option(Path("results/cpu"), help="The results dir of one grid."),
-    out: Path = typer.Option(Path("site"), help="Where the static site goes."),
+    results: Path = typer.Option(Path("results"), help="The results dir of one grid, or a folder holding exactly one."),
+    out: Path = typer.Option(Path("site"), help="Where the static site goes (replaced if it is a vaebench site)."),
 ):
     """Render a results dir into a static HTML report that works offline."""
     from vaebench.site import build_site

@@ -65,7 +65,7 @@ def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
         if "labels" in get_model_class(cell.model).requires and not dataset.num_classes:
             raise VaebenchError(f"model {cell.model} needs labels, which dataset {cell.dataset!r} does not have")
     store.check_writable(results_dir)
-    store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells})
+    store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells}, {preset.name: preset.description})
     status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
     to_train = [cell for cell in cells if status[cell.name] == "pending"]
     to_score = [cell for cell in cells if status[cell.name] != "failed"]

@@ -76,5 +76,8 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
     store.check_writable(into)
     for name, source in sorted(copies.items()):
         store.replace_cell_dir(into / name, partial(shutil.copytree, source / name, dirs_exist_ok=True))
-    store.write_json(into / store.GRID_FILE, {"cells": recorded})
+    presets = store.read_presets(into)
+    for source in sources:
+        presets.update(store.read_presets(source))
+    store.write_json(into / store.GRID_FILE, {"cells": recorded, "presets": presets})
     return {"copied": len(copies), "already": len(finished) - len(copies), "unfinished": len(recorded) - len(finished)}

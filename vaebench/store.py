@@ -2,7 +2,8 @@
 
 Layout of a results directory::
 
-    grid.json                      every cell ever asked for here: {"cells": {name: params}}
+    grid.json                      every cell ever asked for here: {"cells": {name: params},
+                                   "presets": {preset name: its description}}
     <dataset>/<model>/<family>/z<latent>/s<seed>/
         params.json                the cell's parameters, environment, status; written last
         history.csv                loss terms every ``log_every`` steps
@@ -109,8 +110,15 @@ def read_grid(root: Path) -> dict[str, dict]:
     return grid["cells"]
 
 
-def record_cells(root: Path, cells: dict[str, dict]) -> None:
-    """Add cells to ``grid.json``; refuse (touching nothing) a name recorded with other params."""
+def read_presets(root: Path) -> dict[str, str]:
+    """Preset name -> description of every preset that ran into ``root`` ({} when unknown)."""
+    path = Path(root) / GRID_FILE
+    presets = read_json(path).get("presets", {}) if path.exists() else {}
+    return presets if isinstance(presets, dict) else {}
+
+
+def record_cells(root: Path, cells: dict[str, dict], presets: dict[str, str] | None = None) -> None:
+    """Add cells (and the presets they came from) to ``grid.json``; refuse (touching nothing) a name recorded with other params."""
     recorded = read_grid(root)
     for name, params in cells.items():
         old = recorded.get(name)
@@ -120,7 +128,7 @@ def record_cells(root: Path, cells: dict[str, dict]) -> None:
                 f"results dir {root} already holds cell {name} with other settings ({', '.join(changed)}); "
                 "use another --results dir or the settings it was trained with"
             )
-    write_json(Path(root) / GRID_FILE, {"cells": {**recorded, **cells}})
+    write_json(Path(root) / GRID_FILE, {"cells": {**recorded, **cells}, "presets": {**read_presets(root), **(presets or {})}})
 
 
 # --- reading cells back ------------------------------------------------------

@@ -18,8 +18,9 @@ from markupsafe import Markup
 import vaebench
 from vaebench import store
 from vaebench.errors import VaebenchError
+from vaebench.grid import load_preset
 from vaebench.site import charts
-from vaebench.site.assets import write_assets
+from vaebench.site.assets import ASSET_DIR, write_assets
 from vaebench.site.images import CellPictures
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -123,8 +124,12 @@ class Site:
                 settings.update(metric_settings)
         grid = store.read_grid(self.results_dir)
         statuses = [store.cell_status(self.results_dir / name) for name in grid] or [e.status for e in self.experiments]
+        presets = store.read_presets(self.results_dir)
         return {
-            "description": first.get("description", ""),
+            "description": " ".join(presets[name] for name in sorted(presets)),
+            "presets": sorted(presets),
+            # a reader must not mistake a reduced grid for the literature-scale study
+            "paper": None if "paper" in presets else load_preset("paper").description,
             "dataset": ", ".join(sorted({p.get("dataset", "?") for p in params})),
             "image_size": ", ".join(sorted({str(p.get("image_size")) for p in params})),
             "configs": self.configs, "families": sorted({p.get("family", "?") for p in params}),
@@ -214,13 +219,27 @@ class Site:
         return (known.index(key) if key in known else len(known), key)
 
 
+def find_grid_dir(results_dir: Path) -> Path:
+    """``results_dir`` itself if it holds a grid, else the one grid dir inside it."""
+    results_dir = Path(results_dir)
+    if (results_dir / store.GRID_FILE).exists() or not results_dir.is_dir():
+        return results_dir
+    grids = sorted(path.parent for path in results_dir.rglob(store.GRID_FILE))
+    if len(grids) > 1:
+        raise VaebenchError(f"{results_dir} holds several grids ({', '.join(str(g.relative_to(results_dir)) for g in grids)}); "
+                            "pass one of them with --results")
+    return grids[0] if grids else results_dir
+
+
 def build_site(results_dir: Path, out_dir: Path) -> Path:
     """Build the site for ``results_dir`` into ``out_dir`` (replacing what is there); return index.html."""
     from vaebench.data import get_dataset
 
-    site = Site(results_dir, out_dir)
+    site = Site(find_grid_dir(results_dir), out_dir)
     out_dir = Path(out_dir)
-    if out_dir.exists():
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not ((out_dir / "index.html").is_file() and (out_dir / ASSET_DIR).is_dir()):
+            raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: choose another --out")
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     write_assets(out_dir, STYLESHEET.read_text())
