@@ -139,6 +139,10 @@ def test_empty_or_missing_results_are_one_line_errors(tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+def test_the_headline_chart_also_exists_as_a_picture(site):
+    assert (site / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_index_says_what_the_grid_is_and_that_it_is_not_the_paper_study(site):
     index = (site / "index.html").read_text()
     assert "Preset smoke: Smoke test: 3 models" in index

@@ -26,6 +26,7 @@ from vaebench.site.images import CellPictures
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STYLESHEET = TEMPLATES / "style.css"
 ARITHMETIC_FACTOR = "scale"
+TRADEOFF_PNG = "tradeoff.png"
 
 
 def _slug(name: str) -> str:
@@ -156,8 +157,13 @@ class Site:
         index_charts = None
         if not self.frame.empty:
             wide = self.wide()
+            tradeoff = charts.tradeoff(wide, self.configs, self.metrics) if "recon_bce" in wide else None
+            if tradeoff is not None:  # a still picture of the headline chart, for READMEs and slides
+                shown = charts.label(charts.tradeoff_metrics(self.metrics)[0])
+                still = {**tradeoff, "title": f"{shown} against reconstruction, one point per trained model"}
+                (self.out_dir / TRADEOFF_PNG).write_bytes(charts.to_png(still))
             index_charts = {
-                "tradeoff": _json_for_script(charts.tradeoff(wide, self.configs, self.metrics)) if "recon_bce" in wide else None,
+                "tradeoff": _json_for_script(tradeoff) if tradeoff is not None else None,
                 "spread": _json_for_script(charts.seed_spread(self.frame, self.configs, self.metrics)),
                 "heatmap": _json_for_script(charts.heatmap(self.frame, self.metrics)),
                 "correlation": _json_for_script(charts.rank_correlation(wide, [m for m in self.metrics if m in wide])),

@@ -48,6 +48,13 @@ def label(metric: str) -> str:
     return KNOWN_METRICS.get(metric, (metric, True))[0]
 
 
+def to_png(spec: dict, scale: float = 1.5) -> bytes:
+    """The chart rendered as a PNG with its parameters at their defaults (vl-convert, no browser)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(vl_spec=spec, scale=scale)
+
+
 def _metric_picker(name: str, metrics: list[str], default: str) -> alt.Parameter:
     return alt.param(name=name, value=default, bind=alt.binding_select(options=metrics, labels=[label(m) for m in metrics],
                                                                          name="metric "))
@@ -74,9 +81,14 @@ def heatmap(frame: pd.DataFrame, metrics: list[str]) -> dict:
     return (cells + text).add_params(picker).properties(width=360, height=34 * medians["config"].nunique()).to_dict()
 
 
+def tradeoff_metrics(metrics: list[str]) -> list[str]:
+    """The metrics the trade-off chart offers, its default first."""
+    return [m for m in DISENTANGLEMENT if m in metrics] or metrics
+
+
 def tradeoff(wide: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
     """A disentanglement metric (picker) against reconstruction: one point per trained model; click opens it."""
-    present = [m for m in DISENTANGLEMENT if m in metrics] or metrics
+    present = tradeoff_metrics(metrics)
     picker = _metric_picker("tradeoff_metric", present, present[0])
     highlight = _model_highlight()
     tooltip = [alt.Tooltip(c, format=".4g" if pd.api.types.is_float_dtype(wide[c]) else "")
