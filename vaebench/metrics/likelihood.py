@@ -20,9 +20,14 @@ def _np(tensor) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(tensor), dtype=np.float64)
 
 
+def sigmoid(logits) -> np.ndarray:
+    """1 / (1 + e^−x) without overflow for large negative logits."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, np.float64)))
+
+
 def reconstruction(images: np.ndarray, logits: np.ndarray) -> dict:
     """Bernoulli negative log-likelihood per image (nats) and mean squared error per pixel."""
-    probabilities = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+    probabilities = sigmoid(logits)
     return {"bce": float(-_np(bernoulli_log_likelihood(images, logits)).mean()),
             "mse": float(np.mean((probabilities - images) ** 2))}
 

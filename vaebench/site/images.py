@@ -12,14 +12,11 @@ import numpy as np
 from PIL import Image
 
 from vaebench.data.base import Dataset
+from vaebench.metrics.likelihood import sigmoid
 from vaebench.metrics.sampling import decode, encode
 
 TRAVERSAL_STEPS = 9
 INTERPOLATION_STEPS = 10
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-logits))
 
 
 def sequence_plots(sequences: np.ndarray, height: int = 24) -> np.ndarray:
