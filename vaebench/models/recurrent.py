@@ -2,7 +2,10 @@
 
 - ``repeat_latent``: the code is the decoder's input at every step.
 - ``concat_output_latent``: each step reads the code concatenated with the previous step's output.
-- ``output_as_input``: the code sets the initial state; each step reads only the previous output.
+- ``output_as_input``: each step reads only the previous output; the code reaches the decoder
+  through the initial state alone.
+
+In every mode the initial state is a learned function of the code.
 
 The fed-back output is the model's own (free running, no teacher forcing), so
 the decoder is a function of the code alone, like every other decoder. The
@@ -60,11 +63,12 @@ def rnn_decoder(shape, latent_dim: int, decoder_mode: str = "repeat_latent") -> 
     steps, channels = shape
     z = keras.Input((latent_dim,))
     repeated = layers.RepeatVector(steps)(z)
+    # every mode starts from a state set by the code: from a zero state and a constant input, a GRU
+    # hardly learns to start a wave at the right phase
+    initial = [layers.Dense(UNITS, activation="tanh")(z)]
     if decoder_mode == "repeat_latent":
-        logits = layers.Dense(channels)(layers.GRU(UNITS, return_sequences=True)(repeated))
-    elif decoder_mode == "concat_output_latent":
-        logits = layers.RNN(FeedbackCell(UNITS, channels, read_step_input=True), return_sequences=True)(repeated)
+        logits = layers.Dense(channels)(layers.GRU(UNITS, return_sequences=True)(repeated, initial_state=initial))
     else:
-        initial = layers.Dense(UNITS, activation="tanh")(z)
-        logits = layers.RNN(FeedbackCell(UNITS, channels, read_step_input=False), return_sequences=True)(repeated, initial_state=[initial])
+        cell = FeedbackCell(UNITS, channels, read_step_input=decoder_mode == "concat_output_latent")
+        logits = layers.RNN(cell, return_sequences=True)(repeated, initial_state=initial)
     return keras.Model(z, logits, name="decoder")
