@@ -142,7 +142,7 @@ def list_command(results: Path = typer.Option(Path("results"), help="A results d
 
     if not results.is_dir():
         raise VaebenchError(f"results dir {results} does not exist")
-    roots = sorted(path.parent for path in results.rglob(store.GRID_FILE))
+    roots = store.grid_dirs(results)
     if not roots:
         raise VaebenchError(f"no grid in {results}: run `vaebench run grid` first")
     for root in roots:

@@ -110,6 +110,11 @@ def read_grid(root: Path) -> dict[str, dict]:
     return grid["cells"]
 
 
+def grid_dirs(root: Path) -> list[Path]:
+    """Every results dir at or below ``root`` (a folder holding a ``grid.json``), sorted."""
+    return sorted(path.parent for path in Path(root).rglob(GRID_FILE))
+
+
 def read_presets(root: Path) -> dict[str, str]:
     """Preset name -> description of every preset that ran into ``root`` ({} when unknown)."""
     path = Path(root) / GRID_FILE

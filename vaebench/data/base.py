@@ -44,8 +44,6 @@ class Dataset(ABC):
 
     name: str
     shape: tuple[int, ...]
-    #: "images", "sequences" or "two_views": which models can train on it
-    kind: str = "images"
     num_classes: int = 0
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()

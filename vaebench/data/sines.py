@@ -18,7 +18,6 @@ class Sines(FactorDataset):
     """(LENGTH, 1) float32 sequences in [0, 1]; factors frequency, amplitude, phase, offset."""
 
     name = "sines"
-    kind = "sequences"
     shape = (LENGTH, 1)
     factor_names = ("frequency", "amplitude", "phase", "offset")
     factor_sizes = (4, 4, 8, 5)

@@ -29,8 +29,6 @@ def outline(images: np.ndarray) -> np.ndarray:
 class TwoViews(Dataset):
     """``base`` with a second view ``second(images)`` attached to every sample."""
 
-    kind = "two_views"
-
     def __init__(self, name: str, base: Dataset, second: Callable[[np.ndarray], np.ndarray]):
         self.name, self.base, self.second = name, base, second
         self.shape, self.num_classes = base.shape, base.num_classes

@@ -68,6 +68,12 @@ class Autoencoder(keras.Model):
                    make_decoder(shape, latent_dim, **cls.decoder_kwargs(hparams)), seed=seed, **hparams)
 
     @classmethod
+    def check_num_classes(cls, num_classes: int) -> None:
+        """A model that reads labels cannot be built for data without them."""
+        if "labels" in cls.requires and num_classes < 1:
+            raise ValueError(f"{cls.__name__} needs a dataset with labels")
+
+    @classmethod
     def decoder_kwargs(cls, hparams: dict) -> dict:
         return {name: hparams.get(name, cls.hparams[name]) for name in cls.decoder_options}
 

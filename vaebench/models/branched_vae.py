@@ -25,8 +25,7 @@ class BranchedVAE(VAE):
 
     @classmethod
     def create(cls, family, shape, latent_dim, seed=0, num_classes=0, **hparams):
-        if num_classes < 1:
-            raise ValueError(f"{cls.__name__} needs a dataset with labels")
+        cls.check_num_classes(num_classes)
         make_encoder, make_decoder = FAMILIES[family]
         return cls(make_encoder(shape, latent_dim, gaussian=True), make_decoder(shape, latent_dim),
                    classifier(latent_dim, num_classes), seed=seed, **hparams)

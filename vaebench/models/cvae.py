@@ -18,8 +18,7 @@ class CVAE(VAE):
 
     @classmethod
     def create(cls, family, shape, latent_dim, seed=0, num_classes=0, **hparams):
-        if num_classes < 1:
-            raise ValueError(f"{cls.__name__} needs a dataset with labels")
+        cls.check_num_classes(num_classes)
         return cls(conditional_encoder(family, shape, latent_dim, num_classes, gaussian=cls.gaussian),
                    conditional_decoder(family, shape, latent_dim, num_classes, **cls.decoder_kwargs(hparams)),
                    seed=seed, **hparams)

@@ -230,7 +230,7 @@ def find_grid_dir(results_dir: Path) -> Path:
     results_dir = Path(results_dir)
     if (results_dir / store.GRID_FILE).exists() or not results_dir.is_dir():
         return results_dir
-    grids = sorted(path.parent for path in results_dir.rglob(store.GRID_FILE))
+    grids = store.grid_dirs(results_dir)
     if len(grids) > 1:
         raise VaebenchError(f"{results_dir} holds several grids ({', '.join(str(g.relative_to(results_dir)) for g in grids)}); "
                             "pass one of them with --results")
