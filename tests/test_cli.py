@@ -163,6 +163,21 @@ def test_corrupt_params_file_is_reported_not_crashed_on(smoke_results, tmp_path,
     assert victim.read_text() == "{truncated"
 
 
+def test_rescoring_a_results_dir_without_its_weights_is_one_line_and_changes_nothing(smoke_results, tmp_path, capsys):
+    import shutil
+
+    published = tmp_path / "published"
+    shutil.copytree(smoke_results, published)
+    for weights in published.rglob("*.keras"):
+        weights.unlink()
+    before = _tree_digest(published)
+    code, out, err = _cli(["evaluate", "--results", published, "--metrics", "mig", "--force"], capsys)
+    assert code == 2 and "Traceback" not in out + err
+    assert err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "has no encoder.keras: this results dir does not keep its weights" in err
+    assert _tree_digest(published) == before
+
+
 def test_a_real_process_prints_only_the_error_line(tmp_path):
     """TensorFlow's C++ start-up notices must not bury the message (they ignore TF_CPP_MIN_LOG_LEVEL)."""
     run = run_vaebench("run", "grid", "--models", "gan", "--results", tmp_path / "r")

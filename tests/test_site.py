@@ -48,14 +48,22 @@ def _parse(path: Path) -> _Collector:
 
 
 @pytest.fixture(scope="module")
-def site(smoke_results, tmp_path_factory):
+def site_results(smoke_results, tmp_path_factory):
+    """A copy of the smoke grid: building a site stores each cell's pictures in it."""
+    results = tmp_path_factory.mktemp("site-results") / "results"
+    shutil.copytree(smoke_results, results)
+    return results
+
+
+@pytest.fixture(scope="module")
+def site(site_results, tmp_path_factory):
     out = tmp_path_factory.mktemp("site") / "site"
-    build_site(smoke_results, out)
+    build_site(site_results, out)
     return out
 
 
-def test_pages_exist_for_every_cell(site, smoke_results):
-    cells = store.load_experiments(smoke_results)
+def test_pages_exist_for_every_cell(site, site_results):
+    cells = store.load_experiments(site_results)
     pages = sorted((site / "cells").glob("*.html"))
     assert len(pages) == len(cells)
     for name in ("index.html", "compare.html", "assets/vega-bundle.js", "assets/style.css"):
@@ -100,9 +108,7 @@ def test_the_vega_libraries_ship_once_and_nothing_loads_from_the_network(site):
         assert len(text) < 400_000, f"{page.name} seems to inline a library"
 
 
-def test_rebuilding_gives_the_same_files_except_the_date(site, smoke_results, tmp_path):
-    again = tmp_path / "again"
-    build_site(smoke_results, again)
+def _assert_same_site(site, again):
     first = sorted(p.relative_to(site) for p in site.rglob("*") if p.is_file())
     assert first == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
     date = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
@@ -112,6 +118,37 @@ def test_rebuilding_gives_the_same_files_except_the_date(site, smoke_results, tm
             a, b = date.sub("DATE", a.decode()), date.sub("DATE", b.decode())
             assert len(date.findall((site / relative).read_text())) == 1
         assert a == b, relative
+
+
+def test_rebuilding_gives_the_same_files_except_the_date(site, site_results, tmp_path):
+    build_site(site_results, tmp_path / "again")
+    _assert_same_site(site, tmp_path / "again")
+
+
+def test_a_results_dir_without_its_weights_rebuilds_the_same_site_from_its_stored_pictures(site, site_results, tmp_path):
+    published = tmp_path / "published" / site_results.name  # the footer names the results dir
+    shutil.copytree(site_results, published)
+    for weights in published.rglob("*.keras"):
+        weights.unlink()
+    build_site(published, tmp_path / "again")
+    _assert_same_site(site, tmp_path / "again")
+    assert not list(published.rglob("*.keras"))
+
+
+def test_a_cell_with_neither_weights_nor_pictures_gets_a_page_that_says_so(smoke_results, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(smoke_results, results)
+    cell = sorted(p.parent for p in results.rglob("params.json"))[0]
+    for path in cell.glob("*.keras"):
+        path.unlink()
+    shutil.rmtree(cell / store.PICTURES_DIR, ignore_errors=True)
+    build_site(results, tmp_path / "site")
+    name = json.loads((cell / "params.json").read_text())["name"]
+    page = tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")
+    assert "keeps neither its weights nor the pictures" in page.read_text()
+    experiment = next(e for e in store.load_experiments(results) if e.name == name)
+    with pytest.raises(VaebenchError, match="has no encoder.keras: this results dir does not keep its weights"):
+        experiment.encoder
 
 
 def test_markup_in_results_shows_as_text_and_broken_cells_are_listed(smoke_results, tmp_path):

@@ -9,6 +9,8 @@ Layout of a results directory::
         history.csv                loss terms every ``log_every`` steps
         metrics.json               {"scores": {key: float | "n/a: reason"}, "settings": {...}, "seconds": {...}}
         encoder.keras, decoder.keras
+        pictures/                  the report's pictures of the cell, drawn by ``vaebench build-site``
+                                   from the weights and kept so the report rebuilds without them
 
 A cell is *done* or *failed* once its ``params.json`` exists with that
 ``status``; anything else in its directory is leftover from an interrupted
@@ -35,6 +37,7 @@ PARAMS_FILE = "params.json"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
+PICTURES_DIR = "pictures"
 
 
 # --- atomic writes -----------------------------------------------------------
@@ -153,12 +156,12 @@ def reset_cell_dir(cell_dir: Path) -> None:
         for child in cell_dir.iterdir():
             if child.is_file():
                 child.unlink()
-            elif child.is_dir() and child.name == "logs":
+            elif child.is_dir() and child.name in ("logs", PICTURES_DIR):
                 shutil.rmtree(child)
 
 
 def replace_cell_dir(cell_dir: Path, fill) -> None:
-    """Build a cell directory with ``fill(staging_dir)`` beside it, then swap it in with one rename.
+    """Build a (cell) directory with ``fill(staging_dir)`` beside it, then swap it in with one rename.
 
     Readers see the old directory or the new one, never a half-filled one.
     """
@@ -224,11 +227,13 @@ class Experiment:
     def decoder(self):
         return self._load_model("decoder.keras")
 
+    @property
+    def has_models(self) -> bool:
+        return all((self.path / filename).is_file() for filename in MODEL_FILES)
+
     def _load_model(self, filename: str):
         if filename not in self._models:
-            import keras
-
-            self._models[filename] = keras.saving.load_model(self.path / filename)
+            self._models[filename] = load_network(self.path, filename)
         return self._models[filename]
 
     def matches(self, where: dict | None) -> bool:
@@ -240,6 +245,17 @@ class Experiment:
             if flat.get(key) not in options:
                 return False
         return True
+
+
+def load_network(cell_dir: Path, filename: str):
+    """A stored Keras network of a trained cell; a VaebenchError if the cell kept no weights."""
+    path = Path(cell_dir) / filename
+    if not path.is_file():
+        raise VaebenchError(f"{cell_dir} has no {filename}: this results dir does not keep its weights "
+                            "(a published grid keeps only what its report needs); train the cell again to get them")
+    import keras
+
+    return keras.saving.load_model(path)
 
 
 def load_experiments(results_dir, where: dict | None = None, include_failed: bool = False) -> list[Experiment]:

@@ -8,6 +8,7 @@ counts, and ``metrics.json`` records the settings used.
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
 from dataclasses import dataclass
@@ -179,8 +180,17 @@ def _factor_vae(ctx: ScoringContext) -> dict:
 
 def _dci(ctx: ScoringContext) -> dict:
     (train, train_f), (test, test_f) = ctx.samples("dci_num_train", "dci_num_test")
-    scores = dci(train, train_f, test, test_f, trees=ctx.settings["dci_trees"], seed=ctx.settings["seed"])
+    # the boosted trees are single-threaded: one process per factor gives the same numbers sooner
+    scores = dci(train, train_f, test, test_f, trees=ctx.settings["dci_trees"], seed=ctx.settings["seed"],
+                 n_jobs=_cores())
     return {f"dci_{key}": value for key, value in scores.items()}
+
+
+def _cores() -> int:
+    """The cores this process may use: its CPU affinity (Slurm), capped by OMP_NUM_THREADS (Ray sets it per task)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return min(cores, int(threads)) if threads.isdigit() and int(threads) > 0 else cores
 
 
 def _sap(ctx: ScoringContext) -> dict:
@@ -260,8 +270,8 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     todo = [name for name in names if force or name not in record["seconds"]]
     if not todo:
         return record
-    context = ScoringContext(dataset, keras.saving.load_model(cell_dir / "encoder.keras"),
-                             keras.saving.load_model(cell_dir / "decoder.keras"), settings, cell_dir)
+    context = ScoringContext(dataset, store.load_network(cell_dir, "encoder.keras"),
+                             store.load_network(cell_dir, "decoder.keras"), settings, cell_dir)
     for name in todo:
         metric = METRICS[name]
         started = time.perf_counter()

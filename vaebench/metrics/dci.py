@@ -1,25 +1,32 @@
 """DCI disentanglement, completeness, informativeness (Eastwood & Williams 2018)."""
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
 from vaebench.metrics.discrete import check_codes_and_factors
 
 
-def importance_matrix(codes_train, factors_train, codes_test, factors_test, trees: int = 100, seed: int = 0):
+def _fit_factor(codes_train, targets_train, codes_test, targets_test, trees, seed):
+    """(importances over latents, train accuracy, test accuracy) of one factor's boosted classifier."""
+    model = GradientBoostingClassifier(n_estimators=trees, random_state=seed).fit(codes_train, targets_train)
+    return (np.abs(model.feature_importances_), model.score(codes_train, targets_train),
+            model.score(codes_test, targets_test))
+
+
+def importance_matrix(codes_train, factors_train, codes_test, factors_test, trees: int = 100, seed: int = 0,
+                      n_jobs: int = 1):
     """Feature importances (L, F) of one gradient-boosted classifier per factor, and its mean accuracies.
 
     ``trees`` boosting rounds (scikit-learn's default 100 is the standard); each
     round fits one tree per class, which is what makes DCI the slowest metric.
+    ``n_jobs`` fits factors in parallel processes; the result does not depend on it.
     """
-    importances = np.zeros((codes_train.shape[1], factors_train.shape[1]))
-    train_accuracy, test_accuracy = [], []
-    for j in range(factors_train.shape[1]):
-        model = GradientBoostingClassifier(n_estimators=trees, random_state=seed).fit(codes_train, factors_train[:, j])
-        importances[:, j] = np.abs(model.feature_importances_)
-        train_accuracy.append(model.score(codes_train, factors_train[:, j]))
-        test_accuracy.append(model.score(codes_test, factors_test[:, j]))
-    return importances, float(np.mean(train_accuracy)), float(np.mean(test_accuracy))
+    fits = Parallel(n_jobs=min(n_jobs, factors_train.shape[1]))(
+        delayed(_fit_factor)(codes_train, factors_train[:, j], codes_test, factors_test[:, j], trees, seed)
+        for j in range(factors_train.shape[1]))
+    importances = np.stack([fit[0] for fit in fits], axis=1)
+    return importances, float(np.mean([fit[1] for fit in fits])), float(np.mean([fit[2] for fit in fits]))
 
 
 def _weighted_specificity(importances: np.ndarray) -> float:
@@ -32,18 +39,20 @@ def _weighted_specificity(importances: np.ndarray) -> float:
     return float((weights * (1 - row_entropy)).sum())
 
 
-def dci(codes_train, factors_train, codes_test, factors_test, trees: int = 100, seed: int = 0) -> dict:
+def dci(codes_train, factors_train, codes_test, factors_test, trees: int = 100, seed: int = 0,
+        n_jobs: int = 1) -> dict:
     """DCI from codes (n, L) and factor indices (n, F), train and test sets.
 
     Disentanglement: how much each latent explains a single factor; completeness:
     how much each factor is explained by a single latent; both in [0, 1].
-    Informativeness: mean classification accuracy over factors.
+    Informativeness: mean classification accuracy over factors, in [0, 1].
+    ``n_jobs``: processes fitting the factors' classifiers (the scores do not depend on it).
     Returns {"disentanglement", "completeness", "informativeness_train", "informativeness_test"}.
     """
     codes_train, factors_train = check_codes_and_factors(codes_train, factors_train)
     codes_test, factors_test = check_codes_and_factors(codes_test, factors_test)
     importances, train_accuracy, test_accuracy = importance_matrix(codes_train, factors_train, codes_test, factors_test,
-                                                                   trees, seed)
+                                                                   trees, seed, n_jobs)
     return {"disentanglement": _weighted_specificity(importances) if importances.shape[1] > 1 else 1.0,
             "completeness": _weighted_specificity(importances.T) if importances.shape[0] > 1 else 1.0,
             "informativeness_train": train_accuracy, "informativeness_test": test_accuracy}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
 from vaebench.site import charts
 from vaebench.site.assets import ASSET_DIR, write_assets
-from vaebench.site.images import CellPictures
+from vaebench.site.images import LATENTS_FILE, PICTURES_FILE, draw_cell_pictures
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STYLESHEET = TEMPLATES / "style.css"
@@ -183,19 +184,22 @@ class Site:
 
     def cell_page(self, experiment: store.Experiment, dataset) -> None:
         slug = _slug(experiment.name)
-        image_dir = self.out_dir / "cells" / slug
-        image_dir.mkdir(parents=True, exist_ok=True)
-        gaussian = len(experiment.encoder.outputs) > 1
-        pictures = CellPictures(experiment.encoder, experiment.decoder, dataset, gaussian)
-        pictures.reconstructions(image_dir / "reconstructions.png")
-        traversals = []
-        for sample in range(3):
-            pictures.traversal(image_dir / f"traversal-{sample}.png", sample)
-            traversals.append(f"{slug}/traversal-{sample}.png")
-        pictures.interpolation(image_dir / "interpolation.png")
-        has_arithmetic = pictures.arithmetic(image_dir / "arithmetic.png", ARITHMETIC_FACTOR)
-        table = pictures.latent_table()
-        scatter = _json_for_script(charts.latent_scatter_matrix(table, list(dataset.factor_names))) if table is not None else None
+        pictures_dir = _cell_pictures(experiment, dataset)
+        images, scatter, pictures = None, None, {}
+        if pictures_dir is not None:
+            pictures = json.loads((pictures_dir / PICTURES_FILE).read_text())
+            image_dir = self.out_dir / "cells" / slug
+            image_dir.mkdir(parents=True, exist_ok=True)
+            for png in sorted(pictures_dir.glob("*.png")):
+                shutil.copyfile(png, image_dir / png.name)
+            images = {"recon": f"{slug}/reconstructions.png",
+                      "traversals": [f"{slug}/{name}" for name in pictures["traversals"]],
+                      "interpolation": f"{slug}/interpolation.png",
+                      "arithmetic": f"{slug}/{pictures['arithmetic']}" if pictures["arithmetic"] else None}
+            if (pictures_dir / LATENTS_FILE).exists():
+                table = pd.read_csv(pictures_dir / LATENTS_FILE)
+                scatter = _json_for_script(charts.latent_scatter_matrix(table, list(dataset.factor_names)))
+        gaussian = pictures.get("gaussian", True)
 
         medians = self.frame.groupby("metric")["value"].median() if not self.frame.empty else pd.Series(dtype=float)
         scores = [{"key": key, "label": charts.label(key), "value": value, "median": medians.get(key)}
@@ -206,14 +210,12 @@ class Site:
                    else experiment.params.get(k)) for k in shown if k in experiment.params]
         environment = experiment.params.get("environment", {})
         params += [(f"environment.{k}", v) for k, v in sorted(environment.items())]
-        strengths = ", ".join(f"z{i} {pictures.strength[i]:.2f}" for i in pictures.order)
+        strengths = ", ".join(f"z{i} {pictures['strength'][i]:.2f}" for i in pictures.get("order", []))
         self.render("cell.html.j2", self.out_dir / "cells" / f"{slug}.html", "../", title=experiment.name,
                     cell=experiment, params=params, scores=scores,
                     metrics_problem="metrics.json is missing or corrupt: see the index's problem table.",
                     curves=_json_for_script(charts.training_curves(experiment.history)) if not experiment.history.empty else None,
-                    images={"recon": f"{slug}/reconstructions.png", "traversals": traversals,
-                            "interpolation": f"{slug}/interpolation.png",
-                            "arithmetic": f"{slug}/arithmetic.png" if has_arithmetic else None},
+                    images=images,
                     traversal_caption=("Each latent set to −2 … +2 (prior units) around the code of one held-out input."
                                        if gaussian else "Each latent moved from −2 to +2 standard deviations around its mean over the data, "
                                        "around the code of one held-out input."),
@@ -223,6 +225,15 @@ class Site:
     def _metric_rank(self, key: str) -> tuple:
         known = list(charts.KNOWN_METRICS)
         return (known.index(key) if key in known else len(known), key)
+
+
+def _cell_pictures(experiment: store.Experiment, dataset) -> Path | None:
+    """The cell's pictures dir, drawn afresh when the cell has its weights; None if it has neither."""
+    stored = experiment.path / store.PICTURES_DIR
+    if experiment.has_models:
+        store.replace_cell_dir(stored, partial(draw_cell_pictures, experiment.encoder, experiment.decoder, dataset,
+                                               ARITHMETIC_FACTOR))
+    return stored if (stored / PICTURES_FILE).is_file() else None
 
 
 def find_grid_dir(results_dir: Path) -> Path:

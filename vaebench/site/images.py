@@ -6,6 +6,7 @@ a fixed seed, so rebuilding gives identical files.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,10 @@ from vaebench.metrics.sampling import decode, encode
 
 TRAVERSAL_STEPS = 9
 INTERPOLATION_STEPS = 10
+TRAVERSAL_SAMPLES = 3
+#: a pictures dir: these PNGs, LATENTS_FILE (when the dataset has factors) and PICTURES_FILE describing them
+PICTURES_FILE = "pictures.json"
+LATENTS_FILE = "latents.csv"
 
 
 def sequence_plots(sequences: np.ndarray, height: int = 24) -> np.ndarray:
@@ -141,3 +146,27 @@ class CellPictures:
         for j, name in enumerate(self.dataset.factor_names):
             frame[name] = factors[:, j]
         return frame
+
+
+def draw_cell_pictures(encoder, decoder, dataset: Dataset, arithmetic_factor: str, out_dir: Path) -> None:
+    """Every picture of a cell's page into ``out_dir``: PNGs, the latent table, and PICTURES_FILE.
+
+    PICTURES_FILE: {"gaussian", "order" (latents, most informative first),
+    "strength" (per latent), "traversals" (PNG names), "arithmetic" (PNG name or null)}.
+    """
+    out_dir = Path(out_dir)
+    gaussian = len(encoder.outputs) > 1
+    pictures = CellPictures(encoder, decoder, dataset, gaussian)
+    pictures.reconstructions(out_dir / "reconstructions.png")
+    traversals = [f"traversal-{sample}.png" for sample in range(TRAVERSAL_SAMPLES)]
+    for sample, name in enumerate(traversals):
+        pictures.traversal(out_dir / name, sample)
+    pictures.interpolation(out_dir / "interpolation.png")
+    arithmetic = pictures.arithmetic(out_dir / "arithmetic.png", arithmetic_factor)
+    table = pictures.latent_table()
+    if table is not None:
+        table.to_csv(out_dir / LATENTS_FILE, index=False)
+    meta = {"gaussian": gaussian, "order": [int(i) for i in pictures.order],
+            "strength": [round(float(v), 6) for v in pictures.strength], "traversals": traversals,
+            "arithmetic": "arithmetic.png" if arithmetic else None}
+    (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
