@@ -72,7 +72,7 @@ def pure_metric_times() -> dict[str, float]:
         "mig": timed(lambda: mig(split[0], split[1])),
         "beta_vae (incl. building 1.9 M code pairs)": timed(beta),
         "factor_vae (incl. building 0.97 M codes)": timed(factor),
-        "dci (100 trees per class, a process per factor as in score_cell)": timed(lambda: dci(*split, n_jobs=os.cpu_count())),
+        "dci (100 trees per class, a thread per factor as in score_cell)": timed(lambda: dci(*split, n_jobs=os.cpu_count())),
         "sap": timed(lambda: sap(*split)),
         "modularity + explicitness": timed(lambda: modularity_explicitness(*split)),
     }

@@ -150,7 +150,7 @@ def test_dci_known_cases():
     assert permuted["disentanglement"] == pytest.approx(perfect["disentanglement"], abs=0.02)
 
 
-def test_dci_does_not_depend_on_the_number_of_processes():
+def test_dci_does_not_depend_on_the_number_of_threads():
     split = _split(lambda f: f + np.random.default_rng(5).normal(scale=2.0, size=f.shape), n=(400, 200))
     assert dci(*split, trees=5, n_jobs=2) == dci(*split, trees=5, n_jobs=1)
 

@@ -180,7 +180,7 @@ def _factor_vae(ctx: ScoringContext) -> dict:
 
 def _dci(ctx: ScoringContext) -> dict:
     (train, train_f), (test, test_f) = ctx.samples("dci_num_train", "dci_num_test")
-    # the boosted trees are single-threaded: one process per factor gives the same numbers sooner
+    # one boosted classifier is single-threaded: a thread per factor gives the same numbers sooner
     scores = dci(train, train_f, test, test_f, trees=ctx.settings["dci_trees"], seed=ctx.settings["seed"],
                  n_jobs=_cores())
     return {f"dci_{key}": value for key, value in scores.items()}

@@ -20,9 +20,10 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test, tree
 
     ``trees`` boosting rounds (scikit-learn's default 100 is the standard); each
     round fits one tree per class, which is what makes DCI the slowest metric.
-    ``n_jobs`` fits factors in parallel processes; the result does not depend on it.
+    ``n_jobs`` fits factors in parallel threads (the trees are grown without the GIL); the result does
+    not depend on it.
     """
-    fits = Parallel(n_jobs=min(n_jobs, factors_train.shape[1]))(
+    fits = Parallel(n_jobs=min(n_jobs, factors_train.shape[1]), prefer="threads")(
         delayed(_fit_factor)(codes_train, factors_train[:, j], codes_test, factors_test[:, j], trees, seed)
         for j in range(factors_train.shape[1]))
     importances = np.stack([fit[0] for fit in fits], axis=1)
@@ -46,7 +47,7 @@ def dci(codes_train, factors_train, codes_test, factors_test, trees: int = 100, 
     Disentanglement: how much each latent explains a single factor; completeness:
     how much each factor is explained by a single latent; both in [0, 1].
     Informativeness: mean classification accuracy over factors, in [0, 1].
-    ``n_jobs``: processes fitting the factors' classifiers (the scores do not depend on it).
+    ``n_jobs``: threads fitting the factors' classifiers (the scores do not depend on it).
     Returns {"disentanglement", "completeness", "informativeness_train", "informativeness_test"}.
     """
     codes_train, factors_train = check_codes_and_factors(codes_train, factors_train)
