@@ -72,8 +72,9 @@ class ScoringContext:
 
     def network(self, name: str) -> keras.Model | None:
         """A stored sub-network beside the encoder and decoder (e.g. a classifier), or None."""
-        path = None if self.cell_dir is None else self.cell_dir / f"{name}.keras"
-        return keras.saving.load_model(path) if path is not None and path.exists() else None
+        filename = f"{name}.keras"
+        present = self.cell_dir is not None and (self.cell_dir / filename).is_file()
+        return store.load_network(self.cell_dir, filename) if present else None
 
     def rng(self, purpose: str) -> np.random.Generator:
         """An independent, reproducible random stream per purpose."""
