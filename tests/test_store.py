@@ -27,12 +27,13 @@ def test_write_json_refuses_nan(tmp_path):
 
 
 def test_record_cells_merges_and_refuses_conflicts(tmp_path):
-    store.record_cells(tmp_path, {"a": {"steps": 1}})
-    store.record_cells(tmp_path, {"b": {"steps": 1}})
-    assert set(store.read_grid(tmp_path)) == {"a", "b"}
+    a, b = "d/vae/conv/z2/s0", "d/vae/conv/z2/s1"
+    store.record_cells(tmp_path, {a: {"steps": 1}})
+    store.record_cells(tmp_path, {b: {"steps": 1}})
+    assert set(store.read_grid(tmp_path)) == {a, b}
     before = (tmp_path / "grid.json").read_bytes()
-    with pytest.raises(VaebenchError, match="already holds cell a with other settings \\(steps\\)"):
-        store.record_cells(tmp_path, {"a": {"steps": 2}})
+    with pytest.raises(VaebenchError, match=f"already holds cell {a} with other settings \\(steps\\)"):
+        store.record_cells(tmp_path, {a: {"steps": 2}})
     assert (tmp_path / "grid.json").read_bytes() == before
 
 
@@ -52,6 +53,8 @@ def test_unwritable_results_dir(tmp_path):
 def _cell(root, name, status="done", **params):
     path = root / name
     path.mkdir(parents=True)
+    if status == "failed":
+        params.setdefault("failure", {"reason": "loss became nan at step 3", "step": 3})
     store.write_json(path / "params.json", {"name": name, "status": status, "hparams": params.pop("hparams", {}), **params})
     return path
 

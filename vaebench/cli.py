@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vaebench.errors import VaebenchError
+from vaebench.store import WRITE_ERRNOS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
@@ -58,8 +59,9 @@ def run_grid_command(
     shared_fs: bool = typer.Option(True, help="Ray: workers write into the results dir (--no-shared-fs: they return files to the driver)."),
 ):
     """Train and score every cell of the grid that is not finished yet."""
+    from vaebench import store
     from vaebench.grid import load_preset
-    from vaebench.runner import run_grid
+    from vaebench.runner import grid_cells, run_grid
     from vaebench.shards import parse_shard
 
     if executor not in ("local", "ray"):
@@ -86,13 +88,16 @@ def run_grid_command(
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
-    if executor == "ray":
-        from vaebench.ray_executor import RayOptions, run_grid_on_ray
+    grid_cells(chosen, data_path, shard_k_n)  # refuse a bad grid before the results dir is created or locked
+    store.check_writable(results)
+    with store.results_lock(results, "run grid"):
+        if executor == "ray":
+            from vaebench.ray_executor import RayOptions, run_grid_on_ray
 
-        options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-        run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
-    else:
-        run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
+            options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
+            run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
+        else:
+            run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
     _print_grid_table(results)
 
 
@@ -110,18 +115,18 @@ def _print_grid_table(results_dir: Path) -> None:
     table.add_column("status")
     for column in ("train s", *SUMMARY_SCORES.values()):
         table.add_column(column, justify="right")
-    counts = {"done": 0, "failed": 0, "pending": 0}
+    counts = dict.fromkeys(store.CellStatus, 0)
     for name in sorted(grid):
         cell_dir = results_dir / name
-        status = store.cell_status(cell_dir)
-        counts[status] = counts.get(status, 0) + 1
-        params = store.read_json(cell_dir / store.PARAMS_FILE) if status != "pending" else {}
-        if status == "failed":
-            table.add_row(name, "[red]failed[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
+        params = store.read_params(cell_dir) or {}
+        status = store.CellStatus(params.get("status", store.CellStatus.PENDING))
+        counts[status] += 1
+        if status == store.CellStatus.FAILED:
+            table.add_row(name, f"[red]{status}[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
             continue
-        scores = store.read_json(cell_dir / store.METRICS_FILE).get("scores", {}) if (cell_dir / store.METRICS_FILE).exists() else {}
+        scores = (store.read_metrics(cell_dir) or {}).get("scores", {})
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
-        style = "[green]done[/]" if status == "done" else "[yellow]pending[/]"
+        style = f"[green]{status}[/]" if status == store.CellStatus.DONE else f"[yellow]{status}[/]"
         table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)
     console.print(table)
     console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
@@ -168,14 +173,15 @@ def evaluate_command(
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(metric_names())}")
     settings = load_preset(preset).metrics if preset else {}
-    experiments = store.load_experiments(results)
-    if not experiments:
-        raise VaebenchError(f"no trained cells in {results}")
-    with console.status("scoring") as status:
-        for index, experiment in enumerate(experiments, 1):
-            status.update(f"scoring {index}/{len(experiments)} {experiment.name}")
-            score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force,
-                  data_path=data_path)
+    with store.results_lock(results, "evaluate"):
+        experiments = store.load_experiments(results)
+        if not experiments:
+            raise VaebenchError(f"no trained cells in {results}")
+        with console.status("scoring") as status:
+            for index, experiment in enumerate(experiments, 1):
+                status.update(f"scoring {index}/{len(experiments)} {experiment.name}")
+                score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force,
+                      data_path=data_path)
     _print_grid_table(results)
 
 
@@ -219,7 +225,8 @@ def datasets_command():
 @app.command("build-site")
 def build_site_command(
     results: Path = typer.Option(Path("results"), help="The results dir of one grid, or a folder holding exactly one."),
-    out: Path = typer.Option(Path("site"), help="Where the static site goes (replaced if it is a vaebench site)."),
+    out: Path = typer.Option(Path("site"), help="Where the static site goes: a new or empty folder, or a vaebench site "
+                             "(only the files vaebench wrote there are replaced)."),
 ):
     """Render a results dir into a static HTML report that works offline."""
     from vaebench.site import build_site
@@ -260,8 +267,13 @@ def main() -> None:
         _fail(error.format_message())
     except typer.Abort:
         _fail("interrupted", code=130)
-    except (VaebenchError, ValueError) as error:
+    except VaebenchError as error:
         _fail(str(error))
+    except OSError as error:
+        # a full disk, a quota, a read-only or forbidden path: the machine's state, not a bug
+        if error.errno not in WRITE_ERRNOS or error.filename is None:
+            raise
+        _fail(f"{error.filename}: {error.strerror}")
     sys.exit(code or 0)
 
 

@@ -43,7 +43,7 @@ class RayOptions:
 
 
 def cell_task(cell_params: dict, results_dir: str | None, metric_settings: dict, tensorboard: bool,
-              data_path: str | None, files: dict[str, bytes]) -> tuple[str, dict[str, bytes] | None]:
+              data_path: str | None, files: dict[str, bytes]) -> tuple[store.CellStatus, dict[str, bytes] | None]:
     """The body of one Ray task: train and score a cell; returns (status, files or None)."""
     cell = Cell.from_params(cell_params)
     if results_dir is not None:
@@ -121,7 +121,7 @@ def _collect(ray, pending: dict, results_dir: Path, console: Console) -> dict[st
             else:
                 if files is not None:
                     store.replace_cell_dir(results_dir / cell.name, partial(store.unpack_cell_dir, files))
-                if status == "failed":
+                if status == store.CellStatus.FAILED:
                     report_failure(console, results_dir, cell)
             progress.update(bar, advance=1, detail=f"{cell.name} finished, {len(pending)} running or queued")
     return unfinished

@@ -54,9 +54,8 @@ class GridPlan:
         )
 
 
-def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
-              shard: tuple[int, int] | None = None) -> GridPlan:
-    """Validate everything and record the grid (or shard ``(k, n)`` of it), before any training starts."""
+def grid_cells(preset: Preset, data_path: str | None = None, shard: tuple[int, int] | None = None) -> list[Cell]:
+    """The cells of the grid (or shard ``(k, n)`` of it), each checked against its dataset; writes nothing."""
     cells = preset.cells()
     if shard is not None:
         cells = shard_cells(cells, *shard)
@@ -64,11 +63,18 @@ def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
         dataset = dataset_for(cell, data_path)
         if "labels" in get_model_class(cell.model).requires and not dataset.num_classes:
             raise VaebenchError(f"model {cell.model} needs labels, which dataset {cell.dataset!r} does not have")
+    return cells
+
+
+def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
+              shard: tuple[int, int] | None = None) -> GridPlan:
+    """Validate everything and record the grid (or shard ``(k, n)`` of it), before any training starts."""
+    cells = grid_cells(preset, data_path, shard)
     store.check_writable(results_dir)
     store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells}, {preset.name: preset.description})
     status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
-    to_train = [cell for cell in cells if status[cell.name] == "pending"]
-    to_score = [cell for cell in cells if status[cell.name] != "failed"]
+    to_train = [cell for cell in cells if status[cell.name] == store.CellStatus.PENDING]
+    to_score = [cell for cell in cells if status[cell.name] != store.CellStatus.FAILED]
     return GridPlan(results_dir, cells, to_train, to_score)
 
 
@@ -80,15 +86,15 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
 
 
 def run_cell(cell: Cell, results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False,
-             data_path: str | None = None) -> str:
+             data_path: str | None = None) -> store.CellStatus:
     """Train ``cell`` unless finished, then score it unless scored; return its final status."""
     from vaebench.train import train_cell
 
     cell_dir = Path(results_dir) / cell.name
     status = store.cell_status(cell_dir)
-    if status == "pending":
-        status = train_cell(cell, dataset_for(cell, data_path), cell_dir, on_progress, tensorboard)["status"]
-    if status == "done":
+    if status == store.CellStatus.PENDING:
+        status = store.CellStatus(train_cell(cell, dataset_for(cell, data_path), cell_dir, on_progress, tensorboard)["status"])
+    if status == store.CellStatus.DONE:
         score(cell, cell_dir, metric_settings, data_path=data_path)
     return status
 
@@ -125,7 +131,7 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
                               tensorboard, data_path)
             if cell in plan.to_train:
                 progress.update(task, completed=already + cell.steps)
-            if status == "failed":
+            if status == store.CellStatus.FAILED:
                 report_failure(console, results_dir, cell)
         progress.update(task, completed=max(total_steps, 1), detail="done")
     return plan

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vaebench import store
 from vaebench.errors import VaebenchError
+from vaebench.store import CellStatus
 from vaebench.grid import Cell
 
 
@@ -38,24 +39,39 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
 
     Everything is checked before anything is written: a cell recorded with
     different parameters in two places, or finished in two places with
-    different files, is refused with a ``VaebenchError`` and ``into`` is left
-    untouched. Merging the same shard twice is a no-op. Each cell directory
-    lands in one rename, and ``grid.json`` is written last.
+    different files, or a cell name that is not the grid's own naming, is
+    refused with a ``VaebenchError`` and ``into`` is left untouched. Merging
+    the same shard twice is a no-op. ``into`` is written under its results
+    lock; each cell directory lands in one rename, and ``grid.json`` is written last.
     Returns counts: cells ``copied``, ``already`` present, ``unfinished``.
     """
     into = Path(into)
     sources = [Path(source) for source in sources]
-    grids = {}
     for source in sources:
         if not (source / store.GRID_FILE).is_file():
             raise VaebenchError(f"{source} is not a results dir (no {store.GRID_FILE}); expected dirs written by `vaebench run grid`")
         if source.resolve() == into.resolve():
             raise VaebenchError(f"cannot merge {source} into itself")
-        grids[source] = store.read_grid(source)
+    _plan_merge(sources, into)  # refuse what can be refused before creating or locking anything
+    store.check_writable(into)
+    with store.results_lock(into, "merge"):
+        recorded, copies, counts = _plan_merge(sources, into)  # again: another command may have written meanwhile
+        for name, source in sorted(copies.items()):
+            store.replace_cell_dir(into / name, partial(shutil.copytree, source / name, dirs_exist_ok=True,
+                                                              ignore=store.ignore_hidden))
+        presets = store.read_presets(into)
+        for source in sources:
+            presets.update(store.read_presets(source))
+        store.write_json(into / store.GRID_FILE, {"cells": recorded, "presets": presets})
+    return counts
 
+
+def _plan_merge(sources: list[Path], into: Path) -> tuple[dict[str, dict], dict[str, Path], dict[str, int]]:
+    """(merged grid, {cell: source to copy it from}, counts), or a VaebenchError; reads only."""
+    grids = {source: store.read_grid(source) for source in sources}
     recorded = dict(store.read_grid(into))
     owner = {name: into for name in recorded}
-    finished = {name: into for name in recorded if store.cell_status(into / name) != "pending"}
+    finished = {name: into for name in recorded if store.cell_status(into / name) != CellStatus.PENDING}
     copies: dict[str, Path] = {}
     for source, grid in grids.items():
         for name, params in grid.items():
@@ -63,7 +79,7 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
                 raise VaebenchError(f"conflict: cell {name} has different parameters in {owner[name]} and {source}; nothing merged")
             owner.setdefault(name, source)
             recorded.setdefault(name, params)
-            if store.cell_status(source / name) == "pending":
+            if store.cell_status(source / name) == CellStatus.PENDING:
                 continue
             if name in finished:
                 if store.pack_cell_dir(finished[name] / name) != store.pack_cell_dir(source / name):
@@ -72,12 +88,5 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
                 continue
             finished[name] = source
             copies[name] = source
-
-    store.check_writable(into)
-    for name, source in sorted(copies.items()):
-        store.replace_cell_dir(into / name, partial(shutil.copytree, source / name, dirs_exist_ok=True))
-    presets = store.read_presets(into)
-    for source in sources:
-        presets.update(store.read_presets(source))
-    store.write_json(into / store.GRID_FILE, {"cells": recorded, "presets": presets})
-    return {"copied": len(copies), "already": len(finished) - len(copies), "unfinished": len(recorded) - len(finished)}
+    counts = {"copied": len(copies), "already": len(finished) - len(copies), "unfinished": len(recorded) - len(finished)}
+    return recorded, copies, counts

@@ -12,19 +12,30 @@ Layout of a results directory::
         pictures/                  the report's pictures of the cell, drawn by ``vaebench build-site``
                                    from the weights and kept so the report rebuilds without them
 
+    .vaebench.lock, .vaebench.lock.json
+                                   the lock every writing command holds (see :func:`results_lock`) and
+                                   who holds it
+
 A cell is *done* or *failed* once its ``params.json`` exists with that
 ``status``; anything else in its directory is leftover from an interrupted
-run and is replaced when the cell trains again.
+run and is replaced when the cell trains again. Hidden names (``.*``) are
+never cells: they are vaebench's temporary files, staging folders and lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
+import errno
 import json
 import math
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -38,25 +49,114 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
 PICTURES_DIR = "pictures"
+LOCK_FILE = ".vaebench.lock"
+LOCK_INFO_FILE = ".vaebench.lock.json"
+
+
+class CellStatus(str, enum.Enum):
+    """Where a cell stands; stored in params.json as its plain value ("done", "failed")."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: the statuses a params.json records (a cell without one is pending)
+STORED_STATUSES = (CellStatus.DONE, CellStatus.FAILED)
+
+#: errors of writing a file that are the machine's state, not a bug: the CLI reports them in one line
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+
+
+# --- temporary names ---------------------------------------------------------
+# Every temporary file or folder vaebench makes is hidden and named by one of these patterns, so the
+# next writing command can tell its own leftovers (from a kill -9) from anything else and remove them.
+
+_RANDOM = "[a-z0-9_]{8}"  # also matches the names tempfile.mkstemp gave before vaebench named them itself
+TMP_FILE = re.compile(rf"\..+\.{_RANDOM}\.tmp(\.[a-z]+)?")
+STAGING_DIR = re.compile(rf"\..+\.staging-{_RANDOM}")
+
+
+def _random() -> str:
+    return secrets.token_hex(4)
+
+
+def _create_unique(make, parent: Path, name) -> Path:
+    """``make(path)`` on the first free ``parent / name(random)``; make creates with the usual umask."""
+    while True:
+        path = Path(parent) / name(_random())
+        try:
+            make(path)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _make_file(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+
+
+def make_staging_dir(target: Path) -> Path:
+    """An empty hidden folder beside ``target`` (mode 0777 & ~umask) to fill and then rename onto it."""
+    return _create_unique(_make_dir, target.parent, lambda random: f".{target.name}.staging-{random}")
+
+
+def _make_dir(path: Path) -> None:
+    os.mkdir(path, 0o777)
+
+
+def remove_leftovers(root: Path) -> list[Path]:
+    """Remove what killed vaebench commands left in a results dir: temporary files and staging folders.
+
+    Only names matching vaebench's own patterns are touched. Returns what was removed.
+    """
+    removed = []
+    for path in sorted(Path(root).rglob(".*")):
+        if path.is_symlink() or not path.exists():
+            continue
+        if path.is_file() and TMP_FILE.fullmatch(path.name):
+            path.unlink()
+        elif path.is_dir() and STAGING_DIR.fullmatch(path.name):
+            shutil.rmtree(path)
+        else:
+            continue
+        removed.append(path)
+    return removed
 
 
 # --- atomic writes -----------------------------------------------------------
 
 @contextlib.contextmanager
-def atomic_path(path: Path, suffix: str = ""):
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+def naming(path: Path):
+    """Give an OSError raised while writing ``path`` that path, when it names none (write() errors do not)."""
     try:
-        yield tmp
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        yield
+    except OSError as error:
+        if error.filename is None and error.errno is not None:
+            raise type(error)(error.errno, error.strerror, str(path)) from error
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, suffix: str = ""):
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
+
+    The file gets the mode any new file gets (0666 & ~umask), not mkstemp's private 0600.
+    """
+    path = Path(path)
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _create_unique(_make_file, path.parent, lambda random: f".{path.name}.{random}.tmp{suffix}")
+        try:
+            yield tmp
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -94,22 +194,84 @@ def check_writable(root: Path) -> None:
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check-"):
-            pass
+        _create_unique(_make_file, root, lambda random: f".write-check.{random}.tmp").unlink()
     except OSError as error:
         raise VaebenchError(f"results dir {root} cannot be written: {error.strerror or error}") from None
+
+
+# --- the lock ----------------------------------------------------------------
+
+@contextlib.contextmanager
+def results_lock(root: Path, command: str):
+    """Hold the results dir ``root`` for one writing command, or fail at once naming who holds it.
+
+    The lock is an OS file lock (``filelock``), so a holder killed with ``kill -9`` releases it
+    with its death. Once held, vaebench's own leftovers of killed commands are removed.
+    """
+    import filelock
+
+    root = Path(root)
+    if not root.is_dir():
+        raise VaebenchError(f"results dir {root} does not exist")
+    lock = filelock.FileLock(root / LOCK_FILE, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise VaebenchError(f"results dir {root} is in use by {_holder(root)}; wait for it to finish "
+                            "(or stop it), then run this command again") from None
+    except OSError as error:
+        raise VaebenchError(f"results dir {root} cannot be written: {error.strerror or error}") from None
+    try:
+        info = root / LOCK_INFO_FILE
+        write_json(info, {"pid": os.getpid(), "host": socket.gethostname(), "command": command})
+        remove_leftovers(root)
+        yield
+    finally:
+        info.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(root: Path) -> str:
+    try:
+        info = json.loads((Path(root) / LOCK_INFO_FILE).read_text())
+        return f"`vaebench {info['command']}` (pid {info['pid']} on {info['host']})"
+    except (OSError, ValueError, KeyError, TypeError):  # the holder is still writing it, or was killed doing so
+        return "another vaebench command"
+
+
+# --- cell names --------------------------------------------------------------
+
+_NAME_PART = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
+_NAME_PARTS = (_NAME_PART, _NAME_PART, _NAME_PART, re.compile(r"z[0-9]+"), re.compile(r"s[0-9]+"))
+
+
+def is_cell_name(name) -> bool:
+    """Whether ``name`` reads like :attr:`vaebench.grid.Cell.name`: five safe parts, none hidden, none ``..``."""
+    parts = name.split("/") if isinstance(name, str) else []
+    return len(parts) == len(_NAME_PARTS) and all(rule.fullmatch(part) for rule, part in zip(_NAME_PARTS, parts))
+
+
+def check_cell_name(name, root: Path, source: Path) -> None:
+    """Refuse (naming ``source``) a cell name that is not ``dataset/model/family/z<int>/s<int>`` inside ``root``."""
+    if not is_cell_name(name) or not (Path(root) / name).resolve().is_relative_to(Path(root).resolve()):
+        raise VaebenchError(f"corrupt results file {source}: {name!r} is not a cell name; expected "
+                            "dataset/model/family/z<int>/s<int> inside the results dir, e.g. dsprites64/beta_vae-beta4/conv/z10/s0")
 
 
 # --- the grid file -----------------------------------------------------------
 
 def read_grid(root: Path) -> dict[str, dict]:
-    """Cell name -> params of every cell recorded in ``root/grid.json`` ({} when absent)."""
+    """Cell name -> params of every cell recorded in ``root/grid.json`` ({} when absent); every name checked."""
     path = Path(root) / GRID_FILE
     if not path.exists():
         return {}
     grid = read_json(path)
     if not isinstance(grid, dict) or not isinstance(grid.get("cells"), dict):
         raise VaebenchError(f"corrupt results file {path}: expected an object with a 'cells' object")
+    for name, params in grid["cells"].items():
+        check_cell_name(name, root, path)
+        if not isinstance(params, dict):
+            raise VaebenchError(f"corrupt results file {path}: cell {name} has no parameter object")
     return grid["cells"]
 
 
@@ -129,6 +291,7 @@ def record_cells(root: Path, cells: dict[str, dict], presets: dict[str, str] | N
     """Add cells (and the presets they came from) to ``grid.json``; refuse (touching nothing) a name recorded with other params."""
     recorded = read_grid(root)
     for name, params in cells.items():
+        check_cell_name(name, root, Path(root) / GRID_FILE)
         old = recorded.get(name)
         if old is not None and old != params:
             changed = sorted(key for key in set(old) | set(params) if old.get(key) != params.get(key))
@@ -141,12 +304,43 @@ def record_cells(root: Path, cells: dict[str, dict], presets: dict[str, str] | N
 
 # --- reading cells back ------------------------------------------------------
 
-def cell_status(cell_dir: Path) -> str:
-    """"done", "failed" or "pending" (no params.json yet)."""
+def read_params(cell_dir: Path) -> dict | None:
+    """A finished cell's params.json, checked; None while the cell is pending (no params.json yet)."""
     path = Path(cell_dir) / PARAMS_FILE
     if not path.exists():
-        return "pending"
-    return read_json(path).get("status", "pending")
+        return None
+    params = read_json(path)
+    if not isinstance(params, dict):
+        problem = "expected an object"
+    elif params.get("status") not in [status.value for status in STORED_STATUSES]:
+        problem = f"unknown status {params.get('status')!r}; expected one of {', '.join(STORED_STATUSES)}"
+    elif not is_cell_name(params.get("name")):
+        problem = f"expected the cell's 'name' (dataset/model/family/z<int>/s<int>), found {params.get('name')!r}"
+    elif params["status"] == CellStatus.FAILED and not isinstance((params.get("failure") or {}).get("reason"), str):
+        problem = "a failed cell needs a 'failure' object with its 'reason'"
+    else:
+        return params
+    raise VaebenchError(f"corrupt results file {path}: {problem}")
+
+
+def cell_status(cell_dir: Path) -> CellStatus:
+    params = read_params(cell_dir)
+    return CellStatus.PENDING if params is None else CellStatus(params["status"])
+
+
+def read_metrics(cell_dir: Path) -> dict | None:
+    """A cell's metrics.json, checked; None when it has none."""
+    path = Path(cell_dir) / METRICS_FILE
+    if not path.exists():
+        return None
+    metrics = read_json(path)
+    if not isinstance(metrics, dict) or not all(isinstance(metrics.get(key, {}), dict) for key in ("scores", "settings", "seconds")):
+        raise VaebenchError(f"corrupt results file {path}: expected an object whose 'scores', 'settings' and 'seconds' are objects")
+    bad = [key for key, value in metrics.get("scores", {}).items()
+           if isinstance(value, bool) or not isinstance(value, (int, float, str))]
+    if bad:
+        raise VaebenchError(f"corrupt results file {path}: score {bad[0]!r} is neither a number nor an 'n/a: reason'")
+    return metrics
 
 
 def reset_cell_dir(cell_dir: Path) -> None:
@@ -167,7 +361,7 @@ def replace_cell_dir(cell_dir: Path, fill) -> None:
     """
     cell_dir = Path(cell_dir)
     cell_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{cell_dir.name}.staging-", dir=cell_dir.parent))
+    staging = make_staging_dir(cell_dir)
     try:
         fill(staging)
         if cell_dir.exists():
@@ -178,11 +372,17 @@ def replace_cell_dir(cell_dir: Path, fill) -> None:
 
 
 def pack_cell_dir(cell_dir: Path) -> dict[str, bytes]:
-    """Every file of a cell directory as {relative path: bytes} (empty when it does not exist)."""
+    """Every file of a cell directory as {relative path: bytes} (empty when it does not exist); hidden ones are not results."""
     cell_dir = Path(cell_dir)
     if not cell_dir.is_dir():
         return {}
-    return {str(path.relative_to(cell_dir)): path.read_bytes() for path in sorted(cell_dir.rglob("*")) if path.is_file()}
+    return {str(path.relative_to(cell_dir)): path.read_bytes() for path in sorted(cell_dir.rglob("*"))
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(cell_dir).parts)}
+
+
+def ignore_hidden(folder, names: list[str]) -> list[str]:
+    """For ``shutil.copytree``: copy no hidden name (temporary files of a killed command are not results)."""
+    return [name for name in names if name.startswith(".")]
 
 
 def unpack_cell_dir(files: dict[str, bytes], cell_dir: Path) -> None:
@@ -200,13 +400,12 @@ class Experiment:
     name: str
     path: Path
     params: dict
-    status: str
+    status: CellStatus
     _models: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def metrics(self) -> dict | None:
-        path = self.path / METRICS_FILE
-        return read_json(path) if path.exists() else None
+        return read_metrics(self.path)
 
     @property
     def scores(self) -> dict:
@@ -217,7 +416,15 @@ class Experiment:
         import pandas as pd
 
         path = self.path / HISTORY_FILE
-        return pd.read_csv(path) if path.exists() else pd.DataFrame()
+        if not path.exists():
+            return pd.DataFrame()
+        try:
+            history = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+            history = pd.DataFrame()
+        if "step" not in history.columns:
+            raise VaebenchError(f"corrupt results file {path}: expected a CSV table with a header row (step, loss, …)")
+        return history
 
     @property
     def encoder(self):
@@ -255,7 +462,12 @@ def load_network(cell_dir: Path, filename: str):
                             "(a published grid keeps only what its report needs); train the cell again to get them")
     import keras
 
-    return keras.saving.load_model(path)
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
+        # Keras reports a truncated or foreign file as "File not found" (ValueError) or a zip error
+        raise VaebenchError(f"corrupt results file {path}: cannot be loaded as a Keras model; "
+                            "train the cell again (remove its directory)") from None
 
 
 def load_experiments(results_dir, where: dict | None = None, include_failed: bool = False) -> list[Experiment]:
@@ -270,9 +482,11 @@ def load_experiments(results_dir, where: dict | None = None, include_failed: boo
         raise VaebenchError(f"results dir {root} does not exist")
     experiments = []
     for params_path in sorted(root.rglob(PARAMS_FILE)):
-        params = read_json(params_path)
-        status = params.get("status", "pending")
-        if status != "done" and not (include_failed and status == "failed"):
+        if any(part.startswith(".") for part in params_path.relative_to(root).parts):
+            continue  # a staging folder or other temporary copy, never a cell
+        params = read_params(params_path.parent)
+        status = CellStatus(params["status"])
+        if status != CellStatus.DONE and not (include_failed and status == CellStatus.FAILED):
             continue
         experiment = Experiment(params["name"], params_path.parent, params, status)
         if experiment.matches(where):

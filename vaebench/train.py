@@ -107,10 +107,10 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     if steady_steps > 0 and recorder.first_interval_end is not None:
         params["images_per_second"] = round(steady_steps * cell.batch_size / (finished - recorder.first_interval_end), 1)
     if recorder.failure:
-        params.update(status="failed", failure=recorder.failure)
+        params.update(status=store.CellStatus.FAILED, failure=recorder.failure)
     else:
         for name, network in model.networks().items():
             store.save_keras(network, cell_dir / f"{name}.keras")
-        params["status"] = "done"
+        params["status"] = store.CellStatus.DONE
     store.write_json(cell_dir / store.PARAMS_FILE, params)
     return params

@@ -266,7 +266,7 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(METRICS)}")
     settings = resolve_settings(settings)
     path = cell_dir / store.METRICS_FILE
-    record = store.read_json(path) if path.exists() else {}
+    record = store.read_metrics(cell_dir) or {}
     record = {"scores": record.get("scores", {}), "settings": record.get("settings", {}), "seconds": record.get("seconds", {})}
     todo = [name for name in names if force or name not in record["seconds"]]
     if not todo:

@@ -6,7 +6,10 @@ named chart parameters; the build date appears once, in index.html.
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import re
 import shutil
 from datetime import datetime, timezone
 from functools import partial
@@ -21,13 +24,17 @@ from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
 from vaebench.site import charts
-from vaebench.site.assets import ASSET_DIR, write_assets
+from vaebench.site.assets import write_assets
 from vaebench.site.images import LATENTS_FILE, PICTURES_FILE, draw_cell_pictures
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STYLESHEET = TEMPLATES / "style.css"
 ARITHMETIC_FACTOR = "scale"
 TRADEOFF_PNG = "tradeoff.png"
+#: the list of files a build wrote into its out dir: a rebuild replaces or removes those and nothing else
+SITE_MANIFEST = ".vaebench-site.json"
+#: every file a build writes; a folder holding only such files (and index.html) is a site built before the manifest
+_SITE_FILE = re.compile(r"(index|compare)\.html|tradeoff\.png|assets/[^/]+\.(js|css)|cells/[^/]+\.html|cells/[^/]+/[^/]+\.png")
 
 
 def _slug(name: str) -> str:
@@ -64,9 +71,14 @@ class Site:
         seen = set()
         for experiment in experiments:
             seen.add(experiment.name)
-            if experiment.status == "failed":
-                problems.append({"name": experiment.name, "status": "failed", "reason": experiment.params["failure"]["reason"]})
+            if experiment.status == store.CellStatus.FAILED:
+                problems.append({"name": experiment.name, "status": experiment.status, "reason": experiment.params["failure"]["reason"]})
                 continue
+            try:
+                experiment.history
+            except VaebenchError as error:
+                problems.append({"name": experiment.name, "status": "corrupt history.csv", "reason": str(error)})
+                experiment.__dict__["history"] = pd.DataFrame()
             try:
                 metrics = experiment.metrics
             except VaebenchError as error:
@@ -78,7 +90,7 @@ class Site:
                 problems.append({"name": experiment.name, "status": "not scored", "reason": "metrics.json is missing"})
             done.append(experiment)
         for name in sorted(set(grid) - seen):
-            problems.append({"name": name, "status": "pending", "reason": "not trained yet"})
+            problems.append({"name": name, "status": store.CellStatus.PENDING, "reason": "not trained yet"})
         return done, sorted(problems, key=lambda p: p["name"])
 
     def _frame(self) -> pd.DataFrame:
@@ -140,7 +152,7 @@ class Site:
             "steps": first.get("steps"), "batch_size": first.get("batch_size"), "learning_rate": first.get("learning_rate"),
             "device": environment.get("device", "?"), "backend": environment.get("backend", "?"), "versions": versions,
             "metric_settings": ", ".join(f"{k} {v}" for k, v in sorted(settings.items())) or "—",
-            "done": statuses.count("done"), "failed": statuses.count("failed"), "pending": statuses.count("pending"),
+            **{status.value: statuses.count(status) for status in store.CellStatus},
         }
 
     def headline(self) -> dict:
@@ -249,26 +261,89 @@ def find_grid_dir(results_dir: Path) -> Path:
 
 
 def build_site(results_dir: Path, out_dir: Path) -> Path:
-    """Build the site for ``results_dir`` into ``out_dir`` (replacing what is there); return index.html."""
+    """Build the site for ``results_dir`` into ``out_dir``; return its index.html.
+
+    The site is built in a hidden staging folder beside ``out_dir`` and then moved in, so a failed or
+    killed build leaves the old site as it was (and the next build removes the staging folder). In an
+    existing ``out_dir`` only the files an earlier build wrote are replaced or removed; any other file stays.
+    """
     from vaebench.data import get_dataset
 
-    site = Site(find_grid_dir(results_dir), out_dir)
+    grid_dir = find_grid_dir(results_dir)
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not ((out_dir / "index.html").is_file() and (out_dir / ASSET_DIR).is_dir()):
-            raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: choose another --out")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    write_assets(out_dir, STYLESHEET.read_text())
-    site.index()
-    site.compare()
-    datasets = {}
-    for experiment in site.experiments:
-        key = (experiment.params["dataset"], experiment.params.get("image_size"))
-        if key not in datasets:
-            datasets[key] = get_dataset(key[0], image_size=key[1])
-        site.cell_page(experiment, datasets[key])
+    ours = _earlier_build(out_dir, grid_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for killed in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
+        if store.STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
+            shutil.rmtree(killed)
+    staging = store.make_staging_dir(out_dir)
+    try:
+        with store.results_lock(grid_dir, "build-site"), store.naming(out_dir):
+            site = Site(grid_dir, staging)
+            write_assets(staging, STYLESHEET.read_text())
+            site.index()
+            site.compare()
+            datasets = {}
+            for experiment in site.experiments:
+                key = (experiment.params["dataset"], experiment.params.get("image_size"))
+                if key not in datasets:
+                    datasets[key] = get_dataset(key[0], image_size=key[1])
+                site.cell_page(experiment, datasets[key])
+            _swap_in(staging, out_dir, ours)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "index.html"
+
+
+def _earlier_build(out_dir: Path, grid_dir: Path) -> set[str]:
+    """The files an earlier build wrote in ``out_dir`` (relative paths); refuse an ``out_dir`` that is not the site's to write."""
+    out, results = out_dir.resolve(), grid_dir.resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
+    if results.is_relative_to(out):
+        raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
+    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in store.read_grid(grid_dir)}:
+        raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
+    if not out_dir.exists():
+        return set()
+    manifest = out_dir / SITE_MANIFEST
+    if manifest.is_file():
+        files = store.read_json(manifest)
+        files = files.get("files") if isinstance(files, dict) else None
+        if not isinstance(files, list) or not all(isinstance(f, str) and _inside(out_dir, f) for f in files):
+            raise VaebenchError(f"corrupt site manifest {manifest}: expected {{\"files\": [relative paths inside {out_dir}]}}")
+        return set(files)
+    files = {path.relative_to(out_dir).as_posix() for path in out_dir.rglob("*") if not path.is_dir()}
+    if files and not ("index.html" in files and all(_SITE_FILE.fullmatch(f) for f in files)):
+        raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: choose another --out")
+    return files
+
+
+def _inside(folder: Path, relative: str) -> bool:
+    parts = Path(relative).parts
+    return bool(parts) and not Path(relative).is_absolute() and ".." not in parts and \
+        (folder / relative).resolve().is_relative_to(folder.resolve())
+
+
+def _swap_in(staging: Path, out_dir: Path, ours: set[str]) -> None:
+    """Move the built site from ``staging`` into ``out_dir``, replacing the files of ``ours`` and no other."""
+    built = {path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file()}
+    if not out_dir.exists():
+        store.write_json(staging / SITE_MANIFEST, {"files": sorted(built)})
+        os.rename(staging, out_dir)
+        return
+    # From here on the manifest names every file of ours in out_dir, wherever a kill interrupts the moves.
+    store.write_json(out_dir / SITE_MANIFEST, {"files": sorted(ours | built)})
+    for relative in sorted(built):
+        (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / relative, out_dir / relative)
+    for relative in sorted(ours - built):
+        (out_dir / relative).unlink(missing_ok=True)
+        for parent in (out_dir / relative).parents:
+            if parent == out_dir or any(parent.iterdir()):
+                break
+            parent.rmdir()
+    store.write_json(out_dir / SITE_MANIFEST, {"files": sorted(built)})
 
 
 def site_size_bytes(out_dir: Path) -> int:
