@@ -8,7 +8,6 @@ results dir, and ``merge`` combines those dirs into one.
 
 from __future__ import annotations
 
-import shutil
 from functools import partial
 from pathlib import Path
 
@@ -57,8 +56,7 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
     with store.results_lock(into, "merge"):
         recorded, copies, counts = _plan_merge(sources, into)  # again: another command may have written meanwhile
         for name, source in sorted(copies.items()):
-            store.replace_cell_dir(into / name, partial(shutil.copytree, source / name, dirs_exist_ok=True,
-                                                              ignore=store.ignore_hidden))
+            store.replace_cell_dir(into / name, partial(store.unpack_cell_dir, store.pack_cell_dir(source / name)))
         presets = store.read_presets(into)
         for source in sources:
             presets.update(store.read_presets(source))

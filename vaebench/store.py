@@ -56,9 +56,9 @@ LOCK_INFO_FILE = ".vaebench.lock.json"
 class CellStatus(str, enum.Enum):
     """Where a cell stands; stored in params.json as its plain value ("done", "failed")."""
 
-    PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+    PENDING = "pending"
 
     def __str__(self) -> str:
         return self.value
@@ -328,6 +328,9 @@ def cell_status(cell_dir: Path) -> CellStatus:
     return CellStatus.PENDING if params is None else CellStatus(params["status"])
 
 
+_METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def read_metrics(cell_dir: Path) -> dict | None:
     """A cell's metrics.json, checked; None when it has none."""
     path = Path(cell_dir) / METRICS_FILE
@@ -336,10 +339,11 @@ def read_metrics(cell_dir: Path) -> dict | None:
     metrics = read_json(path)
     if not isinstance(metrics, dict) or not all(isinstance(metrics.get(key, {}), dict) for key in ("scores", "settings", "seconds")):
         raise VaebenchError(f"corrupt results file {path}: expected an object whose 'scores', 'settings' and 'seconds' are objects")
-    bad = [key for key, value in metrics.get("scores", {}).items()
-           if isinstance(value, bool) or not isinstance(value, (int, float, str))]
-    if bad:
-        raise VaebenchError(f"corrupt results file {path}: score {bad[0]!r} is neither a number nor an 'n/a: reason'")
+    for key, value in metrics.get("scores", {}).items():
+        if not _METRIC_KEY.fullmatch(key):  # charts use keys as field names, where markup or "." and "[" break them
+            raise VaebenchError(f"corrupt results file {path}: score key {key!r} is not a metric name (letters, digits, _)")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise VaebenchError(f"corrupt results file {path}: score {key!r} is neither a number nor an 'n/a: reason'")
     return metrics
 
 
@@ -363,7 +367,8 @@ def replace_cell_dir(cell_dir: Path, fill) -> None:
     cell_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = make_staging_dir(cell_dir)
     try:
-        fill(staging)
+        with naming(cell_dir):
+            fill(staging)
         if cell_dir.exists():
             shutil.rmtree(cell_dir)
         os.replace(staging, cell_dir)
@@ -378,11 +383,6 @@ def pack_cell_dir(cell_dir: Path) -> dict[str, bytes]:
         return {}
     return {str(path.relative_to(cell_dir)): path.read_bytes() for path in sorted(cell_dir.rglob("*"))
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(cell_dir).parts)}
-
-
-def ignore_hidden(folder, names: list[str]) -> list[str]:
-    """For ``shutil.copytree``: copy no hidden name (temporary files of a killed command are not results)."""
-    return [name for name in names if name.startswith(".")]
 
 
 def unpack_cell_dir(files: dict[str, bytes], cell_dir: Path) -> None:

@@ -1,0 +1,515 @@
+"""No lost file, no concurrent damage, corrupt results handled: kill -9 points, a held lock, bad results files.
+
+Results dirs here are written by hand (finished, scored cells without weights), so no test trains a model.
+"""
+
+import hashlib
+import json
+import os
+import random
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import VAEBENCH
+from vaebench import store
+from vaebench.cli import main
+from vaebench.errors import VaebenchError
+from vaebench.grid import load_preset
+from vaebench.metrics import metric_names
+from vaebench.site import build as site_build
+from vaebench.site import build_site
+
+#: `vaebench run grid` with these options asks for exactly the cells `fake_results` writes
+GRID = ["--preset", "smoke", "--models", "vae", "--latent-dims", "2,3"]
+CELLS = load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3]).cells()
+
+
+def fake_results(root: Path) -> Path:
+    """A finished, fully scored results dir of the GRID cells, without weights (nothing left to train or score)."""
+    store.record_cells(root, {cell.name: cell.to_params() for cell in CELLS}, {"smoke": load_preset("smoke").description})
+    for index, cell in enumerate(CELLS):
+        cell_dir = root / cell.name
+        store.write_text(cell_dir / store.HISTORY_FILE, "step,loss\n10,90.5\n20,80.25\n")
+        store.write_json(cell_dir / store.METRICS_FILE, {"scores": {"recon_bce": 80.0 + index, "mig": 0.1 * index},
+                                                         "settings": {}, "seconds": dict.fromkeys(metric_names(), 0.0)})
+        store.write_json(cell_dir / store.PARAMS_FILE, {**cell.to_params(), "status": "done", "wall_seconds": 1.0})
+    return root
+
+
+def digest(root: Path) -> dict:
+    """Every file under root (hidden ones included) with its hash."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def site_digest(out: Path) -> dict:
+    """Like digest, with the build date (the one line that differs between two builds) blanked."""
+    date = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    return {str(p.relative_to(out)): hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
+            for p in sorted(Path(out).rglob("*")) if p.is_file()}
+
+
+def cli(argv, capsys):
+    """The entry point in-process: (exit code, stdout, stderr)."""
+    old = sys.argv
+    sys.argv = ["vaebench", *map(str, argv)]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = old
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+def one_line_error(code, err, *needles):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def cli_process(*args, **kwargs):
+    return subprocess.Popen([*VAEBENCH, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+# --- build-site never deletes what it did not write -------------------------
+
+@pytest.fixture
+def results(tmp_path):
+    return fake_results(tmp_path / "results")
+
+
+def test_rebuild_keeps_unrelated_files_and_replaces_only_its_own(results, tmp_path):
+    out = tmp_path / "site"
+    build_site(results, out)
+    (out / "notes.txt").write_text("mine")
+    (out / "cells" / "draft.md").write_text("mine too")
+    dropped = json.loads((results / CELLS[1].name / store.PARAMS_FILE).read_text())
+    store.write_json(results / CELLS[1].name / store.PARAMS_FILE, {**dropped, "status": "failed", "failure": {"reason": "x"}})
+    build_site(results, out)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "cells" / "draft.md").read_text() == "mine too"
+    manifest = json.loads((out / site_build.SITE_MANIFEST).read_text())["files"]
+    assert "notes.txt" not in manifest and "index.html" in manifest
+    pages = sorted(p.name for p in (out / "cells").glob("*.html"))
+    assert pages == [CELLS[0].name.replace("/", "__") + ".html"]  # the failed cell's old page is gone
+    assert sorted(manifest) == sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                                      if p.is_file() and p.name not in ("notes.txt", "draft.md", site_build.SITE_MANIFEST))
+
+
+def test_an_empty_out_dir_and_a_site_built_before_the_manifest_are_replaced(results, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build_site(results, empty)
+    assert (empty / "index.html").is_file()
+    legacy = tmp_path / "legacy"  # as the committed site/ was built: no manifest
+    for name in ("index.html", "compare.html", "tradeoff.png", "assets/style.css", "assets/vega-bundle.js",
+                 "cells/old__cell.html", "cells/old__cell/traversal-0.png"):
+        (legacy / name).parent.mkdir(parents=True, exist_ok=True)
+        (legacy / name).write_text("old")
+    build_site(results, legacy)
+    assert not (legacy / "cells" / "old__cell.html").exists() and not (legacy / "cells" / "old__cell").exists()
+    assert (legacy / site_build.SITE_MANIFEST).is_file()
+
+
+@pytest.mark.parametrize("extra", ["notes.txt", "assets/photo.jpg", "cells/a/b/deep.png", ".git/HEAD"])
+def test_a_folder_that_only_looks_like_a_site_is_refused_and_untouched(results, tmp_path, extra, capsys):
+    out = tmp_path / "looks-like-a-site"
+    for name in ("index.html", "assets/style.css", extra):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("user's")
+    before = digest(out)
+    code, _, err = cli(["build-site", "--results", results, "--out", out], capsys)
+    one_line_error(code, err, "is not a vaebench site; refusing to replace it")
+    assert digest(out) == before
+
+
+def test_out_that_is_a_file_or_overlaps_the_results_is_refused(results, tmp_path, capsys):
+    a_file = tmp_path / "site.html"
+    a_file.write_text("keep")
+    before = digest(results)
+    for out, message in [(a_file, "is a file"), (results, "holds the results dir"), (tmp_path, "holds the results dir"),
+                         (results / CELLS[0].name, "is inside the cells of the results dir"),
+                         (results / CELLS[0].name.split("/")[0] / "site", "is inside the cells of the results dir")]:
+        code, _, err = cli(["build-site", "--results", results, "--out", out], capsys)
+        one_line_error(code, err, message, str(out))
+        assert digest(results) == before and a_file.read_text() == "keep"
+    assert not any(p.name.endswith(".html") for p in results.rglob("*"))
+
+
+def test_a_failed_build_leaves_the_old_site_byte_identical(results, tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    build_site(results, out)
+    (out / "notes.txt").write_text("mine")
+    before = digest(out)
+
+    def crash(self):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(site_build.Site, "compare", crash)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        build_site(results, out)
+    assert digest(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_staging_folder_left_by_a_killed_build_does_not_block_and_is_removed(results, tmp_path):
+    out = tmp_path / "site"
+    killed = tmp_path / ".site.staging-ab12cd34"
+    (killed / "cells").mkdir(parents=True)
+    (killed / "index.html").write_text("half")
+    unrelated = tmp_path / ".site.staging-notours"  # not vaebench's name pattern: not touched
+    unrelated.mkdir()
+    build_site(results, out)
+    assert (out / "index.html").is_file() and not killed.exists() and unrelated.is_dir()
+
+
+def test_kill_minus_nine_during_build_site_leaves_old_or_new_site_and_the_next_build_succeeds(results, tmp_path):
+    """Killed at random moments of a real `vaebench build-site`: never a half site, never a blocked next build."""
+    out = tmp_path / "site"
+    build_site(results, out)
+    (out / "notes.txt").write_text("mine")
+    old = site_digest(out)
+    store.write_json(results / CELLS[0].name / store.METRICS_FILE,
+                     {"scores": {"recon_bce": 70.0, "mig": 0.5}, "settings": {}, "seconds": dict.fromkeys(metric_names(), 0.0)})
+    started = time.monotonic()
+    full = cli_process("build-site", "--results", results, "--out", tmp_path / "reference")
+    assert full.wait(timeout=300) == 0, full.stderr.read()
+    new = site_digest(tmp_path / "reference")
+    duration = time.monotonic() - started
+    rng = random.Random(14)
+    outcomes = []
+    for delay in sorted(rng.uniform(0.3, 1.0) * duration for _ in range(4)):
+        process = cli_process("build-site", "--results", results, "--out", out)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        now = {k: v for k, v in site_digest(out).items() if k != "notes.txt"}
+        assert now in ({k: v for k, v in old.items() if k != "notes.txt"}, new), f"half a site after a kill at {delay:.1f} s"
+        outcomes.append("new" if now == new else "old")
+        assert (out / "notes.txt").read_text() == "mine"
+    again = cli_process("build-site", "--results", results, "--out", out)
+    assert again.wait(timeout=300) == 0, again.stderr.read()
+    assert {k: v for k, v in site_digest(out).items() if k != "notes.txt"} == new
+    assert not [p for p in tmp_path.iterdir() if store.STAGING_DIR.fullmatch(p.name)]
+    print(f"build-site killed at 4 points: {outcomes}")
+
+
+# --- one writing command per results dir ------------------------------------
+
+def hold_lock(root: Path) -> subprocess.Popen:
+    """Another process holding the results dir as `vaebench run grid` would; returns once it holds it."""
+    code = ("import sys, time; from vaebench import store\n"
+            "with store.results_lock(sys.argv[1], 'run grid'):\n"
+            "    print('held', flush=True); time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def writing_commands(root: Path, tmp_path: Path) -> list[list]:
+    source = fake_results(tmp_path / "source")
+    return [["run", "grid", *GRID, "--results", root], ["evaluate", "--results", root],
+            ["merge", source, "--into", root], ["build-site", "--results", root, "--out", tmp_path / "site"]]
+
+
+def test_a_held_results_dir_refuses_every_writing_command_until_the_holder_exits(results, tmp_path, capsys):
+    commands = writing_commands(results, tmp_path)
+    holder = hold_lock(results)
+    try:
+        before = digest(results)
+        for argv in commands:
+            code, _, err = cli(argv, capsys)
+            one_line_error(code, err, f"results dir {results} is in use by `vaebench run grid` (pid {holder.pid} on ",
+                           "then run this command again")
+            assert digest(results) == before, argv[0]
+        assert not (tmp_path / "site").exists()
+    finally:
+        holder.terminate()
+        holder.wait()
+    for argv in commands:
+        code, out, err = cli(argv, capsys)
+        assert code == 0, (argv[0], err)
+    assert "0 to train" in cli(commands[0], capsys)[1]
+
+
+def test_a_holder_killed_with_sigkill_does_not_block(results, tmp_path, capsys):
+    holder = hold_lock(results)
+    holder.kill()
+    holder.wait()
+    assert (results / store.LOCK_INFO_FILE).exists()  # stale: it names a dead process
+    code, _, err = cli(["evaluate", "--results", results], capsys)
+    assert code == 0, err
+    assert not (results / store.LOCK_INFO_FILE).exists()
+
+
+def test_two_merges_into_one_dir_at_once_give_one_consistent_result(tmp_path):
+    """Concurrent writers: each either merges or is refused in one line; the result equals one merge."""
+    sources = []
+    for index in range(3):
+        source = fake_results(tmp_path / f"source{index}")
+        sources.append(source)
+    into = tmp_path / "into"
+    processes = [cli_process("merge", *sources, "--into", into) for _ in range(3)]
+    results = [(process.wait(timeout=120), process.stderr.read()) for process in processes]
+    assert any(code == 0 for code, _ in results)
+    for code, err in results:
+        assert code == 0 or (code == 2 and "is in use by `vaebench merge`" in err and len(err.strip().splitlines()) == 1), err
+    assert digest(into / CELLS[0].name) == digest(sources[0] / CELLS[0].name)
+    assert sorted(e.name for e in store.load_experiments(into)) == sorted(c.name for c in CELLS)
+
+
+# --- merge stays inside its target ------------------------------------------
+
+@pytest.mark.parametrize("bad_name", ["../victim", "{tmp}/victim", "d/vae/conv/z2/../../../../victim",
+                                      ".hidden/vae/conv/z2/s0", "d/vae/conv/z2", "d/vae//z2/s0", "d/vae/conv/z2/s0/extra",
+                                      "d/v a e/conv/z2/s0", "d/vae/conv/two/s0"])
+def test_merge_refuses_a_cell_name_outside_the_grid_naming_and_writes_nothing(tmp_path, bad_name, capsys):
+    bad_name = bad_name.format(tmp=tmp_path)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep")
+    source = tmp_path / "results" / "source"
+    source.mkdir(parents=True)
+    (source / store.GRID_FILE).write_text(json.dumps({"cells": {bad_name: {"name": bad_name}}}))
+    into = fake_results(tmp_path / "into")
+    before, victim_before = digest(into), digest(victim)
+    code, _, err = cli(["merge", source, "--into", into], capsys)
+    one_line_error(code, err, "is not a cell name", str(source / store.GRID_FILE))
+    assert digest(into) == before and digest(victim) == victim_before
+
+
+def test_every_cell_name_the_grids_make_is_accepted():
+    for preset in ("smoke", "cpu", "paper"):
+        for cell in load_preset(preset).cells():
+            assert store.is_cell_name(cell.name), cell.name
+    for model in ("seq_vae", "shared_vae", "cvae"):
+        for cell in load_preset("smoke").with_overrides(models=[model]).cells():
+            assert store.is_cell_name(cell.name), cell.name
+
+
+def test_kill_minus_nine_during_merge_leaves_whole_cells_and_the_next_merge_succeeds(tmp_path):
+    source = fake_results(tmp_path / "source")
+    for cell in CELLS:  # weights-sized files, so that a kill lands while cells are being copied
+        (source / cell.name / "encoder.keras").write_bytes(os.urandom(20_000_000))
+    into = tmp_path / "into"
+    started = time.monotonic()
+    full = cli_process("merge", source, "--into", tmp_path / "reference")
+    assert full.wait(timeout=120) == 0, full.stderr.read()
+    duration = time.monotonic() - started
+    rng = random.Random(9)
+    for delay in sorted(rng.uniform(0.3, 1.0) * duration for _ in range(5)):
+        process = cli_process("merge", source, "--into", into)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        for cell in CELLS:
+            present = digest(into / cell.name) if (into / cell.name).exists() else None
+            assert present in (None, digest(source / cell.name)), f"half a cell after a kill at {delay:.2f} s"
+        assert [e.name for e in store.load_experiments(into)] == sorted({e.name for e in store.load_experiments(into)})
+    again = cli_process("merge", source, "--into", into)
+    assert again.wait(timeout=120) == 0, again.stderr.read()
+    assert sorted(e.name for e in store.load_experiments(into)) == sorted(c.name for c in CELLS)
+    for cell in CELLS:
+        assert digest(into / cell.name) == digest(source / cell.name)
+    assert not [p for p in into.rglob(".*") if store.STAGING_DIR.fullmatch(p.name) or store.TMP_FILE.fullmatch(p.name)]
+
+
+# --- leftovers of kill -9 ---------------------------------------------------
+
+def plant_leftovers(root: Path) -> list[Path]:
+    cell = root / CELLS[0].name
+    staging = cell.parent / f".{cell.name}.staging-k1ll3d99"  # merge's copy of the cell, killed before its rename
+    staging.mkdir()
+    (staging / store.PARAMS_FILE).write_bytes((cell / store.PARAMS_FILE).read_bytes())
+    pictures = cell / ".pictures.staging-x9y8z7w6"
+    pictures.mkdir()
+    (pictures / "reconstructions.png").write_bytes(b"half")
+    files = [root / ".grid.json.ab3_9xyz.tmp", cell / ".metrics.json.q1w2e3r4.tmp", cell / ".params.json.zz00aa11.tmp",
+             cell / ".encoder.keras.abcdefgh.tmp.keras", root / ".write-check.12345678.tmp"]
+    for path in files:
+        path.write_text("{half")
+    return [staging, pictures, *files]
+
+
+@pytest.mark.parametrize("command", ["merge", "evaluate", "run grid", "build-site"])
+def test_leftovers_are_never_cells_and_the_next_writing_command_removes_them(results, tmp_path, command, capsys):
+    leftovers = plant_leftovers(results)
+    mine = results / ".my-notes.tmp"
+    mine.write_text("not vaebench's")
+    assert sorted(e.name for e in store.load_experiments(results)) == sorted(c.name for c in CELLS)
+    argv = {"merge": ["merge", fake_results(tmp_path / "other"), "--into", results],
+            "evaluate": ["evaluate", "--results", results], "run grid": ["run", "grid", *GRID, "--results", results],
+            "build-site": ["build-site", "--results", results, "--out", tmp_path / "site"]}[command]
+    code, out, err = cli(argv, capsys)
+    assert code == 0, err
+    assert [path for path in leftovers if path.exists()] == []
+    assert mine.read_text() == "not vaebench's"
+    if command == "build-site":
+        assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == len(CELLS)
+    else:
+        assert f"{len(CELLS)} done, 0 failed, 0 pending" in out
+
+
+# --- file modes -------------------------------------------------------------
+
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775), (0o077, 0o600, 0o700)])
+def test_results_files_and_staging_dirs_get_the_usual_modes(tmp_path, umask, file_mode, dir_mode):
+    old = os.umask(umask)
+    try:
+        store.write_json(tmp_path / "a" / "params.json", {"status": "done"})
+        store.replace_cell_dir(tmp_path / "a" / "cell", lambda staging: (staging / "x").write_text("x"))
+        build_site_staging = store.make_staging_dir(tmp_path / "site")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a" / "params.json").stat().st_mode & 0o777 == file_mode
+    assert (tmp_path / "a" / "cell").stat().st_mode & 0o777 == dir_mode
+    assert build_site_staging.stat().st_mode & 0o777 == dir_mode
+
+
+# --- a full disk ------------------------------------------------------------
+
+def _file_size_limit(limit: int):
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit then fail with EFBIG, like a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_disk_is_one_line_and_leaves_results_and_site_as_they_were(results, tmp_path):
+    out = tmp_path / "site"
+    build_site(results, out)
+    site_before, results_before = digest(out), digest(results)
+    run = subprocess.run([*VAEBENCH, "build-site", "--results", results, "--out", out], capture_output=True, text=True,
+                         timeout=300, preexec_fn=_file_size_limit(200_000))  # the Vega bundle is larger
+    line = one_line_error(run.returncode, run.stderr, "File too large", str(out))
+    assert digest(out) == site_before and digest(results) == results_before, line
+    assert not [p for p in tmp_path.iterdir() if store.STAGING_DIR.fullmatch(p.name)]
+
+    source = fake_results(tmp_path / "source")
+    (source / CELLS[0].name / "encoder.keras").write_bytes(b"w" * 300_000)
+    merged = tmp_path / "merged"
+    run = subprocess.run([*VAEBENCH, "merge", source, "--into", merged], capture_output=True, text=True,
+                         timeout=120, preexec_fn=_file_size_limit(200_000))
+    one_line_error(run.returncode, run.stderr, "File too large", str(merged / CELLS[0].name))
+    assert sorted(p.name for p in merged.rglob("*")) == [store.LOCK_FILE]  # no half cell, no grid.json
+
+
+def test_an_unexpected_os_error_still_shows_its_traceback(tmp_path, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("an internal bug")  # no errno, no file name: not the machine's state
+
+    fake_results(tmp_path / "r")
+    monkeypatch.setattr(store, "read_grid", broken)
+    with pytest.raises(OSError, match="an internal bug"):
+        cli(["list", "--results", tmp_path / "r"], capsys)
+
+
+# --- corrupt results files ----------------------------------------------------
+
+CORRUPT_PARAMS = [("[]", "expected an object"), ("null", "expected an object"),
+                  ('{"name": "%s", "status": "failed"}', "a failed cell needs a 'failure' object with its 'reason'"),
+                  ('{"status": "done"}', "expected the cell's 'name'"),
+                  ('{"name": "%s", "status": "finished"}', "unknown status 'finished'; expected one of done, failed"),
+                  ('{"name": "%s", "status": "pending"}', "unknown status 'pending'"),
+                  ('{"name": "%s"}', "unknown status None")]
+
+
+@pytest.mark.parametrize("content, message", CORRUPT_PARAMS)
+@pytest.mark.parametrize("command", ["list", "evaluate", "build-site", "merge", "run grid"])
+def test_a_corrupt_params_file_is_one_line_naming_it_everywhere(results, tmp_path, content, message, command, capsys):
+    path = results / CELLS[0].name / store.PARAMS_FILE
+    path.write_text(content.replace("%s", CELLS[0].name))
+    before = digest(results)
+    source = fake_results(tmp_path / "source")
+    argv = {"list": ["list", "--results", results], "evaluate": ["evaluate", "--results", results],
+            "build-site": ["build-site", "--results", results, "--out", tmp_path / "site"],
+            "merge": ["merge", results, "--into", source], "run grid": ["run", "grid", *GRID, "--results", results]}[command]
+    code, _, err = cli(argv, capsys)
+    one_line_error(code, err, f"corrupt results file {path}: {message}")
+    assert {k: v for k, v in digest(results).items() if k != store.LOCK_FILE} == before
+    assert not (tmp_path / "site").exists()
+
+
+CORRUPT_METRICS = [("[]", "expected an object whose 'scores', 'settings' and 'seconds' are objects"),
+                   ('{"scores": [1, 2]}', "expected an object whose 'scores'"),
+                   ('{"scores": {"mig": [0.1]}}', "score 'mig' is neither a number nor an 'n/a: reason'"),
+                   ("{trunc", "corrupt results file")]
+
+
+@pytest.mark.parametrize("content, message", CORRUPT_METRICS)
+def test_a_corrupt_metrics_file_is_one_line_for_list_and_evaluate_and_a_problem_cell_on_the_site(
+        results, tmp_path, content, message, capsys):
+    path = results / CELLS[0].name / store.METRICS_FILE
+    path.write_text(content)
+    for argv in (["list", "--results", results], ["evaluate", "--results", results]):
+        code, _, err = cli(argv, capsys)
+        one_line_error(code, err, str(path), message)
+    assert path.read_text() == content
+    index = build_site(results, tmp_path / "site").read_text()
+    assert "corrupt metrics.json" in index and str(path) in index
+    assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == len(CELLS)
+
+
+@pytest.mark.parametrize("content", ["", "\n", "garbage without a step column\n1\n"])
+def test_an_empty_history_is_a_problem_cell_naming_the_file(results, tmp_path, content):
+    path = results / CELLS[0].name / store.HISTORY_FILE
+    path.write_text(content)
+    experiment = next(e for e in store.load_experiments(results) if e.name == CELLS[0].name)
+    with pytest.raises(VaebenchError, match=f"corrupt results file {re.escape(str(path))}: expected a CSV table"):
+        experiment.history
+    index = build_site(results, tmp_path / "site").read_text()
+    assert "corrupt history.csv" in index and str(path) in index
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04truncated"])
+def test_a_truncated_network_file_is_one_line_naming_it(results, tmp_path, content, capsys):
+    for filename in store.MODEL_FILES:
+        (results / CELLS[0].name / filename).write_bytes(content)
+    before = digest(results)
+    code, _, err = cli(["evaluate", "--results", results, "--metrics", "mig", "--force"], capsys)
+    one_line_error(code, err, f"corrupt results file {results / CELLS[0].name / 'encoder.keras'}: cannot be loaded as a Keras model")
+    assert {k: v for k, v in digest(results).items() if k != store.LOCK_FILE} == before
+
+
+@pytest.mark.parametrize("hostile", ['<script>alert("key")</script>', "mig[0]", "a.b", ""])
+def test_a_hostile_metric_key_is_a_problem_cell_shown_as_text(results, tmp_path, hostile):
+    path = results / CELLS[0].name / store.METRICS_FILE
+    metrics = json.loads(path.read_text())
+    metrics["scores"][hostile] = 0.5
+    store.write_json(path, metrics)
+    out = build_site(results, tmp_path / "site")
+    pages = [out.read_text(), *(p.read_text() for p in (tmp_path / "site" / "cells").glob("*.html"))]
+    assert len(pages) == 1 + len(CELLS)
+    index = pages[0]
+    assert "corrupt metrics.json" in index and "is not a metric name" in index
+    if "<" in hostile:
+        assert not any(hostile in page for page in pages)
+        assert "&#39;&lt;script&gt;alert(&#34;key&#34;)&lt;/script&gt;&#39; is not a metric name" in index
+
+
+def test_a_read_only_results_dir_is_one_line(results, tmp_path, capsys, monkeypatch):
+    """Root ignores file modes, so the read-only file system is simulated where the lock file is opened."""
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if str(path).startswith(str(results)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(30, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    before = digest(results)
+    for argv in (["evaluate", "--results", results], ["build-site", "--results", results, "--out", tmp_path / "site"],
+                 ["merge", fake_results(tmp_path / "source"), "--into", results]):
+        code, _, err = cli(argv, capsys)
+        one_line_error(code, err, str(results), "Read-only file system")
+        assert digest(results) == before
