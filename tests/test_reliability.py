@@ -370,6 +370,9 @@ def test_leftovers_are_never_cells_and_the_next_writing_command_removes_them(res
     leftovers = plant_leftovers(results)
     mine = results / ".my-notes.tmp"
     mine.write_text("not vaebench's")
+    elsewhere = results / "notes" / ".draft.abcd1234.tmp"  # vaebench's pattern, but in no folder vaebench writes in
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("not vaebench's either")
     assert sorted(e.name for e in store.load_experiments(results)) == sorted(c.name for c in CELLS)
     argv = {"merge": ["merge", fake_results(tmp_path / "other"), "--into", results],
             "evaluate": ["evaluate", "--results", results], "run grid": ["run", "grid", *GRID, "--results", results],
@@ -377,7 +380,7 @@ def test_leftovers_are_never_cells_and_the_next_writing_command_removes_them(res
     code, out, err = cli(argv, capsys)
     assert code == 0, err
     assert [path for path in leftovers if path.exists()] == []
-    assert mine.read_text() == "not vaebench's"
+    assert mine.read_text() == "not vaebench's" and elsewhere.read_text() == "not vaebench's either"
     if command == "build-site":
         assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == len(CELLS)
     else:

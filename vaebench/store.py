@@ -111,19 +111,23 @@ def _make_dir(path: Path) -> None:
 def remove_leftovers(root: Path) -> list[Path]:
     """Remove what killed vaebench commands left in a results dir: temporary files and staging folders.
 
-    Only names matching vaebench's own patterns are touched. Returns what was removed.
+    Only the folders vaebench writes in (the root, each cell of its grid and the folder holding it) are
+    looked at, and only names matching vaebench's own patterns are touched. Returns what was removed.
     """
+    root = Path(root)
+    folders = {root, *(path for name in read_grid(root) for path in (root / name, (root / name).parent))}
     removed = []
-    for path in sorted(Path(root).rglob(".*")):
-        if path.is_symlink() or not path.exists():
-            continue
-        if path.is_file() and TMP_FILE.fullmatch(path.name):
-            path.unlink()
-        elif path.is_dir() and STAGING_DIR.fullmatch(path.name):
-            shutil.rmtree(path)
-        else:
-            continue
-        removed.append(path)
+    for folder in sorted(folder for folder in folders if folder.is_dir()):
+        for path in sorted(folder.iterdir()):
+            if path.is_symlink():
+                continue
+            if path.is_file() and TMP_FILE.fullmatch(path.name):
+                path.unlink()
+            elif path.is_dir() and STAGING_DIR.fullmatch(path.name):
+                shutil.rmtree(path)
+            else:
+                continue
+            removed.append(path)
     return removed
 
 
