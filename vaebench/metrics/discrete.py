@@ -64,7 +64,9 @@ def entropy(labels) -> np.ndarray:
 def mutual_information(a, b) -> np.ndarray:
     """I(a_i; b_j) in nats for every column pair of integer arrays a (n, A), b (n, B): (A, B).
 
-    Equal to ``sklearn.metrics.mutual_info_score(a[:, i], b[:, j])`` for each pair.
+    Equal to ``sklearn.metrics.mutual_info_score(a[:, i], b[:, j])`` for each pair, and exactly 0
+    where a column takes a single value: each cell's ratio n·c_ab / (c_a·c_b) is formed from
+    integer counts, so independence gives log 1 = 0 exactly rather than rounding noise.
     """
     a, b = _dense_labels(a), _dense_labels(b)
     n, (n_a, n_b) = len(a), (a.shape[1], b.shape[1])
@@ -72,13 +74,13 @@ def mutual_information(a, b) -> np.ndarray:
     # one joint index per (column of a, value of a, column of b, value of b): a single bincount
     a_part = np.arange(n_a)[None, :] * ka + a
     index = (a_part[:, :, None] * n_b + np.arange(n_b)[None, None, :]) * kb + b[:, None, :]
-    joint = np.bincount(index.ravel(), minlength=n_a * ka * n_b * kb).reshape(n_a, ka, n_b, kb) / n
-    p_a = joint[:, :, 0, :].sum(axis=2)  # (A, ka): marginal of each column of a
-    p_b = joint[0, :, :, :].sum(axis=0)  # (B, kb)
-    outer = p_a[:, :, None, None] * p_b[None, None, :, :]
+    joint = np.bincount(index.ravel(), minlength=n_a * ka * n_b * kb).reshape(n_a, ka, n_b, kb)
+    count_a = joint[:, :, 0, :].sum(axis=2)  # (A, ka): value counts of each column of a
+    count_b = joint[0, :, :, :].sum(axis=0)  # (B, kb)
+    outer = count_a[:, :, None, None] * count_b[None, None, :, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(joint > 0, joint * np.log(joint / outer), 0.0)
-    return terms.sum(axis=(1, 3))
+        terms = np.where(joint > 0, joint / n * (np.log(n * joint) - np.log(outer)), 0.0)
+    return np.maximum(terms.sum(axis=(1, 3)), 0.0)  # MI ≥ 0; scikit-learn clips the same way
 
 
 def _dense_labels(labels) -> np.ndarray:
