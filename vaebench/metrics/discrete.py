@@ -9,13 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 
+class UnscorableInput(ValueError):
+    """Well-formed codes, factors or labels that a metric cannot score (e.g. a factor that never varies).
+
+    Scoring stores ``"n/a: <message>"`` for the metric's scores and goes on; any other
+    error is a bug and keeps its traceback.
+    """
+
+
 def check_codes(codes) -> np.ndarray:
     """codes as a finite (n, L) float64 array, or a ValueError naming the problem."""
     codes = np.asarray(codes, dtype=np.float64)
     if codes.ndim != 2 or codes.shape[1] == 0:
         raise ValueError(f"codes must have shape (n, latents), got {codes.shape}")
     if not np.isfinite(codes).all():
-        raise ValueError("codes contain NaN or inf")
+        raise UnscorableInput("codes contain NaN or inf")
     return codes
 
 
@@ -28,12 +36,12 @@ def check_codes_and_factors(codes, factors, min_samples: int = 2) -> tuple[np.nd
     if len(codes) != len(factors):
         raise ValueError(f"codes and factors have different lengths: {len(codes)} and {len(factors)}")
     if len(codes) < min_samples:
-        raise ValueError(f"{len(codes)} samples are fewer than the {min_samples} this metric needs")
+        raise UnscorableInput(f"{len(codes)} samples are fewer than the {min_samples} this metric needs")
     relabelled = np.empty(factors.shape, np.int64)
     for j in range(factors.shape[1]):
         values, relabelled[:, j] = np.unique(factors[:, j], return_inverse=True)
         if len(values) < 2:
-            raise ValueError(f"factor {j} has a single value; every factor must vary")
+            raise UnscorableInput(f"factor {j} has a single value; every factor must vary")
     return codes, relabelled
 
 
@@ -45,7 +53,7 @@ def histogram_discretize(codes, bins: int = 20) -> np.ndarray:
     """
     codes = check_codes(codes)
     if len(codes) < bins:
-        raise ValueError(f"{len(codes)} samples are fewer than the {bins} bins")
+        raise UnscorableInput(f"{len(codes)} samples are fewer than the {bins} bins")
     low, high = codes.min(axis=0), codes.max(axis=0)
     constant = low == high
     low, high = np.where(constant, low - 0.5, low), np.where(constant, high + 0.5, high)

@@ -1,17 +1,17 @@
-"""Scoring a trained cell: the metric registry and ``score_cell``, which writes ``metrics.json``.
+"""Scoring a trained cell: each metric's compute function, attached to its spec by name, and ``score_cell``.
 
-Each registry entry is a function of a :class:`ScoringContext` returning flat
-scores; a new metric is one module with its pure function plus one entry here.
-Defaults are the published standard settings; presets may lower the sample
-counts, and ``metrics.json`` records the settings used.
+Each compute function takes a :class:`ScoringContext` and returns exactly the
+score keys its spec (``vaebench.metrics.spec``) declares; a new metric is one
+module with its pure function, one spec entry and one entry in ``COMPUTE``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -24,6 +24,7 @@ from vaebench.data.base import Dataset
 from vaebench.errors import VaebenchError
 from vaebench.metrics.beta_vae import beta_vae_score, pair_batches, pair_features
 from vaebench.metrics.dci import dci
+from vaebench.metrics.discrete import UnscorableInput
 from vaebench.metrics.factor_vae import factor_vae_score, vote_batches
 from vaebench.metrics.labels import classification_accuracy, label_predictability
 from vaebench.metrics.likelihood import elbo_and_iwae, reconstruction
@@ -31,26 +32,9 @@ from vaebench.metrics.mig import mig
 from vaebench.metrics.modularity import modularity_explicitness
 from vaebench.metrics.sampling import CodeLookup, decode, encode, predict
 from vaebench.metrics.sap import sap
+from vaebench.metrics.spec import METRICS, MetricSpec, metric_names, resolve_settings
 from vaebench.metrics.unsupervised import active_units, gaussian_total_correlation
-
-#: the published standard settings (see shared docs/metrics.md)
-DEFAULT_SETTINGS = {
-    "num_train": 10_000,               # MIG, DCI, SAP, modularity: training samples
-    "num_test": 5_000,                 # SAP, explicitness: test samples
-    "dci_num_train": 10_000,           # DCI fits 100 boosted trees per factor class: its own counts
-    "dci_num_test": 5_000,
-    "dci_trees": 100,                  # boosting rounds per factor (scikit-learn's default, the standard)
-    "bins": 20,                        # histogram discretiser
-    "batch_size": 64,                  # β-VAE pairs per point, FactorVAE batch per vote
-    "beta_vae_points_train": 10_000,
-    "beta_vae_points_eval": 5_000,
-    "factor_vae_variance_samples": 10_000,
-    "factor_vae_votes_train": 10_000,
-    "factor_vae_votes_eval": 5_000,
-    "heldout": 5_000,                  # held-out observations for reconstruction, ELBO, IWAE
-    "iwae_samples": 100,               # K of the IWAE bound
-    "seed": 0,
-}
+from vaebench.models import model_card
 
 NO_FACTORS = "n/a: no ground-truth factors"
 NO_LABELS = "n/a: no labels"
@@ -61,71 +45,95 @@ NOT_TWO_VIEW = "n/a: not a two-view model"
 
 @dataclass
 class ScoringContext:
-    """A trained encoder/decoder and a dataset, with the samples metrics share."""
+    """A trained cell's networks, its model card and a dataset, with the samples metrics share.
+
+    Every random draw comes from a stream named by the cell, and by the metric being
+    computed (``rng``) or by the shared sample it makes (the held-out set, the train/test
+    codes): no draw depends on which metrics ran before, so rescoring one metric, or
+    resuming after a kill, gives the numbers of an uninterrupted run.
+    """
 
     dataset: Dataset
     encoder: keras.Model
     decoder: keras.Model
     settings: dict
-    #: where the cell's other networks (``<name>.keras``) are, if any
-    cell_dir: Path | None = None
+    card: dict
+    cell_name: str
+    cell_dir: Path
+    #: the metric being computed; ``score_cell`` sets it before each one
+    metric: str = ""
+    _samples: dict = field(default_factory=dict, repr=False)
 
     def network(self, name: str) -> keras.Model | None:
-        """A stored sub-network beside the encoder and decoder (e.g. a classifier), or None."""
-        filename = f"{name}.keras"
-        present = self.cell_dir is not None and (self.cell_dir / filename).is_file()
-        return store.load_network(self.cell_dir, filename) if present else None
+        """One of the cell's other stored networks (e.g. a classifier), or None if its model has no such network."""
+        return store.load_network(self.cell_dir, f"{name}.keras") if name in self.card["networks"] else None
+
+    def _stream(self, *names: str) -> np.random.Generator:
+        keys = (self.cell_name, *names)
+        return np.random.default_rng([self.settings["seed"], *(zlib.crc32(key.encode()) for key in keys)])
 
     def rng(self, purpose: str) -> np.random.Generator:
-        """An independent, reproducible random stream per purpose."""
-        return np.random.default_rng([self.settings["seed"], zlib.crc32(purpose.encode())])
+        """The current metric's own stream for ``purpose``."""
+        return self._stream(self.metric, purpose)
 
     @property
     def gaussian(self) -> bool:
-        return len(self.encoder.outputs) > 1
+        return self.card["gaussian"]
+
+    def labels(self, labels: np.ndarray | None) -> np.ndarray | None:
+        """The labels a network needs as input: ``labels`` for a model that reads them, else None."""
+        return labels if self.card["reads_labels"] else None
+
+    def encode(self, images: np.ndarray, labels: np.ndarray | None):
+        return encode(self.encoder, images, self.labels(labels), self.dataset.num_classes)
+
+    def decode(self, codes: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        return decode(self.decoder, codes, self.labels(labels), self.dataset.num_classes)
 
     @cached_property
     def lookup(self) -> CodeLookup:
-        return CodeLookup(self.dataset, self.encoder, self.rng("render"))
+        return CodeLookup(self.dataset, self.encoder, self.card["reads_labels"])
 
     @cached_property
     def heldout(self):
-        sample = self.dataset.sample(self.settings["heldout"], self.rng("heldout"), split="test")
-        mean, logvar = encode(self.encoder, sample.images, sample.labels, self.dataset.num_classes)
+        sample = self.dataset.sample(self.settings["heldout"], self._stream("heldout"), split="test")
+        mean, logvar = self.encode(sample.images, sample.labels)
         return sample, mean, logvar
 
-    @cached_property
+    @property
     def train_test(self):
         """(codes, factors) for training and for testing, drawn independently."""
         return self.samples("num_train", "num_test")
 
     def samples(self, *count_settings: str) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(codes, factors) pairs, one per named count setting, each from its own random stream."""
-        factors = [self.dataset.sample_factors(self.settings[name], self.rng(name)) for name in count_settings]
-        return [(self.lookup(f), f) for f in factors]
+        """(codes, factors) pairs, one per named count setting, each drawn and rendered from its own stream."""
+        for name in count_settings:
+            if name not in self._samples:
+                factors = self.dataset.sample_factors(self.settings[name], self._stream(name))
+                self._samples[name] = (self.lookup(factors, self._stream(name, "render")), factors)
+        return [self._samples[name] for name in count_settings]
 
 
 def _reconstruction(ctx: ScoringContext) -> dict:
     sample, mean, _ = ctx.heldout
-    scores = reconstruction(sample.images, decode(ctx.decoder, mean, sample.labels, ctx.dataset.num_classes))
+    scores = reconstruction(sample.images, ctx.decode(mean, sample.labels))
     return {"recon_bce": scores["bce"], "recon_mse": scores["mse"]}
 
 
 def _elbo(ctx: ScoringContext) -> dict:
     if not ctx.gaussian:
-        return dict.fromkeys(("elbo", "elbo_recon", "elbo_kl", "iwae_log_px"), DETERMINISTIC)
+        return not_applicable("elbo", DETERMINISTIC)
     sample, mean, logvar = ctx.heldout
     k = ctx.settings["iwae_samples"]
     labels = None if sample.labels is None else np.repeat(sample.labels, k)
-    scores = elbo_and_iwae(sample.images, mean, logvar,
-                           lambda z: decode(ctx.decoder, z, labels, ctx.dataset.num_classes), k, ctx.rng("iwae"))
+    scores = elbo_and_iwae(sample.images, mean, logvar, lambda z: ctx.decode(z, labels), k, ctx.rng("iwae"))
     return {"elbo": scores["elbo"], "elbo_recon": scores["elbo_recon"], "elbo_kl": scores["elbo_kl"],
             "iwae_log_px": scores["iwae"]}
 
 
 def _unsupervised(ctx: ScoringContext) -> dict:
     _, mean, _ = ctx.heldout
-    return {"active_units": active_units(mean), "gaussian_tc": gaussian_total_correlation(mean)}
+    return {"active_units": active_units(mean), "gaussian_tc": _or_not_applicable(gaussian_total_correlation, mean)}
 
 
 def _label_probe(ctx: ScoringContext) -> dict:
@@ -136,7 +144,7 @@ def _label_probe(ctx: ScoringContext) -> dict:
 def _classifier(ctx: ScoringContext) -> dict:
     classifier = ctx.network("classifier")
     if classifier is None:
-        return {"classifier_accuracy": NO_CLASSIFIER}
+        return not_applicable("classifier", NO_CLASSIFIER)
     sample, mean, _ = ctx.heldout
     return {"classifier_accuracy": classification_accuracy(predict(classifier, mean, 1024)[0], sample.labels)}
 
@@ -145,7 +153,7 @@ def _cross_reconstruction(ctx: ScoringContext) -> dict:
     encoder_b, decoder_b = ctx.network("encoder_b"), ctx.network("decoder_b")
     sample, mean_a, _ = ctx.heldout
     if encoder_b is None or decoder_b is None or sample.second_view is None:
-        return dict.fromkeys(("cross_recon_a_from_b", "cross_recon_b_from_a"), NOT_TWO_VIEW)
+        return not_applicable("cross_reconstruction", NOT_TWO_VIEW)
     mean_b, _ = encode(encoder_b, sample.second_view)
     return {"cross_recon_a_from_b": reconstruction(sample.images, decode(ctx.decoder, mean_b))["bce"],
             "cross_recon_b_from_a": reconstruction(sample.second_view, decode(decoder_b, mean_a))["bce"]}
@@ -157,23 +165,23 @@ def _mig(ctx: ScoringContext) -> dict:
 
 
 def _beta_vae(ctx: ScoringContext) -> dict:
-    s, rng = ctx.settings, ctx.rng("beta_vae")
+    s, rng, render = ctx.settings, ctx.rng("factors"), ctx.rng("render")
     splits = []
     for points in (s["beta_vae_points_train"], s["beta_vae_points_eval"]):
         first, second, fixed = pair_batches(ctx.dataset.sample_factors, len(ctx.dataset.factor_sizes), points, s["batch_size"], rng)
-        splits += [pair_features(ctx.lookup(first), ctx.lookup(second)), fixed]
+        splits += [pair_features(ctx.lookup(first, render), ctx.lookup(second, render)), fixed]
     scores = beta_vae_score(*splits, seed=s["seed"])
     return {"beta_vae_train": scores["train_accuracy"], "beta_vae_eval": scores["eval_accuracy"]}
 
 
 def _factor_vae(ctx: ScoringContext) -> dict:
-    s, rng = ctx.settings, ctx.rng("factor_vae")
+    s, rng, render = ctx.settings, ctx.rng("factors"), ctx.rng("render")
     num_factors = len(ctx.dataset.factor_sizes)
-    global_codes = ctx.lookup(ctx.dataset.sample_factors(s["factor_vae_variance_samples"], rng))
+    global_codes = ctx.lookup(ctx.dataset.sample_factors(s["factor_vae_variance_samples"], rng), render)
     splits = []
     for votes in (s["factor_vae_votes_train"], s["factor_vae_votes_eval"]):
         factors, fixed = vote_batches(ctx.dataset.sample_factors, num_factors, votes, s["batch_size"], rng)
-        splits += [ctx.lookup(factors), fixed]
+        splits += [ctx.lookup(factors, render), fixed]
     scores = factor_vae_score(global_codes, *splits, num_factors=num_factors)
     return {"factor_vae_train": scores["train_accuracy"], "factor_vae_eval": scores["eval_accuracy"],
             "factor_vae_active": scores["num_active_dims"]}
@@ -206,50 +214,57 @@ def _modularity(ctx: ScoringContext) -> dict:
             "explicitness_test": scores["explicitness_score_test"]}
 
 
-@dataclass(frozen=True)
-class Metric:
-    compute: Callable[[ScoringContext], dict]
-    keys: tuple[str, ...]  # the scores it writes
-    settings: tuple[str, ...]  # the settings it reads, recorded beside its scores
-    needs: str | None = "factors"  # what the dataset must have: "factors", "labels" or nothing
-
-
-METRICS: dict[str, Metric] = {
-    "reconstruction": Metric(_reconstruction, ("recon_bce", "recon_mse"), ("heldout", "seed"), None),
-    "elbo": Metric(_elbo, ("elbo", "elbo_recon", "elbo_kl", "iwae_log_px"), ("heldout", "iwae_samples", "seed"), None),
-    "unsupervised": Metric(_unsupervised, ("active_units", "gaussian_tc"), ("heldout", "seed"), None),
-    "label_probe": Metric(_label_probe, ("label_from_z",), ("heldout", "seed"), "labels"),
-    "classifier": Metric(_classifier, ("classifier_accuracy",), ("heldout", "seed"), "labels"),
-    "cross_reconstruction": Metric(_cross_reconstruction, ("cross_recon_a_from_b", "cross_recon_b_from_a"), ("heldout", "seed"), None),
-    "mig": Metric(_mig, ("mig",), ("num_train", "bins", "seed")),
-    "beta_vae": Metric(_beta_vae, ("beta_vae_train", "beta_vae_eval"),
-                       ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed")),
-    "factor_vae": Metric(_factor_vae, ("factor_vae_train", "factor_vae_eval", "factor_vae_active"),
-                         ("factor_vae_variance_samples", "factor_vae_votes_train", "factor_vae_votes_eval", "batch_size", "seed")),
-    "dci": Metric(_dci, ("dci_disentanglement", "dci_completeness", "dci_informativeness_train", "dci_informativeness_test"),
-                  ("dci_num_train", "dci_num_test", "dci_trees", "seed")),
-    "sap": Metric(_sap, ("sap",), ("num_train", "num_test", "seed")),
-    "modularity": Metric(_modularity, ("modularity", "explicitness_train", "explicitness_test"),
-                         ("num_train", "num_test", "bins", "seed")),
+#: metric name (as in the spec) -> its compute function
+COMPUTE: dict[str, Callable[[ScoringContext], dict]] = {
+    "reconstruction": _reconstruction,
+    "elbo": _elbo,
+    "unsupervised": _unsupervised,
+    "mig": _mig,
+    "beta_vae": _beta_vae,
+    "factor_vae": _factor_vae,
+    "dci": _dci,
+    "sap": _sap,
+    "modularity": _modularity,
+    "label_probe": _label_probe,
+    "classifier": _classifier,
+    "cross_reconstruction": _cross_reconstruction,
 }
 
 
-def metric_names() -> list[str]:
-    return list(METRICS)
+def not_applicable(metric: str, reason: str) -> dict:
+    """Every score of ``metric`` as the explicit ``reason`` ("n/a: ...") it has no number."""
+    return dict.fromkeys(METRICS[metric].keys, reason)
 
 
-def resolve_settings(overrides: dict | None) -> dict:
-    """DEFAULT_SETTINGS with a preset's overrides; unknown keys and non-positive counts are errors."""
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(DEFAULT_SETTINGS))
-    if unknown:
-        raise VaebenchError(f"unknown metric setting {unknown[0]!r}; accepted: {', '.join(DEFAULT_SETTINGS)}")
-    settings = {**DEFAULT_SETTINGS, **overrides}
-    for key, value in settings.items():
-        minimum = 0 if key == "seed" else 1
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise VaebenchError(f"bad metric setting {key} = {value!r}: expected an integer ≥ {minimum}")
-    return settings
+def _or_not_applicable(function, *args):
+    """``function(*args)``, or "n/a: <why>" where its input cannot be scored."""
+    try:
+        return function(*args)
+    except UnscorableInput as error:
+        return f"n/a: {error}"
+
+
+def _storable(value):
+    """A score as metrics.json holds it: a finite number, or "n/a: ..." saying why there is none."""
+    if isinstance(value, str) or math.isfinite(value):
+        return value
+    return f"n/a: not finite ({value})"
+
+
+def _scores(metric: MetricSpec, context: ScoringContext) -> dict:
+    """The metric's scores, each a finite number or an explicit "n/a: ...": one score never stops a grid."""
+    if metric.needs == "factors" and not context.dataset.has_factors:
+        return not_applicable(metric.name, NO_FACTORS)
+    if metric.needs == "labels" and not context.dataset.num_classes:
+        return not_applicable(metric.name, NO_LABELS)
+    context.metric = metric.name
+    try:
+        scores = COMPUTE[metric.name](context)
+    except UnscorableInput as error:
+        return not_applicable(metric.name, f"n/a: {error}")
+    if set(scores) != set(metric.keys):
+        raise RuntimeError(f"metric {metric.name} computed {sorted(scores)}, but its spec declares {sorted(metric.keys)}")
+    return {key: _storable(value) for key, value in scores.items()}
 
 
 def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, metrics: list[str] | None = None,
@@ -257,7 +272,8 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
 
     Each metric is written as soon as it is computed, so an interrupted scoring
-    resumes where it stopped. Returns the metrics.json content.
+    resumes where it stopped. What the cell's model is (Gaussian, reads labels,
+    its networks) comes from the card in its params.json. Returns the metrics.json content.
     """
     cell_dir = Path(cell_dir)
     names = metric_names() if metrics is None else list(metrics)
@@ -271,20 +287,15 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     todo = [name for name in names if force or name not in record["seconds"]]
     if not todo:
         return record
+    params = store.read_json(cell_dir / store.PARAMS_FILE)
     context = ScoringContext(dataset, store.load_network(cell_dir, "encoder.keras"),
-                             store.load_network(cell_dir, "decoder.keras"), settings, cell_dir)
+                             store.load_network(cell_dir, "decoder.keras"), settings, model_card(params),
+                             params.get("name", cell_dir.name), cell_dir)
     for name in todo:
         metric = METRICS[name]
         started = time.perf_counter()
-        if metric.needs == "factors" and not dataset.has_factors:
-            scores = dict.fromkeys(metric.keys, NO_FACTORS)
-        elif metric.needs == "labels" and not dataset.num_classes:
-            scores = dict.fromkeys(metric.keys, NO_LABELS)
-        else:
-            scores = metric.compute(context)
-        record["scores"].update(scores)
+        record["scores"].update(_scores(metric, context))
         record["settings"][name] = {key: settings[key] for key in metric.settings}
         record["seconds"][name] = round(time.perf_counter() - started, 3)
         store.write_json(path, record)
     return record
-
