@@ -85,10 +85,12 @@ def end_to_end(image_size: int) -> dict[str, float]:
     from vaebench.models import get_model_class
 
     dataset = get_dataset("dsprites", image_size=image_size)
-    model = get_model_class("beta_vae").create("conv", dataset.shape, LATENTS, seed=0)
+    model_class = get_model_class("beta_vae")
+    model = model_class.create("conv", dataset.shape, LATENTS, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         store.save_keras(model.encoder, Path(tmp) / "encoder.keras")
         store.save_keras(model.decoder, Path(tmp) / "decoder.keras")
+        store.write_json(Path(tmp) / store.PARAMS_FILE, {"name": "bench", "card": model_class.card("beta_vae", {})})
         record = score_cell(Path(tmp), dataset)
     return record["seconds"]
 

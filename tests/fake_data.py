@@ -1,4 +1,4 @@
-"""A tiny deterministic factor dataset for fast tests of the training and storage core."""
+"""Tiny factor datasets for fast tests of the training, storage and scoring core."""
 
 import numpy as np
 
@@ -33,3 +33,13 @@ class Squares(FactorDataset):
         if self.nan_after_batches is not None and self.batches > self.nan_after_batches:
             sample.images[:] = np.nan
         return sample
+
+
+class NoisySquares(Squares):
+    """Squares over uniform noise drawn from the render stream: an observation is not a function of its factors."""
+
+    name = "noisy_squares"
+    deterministic = False
+
+    def render(self, factors, rng=None):
+        return np.maximum(super().render(factors), rng.uniform(0.0, 0.5, (len(factors), 16, 16, 1)).astype(np.float32))

@@ -53,6 +53,17 @@ def test_entropy_and_mutual_information_by_hand():
     np.testing.assert_allclose(mutual_information(x, y), expected, atol=1e-12)
 
 
+def test_a_single_valued_column_has_exactly_zero_mutual_information():
+    rng = np.random.default_rng(2)
+    factors = rng.integers(0, 7, (1000, 3))
+    latents = np.c_[rng.integers(0, 20, (1000, 2)), np.zeros(1000, int)]  # the last one is dead
+    assert (mutual_information(latents, factors)[2] == 0.0).all()
+    assert (mutual_information(factors, latents)[:, 2] == 0.0).all()
+    assert entropy(latents)[2] == 0.0
+    expected = [[mutual_info_score(latents[:, i], factors[:, j]) for j in range(3)] for i in range(3)]
+    np.testing.assert_allclose(mutual_information(latents, factors), expected, atol=1e-12)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: mig(np.zeros((10, 2)), np.zeros((9, 2), int)), "different lengths"),
     (lambda: mig(np.full((30, 2), np.nan), _factors(30)[:, :2]), "NaN or inf"),
@@ -172,6 +183,41 @@ def test_modularity_and_explicitness_known_cases():
     noise = np.random.default_rng(2)
     random = modularity_explicitness(*_split(lambda f: noise.normal(size=f.shape)))
     assert random["explicitness_score_test"] < 0.6
+
+
+def _reference_modularity(codes, factors, bins=20):
+    """The formula of docs/metrics.md on scikit-learn's mutual information and numpy's histogram bins."""
+    binned = [np.digitize(c, np.histogram(c, bins)[1][:-1]) for c in codes.T]
+    squared = np.array([[mutual_info_score(b, f) for f in factors.T] for b in binned]) ** 2
+    theta = squared.max(axis=1)
+    per_latent = [1 - (row.sum() - t) / (t * (len(row) - 1)) if t > 0 else 0.0 for row, t in zip(squared, theta)]
+    return float(np.mean(per_latent))
+
+
+def test_modularity_scores_a_dead_latent_zero_like_the_reference():
+    factors = _factors(3000, sizes=(3, 6, 10, 8, 5, 4))
+    noise = np.random.default_rng(4).normal(scale=0.3, size=factors.shape)
+    codes = np.c_[factors + noise, np.full(len(factors), 0.25)]  # 6 informative latents and one dead one
+    score = modularity_explicitness(codes, factors, codes, factors)["modularity_score"]
+    assert score == pytest.approx(_reference_modularity(codes, factors), abs=1e-12)
+    assert score < 6 / 7
+
+
+def test_dci_of_constant_codes_is_zero():
+    constant = dci(*_split(lambda f: np.ones((len(f), 3))), trees=5)
+    assert constant["disentanglement"] < 1e-9 and constant["completeness"] < 1e-9
+
+
+def test_dci_weighting_matches_the_reference_formula_with_a_dead_latent():
+    from scipy.stats import entropy as scipy_entropy
+
+    from vaebench.metrics.dci import _weighted_specificity
+
+    importances = np.random.default_rng(0).random((5, 4))
+    importances[2] = 0.0  # a latent no tree split on
+    per_latent = 1 - scipy_entropy(importances.T + 1e-11, base=importances.shape[1])
+    expected = (per_latent * importances.sum(axis=1) / importances.sum()).sum()
+    assert _weighted_specificity(importances) == pytest.approx(expected, abs=1e-12)
 
 
 def test_metrics_are_reproducible_for_a_seed():

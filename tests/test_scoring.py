@@ -1,16 +1,20 @@
-"""score_cell: every key written, n/a where a metric cannot apply, the grid cache, resume and force."""
+"""score_cell: every key written, n/a where a metric cannot apply, the grid cache, resume and force, streams."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from fake_data import Squares
+from fake_data import NoisySquares, Squares
 from vaebench import store
 from vaebench.data.base import ArrayDataset
 from vaebench.errors import VaebenchError
-from vaebench.metrics import DEFAULT_SETTINGS, METRICS, NO_CLASSIFIER, NO_FACTORS, NOT_TWO_VIEW, metric_names, score_cell
+from vaebench.metrics import (DEFAULT_SETTINGS, METRICS, NO_CLASSIFIER, NO_FACTORS, NOT_TWO_VIEW, SCORES, metric_names,
+                              score_cell)
+from vaebench.metrics import scoring
 from vaebench.metrics.sampling import CodeLookup
+from vaebench.models import get_model_class
 from vaebench.models.networks import conv_decoder, conv_encoder
 
 SMALL = {"num_train": 200, "num_test": 100, "dci_num_train": 200, "dci_num_test": 100, "dci_trees": 5,
@@ -19,9 +23,15 @@ SMALL = {"num_train": 200, "num_test": 100, "dci_num_train": 200, "dci_num_test"
 ALL_KEYS = {key for metric in METRICS.values() for key in metric.keys}
 
 
-def _cell(tmp_path, gaussian=True, latent_dim=3):
-    store.save_keras(conv_encoder((16, 16, 1), latent_dim, gaussian=gaussian), tmp_path / "encoder.keras")
+def _cell(tmp_path, gaussian=True, latent_dim=3, collapsed=False):
+    encoder = conv_encoder((16, 16, 1), latent_dim, gaussian=gaussian)
+    if collapsed:  # every code the same: a dead representation
+        encoder.set_weights([np.zeros_like(w) for w in encoder.get_weights()])
+    store.save_keras(encoder, tmp_path / "encoder.keras")
     store.save_keras(conv_decoder((16, 16, 1), latent_dim), tmp_path / "decoder.keras")
+    model = "vae" if gaussian else "ae"
+    store.write_json(tmp_path / store.PARAMS_FILE, {"name": f"squares/{model}/conv/z{latent_dim}/s0", "model": model,
+                                                   "card": get_model_class(model).card(model, {})})
     return tmp_path
 
 
@@ -88,12 +98,12 @@ def test_the_cache_encodes_each_grid_point_at_most_once(tmp_path):
 
     encoder = conv_encoder((16, 16, 1), 2)
     dataset = Squares()
-    lookup = CodeLookup(dataset, encoder, np.random.default_rng(0))
+    lookup = CodeLookup(dataset, encoder, reads_labels=False)
     factors = dataset.sample_factors(500, np.random.default_rng(1)).reshape(5, 100, 2)
-    codes = lookup(factors)
+    codes = lookup(factors, np.random.default_rng(0))
     assert codes.shape == (5, 100, 2) and lookup.encoded == len(np.unique(dataset.grid_index(factors.reshape(-1, 2))))
     assert lookup.encoded <= dataset.grid_size
-    again = lookup(dataset.sample_factors(300, np.random.default_rng(2)))
+    again = lookup(dataset.sample_factors(300, np.random.default_rng(2)), np.random.default_rng(0))
     assert lookup.encoded <= dataset.grid_size and again.shape == (300, 2)
     direct = keras.ops.convert_to_numpy(encoder(dataset.render(factors[0]))[0])
     np.testing.assert_allclose(codes[0], direct, rtol=1e-5, atol=1e-5)
@@ -104,3 +114,80 @@ def test_defaults_are_the_published_settings():
     assert DEFAULT_SETTINGS["beta_vae_points_train"] == 10_000 and DEFAULT_SETTINGS["factor_vae_votes_eval"] == 5_000
     assert DEFAULT_SETTINGS["bins"] == 20 and DEFAULT_SETTINGS["batch_size"] == 64 and DEFAULT_SETTINGS["iwae_samples"] == 100
     assert DEFAULT_SETTINGS["dci_trees"] == 100
+
+
+def test_one_metric_at_a_time_or_in_any_order_gives_the_same_scores(tmp_path):
+    """On a dataset whose rendering is random, scores do not depend on which metrics ran before (a resumed kill)."""
+    names = ["reconstruction", "elbo", "mig", "beta_vae", "factor_vae", "dci", "sap"]  # those drawing random samples
+    cell = _cell(tmp_path / "cell")
+    together, one_by_one, reversed_order = (shutil.copytree(cell, tmp_path / copy) for copy in ("a", "b", "c"))
+    together = score_cell(together, NoisySquares(), SMALL, metrics=names)["scores"]
+    for name in names:  # a fresh score_cell per metric, as after a kill between metrics
+        score_cell(one_by_one, NoisySquares(), SMALL, metrics=[name])
+    reversed_order = score_cell(reversed_order, NoisySquares(), SMALL, metrics=names[::-1])["scores"]
+    assert store.read_json(one_by_one / store.METRICS_FILE)["scores"] == together
+    assert reversed_order == together
+
+
+def test_every_score_a_metric_writes_is_declared_in_the_spec(tmp_path, monkeypatch):
+    assert set(scoring.COMPUTE) == set(METRICS)
+    written = score_cell(_cell(tmp_path), Squares(), SMALL)["scores"]
+    assert set(written) == set(SCORES)
+    for score in SCORES.values():
+        assert score.label and score.higher_is_better in (True, False, None), score.key
+    monkeypatch.setitem(scoring.COMPUTE, "sap", lambda ctx: {"sap_score": 0.5})
+    with pytest.raises(RuntimeError, match="metric sap computed .'sap_score'.*declares .'sap'"):
+        score_cell(tmp_path, Squares(), SMALL, metrics=["sap"], force=True)
+
+
+def test_a_non_finite_score_is_stored_as_na_and_scoring_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setitem(scoring.COMPUTE, "mig", lambda ctx: {"mig": float("inf")})
+    record = score_cell(_cell(tmp_path), Squares(), SMALL, metrics=["mig", "sap"])
+    assert record["scores"]["mig"] == "n/a: not finite (inf)"
+    assert isinstance(record["scores"]["sap"], float)
+    assert store.read_json(tmp_path / store.METRICS_FILE) == record
+
+
+def test_a_collapsed_encoder_is_scored_without_stopping(tmp_path):
+    record = score_cell(_cell(tmp_path, collapsed=True), Squares(), SMALL)
+    scores = record["scores"]
+    assert scores["gaussian_tc"].startswith("n/a: not finite (inf): singular covariance of the codes")
+    assert scores["active_units"] == 0
+    assert scores["dci_disentanglement"] < 1e-9 and scores["dci_completeness"] < 1e-9
+    assert scores["modularity"] == 0.0 and scores["mig"] == 0.0
+    assert set(record["seconds"]) == set(metric_names())
+
+
+class OneRow(Squares):
+    """Squares whose y factor never varies."""
+
+    factor_sizes = (4, 1)
+
+
+def test_a_metric_refusing_its_input_is_stored_as_na(tmp_path):
+    scores = score_cell(_cell(tmp_path), OneRow(), SMALL, metrics=["mig", "dci", "reconstruction"])["scores"]
+    assert scores["mig"] == "n/a: factor 1 has a single value; every factor must vary"
+    assert scores["dci_disentanglement"] == scores["dci_informativeness_test"] == scores["mig"]
+    assert isinstance(scores["recon_bce"], float)
+
+
+def test_resolve_settings_names_what_is_wrong():
+    from vaebench.metrics import resolve_settings
+
+    with pytest.raises(VaebenchError, match="unknown metric setting 'num_trian'; accepted: num_train, num_test"):
+        resolve_settings({"num_trian": 100})
+    with pytest.raises(VaebenchError, match="bad metric setting num_train = 0: expected an integer ≥ 1"):
+        resolve_settings({"num_train": 0})
+    with pytest.raises(VaebenchError, match="bad metric setting bins = 2.5"):
+        resolve_settings({"bins": 2.5})
+    assert resolve_settings({"seed": 0, "num_train": 7}) == {**DEFAULT_SETTINGS, "num_train": 7}
+
+
+def test_the_spec_loads_without_keras():
+    import subprocess
+    import sys
+
+    code = ("import sys, vaebench.cli; from vaebench.metrics import resolve_settings, DEFAULT_SETTINGS, METRICS; "
+            "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules, 'keras was imported'")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]

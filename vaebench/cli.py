@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vaebench.errors import VaebenchError
+from vaebench.metrics.spec import SCORES
 from vaebench.store import WRITE_ERRNOS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -101,9 +102,8 @@ def run_grid_command(
     _print_grid_table(results)
 
 
-#: score key -> short column header for the terminal table
-SUMMARY_SCORES = {"recon_bce": "recon", "elbo": "ELBO", "mig": "MIG", "beta_vae_eval": "βVAE",
-                  "factor_vae_eval": "FVAE", "dci_disentanglement": "DCI-D"}
+#: score key -> short column header for the terminal table (the metrics' spec names the headline scores)
+SUMMARY_SCORES = {score.key: score.column for score in SCORES.values() if score.column}
 
 
 def _print_grid_table(results_dir: Path) -> None:

@@ -103,6 +103,7 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     store.write_text(cell_dir / store.HISTORY_FILE, _history_csv(recorder.rows))
     params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(finished - started, 3),
               "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    params["card"] = model_class.card(cell.model, dict(cell.hparams))
     steady_steps = recorder.step - log_every
     if steady_steps > 0 and recorder.first_interval_end is not None:
         params["images_per_second"] = round(steady_steps * cell.batch_size / (finished - recorder.first_interval_end), 1)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from vaebench.metrics.discrete import check_codes
+from vaebench.metrics.discrete import UnscorableInput, check_codes
 
 
 def pair_batches(sample_factors, num_factors: int, points: int, batch_size: int, rng: np.random.Generator):
@@ -36,7 +36,7 @@ def beta_vae_score(train_features, train_labels, eval_features, eval_labels, see
     if len(train_features) != len(train_labels) or len(eval_features) != len(eval_labels):
         raise ValueError("features and labels have different lengths")
     if len(np.unique(train_labels)) < 2:
-        raise ValueError("the training points fix a single factor; need at least 2")
+        raise UnscorableInput("the training points fix a single factor; need at least 2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # the reference keeps sklearn's default max_iter
         model = LogisticRegression(random_state=seed).fit(train_features, train_labels)

@@ -31,10 +31,15 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test, tree
 
 
 def _weighted_specificity(importances: np.ndarray) -> float:
-    """Σ_rows weight · (1 − entropy of the row, base = number of columns)."""
-    rows = importances / (importances.sum(axis=1, keepdims=True) + 1e-11)
-    base = importances.shape[1]
-    row_entropy = -(rows * np.log(rows + 1e-11)).sum(axis=1) / np.log(base)
+    """Σ_rows weight · (1 − entropy of the row, base = number of columns).
+
+    As in the reference, 1e-11 is added to a row before it is normalised, so a row of zeros
+    is uniform (entropy 1, specificity 0), and zero total importance gives uniform weights:
+    a representation carrying no information scores 0.
+    """
+    rows = importances + 1e-11
+    rows = rows / rows.sum(axis=1, keepdims=True)
+    row_entropy = -(rows * np.log(rows)).sum(axis=1) / np.log(importances.shape[1])
     total = importances.sum()
     weights = importances.sum(axis=1) / total if total > 0 else np.full(len(importances), 1 / len(importances))
     return float((weights * (1 - row_entropy)).sum())

@@ -9,13 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 
+class UnscorableInput(ValueError):
+    """Well-formed codes, factors or labels that a metric cannot score (e.g. a factor that never varies).
+
+    Scoring stores ``"n/a: <message>"`` for the metric's scores and goes on; any other
+    error is a bug and keeps its traceback.
+    """
+
+
 def check_codes(codes) -> np.ndarray:
     """codes as a finite (n, L) float64 array, or a ValueError naming the problem."""
     codes = np.asarray(codes, dtype=np.float64)
     if codes.ndim != 2 or codes.shape[1] == 0:
         raise ValueError(f"codes must have shape (n, latents), got {codes.shape}")
     if not np.isfinite(codes).all():
-        raise ValueError("codes contain NaN or inf")
+        raise UnscorableInput("codes contain NaN or inf")
     return codes
 
 
@@ -28,12 +36,12 @@ def check_codes_and_factors(codes, factors, min_samples: int = 2) -> tuple[np.nd
     if len(codes) != len(factors):
         raise ValueError(f"codes and factors have different lengths: {len(codes)} and {len(factors)}")
     if len(codes) < min_samples:
-        raise ValueError(f"{len(codes)} samples are fewer than the {min_samples} this metric needs")
+        raise UnscorableInput(f"{len(codes)} samples are fewer than the {min_samples} this metric needs")
     relabelled = np.empty(factors.shape, np.int64)
     for j in range(factors.shape[1]):
         values, relabelled[:, j] = np.unique(factors[:, j], return_inverse=True)
         if len(values) < 2:
-            raise ValueError(f"factor {j} has a single value; every factor must vary")
+            raise UnscorableInput(f"factor {j} has a single value; every factor must vary")
     return codes, relabelled
 
 
@@ -45,7 +53,7 @@ def histogram_discretize(codes, bins: int = 20) -> np.ndarray:
     """
     codes = check_codes(codes)
     if len(codes) < bins:
-        raise ValueError(f"{len(codes)} samples are fewer than the {bins} bins")
+        raise UnscorableInput(f"{len(codes)} samples are fewer than the {bins} bins")
     low, high = codes.min(axis=0), codes.max(axis=0)
     constant = low == high
     low, high = np.where(constant, low - 0.5, low), np.where(constant, high + 0.5, high)
@@ -64,7 +72,9 @@ def entropy(labels) -> np.ndarray:
 def mutual_information(a, b) -> np.ndarray:
     """I(a_i; b_j) in nats for every column pair of integer arrays a (n, A), b (n, B): (A, B).
 
-    Equal to ``sklearn.metrics.mutual_info_score(a[:, i], b[:, j])`` for each pair.
+    Equal to ``sklearn.metrics.mutual_info_score(a[:, i], b[:, j])`` for each pair, and exactly 0
+    where a column takes a single value: each cell's ratio n·c_ab / (c_a·c_b) is formed from
+    integer counts, so independence gives log 1 = 0 exactly rather than rounding noise.
     """
     a, b = _dense_labels(a), _dense_labels(b)
     n, (n_a, n_b) = len(a), (a.shape[1], b.shape[1])
@@ -72,13 +82,13 @@ def mutual_information(a, b) -> np.ndarray:
     # one joint index per (column of a, value of a, column of b, value of b): a single bincount
     a_part = np.arange(n_a)[None, :] * ka + a
     index = (a_part[:, :, None] * n_b + np.arange(n_b)[None, None, :]) * kb + b[:, None, :]
-    joint = np.bincount(index.ravel(), minlength=n_a * ka * n_b * kb).reshape(n_a, ka, n_b, kb) / n
-    p_a = joint[:, :, 0, :].sum(axis=2)  # (A, ka): marginal of each column of a
-    p_b = joint[0, :, :, :].sum(axis=0)  # (B, kb)
-    outer = p_a[:, :, None, None] * p_b[None, None, :, :]
+    joint = np.bincount(index.ravel(), minlength=n_a * ka * n_b * kb).reshape(n_a, ka, n_b, kb)
+    count_a = joint[:, :, 0, :].sum(axis=2)  # (A, ka): value counts of each column of a
+    count_b = joint[0, :, :, :].sum(axis=0)  # (B, kb)
+    outer = count_a[:, :, None, None] * count_b[None, None, :, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(joint > 0, joint * np.log(joint / outer), 0.0)
-    return terms.sum(axis=(1, 3))
+        terms = np.where(joint > 0, joint / n * (np.log(n * joint) - np.log(outer)), 0.0)
+    return np.maximum(terms.sum(axis=(1, 3)), 0.0)  # MI ≥ 0; scikit-learn clips the same way
 
 
 def _dense_labels(labels) -> np.ndarray:

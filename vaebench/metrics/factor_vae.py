@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from vaebench.metrics.discrete import check_codes
+from vaebench.metrics.discrete import UnscorableInput, check_codes
 
 
 def vote_batches(sample_factors, num_factors: int, votes: int, batch_size: int, rng: np.random.Generator):
@@ -32,7 +32,7 @@ def factor_vae_score(global_codes, train_batches, train_fixed, eval_batches, eva
     def votes_for(batches, fixed):
         batches = np.asarray(batches, dtype=np.float64)
         if not np.isfinite(batches).all():
-            raise ValueError("codes contain NaN or inf")
+            raise UnscorableInput("codes contain NaN or inf")
         normalised = batches.var(axis=1, ddof=1) / np.where(active, variance, 1.0)
         latent = np.where(active, normalised, np.inf).argmin(axis=1)
         return np.bincount(latent * num_factors + fixed, minlength=len(variance) * num_factors).reshape(-1, num_factors)

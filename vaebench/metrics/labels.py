@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from vaebench.metrics.discrete import check_codes
+from vaebench.metrics.discrete import UnscorableInput, check_codes
 
 
 def _check_labels(labels, n: int) -> np.ndarray:
@@ -13,7 +13,7 @@ def _check_labels(labels, n: int) -> np.ndarray:
     if labels.ndim != 1 or len(labels) != n:
         raise ValueError(f"labels must have shape ({n},), got {labels.shape}")
     if len(np.unique(labels)) < 2:
-        raise ValueError("labels take a single value: there is nothing to predict")
+        raise UnscorableInput("labels take a single value: there is nothing to predict")
     return labels
 
 
@@ -28,7 +28,7 @@ def label_predictability(codes, labels, seed: int = 0) -> float:
     labels = _check_labels(labels, len(codes))
     half = len(codes) // 2
     if half < 2:
-        raise ValueError(f"label predictability needs at least 4 samples, got {len(codes)}")
+        raise UnscorableInput(f"label predictability needs at least 4 samples, got {len(codes)}")
     scale = codes[:half].std(axis=0) + 1e-8
     centred = (codes - codes[:half].mean(axis=0)) / scale
     classifier = LogisticRegression(max_iter=2000, random_state=seed).fit(centred[:half], labels[:half])

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from vaebench.metrics.discrete import check_codes_and_factors, entropy, histogram_discretize, mutual_information
+from vaebench.metrics.discrete import UnscorableInput, check_codes_and_factors, entropy, histogram_discretize, mutual_information
 
 
 def mig(codes, factors, bins: int = 20) -> dict:
@@ -16,7 +16,7 @@ def mig(codes, factors, bins: int = 20) -> dict:
     """
     codes, factors = check_codes_and_factors(codes, factors, min_samples=bins)
     if codes.shape[1] < 2:
-        raise ValueError("MIG needs at least 2 latents")
+        raise UnscorableInput("MIG needs at least 2 latents")
     informations = mutual_information(histogram_discretize(codes, bins), factors)  # (L, F)
     top_two = -np.sort(-informations, axis=0)[:2]
     gaps = (top_two[0] - top_two[1]) / entropy(factors)

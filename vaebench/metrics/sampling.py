@@ -17,10 +17,11 @@ from vaebench.data.base import Dataset
 DENSE_TABLE_LIMIT = 4_000_000
 
 
-def _inputs(model: keras.Model, images: np.ndarray, labels: np.ndarray | None, num_classes: int):
-    if len(model.inputs) == 2:  # conditional models also take the one-hot label
-        return [images, np.eye(num_classes, dtype=np.float32)[labels]]
-    return images
+def _inputs(data: np.ndarray, labels: np.ndarray | None, num_classes: int):
+    """A network's input: ``data``, and the one-hot labels as a second input where labels are given."""
+    if labels is None:
+        return data
+    return [data, np.eye(num_classes, dtype=np.float32)[labels]]
 
 
 def predict(model: keras.Model, inputs, batch_size: int) -> list[np.ndarray]:
@@ -38,47 +39,54 @@ def predict(model: keras.Model, inputs, batch_size: int) -> list[np.ndarray]:
 
 
 def encode(encoder: keras.Model, images: np.ndarray, labels=None, num_classes: int = 0, batch_size: int = 1024):
-    """Posterior (mean, logvar) for (n, *shape) images, batched; logvar None for a deterministic encoder."""
-    outputs = predict(encoder, _inputs(encoder, images, labels, num_classes), batch_size)
+    """Posterior (mean, logvar) for (n, *shape) images, batched; logvar None for a deterministic encoder.
+
+    ``labels``: (n,) class indices, only for a model that reads them (its card's ``reads_labels``); else None.
+    """
+    outputs = predict(encoder, _inputs(images, labels, num_classes), batch_size)
     return outputs[0], (outputs[1] if len(outputs) > 1 else None)
 
 
 def decode(decoder: keras.Model, codes: np.ndarray, labels=None, num_classes: int = 0, batch_size: int = 2048) -> np.ndarray:
-    """Bernoulli logits for (n, L) codes, batched."""
-    return predict(decoder, _inputs(decoder, codes, labels, num_classes), batch_size)[0]
+    """Bernoulli logits for (n, L) codes, batched; ``labels`` as for :func:`encode`."""
+    return predict(decoder, _inputs(codes, labels, num_classes), batch_size)[0]
 
 
 class CodeLookup:
-    """Posterior means for factor vectors: ``lookup(factors (..., F)) -> codes (..., L)``."""
+    """Posterior means for factor vectors: ``lookup(factors (..., F), rng) -> codes (..., L)``.
 
-    def __init__(self, dataset: Dataset, encoder: keras.Model, rng: np.random.Generator, batch_size: int = 1024):
-        self.dataset, self.encoder, self.rng, self.batch_size = dataset, encoder, rng, batch_size
+    ``rng`` is the caller's render stream (used where rendering is random); the table of a
+    deterministic dataset is shared by every caller, since its codes do not depend on any stream.
+    """
+
+    def __init__(self, dataset: Dataset, encoder: keras.Model, reads_labels: bool, batch_size: int = 1024):
+        self.dataset, self.encoder, self.reads_labels, self.batch_size = dataset, encoder, reads_labels, batch_size
         self.render_chunk = 16 * batch_size
         self.encoded = 0  # observations encoded so far (the cost this cache saves)
         self._table: np.ndarray | None = None
         self._known: np.ndarray | None = None
 
-    def _encode_factors(self, factors: np.ndarray) -> np.ndarray:
+    def _encode_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         # rendered in chunks so that a million factor vectors never become a million images at once
         codes = []
         for start in range(0, len(factors), self.render_chunk):
             chunk = factors[start:start + self.render_chunk]
-            images = self.dataset.render(chunk, self.rng)
-            codes.append(encode(self.encoder, images, self.dataset.labels_for(chunk), self.dataset.num_classes,
-                                self.batch_size)[0])
+            images = self.dataset.render(chunk, rng)
+            labels = self.dataset.labels_for(chunk) if self.reads_labels else None
+            codes.append(encode(self.encoder, images, labels, self.dataset.num_classes, self.batch_size)[0])
             self.encoded += len(chunk)
         return np.concatenate(codes)
 
-    def __call__(self, factors: np.ndarray) -> np.ndarray:
+    def __call__(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         factors = np.asarray(factors)
         flat = factors.reshape(-1, factors.shape[-1])
         if not self.dataset.deterministic or self.dataset.grid_size > DENSE_TABLE_LIMIT:
-            return self._encode_factors(flat).reshape(factors.shape[:-1] + (-1,))
+            return self._encode_factors(flat, rng).reshape(factors.shape[:-1] + (-1,))
         index = self.dataset.grid_index(flat)
         unique, inverse = np.unique(index, return_inverse=True)
         missing = unique if self._known is None else unique[~self._known[unique]]
         if len(missing):
-            codes = self._encode_factors(np.stack(np.unravel_index(missing, self.dataset.factor_sizes), axis=1))
+            codes = self._encode_factors(np.stack(np.unravel_index(missing, self.dataset.factor_sizes), axis=1), rng)
             if self._table is None:
                 self._table = np.zeros((self.dataset.grid_size, codes.shape[1]), np.float32)
                 self._known = np.zeros(self.dataset.grid_size, bool)

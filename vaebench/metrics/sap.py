@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
-from vaebench.metrics.discrete import check_codes_and_factors
+from vaebench.metrics.discrete import UnscorableInput, check_codes_and_factors
 
 
 def sap(codes_train, factors_train, codes_test, factors_test, c: float = 0.01) -> dict:
@@ -18,7 +18,7 @@ def sap(codes_train, factors_train, codes_test, factors_test, c: float = 0.01) -
     codes_train, factors_train = check_codes_and_factors(codes_train, factors_train)
     codes_test, factors_test = check_codes_and_factors(codes_test, factors_test)
     if codes_train.shape[1] < 2:
-        raise ValueError("SAP needs at least 2 latents")
+        raise UnscorableInput("SAP needs at least 2 latents")
     scores = np.zeros((codes_train.shape[1], factors_train.shape[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

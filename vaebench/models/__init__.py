@@ -38,6 +38,13 @@ def get_model_class(name: str) -> type[Autoencoder]:
     return MODELS[name]
 
 
+def model_card(params: dict) -> dict:
+    """A cell's model card from its params.json; cells trained before cards existed get their model class's card."""
+    if "card" in params:
+        return params["card"]
+    return get_model_class(params.get("model")).card(params["model"], params.get("hparams", {}))
+
+
 def check_family(name: str) -> str:
     if name not in FAMILIES:
         raise VaebenchError(f"unknown encoder/decoder family {name!r}; accepted: {', '.join(FAMILIES)}")

@@ -39,23 +39,40 @@ class Autoencoder(keras.Model):
 
     #: what the training data must carry beyond images: "labels" for models that use the class label
     requires: tuple[str, ...] = ()
+    #: the sub-networks (attributes) stored with a trained cell, as ``<name>.keras``
+    network_names: tuple[str, ...] = ("encoder", "decoder")
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int = 0, **hparams):
-        unknown = set(hparams) - set(self.hparams)
-        if unknown:
-            raise ValueError(f"unknown hyperparameters {sorted(unknown)} for {type(self).__name__}; accepted: {sorted(self.hparams) or 'none'}")
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.hparam_values = {name: type(default)(hparams.get(name, default)) for name, default in self.hparams.items()}
-        for name, choices in self.hparam_choices.items():
-            if self.hparam_values[name] not in choices:
-                raise ValueError(f"unknown {name} {self.hparam_values[name]!r}; accepted: {', '.join(choices)}")
+        self.hparam_values = self.resolve_hparams(hparams)
         for name, value in self.hparam_values.items():
             setattr(self, name, value)
         self.trackers = {term: keras.metrics.Mean(name=term) for term in self.loss_terms}
+
+    @classmethod
+    def resolve_hparams(cls, hparams: dict) -> dict[str, float | str]:
+        """Every hyperparameter's value: ``hparams`` where given, else its default; unknown names or choices are errors."""
+        unknown = set(hparams) - set(cls.hparams)
+        if unknown:
+            raise ValueError(f"unknown hyperparameters {sorted(unknown)} for {cls.__name__}; accepted: {sorted(cls.hparams) or 'none'}")
+        values = {name: type(default)(hparams.get(name, default)) for name, default in cls.hparams.items()}
+        for name, choices in cls.hparam_choices.items():
+            if values[name] not in choices:
+                raise ValueError(f"unknown {name} {values[name]!r}; accepted: {', '.join(choices)}")
+        return values
+
+    @classmethod
+    def card(cls, name: str, hparams: dict) -> dict:
+        """What a trained cell of this model is, stored in its params.json so that scoring and the report need not guess.
+
+        ``name``: the model's registry name; ``hparams``: its hyperparameters (defaults filled in).
+        """
+        return {"model": name, "data_kind": cls.data_kind, "reads_labels": "labels" in cls.requires,
+                "gaussian": cls.gaussian, "networks": list(cls.network_names), "hparams": cls.resolve_hparams(hparams)}
 
     @classmethod
     def create(cls, family: str, shape, latent_dim: int, seed: int = 0, num_classes: int = 0, **hparams) -> "Autoencoder":
@@ -79,7 +96,7 @@ class Autoencoder(keras.Model):
 
     def networks(self) -> dict[str, keras.Model]:
         """The sub-networks stored with a trained cell, as ``<name>.keras``."""
-        return {"encoder": self.encoder, "decoder": self.decoder}
+        return {name: getattr(self, name) for name in self.network_names}
 
     def make_optimizer(self, learning_rate: float) -> keras.optimizers.Optimizer:
         """The optimiser of the literature's standard setting (Adam, β₁ 0.9, β₂ 0.999, ε 1e-8)."""

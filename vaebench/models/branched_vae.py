@@ -18,6 +18,7 @@ class BranchedVAE(VAE):
     hparams = {"classifier_weight": 1.0}
     requires = ("labels",)
     loss_terms = ("recon", "kl", "classifier")
+    network_names = ("encoder", "decoder", "classifier")
 
     def __init__(self, encoder, decoder, classifier, seed: int = 0, **hparams):
         super().__init__(encoder, decoder, seed=seed, **hparams)
@@ -29,9 +30,6 @@ class BranchedVAE(VAE):
         make_encoder, make_decoder = FAMILIES[family]
         return cls(make_encoder(shape, latent_dim, gaussian=True), make_decoder(shape, latent_dim),
                    classifier(latent_dim, num_classes), seed=seed, **hparams)
-
-    def networks(self):
-        return {**super().networks(), "classifier": self.classifier}
 
     def encode(self, x):
         return super().encode(x[0])

@@ -23,6 +23,7 @@ class SharedVAE(VAE):
     loss_terms = ("recon", "cross", "kl", "align_kl")
     data_kind = "two_views"
     default_dataset = "dsprites_outline"
+    network_names = ("encoder", "decoder", "encoder_b", "decoder_b")
 
     def __init__(self, encoder, decoder, encoder_b, decoder_b, seed: int = 0, **hparams):
         super().__init__(encoder, decoder, seed=seed, **hparams)
@@ -37,9 +38,6 @@ class SharedVAE(VAE):
     @classmethod
     def inputs_for(cls, sample, num_classes: int = 0):
         return sample.images, sample.second_view
-
-    def networks(self):
-        return {**super().networks(), "encoder_b": self.encoder_b, "decoder_b": self.decoder_b}
 
     def observations(self, x):
         return x[0]

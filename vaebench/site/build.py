@@ -23,6 +23,7 @@ import vaebench
 from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
+from vaebench.models import model_card
 from vaebench.site import charts
 from vaebench.site.assets import write_assets
 from vaebench.site.images import LATENTS_FILE, PICTURES_FILE, draw_cell_pictures
@@ -243,8 +244,8 @@ def _cell_pictures(experiment: store.Experiment, dataset) -> Path | None:
     """The cell's pictures dir, drawn afresh when the cell has its weights; None if it has neither."""
     stored = experiment.path / store.PICTURES_DIR
     if experiment.has_models:
-        store.replace_cell_dir(stored, partial(draw_cell_pictures, experiment.encoder, experiment.decoder, dataset,
-                                               ARITHMETIC_FACTOR))
+        store.replace_cell_dir(stored, partial(draw_cell_pictures, experiment.encoder, experiment.decoder,
+                                               model_card(experiment.params), dataset, ARITHMETIC_FACTOR))
     return stored if (stored / PICTURES_FILE).is_file() else None
 
 

@@ -11,41 +11,17 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-#: score key -> (label, higher is better)
-KNOWN_METRICS = {
-    "recon_bce": ("reconstruction NLL (nats)", False),
-    "recon_mse": ("reconstruction MSE", False),
-    "elbo": ("ELBO (nats)", True),
-    "elbo_recon": ("ELBO reconstruction term", True),
-    "elbo_kl": ("KL(q(z|x) || p(z))", False),
-    "iwae_log_px": ("IWAE bound on log p(x)", True),
-    "active_units": ("active latent units", True),
-    "gaussian_tc": ("Gaussian total correlation", False),
-    "mig": ("MIG", True),
-    "beta_vae_train": ("β-VAE score (train)", True),
-    "beta_vae_eval": ("β-VAE score", True),
-    "factor_vae_train": ("FactorVAE score (train)", True),
-    "factor_vae_eval": ("FactorVAE score", True),
-    "factor_vae_active": ("FactorVAE active dims", True),
-    "dci_disentanglement": ("DCI disentanglement", True),
-    "dci_completeness": ("DCI completeness", True),
-    "dci_informativeness_train": ("DCI informativeness (train)", True),
-    "dci_informativeness_test": ("DCI informativeness", True),
-    "sap": ("SAP", True),
-    "modularity": ("modularity", True),
-    "explicitness_train": ("explicitness (train)", True),
-    "explicitness_test": ("explicitness", True),
-    "label_from_z": ("label predictability from z", True),
-    "classifier_accuracy": ("classifier-branch accuracy", True),
-    "cross_recon_a_from_b": ("cross-reconstruction NLL, view a from b", False),
-    "cross_recon_b_from_a": ("cross-reconstruction NLL, view b from a", False),
-}
+from vaebench.metrics.spec import SCORES
+
+#: every score key a metric writes, in report order, with its label and direction (the metrics' spec)
+KNOWN_METRICS = SCORES
 DISENTANGLEMENT = ("mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement", "sap", "modularity")
 MODEL_SELECTION = "model_highlight"
 
 
 def label(metric: str) -> str:
-    return KNOWN_METRICS.get(metric, (metric, True))[0]
+    """The metric's label with its unit; an unknown key (from a newer or foreign results dir) is its own label."""
+    return KNOWN_METRICS[metric].title if metric in KNOWN_METRICS else metric
 
 
 def to_png(spec: dict, scale: float = 1.5) -> bytes:

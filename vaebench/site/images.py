@@ -63,13 +63,18 @@ def latent_order(mean: np.ndarray, logvar: np.ndarray | None) -> tuple[np.ndarra
 class CellPictures:
     """Encodes a fixed batch once and draws every picture of one cell's page from it."""
 
-    def __init__(self, encoder, decoder, dataset: Dataset, gaussian: bool):
-        self.encoder, self.decoder, self.dataset, self.gaussian = encoder, decoder, dataset, gaussian
+    def __init__(self, encoder, decoder, dataset: Dataset, card: dict):
+        self.encoder, self.decoder, self.dataset = encoder, decoder, dataset
+        self.gaussian, self.reads_labels = card["gaussian"], card["reads_labels"]
         self.batch = dataset.sample(256, np.random.default_rng(0), split="test")
-        self.mean, self.logvar = encode(encoder, self.batch.images, self.batch.labels, dataset.num_classes)
+        self.mean, self.logvar = self._encode(self.batch.images, self.batch.labels)
         self.order, self.strength = latent_order(self.mean, self.logvar)
 
+    def _encode(self, images: np.ndarray, labels) -> tuple:
+        return encode(self.encoder, images, labels if self.reads_labels else None, self.dataset.num_classes)
+
     def _decode(self, codes: np.ndarray, labels=None) -> np.ndarray:
+        labels = labels if self.reads_labels else None
         return sigmoid(decode(self.decoder, codes.astype(np.float32), labels, self.dataset.num_classes))
 
     def _labels(self, indices, repeat=1):
@@ -121,7 +126,7 @@ class CellPictures:
         small[:, j], large[:, j] = 0, self.dataset.factor_sizes[j] - 1
 
         def codes(f):
-            return encode(self.encoder, self.dataset.render(f, rng), self.dataset.labels_for(f), self.dataset.num_classes)[0]
+            return self._encode(self.dataset.render(f, rng), self.dataset.labels_for(f))[0]
 
         vector = codes(large).mean(axis=0) - codes(small).mean(axis=0)
         examples = small[:count]
@@ -140,7 +145,7 @@ class CellPictures:
         rng = np.random.default_rng(2)
         factors = self.dataset.sample_factors(count, rng)
         images = self.dataset.render(factors, rng)
-        mean, _ = encode(self.encoder, images, self.dataset.labels_for(factors), self.dataset.num_classes)
+        mean, _ = self._encode(images, self.dataset.labels_for(factors))
         chosen = self.order[: min(latents, mean.shape[1])]
         frame = pd.DataFrame({f"z{i}": mean[:, i].round(4) for i in chosen})
         for j, name in enumerate(self.dataset.factor_names):
@@ -148,15 +153,16 @@ class CellPictures:
         return frame
 
 
-def draw_cell_pictures(encoder, decoder, dataset: Dataset, arithmetic_factor: str, out_dir: Path) -> None:
+def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, arithmetic_factor: str, out_dir: Path) -> None:
     """Every picture of a cell's page into ``out_dir``: PNGs, the latent table, and PICTURES_FILE.
+
+    ``card``: the cell's model card (whether it is Gaussian and reads labels).
 
     PICTURES_FILE: {"gaussian", "order" (latents, most informative first),
     "strength" (per latent), "traversals" (PNG names), "arithmetic" (PNG name or null)}.
     """
     out_dir = Path(out_dir)
-    gaussian = len(encoder.outputs) > 1
-    pictures = CellPictures(encoder, decoder, dataset, gaussian)
+    pictures = CellPictures(encoder, decoder, dataset, card)
     pictures.reconstructions(out_dir / "reconstructions.png")
     traversals = [f"traversal-{sample}.png" for sample in range(TRAVERSAL_SAMPLES)]
     for sample, name in enumerate(traversals):
@@ -166,7 +172,7 @@ def draw_cell_pictures(encoder, decoder, dataset: Dataset, arithmetic_factor: st
     table = pictures.latent_table()
     if table is not None:
         table.to_csv(out_dir / LATENTS_FILE, index=False)
-    meta = {"gaussian": gaussian, "order": [int(i) for i in pictures.order],
+    meta = {"gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
             "strength": [round(float(v), 6) for v in pictures.strength], "traversals": traversals,
             "arithmetic": "arithmetic.png" if arithmetic else None}
     (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")

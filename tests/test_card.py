@@ -1,0 +1,58 @@
+"""The model card: written with every trained cell, read by scoring instead of the networks' shapes."""
+
+import numpy as np
+
+from fake_data import Squares
+from vaebench import store
+from vaebench.grid import Cell
+from vaebench.metrics import score_cell
+from vaebench.models import get_model_class, model_card
+from vaebench.train import train_cell
+
+SMALL = {"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2}
+
+
+def test_a_trained_cell_stores_its_card(tmp_path):
+    cell = Cell(dataset="squares", image_size=None, model="beta_vae", hparams=(("beta", 2.0),), family="conv",
+                latent_dim=2, seed=0, steps=2, batch_size=8, learning_rate=1e-3, log_every=2)
+    train_cell(cell, Squares(), tmp_path / "c")
+    card = store.read_json(tmp_path / "c" / store.PARAMS_FILE)["card"]
+    assert card == {"model": "beta_vae", "data_kind": "images", "reads_labels": False, "gaussian": True,
+                    "networks": ["encoder", "decoder"], "hparams": {"beta": 2.0}}
+    assert {f"{name}.keras" for name in card["networks"]} <= {p.name for p in (tmp_path / "c").iterdir()}
+
+
+def test_cells_without_a_card_get_their_model_class_card():
+    assert model_card({"model": "cvae", "hparams": {}})["reads_labels"] is True
+    assert model_card({"model": "branched_vae", "hparams": {}})["networks"] == ["encoder", "decoder", "classifier"]
+    assert model_card({"model": "ae", "hparams": {}})["gaussian"] is False
+    stored = {"model": "vae", "card": {"gaussian": "as stored"}}
+    assert model_card(stored) == stored["card"]
+
+
+def _save(model, cell_dir, params):
+    for name, network in model.networks().items():
+        store.save_keras(network, cell_dir / f"{name}.keras")
+    store.write_json(cell_dir / store.PARAMS_FILE, params)
+    return cell_dir
+
+
+def test_a_conditional_cell_is_scored_with_its_labels(tmp_path):
+    dataset = Squares()
+    model = get_model_class("cvae").create("conv", dataset.shape, 2, num_classes=dataset.num_classes)
+    for params in ({"name": "old", "model": "cvae", "hparams": {}},  # results from before cards existed
+                   {"name": "new", "model": "cvae", "hparams": {}, "card": get_model_class("cvae").card("cvae", {})}):
+        cell_dir = _save(model, tmp_path / params["name"], params)
+        scores = score_cell(cell_dir, dataset, SMALL, metrics=["reconstruction", "elbo", "label_probe", "mig"])["scores"]
+        assert all(isinstance(scores[key], float) and np.isfinite(scores[key])
+                   for key in ("recon_bce", "elbo", "iwae_log_px", "label_from_z", "mig")), scores
+
+
+def test_scoring_follows_the_card_not_the_network_shapes(tmp_path):
+    dataset = Squares()
+    model = get_model_class("vae").create("conv", dataset.shape, 2)  # a Gaussian encoder: two outputs
+    card = {**get_model_class("vae").card("vae", {}), "gaussian": False}
+    cell_dir = _save(model, tmp_path, {"name": "vae", "model": "vae", "hparams": {}, "card": card})
+    scores = score_cell(cell_dir, dataset, SMALL, metrics=["elbo", "classifier"])["scores"]
+    assert scores["elbo"] == "n/a: deterministic encoder"
+    assert scores["classifier_accuracy"] == "n/a: no classifier branch"

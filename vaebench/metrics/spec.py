@@ -1,0 +1,218 @@
+"""One declaration per metric: the scores it writes, what they mean, the settings it reads.
+
+Scoring, settings validation, the command line's tables and the report all read this
+module. It imports neither keras nor TensorFlow, so anything may load it cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vaebench.errors import VaebenchError
+
+
+@dataclass(frozen=True)
+class Citation:
+    authors: str
+    year: int
+    title: str
+
+    def __str__(self) -> str:
+        return f"{self.authors} ({self.year}), {self.title}"
+
+
+@dataclass(frozen=True)
+class Score:
+    """One number a metric writes into ``metrics.json``."""
+
+    key: str
+    label: str
+    #: True or False: which end is better; None: not ordered (a count or property, not a quality)
+    higher_is_better: bool | None
+    unit: str | None = None
+    #: its short header in the terminal table of ``vaebench list`` (only the headline scores have one)
+    column: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The label with its unit, as charts and tables show it."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: int  # the published standard setting
+    meaning: str
+    minimum: int = 1
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    scores: tuple[Score, ...]
+    definition: str
+    #: names of the settings it reads (see SETTINGS), recorded beside its scores
+    settings: tuple[str, ...]
+    citations: tuple[Citation, ...] = ()
+    representation: str = "posterior mean"
+    #: what the dataset must have: "factors", "labels" or nothing
+    needs: str | None = "factors"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(score.key for score in self.scores)
+
+    @property
+    def defaults(self) -> dict[str, int]:
+        return {name: SETTINGS[name].default for name in self.settings}
+
+
+SETTINGS: dict[str, Setting] = {setting.name: setting for setting in (
+    Setting("num_train", 10_000, "training samples of MIG, SAP, modularity and explicitness"),
+    Setting("num_test", 5_000, "test samples of SAP and explicitness"),
+    Setting("dci_num_train", 10_000, "DCI's training samples (it fits boosted trees per factor class: its own counts)"),
+    Setting("dci_num_test", 5_000, "DCI's test samples"),
+    Setting("dci_trees", 100, "boosting rounds per factor (scikit-learn's default)"),
+    Setting("bins", 20, "equal-width bins of the histogram discretiser"),
+    Setting("batch_size", 64, "pairs per β-VAE training point, observations per FactorVAE vote"),
+    Setting("beta_vae_points_train", 10_000, "β-VAE training points"),
+    Setting("beta_vae_points_eval", 5_000, "β-VAE evaluation points"),
+    Setting("factor_vae_variance_samples", 10_000, "observations giving FactorVAE's global variance per latent"),
+    Setting("factor_vae_votes_train", 10_000, "FactorVAE training votes"),
+    Setting("factor_vae_votes_eval", 5_000, "FactorVAE evaluation votes"),
+    Setting("heldout", 5_000, "held-out observations for reconstruction, ELBO, IWAE and the label scores"),
+    Setting("iwae_samples", 100, "posterior samples K of the IWAE bound"),
+    Setting("seed", 0, "seed of every random draw and estimator", minimum=0),
+)}
+
+CHEN_2018 = Citation("Chen, Li, Grosse & Duvenaud", 2018, "Isolating Sources of Disentanglement in Variational Autoencoders")
+
+METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
+    MetricSpec(
+        "reconstruction",
+        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon"),
+         Score("recon_mse", "reconstruction MSE", False)),
+        "How well held-out observations come back when their posterior mean is decoded: Bernoulli negative "
+        "log-likelihood per observation, and mean squared error of the decoded probabilities per pixel.",
+        ("heldout", "seed"), needs=None),
+    MetricSpec(
+        "elbo",
+        (Score("elbo", "ELBO", True, "nats", column="ELBO"),
+         Score("elbo_recon", "ELBO reconstruction term", True, "nats"),
+         Score("elbo_kl", "KL(q(z|x) || p(z))", None, "nats"),
+         Score("iwae_log_px", "IWAE bound on log p(x)", True, "nats")),
+        "The evidence lower bound on log p(x) of held-out observations with its expected log-likelihood and KL "
+        "terms, and the tighter importance-weighted bound from K posterior samples; only for Gaussian encoders.",
+        ("heldout", "iwae_samples", "seed"),
+        (Citation("Kingma & Welling", 2014, "Auto-Encoding Variational Bayes"),
+         Citation("Burda, Grosse & Salakhutdinov", 2016, "Importance Weighted Autoencoders")),
+        representation="posterior mean and variance", needs=None),
+    MetricSpec(
+        "unsupervised",
+        (Score("active_units", "active latent units", None),
+         Score("gaussian_tc", "Gaussian total correlation", False, "nats")),
+        "The number of latents whose posterior mean varies over held-out data (variance above 0.01), and the "
+        "total correlation of a Gaussian fitted to the codes (0 when they are uncorrelated).",
+        ("heldout", "seed"),
+        (Citation("Burda, Grosse & Salakhutdinov", 2016, "Importance Weighted Autoencoders"),
+         Citation("Locatello, Bauer, Lucic, Rätsch, Gelly, Schölkopf & Bachem", 2019,
+                  "Challenging Common Assumptions in the Unsupervised Learning of Disentangled Representations")),
+        needs=None),
+    MetricSpec(
+        "mig",
+        (Score("mig", "MIG", True, column="MIG"),),
+        "Per factor, the gap between the mutual information of the two latents most informative about it, "
+        "divided by the factor's entropy, averaged over factors; latents are discretised into equal-width bins.",
+        ("num_train", "bins", "seed"), (CHEN_2018,)),
+    MetricSpec(
+        "beta_vae",
+        (Score("beta_vae_train", "β-VAE score (train)", True),
+         Score("beta_vae_eval", "β-VAE score", True, column="βVAE")),
+        "Accuracy of a logistic regression telling which factor a batch of pairs shares from the pairs' mean "
+        "absolute code difference.",
+        ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed"),
+        (Citation("Higgins, Matthey, Pal, Burgess, Glorot, Botvinick, Mohamed & Lerchner", 2017,
+                  "β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework"),)),
+    MetricSpec(
+        "factor_vae",
+        (Score("factor_vae_train", "FactorVAE score (train)", True),
+         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE"),
+         Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None)),
+        "Accuracy of a majority vote telling which factor a batch shares from its latent of least variance, "
+        "normalised by the latent's variance over the data; latents with standard deviation below 0.05 are "
+        "pruned first, and factor_vae_active counts the dimensions kept after pruning.",
+        ("factor_vae_variance_samples", "factor_vae_votes_train", "factor_vae_votes_eval", "batch_size", "seed"),
+        (Citation("Kim & Mnih", 2018, "Disentangling by Factorising"),)),
+    MetricSpec(
+        "dci",
+        (Score("dci_disentanglement", "DCI disentanglement", True, column="DCI-D"),
+         Score("dci_completeness", "DCI completeness", True),
+         Score("dci_informativeness_train", "DCI informativeness (train)", True),
+         Score("dci_informativeness_test", "DCI informativeness", True)),
+        "Gradient-boosted trees predict each factor from the codes; their feature importances give "
+        "disentanglement (each latent matters for one factor) and completeness (each factor rests on one "
+        "latent), their accuracy the informativeness.",
+        ("dci_num_train", "dci_num_test", "dci_trees", "seed"),
+        (Citation("Eastwood & Williams", 2018,
+                  "A Framework for the Quantitative Evaluation of Disentangled Representations"),)),
+    MetricSpec(
+        "sap",
+        (Score("sap", "SAP", True),),
+        "Per factor, the gap in test accuracy between the two best linear classifiers of it that each read a "
+        "single latent, averaged over factors.",
+        ("num_train", "num_test", "seed"),
+        (Citation("Kumar, Sattigeri & Balakrishnan", 2018,
+                  "Variational Inference of Disentangled Latent Concepts from Unlabeled Observations"),)),
+    MetricSpec(
+        "modularity",
+        (Score("modularity", "modularity", True),
+         Score("explicitness_train", "explicitness (train)", True),
+         Score("explicitness_test", "explicitness", True)),
+        "Modularity: how much each latent's mutual information with the factors concentrates on one factor, "
+        "averaged over latents; explicitness: ROC AUC of a logistic regression predicting each factor from the codes.",
+        ("num_train", "num_test", "bins", "seed"),
+        (Citation("Ridgeway & Mozer", 2018, "Learning Deep Disentangled Embeddings with the F-Statistic Loss"),)),
+    MetricSpec(
+        "label_probe",
+        (Score("label_from_z", "label predictability from z", None),),
+        "Accuracy of a logistic regression predicting the class label from the code, fitted on half the "
+        "held-out observations and tested on the other half; a conditional model aims for it to be low.",
+        ("heldout", "seed"), needs="labels"),
+    MetricSpec(
+        "classifier",
+        (Score("classifier_accuracy", "classifier-branch accuracy", True),),
+        "Held-out accuracy of the classifier branch of a model that has one, reading the posterior mean.",
+        ("heldout", "seed"), needs="labels"),
+    MetricSpec(
+        "cross_reconstruction",
+        (Score("cross_recon_a_from_b", "cross-reconstruction NLL, view a from b", False, "nats"),
+         Score("cross_recon_b_from_a", "cross-reconstruction NLL, view b from a", False, "nats")),
+        "For two-view models: Bernoulli negative log-likelihood of each view decoded from the posterior mean "
+        "of the other view.",
+        ("heldout", "seed"), needs=None),
+)}
+
+#: every score key any metric writes, in report order
+SCORES: dict[str, Score] = {score.key: score for metric in METRICS.values() for score in metric.scores}
+
+#: the published standard settings, the defaults of ``resolve_settings``
+DEFAULT_SETTINGS: dict[str, int] = {name: setting.default for name, setting in SETTINGS.items()}
+
+
+def metric_names() -> list[str]:
+    return list(METRICS)
+
+
+def resolve_settings(overrides: dict | None) -> dict:
+    """DEFAULT_SETTINGS with a preset's overrides; unknown keys and non-integer or too small values are errors."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(SETTINGS))
+    if unknown:
+        raise VaebenchError(f"unknown metric setting {unknown[0]!r}; accepted: {', '.join(SETTINGS)}")
+    settings = {**DEFAULT_SETTINGS, **overrides}
+    for name, value in settings.items():
+        minimum = SETTINGS[name].minimum
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise VaebenchError(f"bad metric setting {name} = {value!r}: expected an integer ≥ {minimum}")
+    return settings
