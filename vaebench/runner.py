@@ -17,7 +17,7 @@ from vaebench import store
 from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device
 from vaebench.errors import VaebenchError
-from vaebench.grid import Cell, Preset
+from vaebench.grid import Cell, Preset, check_batch_fits
 from vaebench.models import get_model_class
 from vaebench.shards import shard_cells
 
@@ -64,6 +64,7 @@ def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
         dataset = dataset_for(cell, data_path)
         if "labels" in get_model_class(cell.model).requires and not dataset.num_classes:
             raise VaebenchError(f"model {cell.model} needs labels, which dataset {cell.dataset!r} does not have")
+        check_batch_fits(cell.batch_size, dataset.shape)
     store.check_writable(results_dir)
     store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells}, {preset.name: preset.description})
     status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
