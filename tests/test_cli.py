@@ -111,6 +111,13 @@ BAD_COMMANDS = [
     (["run", "grid", "--executor", "slurm"], "unknown executor 'slurm'; accepted: local, ray"),
     (["run", "grid", "--address", "auto"], "--address needs --executor ray"),
     (["run", "grid", "--executor", "ray", "--cpus-per-cell", "0"], "bad Ray resources"),
+    (["run", "grid", "--seeds=-1"], "bad seeds [-1]"),
+    (["run", "grid", "--seeds", "4294967296"], "bad seeds [4294967296] in command line: expected integers from 0 to 4,294,967,295"),
+    (["run", "grid", "--seeds", "0,0"], "two cells are both named dsprites32/ae/conv/z2/s0"),
+    (["run", "grid", "--latent-dims", "100000"], "bad latent dims [100000] in command line: expected integers from 1 to 1,024"),
+    (["run", "grid", "--steps", "1000000000"], "bad steps [1000000000] in command line: expected integers from 1 to 100,000,000"),
+    (["run", "grid", "--batch-size", "1000000000"], "bad batch size [1000000000] in command line: expected integers from 1 to 65,536"),
+    (["run", "grid", "--data-path", "{missing}"], "--data-path only applies to file datasets (dsprites_npz, mnist, fashion_mnist, mnist_inverted); this grid uses built-in ones only: dsprites"),
     (["list", "--results", "{missing}"], "does not exist"),
     (["build-site", "--results", "{missing}"], ""),
 ]
@@ -223,3 +230,79 @@ def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     assert (experiments["branched_vae"].path / "classifier.keras").exists()
     assert isinstance(experiments["shared_vae"].scores["cross_recon_b_from_a"], float)
     assert isinstance(experiments["cvae"].scores["label_from_z"], float)
+
+
+GOOD_PRESET = """dataset = "dsprites"
+image_size = 32
+models = [{ name = "beta_vae", beta = [1.0, 4.0] }]
+families = ["conv"]
+latent_dims = [2]
+seeds = [0]
+steps = 2
+batch_size = 8
+learning_rate = 1e-3
+log_every = 1
+""" + TINY_METRICS
+
+#: (what a user got wrong, the preset file's content, words the one-line message must hold; {file} is its path)
+BAD_PRESET_FILES = [
+    ("top-level typo", GOOD_PRESET.replace("steps = 2", "stpes = 2\nsteps = 2"), ["{file}", "unknown key 'stpes'", "accepted: dataset"]),
+    ("typo in a model table", GOOD_PRESET.replace("beta = [", "bta = ["), ["{file}", "unknown hyperparameter 'bta' for model beta_vae; accepted: beta"]),
+    ("no families", GOOD_PRESET.replace('families = ["conv"]', "families = []"), ["{file}", "bad families []"]),
+    ("empty sweep", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = []"), ["{file}", "empty sweep beta = [] for model beta_vae"]),
+    ("no models", GOOD_PRESET.replace('models = [{ name = "beta_vae", beta = [1.0, 4.0] }]', "models = []"), ["{file}", "no models"]),
+    ("bool hyperparameter", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = true"), ["{file}", "bad beta True for model beta_vae: expected a number"]),
+    ("bool inside a sweep", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = [1.0, true]"), ["{file}", "bad beta True"]),
+    ("infinite hyperparameter", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = inf"), ["{file}", "bad beta inf", "finite"]),
+    ("table as hyperparameter", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = { x = 1 }"), ["{file}", "bad beta"]),
+    ("metrics typo", GOOD_PRESET.replace("num_train = 200", "num_trian = 200"), ["{file}", "[metrics]", "unknown metric setting 'num_trian'; accepted: num_train"]),
+    ("metrics zero", GOOD_PRESET.replace("num_train = 200", "num_train = 0"), ["{file}", "[metrics]", "num_train = 0", "expected an integer ≥ 1"]),
+    ("metrics not a table", GOOD_PRESET.split("[metrics]")[0].replace("steps = 2", "steps = 2\nmetrics = 5"), ["{file}", "'metrics' has the wrong type (int); expected a table [metrics]"]),
+    ("infinite learning rate", GOOD_PRESET.replace("learning_rate = 1e-3", "learning_rate = inf"), ["{file}", "bad learning rate inf", "finite number > 0"]),
+    ("NaN learning rate", GOOD_PRESET.replace("learning_rate = 1e-3", "learning_rate = nan"), ["{file}", "bad learning rate nan"]),
+    ("bool learning rate", GOOD_PRESET.replace("learning_rate = 1e-3", "learning_rate = true"), ["{file}", "'learning_rate' has the wrong type (bool)"]),
+    ("seed above 2**32 - 1", GOOD_PRESET.replace("seeds = [0]", "seeds = [4294967296]"), ["{file}", "bad seeds [4294967296]", "0 to 4,294,967,295"]),
+    ("negative seed", GOOD_PRESET.replace("seeds = [0]", "seeds = [-1]"), ["{file}", "bad seeds [-1]"]),
+    ("latent size 0", GOOD_PRESET.replace("latent_dims = [2]", "latent_dims = [0]"), ["{file}", "bad latent dims [0]", "1 to 1,024"]),
+    ("huge latent size", GOOD_PRESET.replace("latent_dims = [2]", "latent_dims = [100000000]"), ["{file}", "bad latent dims [100000000]"]),
+    ("fractional latent size", GOOD_PRESET.replace("latent_dims = [2]", "latent_dims = [2.5]"), ["{file}", "bad latent dims [2.5]"]),
+    ("log_every 0", GOOD_PRESET.replace("log_every = 1", "log_every = 0"), ["{file}", "bad log_every [0]"]),
+    ("steps 0", GOOD_PRESET.replace("steps = 2", "steps = 0"), ["{file}", "bad steps [0]"]),
+    ("batch that cannot fit in memory", GOOD_PRESET.replace("batch_size = 8", "batch_size = 1000000000"), ["{file}", "bad batch size [1000000000]", "1 to 65,536"]),
+    ("sweep values with one cell name", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = [1.0, 1.0000001]"), ["{file}", "two cells are both named dsprites32/beta_vae-beta1/conv/z2/s0"]),
+    ("a seed twice", GOOD_PRESET.replace("seeds = [0]", "seeds = [0, 0]"), ["{file}", "two cells are both named dsprites32/beta_vae-beta1/conv/z2/s0"]),
+    ("not UTF-8", GOOD_PRESET.replace("dsprites", "dsprites\xe9").encode("latin-1"), ["cannot read preset file {file}: not UTF-8 text"]),
+    ("description not text", GOOD_PRESET.replace("dataset =", "description = 5\ndataset ="), ["{file}", "'description' has the wrong type (int)"]),
+    ("image size conv cannot use", GOOD_PRESET.replace("image_size = 32", "image_size = 48"), ["image size 48", "accepted: 64, 32"]),
+]
+
+
+def test_the_good_preset_of_the_bad_preset_tests_is_valid(tmp_path):
+    path = tmp_path / "good.toml"
+    path.write_text(GOOD_PRESET)
+    assert [cell.name for cell in load_preset(str(path)).cells()] == ["dsprites32/beta_vae-beta1/conv/z2/s0",
+                                                                     "dsprites32/beta_vae-beta4/conv/z2/s0"]
+
+
+@pytest.mark.parametrize("content, words", [case[1:] for case in BAD_PRESET_FILES], ids=[case[0] for case in BAD_PRESET_FILES])
+def test_bad_preset_file_is_refused_in_one_line_before_anything_is_written(content, words, tmp_path, capsys):
+    preset = tmp_path / "mine.toml"
+    preset.write_bytes(content if isinstance(content, bytes) else content.encode())
+    results = tmp_path / "results"
+    code, out, err = _cli(["run", "grid", "--preset", preset, "--results", results], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in out + err
+    for word in words:
+        assert word.format(file=preset) in lines[0]
+    assert not results.exists()
+
+
+def test_a_batch_size_beyond_the_memory_rule_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("vaebench.grid._available_memory", lambda: 2**30)
+    results = tmp_path / "results"
+    code, _, err = _cli(["run", "grid", "--models", "vae", "--batch-size", "65536", "--results", results], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "batch size 65536 does not fit in memory: one batch of 32×32×1 float32 observations takes 0.25 GiB" in err
+    assert "at most 1/16 of the 1.0 GiB available" in err
+    assert not results.exists()

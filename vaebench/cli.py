@@ -86,6 +86,8 @@ def run_grid_command(
         steps=steps,
         batch_size=batch_size,
     )
+    if data_path is not None:
+        _check_data_path_applies(chosen)
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
@@ -100,6 +102,15 @@ def run_grid_command(
         else:
             run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
     _print_grid_table(results)
+
+
+def _check_data_path_applies(preset) -> None:
+    from vaebench.data import FILE_DATASETS
+
+    datasets = sorted({cell.dataset for cell in preset.cells()})
+    if not set(datasets) & set(FILE_DATASETS):
+        raise VaebenchError(f"--data-path only applies to file datasets ({', '.join(FILE_DATASETS)}); "
+                            f"this grid uses built-in ones only: {', '.join(datasets)}")
 
 
 #: score key -> short column header for the terminal table (the metrics' spec names the headline scores)

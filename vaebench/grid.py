@@ -9,7 +9,10 @@ Its name is a readable, stable path such as
 from __future__ import annotations
 
 import itertools
+import math
+import os
 import tomllib
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -55,10 +58,28 @@ class ModelSpec:
     name: str
     hparams: dict = field(default_factory=dict)
 
-    def expand(self) -> list[tuple[tuple[str, float | str], ...]]:
+    def expand(self, model_class) -> list[tuple[tuple[str, float | str], ...]]:
+        """Every combination of the swept values, each checked against ``model_class``'s hyperparameters."""
+        defaults = model_class.hparams
+        unknown = sorted(set(self.hparams) - set(defaults))
+        if unknown:
+            raise VaebenchError(f"unknown hyperparameter {unknown[0]!r} for model {self.name}; accepted: {', '.join(defaults) or 'none'}")
         keys = sorted(self.hparams)
-        values = [v if isinstance(v, list) else [v] for v in (self.hparams[k] for k in keys)]
+        values = [self.hparams[key] if isinstance(self.hparams[key], list) else [self.hparams[key]] for key in keys]
+        for key, swept in zip(keys, values):
+            if not swept:
+                raise VaebenchError(f"empty sweep {key} = [] for model {self.name}: list at least one value")
+            for value in swept:
+                _check_hparam(self.name, key, value, model_class.hparam_choices.get(key))
         return [tuple(zip(keys, (x if isinstance(x, str) else float(x) for x in combo))) for combo in itertools.product(*values)]
+
+
+def _check_hparam(model: str, key: str, value, choices: tuple[str, ...] | None) -> None:
+    if choices is not None:
+        if value not in choices:
+            raise VaebenchError(f"unknown {key} {value!r} for model {model}; accepted: {', '.join(choices)}")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise VaebenchError(f"bad {key} {value!r} for model {model}: expected a number (finite, not true/false)")
 
 
 @dataclass(frozen=True)
@@ -89,21 +110,18 @@ class Preset:
         for spec in self.models:
             model_class = get_model_class(spec.name)
             dataset, image_size, families = self._data_for(spec.name, model_class)
-            defaults = model_class.hparams
-            for hparams in spec.expand():
-                unknown = sorted(set(dict(hparams)) - set(defaults))
-                if unknown:
-                    raise VaebenchError(f"unknown hyperparameter {unknown[0]!r} for model {spec.name}; accepted: {', '.join(defaults) or 'none'}")
-                for name, value in hparams:
-                    choices = model_class.hparam_choices.get(name)
-                    if choices is not None and value not in choices:
-                        raise VaebenchError(f"unknown {name} {value!r} for model {spec.name}; accepted: {', '.join(choices)}")
-                    if choices is None and isinstance(value, str):
-                        raise VaebenchError(f"bad {name} {value!r} for model {spec.name}: expected a number")
-                full = tuple(sorted({**defaults, **dict(hparams)}.items()))
+            for hparams in spec.expand(model_class):
+                full = tuple(sorted({**model_class.hparams, **dict(hparams)}.items()))
                 for family, latent_dim, seed in itertools.product(families, self.latent_dims, self.seeds):
                     cells.append(Cell(dataset, image_size, spec.name, full, family,
                                       latent_dim, seed, self.steps, self.batch_size, self.learning_rate, self.log_every))
+        if not cells:
+            raise VaebenchError("the grid has no cells")
+        named = Counter(cell.name for cell in cells)
+        twice = next((name for name, count in named.items() if count > 1), None)
+        if twice:
+            raise VaebenchError(f"two cells are both named {twice}: list each value once, and make swept values "
+                                f"differ within the 6 significant digits a cell name shows")
         return cells
 
     def _data_for(self, model: str, model_class) -> tuple[str, int | None, tuple[str, ...]]:
@@ -146,15 +164,17 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name_or_path: str) -> Preset:
-    """A shipped preset by name (smoke, cpu, paper) or a preset TOML file by path."""
+    """A shipped preset by name (smoke, cpu, paper) or a preset TOML file by path, checked in full."""
     if name_or_path in preset_names():
         source, text, name = f"preset {name_or_path}", (PRESET_DIR / f"{name_or_path}.toml").read_text(), name_or_path
     elif name_or_path.endswith(".toml"):
         path = Path(name_or_path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise VaebenchError(f"cannot read preset file {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise VaebenchError(f"cannot read preset file {path}: not UTF-8 text (byte {error.start}); TOML files are UTF-8") from None
         source, name = f"preset file {path}", path.stem
     else:
         raise VaebenchError(f"unknown preset {name_or_path!r}; accepted: {', '.join(preset_names())} or a path to a .toml file")
@@ -162,19 +182,37 @@ def load_preset(name_or_path: str) -> Preset:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise VaebenchError(f"malformed {source}: {error}") from None
-    return _parse(data, name, source)
+    preset = _parse(data, name, source)
+    try:
+        preset.cells()
+    except VaebenchError as error:
+        raise VaebenchError(f"{source}: {error}") from None
+    return preset
 
 
 _REQUIRED = {"dataset": str, "models": list, "families": list, "latent_dims": list, "seeds": list,
              "steps": int, "batch_size": int, "learning_rate": (int, float), "log_every": int}
+_OPTIONAL = {"description": str, "image_size": int, "metrics": dict}
+_KIND_NAMES = {str: "text", list: "a list", int: "an integer", (int, float): "a number", dict: "a table"}
+
+#: upper bounds that keep a typo from asking for more than any machine has
+MAX_LATENT_DIM = 1024
+MAX_SEED = 2**32 - 1  # numpy's and Keras' seeds are unsigned 32-bit
+MAX_STEPS = 100_000_000
+MAX_BATCH_SIZE = 65_536
 
 
 def _parse(data: dict, name: str, source: str) -> Preset:
+    unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise VaebenchError(f"unknown key {unknown[0]!r} in {source}; accepted: {', '.join([*_REQUIRED, *_OPTIONAL])}")
     for key, kind in _REQUIRED.items():
         if key not in data:
             raise VaebenchError(f"malformed {source}: missing key {key!r}; required: {', '.join(_REQUIRED)}")
-        if not isinstance(data[key], kind) or isinstance(data[key], bool):
-            raise VaebenchError(f"malformed {source}: {key!r} has the wrong type ({type(data[key]).__name__})")
+    for key, kind in {**_REQUIRED, **_OPTIONAL}.items():
+        if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool)):
+            raise VaebenchError(f"malformed {source}: {key!r} has the wrong type ({type(data[key]).__name__}); "
+                                f"expected {'a table [metrics]' if key == 'metrics' else _KIND_NAMES[kind]}")
     models = []
     for entry in data["models"]:
         if isinstance(entry, str):
@@ -185,7 +223,7 @@ def _parse(data: dict, name: str, source: str) -> Preset:
             raise VaebenchError(f"malformed {source}: each entry of 'models' is a name or a table with a 'name'")
     preset = Preset(
         name=name,
-        description=str(data.get("description", "")),
+        description=data.get("description", ""),
         dataset=data["dataset"],
         image_size=data.get("image_size"),
         models=tuple(models),
@@ -196,25 +234,61 @@ def _parse(data: dict, name: str, source: str) -> Preset:
         batch_size=data["batch_size"],
         learning_rate=float(data["learning_rate"]),
         log_every=data["log_every"],
-        metrics=dict(data.get("metrics", {})),
+        metrics=data.get("metrics", {}),
     )
     _validate(preset, source)
     return preset
 
 
 def _validate(preset: Preset, source: str) -> None:
-    def positive_ints(key, values, minimum=1):
-        if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < minimum for v in values):
-            raise VaebenchError(f"bad {key} {list(values)} in {source}: expected integers ≥ {minimum}")
+    from vaebench.metrics import resolve_settings
 
-    positive_ints("latent dims", preset.latent_dims)
-    positive_ints("seeds", preset.seeds, minimum=0)
-    positive_ints("steps", [preset.steps])
-    positive_ints("batch size", [preset.batch_size])
-    positive_ints("log_every", [preset.log_every])
-    if preset.image_size is not None:
-        positive_ints("image size", [preset.image_size])
-    if not preset.learning_rate > 0:
-        raise VaebenchError(f"bad learning rate {preset.learning_rate} in {source}: expected a number > 0")
+    def ints(key, values, minimum=1, maximum=MAX_STEPS):
+        if not values or any(not isinstance(v, int) or isinstance(v, bool) or not minimum <= v <= maximum for v in values):
+            raise VaebenchError(f"bad {key} {list(values)} in {source}: expected integers from {minimum} to {maximum:,}")
+
+    ints("latent dims", preset.latent_dims, maximum=MAX_LATENT_DIM)
+    ints("seeds", preset.seeds, minimum=0, maximum=MAX_SEED)
+    ints("steps", [preset.steps])
+    ints("batch size", [preset.batch_size], maximum=MAX_BATCH_SIZE)
+    ints("log_every", [preset.log_every])
+    if preset.image_size is not None:  # which sizes a dataset renders is the dataset's to say, when it is built
+        ints("image size", [preset.image_size])
+    if not (math.isfinite(preset.learning_rate) and preset.learning_rate > 0):
+        raise VaebenchError(f"bad learning rate {preset.learning_rate} in {source}: expected a finite number > 0")
     if not preset.models:
-        raise VaebenchError(f"no models in {source}")
+        raise VaebenchError(f"no models in {source}: list at least one (see `vaebench models`)")
+    if not preset.families or not all(isinstance(family, str) for family in preset.families):
+        raise VaebenchError(f"bad families {list(preset.families)} in {source}: expected a non-empty list of names, e.g. [\"conv\"]")
+    try:
+        resolve_settings(preset.metrics)
+    except VaebenchError as error:
+        raise VaebenchError(f"bad [metrics] in {source}: {error}") from None
+
+
+#: the share of available memory one batch of float32 observations may take: training also holds every
+#: layer's activations and gradients for the batch, several times its size
+BATCH_MEMORY_SHARE = 1 / 16
+
+
+def check_batch_fits(batch_size: int, observation_shape: tuple[int, ...]) -> None:
+    """Refuse a batch size whose batches cannot fit in this machine's memory, before anything trains."""
+    batch_bytes = batch_size * math.prod(observation_shape) * 4
+    available = _available_memory()
+    if batch_bytes > available * BATCH_MEMORY_SHARE:
+        shape = "×".join(map(str, observation_shape))
+        raise VaebenchError(f"batch size {batch_size} does not fit in memory: one batch of {shape} float32 observations "
+                            f"takes {batch_bytes / 2**30:.2g} GiB, and may take at most 1/{round(1 / BATCH_MEMORY_SHARE)} "
+                            f"of the {available / 2**30:.1f} GiB available")
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable; elsewhere: physical memory)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -17,7 +17,7 @@ from vaebench import store
 from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device
 from vaebench.errors import VaebenchError
-from vaebench.grid import Cell, Preset
+from vaebench.grid import Cell, Preset, check_batch_fits
 from vaebench.models import get_model_class
 from vaebench.shards import shard_cells
 
@@ -63,6 +63,7 @@ def grid_cells(preset: Preset, data_path: str | None = None, shard: tuple[int, i
         dataset = dataset_for(cell, data_path)
         if "labels" in get_model_class(cell.model).requires and not dataset.num_classes:
             raise VaebenchError(f"model {cell.model} needs labels, which dataset {cell.dataset!r} does not have")
+        check_batch_fits(cell.batch_size, dataset.shape)
     return cells
 
 

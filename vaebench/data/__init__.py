@@ -33,6 +33,10 @@ DATASETS: dict[str, Callable[[int | None, str | None], Dataset]] = {
 }
 
 
+#: the datasets read from a local file or folder (``--data-path``); every other one is built in
+FILE_DATASETS = ("dsprites_npz", "mnist", "fashion_mnist", "mnist_inverted")
+
+
 def _needs(path: str | None, name: str) -> str:
     if path is None:
         raise VaebenchError(f"dataset {name} is read from a local file: pass --data-path")
@@ -60,4 +64,4 @@ def get_dataset(name: str, image_size: int | None = None, data_path: str | None 
         raise VaebenchError(f"dataset {name}: {error}") from None
 
 
-__all__ = ["ArrayDataset", "Dataset", "FactorDataset", "Sample", "DATASETS", "dataset_kind", "dataset_names", "get_dataset"]
+__all__ = ["ArrayDataset", "Dataset", "FactorDataset", "Sample", "DATASETS", "FILE_DATASETS", "dataset_kind", "dataset_names", "get_dataset"]

@@ -14,12 +14,8 @@ import math
 import keras
 from keras import layers, ops
 
-
-def gaussian_heads(hidden, latent_dim: int, gaussian: bool) -> list:
-    mean = layers.Dense(latent_dim, name="mean")(hidden)
-    if not gaussian:
-        return [mean]
-    return [mean, layers.Dense(latent_dim, name="logvar")(hidden)]
+from vaebench.models.heads import gaussian_heads
+from vaebench.models.recurrent import rnn_decoder, rnn_encoder
 
 
 def conv_encoder(shape, latent_dim: int, gaussian: bool = True) -> keras.Model:
@@ -101,9 +97,6 @@ def _require_conv_shape(shape) -> None:
     if len(shape) != 3 or shape[0] % 16 or shape[1] % 16:
         raise ValueError(f"the conv family needs (H, W, C) images with H and W multiples of 16, got {tuple(shape)}")
 
-
-# The recurrent family builds on gaussian_heads above.
-from vaebench.models.recurrent import rnn_decoder, rnn_encoder  # noqa: E402
 
 #: family name -> (encoder builder, decoder builder)
 FAMILIES = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from vaebench.models.networks import gaussian_heads
+from vaebench.models.heads import gaussian_heads
 
 UNITS = 128
 DECODER_MODES = ("repeat_latent", "concat_output_latent", "output_as_input")

@@ -13,6 +13,7 @@ import re
 import shutil
 from datetime import datetime, timezone
 from functools import partial
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,7 @@ from vaebench.site import charts
 from vaebench.site.assets import write_assets
 from vaebench.site.images import LATENTS_FILE, PICTURES_FILE, draw_cell_pictures
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
 ARITHMETIC_FACTOR = "scale"
 TRADEOFF_PNG = "tradeoff.png"
