@@ -51,7 +51,7 @@ class ResidentGrid:
             encoded = []
             for chunk in chunks():
                 codes = np.rint(chunk * scale)
-                if codes.min(initial=0) < 0 or codes.max(initial=0) > 255 or not np.array_equal(
+                if not np.isfinite(codes).all() or codes.min(initial=0) < 0 or codes.max(initial=0) > 255 or not np.array_equal(
                         codes.astype(np.uint8).astype(np.float32) / np.float32(scale), chunk):
                     break
                 encoded.append(codes.astype(np.uint8))
