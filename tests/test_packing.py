@@ -116,6 +116,7 @@ print(json.dumps(report))
 """
 
 
+@pytest.mark.slow
 def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_cell(tmp_path):
     """JAX: three cells (different seeds and β) packed, and each alone through ``fit``; one draws the NaN point."""
     pytest.importorskip("jax")
@@ -133,6 +134,7 @@ def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_ce
     assert all(report["history_close"]) and report["decoder_close"] == [True, True]
 
 
+@pytest.mark.slow
 def test_run_grid_packs_under_jax_writes_complete_cells_and_a_rerun_trains_nothing(tmp_path):
     pytest.importorskip("jax")
     results = tmp_path / "results"
