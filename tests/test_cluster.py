@@ -49,14 +49,14 @@ def _tree_digest(root: Path) -> dict:
 
 
 def _ray_task_pids() -> list[int]:
-    """Processes whose title says they are executing a vaebench cell task right now."""
+    """Processes whose title says they are executing a vaebench pack task right now."""
     pids = []
     for proc in Path("/proc").iterdir():
         try:
             title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if title.startswith("ray::cell_task"):
+        if title.startswith("ray::pack_task"):
             pids.append(int(proc.name))
     return pids
 

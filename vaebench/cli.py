@@ -52,7 +52,8 @@ def run_grid_command(
     batch_size: Optional[int] = typer.Option(None, help="Batch size."),
     tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs into each cell's directory."),
     shard: Optional[str] = typer.Option(None, help="K/N: train only shard K of N (for job arrays) [default results dir: results/<preset>-shard-K-of-N]."),
-    executor: str = typer.Option("local", help="local (one cell after the other) or ray (one Ray task per cell)."),
+    pack: Optional[int] = typer.Option(None, help="Cells trained together per compiled program (JAX backend; cells differing only in seed and numeric hyperparameters) [default: 16 on a GPU, 1 on a CPU]."),
+    executor: str = typer.Option("local", help="local (one pack after the other) or ray (one Ray task per pack)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or ray://HOST:PORT [default: start a local Ray instance]."),
     cpus_per_cell: float = typer.Option(1.0, help="Ray: CPUs reserved per cell."),
     gpus_per_cell: Optional[float] = typer.Option(None, help="Ray: GPUs reserved per cell [default: 1 where the cluster has GPUs, else 0]."),
@@ -76,6 +77,8 @@ def run_grid_command(
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
     shard_k_n = parse_shard(shard) if shard is not None else None
+    if pack is not None and pack < 1:
+        raise VaebenchError(f"bad --pack {pack}: expected a number of cells ≥ 1")
 
     chosen = load_preset(preset).with_overrides(
         dataset=dataset,
@@ -98,9 +101,11 @@ def run_grid_command(
             from vaebench.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
+            run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=data_path,
+                            shard=shard_k_n, pack_size=pack)
         else:
-            run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n)
+            run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n,
+                     pack_size=pack)
     _print_grid_table(results)
 
 

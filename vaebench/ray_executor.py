@@ -1,14 +1,15 @@
-"""Run a grid's unfinished cells as Ray tasks, on a local Ray instance or a cluster.
+"""Run a grid's unfinished packs as Ray tasks, on a local Ray instance or a cluster.
 
-Each task is :func:`vaebench.runner.run_cell` on one cell. With a shared file
-system the task writes into the results dir itself, exactly as a local run
-does. Without one, the task works in a private temporary directory (seeded
-with the cell's files when it only needs scoring) and returns the finished
-directory as bytes; the driver swaps it into the results dir in one rename.
+Each task is :func:`vaebench.runner.run_pack` on one pack of cells (one cell
+when packing is off). With a shared file system the task writes into the
+results dir itself, exactly as a local run does. Without one, the task works in
+a private temporary directory (seeded with the cells' files when they only need
+scoring) and returns the finished directories as bytes; the driver swaps each
+into the results dir in one rename.
 
-A worker that dies mid-cell leaves no finished files behind (``params.json``
+A worker that dies mid-pack leaves no finished files behind (``params.json``
 and each metric land atomically, the driver's swap is one rename), so Ray's
-bounded task retry simply runs the cell again.
+bounded task retry simply runs the pack again, skipping its finished cells.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from vaebench import store
 from vaebench.environment import backend
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset
-from vaebench.runner import GridPlan, plan_grid, report_failure, run_cell
+from vaebench.runner import GridPlan, plan_grid, plan_packs, report_failure, run_pack
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,18 @@ class RayOptions:
     shared_fs: bool = True
 
 
-def cell_task(cell_params: dict, results_dir: str | None, metric_settings: dict, tensorboard: bool,
-              data_path: str | None, files: dict[str, bytes]) -> tuple[store.CellStatus, dict[str, bytes] | None]:
-    """The body of one Ray task: train and score a cell; returns (status, files or None)."""
-    cell = Cell.from_params(cell_params)
+def pack_task(cells_params: list[dict], results_dir: str | None, metric_settings: dict, tensorboard: bool,
+              data_path: str | None, files: dict[str, dict[str, bytes]]) -> dict[str, tuple[str, dict[str, bytes] | None]]:
+    """The body of one Ray task: train and score a pack; returns {cell name: (status, files or None)}."""
+    cells = [Cell.from_params(params) for params in cells_params]
     if results_dir is not None:
-        return run_cell(cell, Path(results_dir), metric_settings, tensorboard=tensorboard, data_path=data_path), None
-    with tempfile.TemporaryDirectory(prefix="vaebench-cell-") as private:
-        store.unpack_cell_dir(files, Path(private) / cell.name)
-        status = run_cell(cell, Path(private), metric_settings, tensorboard=tensorboard, data_path=data_path)
-        return status, store.pack_cell_dir(Path(private) / cell.name)
+        statuses = run_pack(cells, Path(results_dir), metric_settings, tensorboard=tensorboard, data_path=data_path)
+        return {name: (status, None) for name, status in statuses.items()}
+    with tempfile.TemporaryDirectory(prefix="vaebench-pack-") as private:
+        for cell in cells:
+            store.unpack_cell_dir(files.get(cell.name, {}), Path(private) / cell.name)
+        statuses = run_pack(cells, Path(private), metric_settings, tensorboard=tensorboard, data_path=data_path)
+        return {name: (status, store.pack_cell_dir(Path(private) / name)) for name, status in statuses.items()}
 
 
 def import_ray():
@@ -69,8 +72,8 @@ def _one_line(error: Exception) -> str:
 
 def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
                     tensorboard: bool = False, data_path: str | None = None,
-                    shard: tuple[int, int] | None = None) -> GridPlan:
-    """Like :func:`vaebench.runner.run_grid`, with one Ray task per cell that needs work."""
+                    shard: tuple[int, int] | None = None, pack_size: int | None = None) -> GridPlan:
+    """Like :func:`vaebench.runner.run_grid`, with one Ray task per pack that needs work."""
     ray = import_ray()
     results_dir = Path(results_dir).resolve()
     plan = plan_grid(preset, results_dir, data_path, shard)
@@ -83,15 +86,15 @@ def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options
         gpus = options.gpus_per_cell
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
-        plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per cell)")
-        task = ray.remote(cell_task).options(num_cpus=options.cpus_per_cell, num_gpus=gpus,
+        plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per task)")
+        task = ray.remote(pack_task).options(num_cpus=options.cpus_per_cell, num_gpus=gpus,
                                              max_retries=options.max_retries, retry_exceptions=False)
         pending = {}
-        for cell in plan.work:
-            needs_files = not options.shared_fs and cell not in plan.to_train
-            files = store.pack_cell_dir(results_dir / cell.name) if needs_files else {}
+        for pack in plan_packs(plan, pack_size, console):
+            files = {cell.name: store.pack_cell_dir(results_dir / cell.name)
+                     for cell in pack if not options.shared_fs and cell not in plan.to_train}
             target = str(results_dir) if options.shared_fs else None
-            pending[task.remote(cell.to_params(), target, preset.metrics, tensorboard, data_path, files)] = cell
+            pending[task.remote([cell.to_params() for cell in pack], target, preset.metrics, tensorboard, data_path, files)] = pack
         unfinished = _collect(ray, pending, results_dir, console)
     finally:
         if started_here:
@@ -109,19 +112,22 @@ def _collect(ray, pending: dict, results_dir: Path, console: Console) -> dict[st
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                TimeElapsedColumn()]
     with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("cells", total=len(pending), detail="")
+        bar = progress.add_task("cells", total=sum(map(len, pending.values())), detail="")
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
-            cell = pending.pop(ref)
+            pack = pending.pop(ref)
             try:
-                status, files = ray.get(ref)
+                results = ray.get(ref)
             except ray.exceptions.RayError as error:
-                unfinished[cell.name] = _one_line(error)
-                console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
+                for cell in pack:
+                    unfinished[cell.name] = _one_line(error)
+                    console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
             else:
-                if files is not None:
-                    store.replace_cell_dir(results_dir / cell.name, partial(store.unpack_cell_dir, files))
-                if status == store.CellStatus.FAILED:
-                    report_failure(console, results_dir, cell)
-            progress.update(bar, advance=1, detail=f"{cell.name} finished, {len(pending)} running or queued")
+                for cell in pack:
+                    status, files = results[cell.name]
+                    if files is not None:
+                        store.replace_cell_dir(results_dir / cell.name, partial(store.unpack_cell_dir, files))
+                    if status == store.CellStatus.FAILED:
+                        report_failure(console, results_dir, cell)
+            progress.update(bar, advance=len(pack), detail=f"{pack[0].name} finished, {len(pending)} tasks running or queued")
     return unfinished

@@ -1,7 +1,8 @@
-"""Run a grid: train every unfinished cell, then score it; resumable at any point.
+"""Run a grid: group the unfinished cells into packs, train each pack, then score each finished cell; resumable at any point.
 
-``run_cell`` is the unit of work (train if needed, then score), a plain
-function of its arguments, so other executors can map it over cells.
+``run_pack`` is the unit of work (train the pack's unfinished cells, then
+score each), a plain function of its arguments, so other executors can map it
+over packs.
 """
 
 from __future__ import annotations
@@ -86,18 +87,44 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
     return score_cell(cell_dir, dataset_for(cell, data_path), metric_settings, metrics=metrics, force=force)
 
 
-def run_cell(cell: Cell, results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False,
-             data_path: str | None = None) -> store.CellStatus:
-    """Train ``cell`` unless finished, then score it unless scored; return its final status."""
+def plan_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:
+    """The grid's work in packs: unfinished cells grouped by :func:`vaebench.packing.pack_key`, at most ``pack_size``
+    (None: automatic) per pack, then the cells that only need scoring, one each. Says once when packing cannot happen."""
+    from vaebench import packing
+
+    size = packing.default_pack_size() if pack_size is None else pack_size
+    reason = packing.why_not_packable()
+    if size > 1 and reason:
+        console.print(reason)
+        size = 1
+    trained = {cell.name for cell in plan.to_train}
+    return packing.form_packs(plan.to_train, size) + [[cell] for cell in plan.work if cell.name not in trained]
+
+
+def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
+                data_path: str | None = None) -> None:
+    """Train the unfinished cells of one pack: together when there are several, else the one alone."""
+    from vaebench.packing import train_pack
     from vaebench.train import train_cell
 
-    cell_dir = Path(results_dir) / cell.name
-    status = store.cell_status(cell_dir)
-    if status == store.CellStatus.PENDING:
-        status = store.CellStatus(train_cell(cell, dataset_for(cell, data_path), cell_dir, on_progress, tensorboard)["status"])
-    if status == store.CellStatus.DONE:
-        score(cell, cell_dir, metric_settings, data_path=data_path)
-    return status
+    pending = [cell for cell in cells if store.cell_status(Path(results_dir) / cell.name) == store.CellStatus.PENDING]
+    if len(pending) == 1:
+        train_cell(pending[0], dataset_for(pending[0], data_path), Path(results_dir) / pending[0].name, on_progress, tensorboard)
+    elif pending:
+        train_pack(pending, dataset_for(pending[0], data_path), results_dir, on_progress)
+
+
+def run_pack(cells: list[Cell], results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False,
+             data_path: str | None = None) -> dict[str, store.CellStatus]:
+    """Train the pack's unfinished cells, then score each finished one unless scored; return {cell name: final status}."""
+    train_cells(cells, results_dir, on_progress, tensorboard, data_path)
+    statuses = {}
+    for cell in cells:
+        cell_dir = Path(results_dir) / cell.name
+        statuses[cell.name] = store.cell_status(cell_dir)
+        if statuses[cell.name] == store.CellStatus.DONE:
+            score(cell, cell_dir, metric_settings, data_path=data_path)
+    return statuses
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
@@ -106,33 +133,31 @@ def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
 
 
 def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
-             data_path: str | None = None, shard: tuple[int, int] | None = None) -> GridPlan:
-    """Train and score, one cell after the other, in this process."""
+             data_path: str | None = None, shard: tuple[int, int] | None = None, pack_size: int | None = None) -> GridPlan:
+    """Train and score, one pack after the other, in this process."""
     results_dir = Path(results_dir)
     plan = plan_grid(preset, results_dir, data_path, shard)
     plan.announce(preset, console)
-    work = plan.work
+    packs = plan_packs(plan, pack_size, console)
+    trained = {cell.name for cell in plan.to_train}
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
         total_steps = sum(cell.steps for cell in plan.to_train)
         task = progress.add_task("training", total=max(total_steps, 1), detail="")
-        for index, cell in enumerate(work, 1):
-            label = f"cell {index}/{len(work)} {cell.name}"
+        for index, pack in enumerate(packs, 1):
+            to_train = [cell for cell in pack if cell.name in trained]
+            label = f"pack {index}/{len(packs)} {pack[0].name}" + (f" +{len(pack) - 1}" if len(pack) > 1 else "")
             already = progress.tasks[task].completed
 
-            def on_progress(step, loss, label=label, already=already, steps=cell.steps):
-                progress.update(task, completed=already + step, detail=f"{label} step {step}/{steps} loss {loss:.2f}")
+            def on_progress(step, loss, label=label, already=already, members=len(to_train), steps=pack[0].steps):
+                progress.update(task, completed=already + step * members, detail=f"{label} step {step}/{steps} loss {loss:.2f}")
 
-            if cell in plan.to_train:
-                progress.update(task, detail=f"{label} building")
-            else:
-                progress.update(task, detail=f"{label} scoring")
-            status = run_cell(cell, results_dir, preset.metrics, on_progress if cell in plan.to_train else None,
-                              tensorboard, data_path)
-            if cell in plan.to_train:
-                progress.update(task, completed=already + cell.steps)
-            if status == store.CellStatus.FAILED:
-                report_failure(console, results_dir, cell)
+            progress.update(task, detail=f"{label} {'building' if to_train else 'scoring'}")
+            statuses = run_pack(pack, results_dir, preset.metrics, on_progress if to_train else None, tensorboard, data_path)
+            progress.update(task, completed=already + sum(cell.steps for cell in to_train))
+            for cell in pack:
+                if statuses[cell.name] == store.CellStatus.FAILED:
+                    report_failure(console, results_dir, cell)
         progress.update(task, completed=max(total_steps, 1), detail="done")
     return plan

@@ -1,9 +1,11 @@
 """Train one cell with Keras' own ``fit`` and store it.
 
-Batches are drawn from the dataset on the fly by a numpy generator seeded
-with the cell's seed, so the same seed on the same backend replays the same
-batches. Files land in the cell directory atomically; ``params.json`` is
-written last and marks the cell as finished (done or failed).
+Batches come from :mod:`vaebench.batches`, reproducible from the cell's seed.
+``fit`` runs several steps per compiled call (``steps_per_execution``) and the
+host reads the logs once per logging interval: the loss's finiteness is kept on
+the device (:class:`~vaebench.models.base.FirstNonFinite`), which still names
+the exact step where it went bad. Files land in the cell directory atomically;
+``params.json`` is written last and marks the cell as finished (done or failed).
 """
 
 from __future__ import annotations
@@ -17,55 +19,86 @@ from pathlib import Path
 from typing import Callable
 
 import keras
-import numpy as np
 
 from vaebench import store
+from vaebench.batches import batches
 from vaebench.data.base import Dataset
 from vaebench.environment import environment, seed_everything
 from vaebench.grid import Cell
 from vaebench.models import get_model_class
+from vaebench.models.base import NONFINITE_KEYS
 
-#: called after every step with (step, running mean of the loss over the current interval)
+#: called once per logging interval with (step, mean of the loss over the interval)
 ProgressFn = Callable[[int, float], None]
 
+#: the most training steps one compiled call runs; the host sees the loss only between calls
+MAX_STEPS_PER_CALL = 50
 
-def batches(dataset: Dataset, model_class, batch_size: int, seed: int):
-    """An endless stream of training inputs, reproducible from ``seed``."""
-    rng = np.random.default_rng(seed)
-    while True:
-        yield (model_class.inputs_for(dataset.sample(batch_size, rng), dataset.num_classes),)
+
+def steps_per_call(cell: Cell) -> int:
+    """The largest count ≤ MAX_STEPS_PER_CALL that divides both the logging interval and the step count,
+    so every interval, and training itself, ends exactly at a call's end."""
+    common = math.gcd(min(cell.log_every, cell.steps), cell.steps)
+    return max(d for d in range(1, min(common, MAX_STEPS_PER_CALL) + 1) if common % d == 0)
+
+
+def build_model(cell: Cell, dataset: Dataset) -> keras.Model:
+    """The cell's model, initialised from its seed and compiled with its optimiser."""
+    seed_everything(cell.seed)
+    model = get_model_class(cell.model).create(cell.family, dataset.shape, cell.latent_dim, seed=cell.seed,
+                                               num_classes=dataset.num_classes, **dict(cell.hparams))
+    model.compile(optimizer=model.make_optimizer(cell.learning_rate), steps_per_execution=steps_per_call(cell))
+    return model
+
+
+def record_interval(interval_start: int, step: int, logs: dict) -> tuple[dict, dict | None]:
+    """The history row of the interval that ended at ``step``, and the failure it saw (None while the loss was finite)."""
+    values = {key: float(value) for key, value in logs.items()}
+    offset = int(values.pop(NONFINITE_KEYS[0]))
+    bad_loss = values.pop(NONFINITE_KEYS[1])
+    row = {"step": step, **values}
+    if not offset:
+        return row, None
+    bad_step = interval_start + offset
+    return row, {"reason": f"loss became {bad_loss} at step {bad_step}", "step": bad_step}
 
 
 class _Recorder(keras.callbacks.Callback):
-    """Keeps history rows per interval, stops at the exact step count, and on a non-finite loss."""
+    """Keeps one history row per finite interval, stops at the exact step count, and on a non-finite loss."""
 
-    def __init__(self, steps: int, on_progress: ProgressFn | None):
+    def __init__(self, steps: int, log_every: int, on_progress: ProgressFn | None):
         super().__init__()
         self.steps = steps
+        self.log_every = log_every
         self.on_progress = on_progress
+        self.interval_start = 0
         self.step = 0
         self.rows: list[dict] = []
         self.failure: dict | None = None
         self.first_interval_end: float | None = None
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.interval_start = epoch * self.log_every
+
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        loss = float(logs["loss"])
-        if not math.isfinite(loss):
-            self.failure = {"reason": f"loss became {loss} at step {self.step}", "step": self.step}
+        # no read of the logs here: that would wait for the device after every call
+        self.step = self.interval_start + batch + 1
+        if self.step >= self.steps:
             self.model.stop_training = True
-        elif self.step >= self.steps:
-            self.model.stop_training = True
-        if self.on_progress:
-            self.on_progress(self.step, loss)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.first_interval_end is None:
             self.first_interval_end = time.perf_counter()
-        self.rows.append({"step": self.step, **{key: float(value) for key, value in sorted((logs or {}).items())}})
+        row, self.failure = record_interval(self.interval_start, self.step, logs)
+        if self.failure:
+            self.model.stop_training = True
+            return
+        self.rows.append(row)
+        if self.on_progress:
+            self.on_progress(self.step, row["loss"])
 
 
-def _history_csv(rows: list[dict]) -> str:
+def history_csv(rows: list[dict]) -> str:
     columns = ["step", "loss"] + sorted({key for row in rows for key in row} - {"step", "loss"})
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, lineterminator="\n")
@@ -74,44 +107,50 @@ def _history_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: ProgressFn | None = None,
-               tensorboard: bool = False) -> dict:
-    """Train ``cell`` on ``dataset`` into ``cell_dir``; return the params.json written.
+def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
+               wall_seconds: float, images_per_second: float | None, pack_size: int = 1) -> dict:
+    """Write a trained cell's files, ``params.json`` last; return the params written.
 
-    A non-finite loss ends training early: the cell is stored as failed with
-    the reason and step, and no model files.
+    A failed cell keeps its history of the intervals before the failure, and no model files.
     """
-    cell_dir = Path(cell_dir)
-    store.reset_cell_dir(cell_dir)
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    seed_everything(cell.seed)
-    model_class = get_model_class(cell.model)
-    model = model_class.create(cell.family, dataset.shape, cell.latent_dim, seed=cell.seed,
-                               num_classes=dataset.num_classes, **dict(cell.hparams))
-    model.compile(optimizer=model.make_optimizer(cell.learning_rate))
-
-    log_every = min(cell.log_every, cell.steps)
-    recorder = _Recorder(cell.steps, on_progress)
-    callbacks = [recorder]
-    if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(cell_dir / "logs"), update_freq=log_every))
-    started = time.perf_counter()
-    model.fit(batches(dataset, model_class, cell.batch_size, cell.seed), steps_per_epoch=log_every,
-              epochs=math.ceil(cell.steps / log_every), shuffle=False, verbose=0, callbacks=callbacks)
-    finished = time.perf_counter()
-
-    store.write_text(cell_dir / store.HISTORY_FILE, _history_csv(recorder.rows))
-    params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(finished - started, 3),
-              "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    params["card"] = model_class.card(cell.model, dict(cell.hparams))
-    steady_steps = recorder.step - log_every
-    if steady_steps > 0 and recorder.first_interval_end is not None:
-        params["images_per_second"] = round(steady_steps * cell.batch_size / (finished - recorder.first_interval_end), 1)
-    if recorder.failure:
-        params.update(status=store.CellStatus.FAILED, failure=recorder.failure)
+    store.write_text(cell_dir / store.HISTORY_FILE, history_csv(rows))
+    params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(wall_seconds, 3),
+              "pack_size": pack_size, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams))
+    if images_per_second is not None:
+        params["images_per_second"] = round(images_per_second, 1)
+    if failure:
+        params.update(status=store.CellStatus.FAILED, failure=failure)
     else:
         for name, network in model.networks().items():
             store.save_keras(network, cell_dir / f"{name}.keras")
         params["status"] = store.CellStatus.DONE
     store.write_json(cell_dir / store.PARAMS_FILE, params)
     return params
+
+
+def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: ProgressFn | None = None,
+               tensorboard: bool = False) -> dict:
+    """Train ``cell`` on ``dataset`` into ``cell_dir``; return the params.json written.
+
+    A non-finite loss ends training early: the cell is stored as failed with
+    the reason and the exact step, and no model files.
+    """
+    cell_dir = Path(cell_dir)
+    store.reset_cell_dir(cell_dir)
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    model = build_model(cell, dataset)
+    log_every = min(cell.log_every, cell.steps)
+    recorder = _Recorder(cell.steps, log_every, on_progress)
+    callbacks = [recorder]
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(cell_dir / "logs"), update_freq=log_every))
+    started = time.perf_counter()
+    model.fit(batches(dataset, get_model_class(cell.model), cell.batch_size, cell.seed), steps_per_epoch=log_every,
+              epochs=math.ceil(cell.steps / log_every), shuffle=False, verbose=0, callbacks=callbacks)
+    finished = time.perf_counter()
+    steady_steps = recorder.step - log_every
+    rate = None
+    if steady_steps > 0 and recorder.first_interval_end is not None:
+        rate = steady_steps * cell.batch_size / (finished - recorder.first_interval_end)
+    return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate)

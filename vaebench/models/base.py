@@ -17,6 +17,34 @@ from vaebench.models.networks import FAMILIES
 from vaebench.models.probability import bernoulli_log_likelihood
 
 
+class FirstNonFinite(keras.metrics.Metric):
+    """The step (1-based, since the last reset) at which the loss first was not finite, and that loss; 0 and 0 while finite.
+
+    Kept on the device, so training checks finiteness once per logging interval yet names the exact step.
+    """
+
+    def __init__(self, name: str = "nonfinite"):
+        super().__init__(name=name)
+        self.steps = self.add_variable(shape=(), initializer="zeros", name="steps")
+        self.first_step = self.add_variable(shape=(), initializer="zeros", name="first_step")
+        self.first_loss = self.add_variable(shape=(), initializer="zeros", name="first_loss")
+
+    def update_state(self, loss):
+        steps = ops.convert_to_tensor(self.steps) + 1.0
+        first_step, first_loss = ops.convert_to_tensor(self.first_step), ops.convert_to_tensor(self.first_loss)
+        new = ops.logical_and(first_step == 0.0, ops.logical_not(ops.isfinite(loss)))
+        self.steps.assign(steps)
+        self.first_step.assign(ops.where(new, steps, first_step))
+        self.first_loss.assign(ops.where(new, ops.cast(loss, "float32"), first_loss))
+
+    def result(self):
+        return {"nonfinite_step": ops.convert_to_tensor(self.first_step), "nonfinite_loss": ops.convert_to_tensor(self.first_loss)}
+
+
+#: the keys FirstNonFinite adds to the training logs (not loss terms, so not history columns)
+NONFINITE_KEYS = ("nonfinite_step", "nonfinite_loss")
+
+
 @keras.saving.register_keras_serializable(package="vaebench")
 class Autoencoder(keras.Model):
     """Deterministic autoencoder: z = enc(x), loss = Bernoulli reconstruction NLL."""
@@ -52,6 +80,7 @@ class Autoencoder(keras.Model):
         for name, value in self.hparam_values.items():
             setattr(self, name, value)
         self.trackers = {term: keras.metrics.Mean(name=term) for term in self.loss_terms}
+        self.nonfinite = FirstNonFinite()
 
     @classmethod
     def resolve_hparams(cls, hparams: dict) -> dict[str, float | str]:
@@ -140,11 +169,12 @@ class Autoencoder(keras.Model):
         terms = self.objective(x, y_pred)
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name])
+        self.nonfinite.update_state(terms["loss"])
         return terms["loss"]
 
     @property
     def metrics(self):
-        return list(self.trackers.values()) + super().metrics
+        return list(self.trackers.values()) + [self.nonfinite] + super().metrics
 
     def get_config(self):
         networks = {name: keras.saving.serialize_keras_object(network) for name, network in self.networks().items()}

@@ -1,0 +1,156 @@
+"""Packed training and the batches behind it: packs form from like cells, a packed cell is the cell trained alone."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from conftest import run_vaebench
+from fake_data import Squares
+from vaebench import store
+from vaebench.batches import batches, can_be_resident
+from vaebench.data import get_dataset
+from vaebench.data.base import FactorDataset
+from vaebench.grid import Cell, load_preset
+from vaebench.models import get_model_class
+from vaebench.packing import form_packs
+from vaebench.runner import plan_grid, plan_packs
+
+HERE = Path(__file__).parent
+
+
+class PoisonedSquares(FactorDataset):
+    """Squares with a third, invisible factor; the one grid point (3, 3, 63) renders as NaN.
+
+    Keeps FactorDataset's own ``sample``, so its batches come from the resident grid, and a cell
+    fails at the step its seed first draws the poisoned point: a different step for each seed.
+    """
+
+    name = "poisoned_squares"
+    shape = (16, 16, 1)
+    factor_names = ("x", "y", "hidden")
+    factor_sizes = (4, 4, 64)
+
+    def render(self, factors, rng=None):
+        images = Squares().render(np.asarray(factors)[:, :2])
+        images[np.all(np.asarray(factors) == (3, 3, 63), axis=1)] = np.nan
+        return images
+
+
+def _cell(**changes):
+    fields = dict(dataset="poisoned_squares", image_size=None, model="beta_vae", hparams=(("beta", 2.0),), family="mlp",
+                  latent_dim=2, seed=0, steps=30, batch_size=16, learning_rate=1e-3, log_every=10)
+    return Cell(**{**fields, **changes})
+
+
+def test_packs_hold_cells_that_differ_only_in_seed_and_numeric_hyperparameters():
+    like = [_cell(seed=seed, hparams=(("beta", beta),)) for seed in (0, 1) for beta in (1.0, 4.0)]
+    other_size = _cell(latent_dim=4)
+    other_mode = [_cell(model="seq_vae", hparams=(("decoder_mode", mode),)) for mode in ("repeat_latent", "output_as_input")]
+    packs = form_packs([*like, other_size, *other_mode], size=3)
+    assert [[cell.name for cell in pack] for pack in packs] == [
+        [cell.name for cell in like[:3]], [like[3].name], [other_size.name], [other_mode[0].name], [other_mode[1].name]]
+
+
+def test_packing_off_the_jax_backend_says_so_once_and_trains_one_cell_at_a_time(tmp_path):
+    preset = load_preset("smoke").with_overrides(models=["vae", "beta_vae"], seeds=[0, 1])
+    out = io.StringIO()
+    packs = plan_packs(plan_grid(preset, tmp_path / "results"), 4, Console(file=out))
+    assert out.getvalue().count("packing needs the JAX backend") == 1
+    assert sorted(len(pack) for pack in packs) == [1] * 8
+
+
+def test_resident_batches_are_the_batches_the_dataset_draws_itself():
+    for dataset in (PoisonedSquares(), get_dataset("sines")):
+        assert can_be_resident(dataset)
+        model_class = get_model_class("vae")
+        resident = batches(dataset, model_class, 32, seed=7)
+        rng = np.random.default_rng(7)
+        for _ in range(5):
+            np.testing.assert_array_equal(np.asarray(next(resident)[0]), dataset.sample(32, rng).images)
+
+
+def test_only_datasets_drawn_from_their_factor_grid_alone_are_resident():
+    assert not can_be_resident(Squares())  # overrides sample
+    assert not can_be_resident(get_dataset("noisy_dsprites", image_size=32))  # not a function of its factors
+    assert not can_be_resident(get_dataset("digits"))  # no factor grid
+    assert not can_be_resident(get_dataset("dsprites", image_size=32))  # 3 GB as float32: not on a CPU
+
+
+PACK_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+import keras, numpy as np, pandas as pd
+from test_packing import PoisonedSquares, _cell
+from vaebench.batches import batches, can_be_resident
+from vaebench.models import get_model_class
+from vaebench.packing import train_pack
+from vaebench.train import train_cell
+assert keras.backend.backend() == "jax"
+out, dataset = Path({out!r}), PoisonedSquares()
+rng = np.random.default_rng(3)
+resident_same = can_be_resident(dataset) and all(np.array_equal(np.asarray(next(stream)[0]), dataset.sample(16, rng).images, equal_nan=True)
+                                                 for stream in [batches(dataset, get_model_class("vae"), 16, 3)] for _ in range(5))
+cells = [_cell(seed=seed, hparams=(("beta", beta),)) for seed, beta in ((0, 1.0), (1, 4.0), (2, 2.0))]
+packed = train_pack(cells, dataset, out / "packed")
+alone = [train_cell(cell, dataset, out / "alone" / cell.name) for cell in cells]
+z = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+report = {{"resident_same": resident_same, "status": [], "failure": [], "history_close": [], "decoder_close": [], "pack_size": []}}
+for cell, p, a in zip(cells, packed, alone):
+    report["status"].append([p["status"], a["status"]])
+    report["failure"].append([p.get("failure"), a.get("failure")])
+    report["pack_size"].append(p["pack_size"])
+    hp, ha = (pd.read_csv(out / kind / cell.name / "history.csv") for kind in ("packed", "alone"))
+    report["history_close"].append(list(hp.columns) == list(ha.columns) and hp.shape == ha.shape and np.allclose(hp.values.astype(float), ha.values.astype(float), rtol=1e-4, atol=1e-4))
+    if p["status"] == "done":
+        dp, da = (keras.saving.load_model(out / kind / cell.name / "decoder.keras") for kind in ("packed", "alone"))
+        report["decoder_close"].append(bool(np.allclose(dp.predict(z, verbose=0), da.predict(z, verbose=0), rtol=1e-4, atol=1e-4)))
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.slow
+def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_cell(tmp_path):
+    """JAX: three cells (different seeds and β) packed, and each alone through ``fit``; one draws the NaN point."""
+    pytest.importorskip("jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    script = PACK_SCRIPT.format(tests=str(HERE), out=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["resident_same"]
+    assert report["pack_size"] == [3, 3, 3]
+    assert [packed for packed, _ in report["status"]] == ["done", "failed", "done"]
+    assert all(packed == alone for packed, alone in report["status"])
+    packed_failure, alone_failure = report["failure"][1]
+    assert packed_failure == alone_failure and packed_failure["step"] % 10 != 0 and "loss became nan" in packed_failure["reason"]
+    assert all(report["history_close"]) and report["decoder_close"] == [True, True]
+
+
+@pytest.mark.slow
+def test_run_grid_packs_under_jax_writes_complete_cells_and_a_rerun_trains_nothing(tmp_path):
+    pytest.importorskip("jax")
+    results = tmp_path / "results"
+    args = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae", "--latent-dims", "2", "--seeds", "0,1",
+            "--steps", "30", "--pack", "2", "--results", results]
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    first = run_vaebench(*args, env=env)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+    cells = store.load_experiments(results)
+    assert len(cells) == 4 and all(cell.has_models and cell.params["pack_size"] == 2 for cell in cells)
+    assert all(cell.history["step"].tolist() == [20, 30] and "mig" in cell.scores for cell in cells)
+    again = run_vaebench(*args, env=env)
+    assert again.returncode == 0 and "0 to train" in again.stdout
+
+
+def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path):
+    result = run_vaebench("run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r")
+    assert result.returncode == 2 and result.stderr.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
+    assert not (tmp_path / "r").exists()

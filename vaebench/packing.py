@@ -1,0 +1,191 @@
+"""Packed training: several cells of one architecture trained together in one compiled program (JAX).
+
+Cells that differ only in seed and numeric hyperparameters (β, γ, λ, C, ...)
+share one network shape, so their weights, optimiser states and
+hyperparameters stack along a leading "member" axis, and one step trains them
+all: ``jax.vmap`` over Keras' own stateless ``train_step`` (the very function
+``fit`` compiles on JAX), ``jax.lax.scan`` over the steps of a call. Each member
+draws the batches its cell draws alone (:func:`vaebench.batches.batches`, its
+own seed) and starts from the weights its cell starts from, so a packed cell
+gives the history and weights of the same cell trained alone, up to float
+rounding.
+
+A member whose loss turns non-finite stops updating at that step and is
+stored as failed; the others go on. Every member is written as its own cell
+(:func:`vaebench.train.store_cell`), so a killed pack resumes per cell.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from vaebench import store
+from vaebench.batches import batches
+from vaebench.data.base import Dataset
+from vaebench.environment import backend, gpu_names
+from vaebench.grid import Cell
+from vaebench.models import get_model_class
+from vaebench.models.base import NONFINITE_KEYS
+from vaebench.train import ProgressFn, build_model, record_interval, steps_per_call, store_cell
+
+#: members per pack when ``--pack`` is not given and an accelerator is visible (1 on a CPU, where packing
+#: adds nothing: the cores are already busy with one model)
+ACCELERATOR_PACK_SIZE = 16
+
+
+def default_pack_size() -> int:
+    return ACCELERATOR_PACK_SIZE if backend() == "jax" and gpu_names() else 1
+
+
+def why_not_packable() -> str | None:
+    """Why cells cannot train packed here (None when they can)."""
+    if backend() != "jax":
+        return f"packing needs the JAX backend (this is {backend()}): training one cell at a time"
+    return None
+
+
+def pack_key(cell: Cell) -> tuple:
+    """What cells of one pack share: everything but the seed and the numeric hyperparameters."""
+    shared = tuple((name, value) for name, value in cell.hparams if isinstance(value, str))
+    return (cell.dataset, cell.image_size, cell.model, shared, cell.family, cell.latent_dim, cell.steps,
+            cell.batch_size, cell.learning_rate, cell.log_every)
+
+
+def form_packs(cells: list[Cell], size: int) -> list[list[Cell]]:
+    """``cells`` in packs of at most ``size`` cells sharing a :func:`pack_key`, in the order the cells came."""
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(pack_key(cell), []).append(cell)
+    packs = [group[start:start + size] for group in groups.values() for start in range(0, len(group), size)]
+    return sorted(packs, key=lambda pack: cells.index(pack[0]))
+
+
+def _stack(trees):
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+class _BoundHyperparameters:
+    """While tracing, the template model's numeric hyperparameters are one member's traced values."""
+
+    def __init__(self, model: keras.Model, values: dict):
+        self.model, self.values = model, values
+
+    def __enter__(self):
+        self.saved = {name: getattr(self.model, name) for name in self.values}
+        for name, value in self.values.items():
+            setattr(self.model, name, value)
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            setattr(self.model, name, value)
+
+
+def _numeric_hparams(cell: Cell) -> dict[str, float]:
+    return {name: float(value) for name, value in cell.hparams if not isinstance(value, str)}
+
+
+def _compile_pack(template: keras.Model):
+    """One jitted call: ``(states, hparams, alive, batches) -> (states, alive, logs)`` for K steps of every member.
+
+    ``batches`` is (K, members, ...), each ``(x,)`` as ``fit`` receives it; ``logs`` (K, members) per key. A member's state stops changing at the
+    first step its loss is not finite (``alive`` turns False there).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    def member_steps(state, hparams, alive, member_batches):
+        def step(carry, batch):
+            state, alive = carry
+            with _BoundHyperparameters(template, hparams):
+                logs, new_state = template.train_step(state, batch)
+            alive = jnp.logical_and(alive, logs[NONFINITE_KEYS[0]] == 0)
+            # the metrics go on, so the interval's logs still name the failed step; the weights stop
+            weights = jax.tree.map(lambda new, old: jnp.where(alive, new, old), new_state[:3], state[:3])
+            return ((*weights, new_state[3]), alive), logs
+
+        (state, alive), logs = jax.lax.scan(step, (state, alive), member_batches)
+        return state, alive, logs
+
+    return jax.jit(jax.vmap(member_steps, in_axes=(0, 0, 0, 1), out_axes=(0, 0, 1)), donate_argnums=0)
+
+
+def _state(model: keras.Model) -> tuple:
+    return ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+            [v.value for v in model.optimizer.variables], [v.value for v in model.metrics_variables])
+
+
+def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
+               on_progress: ProgressFn | None = None) -> list[dict]:
+    """Train ``cells`` (one :func:`pack_key`) together into their directories under ``results_dir``.
+
+    Returns the params.json written for each cell, in order.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    keys = {pack_key(cell) for cell in cells}
+    if len(keys) != 1:
+        raise ValueError(f"cells of one pack must share dataset, model, family, latent size and training settings; got {len(keys)} kinds")
+    first = cells[0]
+    cell_dirs = [Path(results_dir) / cell.name for cell in cells]
+    for cell_dir in cell_dirs:
+        store.reset_cell_dir(cell_dir)
+        cell_dir.mkdir(parents=True, exist_ok=True)
+    models = [build_model(cell, dataset) for cell in cells]
+    model_class = get_model_class(first.model)
+    streams = [batches(dataset, model_class, first.batch_size, cell.seed) for cell in cells]
+    template = models[0]
+    example = next(batches(dataset, model_class, first.batch_size, first.seed))
+    for model in models:
+        model._symbolic_build(data_batch=example)  # builds the optimiser and metrics, as fit does first
+    states = _stack([_state(model) for model in models])
+    fresh_metrics = _stack([_state(model)[3] for model in models])
+    hparams = _stack([{k: jnp.float32(v) for k, v in _numeric_hparams(cell).items()} for cell in cells])
+    alive = jnp.ones(len(cells), bool)
+    run = _compile_pack(template)
+
+    chunk = steps_per_call(first)
+    log_every = min(first.log_every, first.steps)
+    rows: list[list[dict]] = [[] for _ in cells]
+    failures: list[dict | None] = [None] * len(cells)
+    started = time.perf_counter()
+    first_interval_end = None
+    step = 0
+    while step < first.steps and any(failure is None for failure in failures):
+        interval_start = step
+        states = (*states[:3], jax.tree.map(jnp.copy, fresh_metrics))  # fit resets the metrics every interval
+        for _ in range((min(step + log_every, first.steps) - step) // chunk):
+            chunk_batches = _stack([_stack([next(stream) for stream in streams]) for _ in range(chunk)])
+            states, alive, logs = run(states, hparams, alive, chunk_batches)
+            step += chunk
+        last = {key: np.asarray(value[-1]) for key, value in logs.items()}  # the one wait per interval
+        first_interval_end = first_interval_end or time.perf_counter()
+        for index in range(len(cells)):
+            if failures[index] is not None:
+                continue
+            row, failures[index] = record_interval(interval_start, step, {k: v[index] for k, v in last.items()})
+            if failures[index] is None:
+                rows[index].append(row)
+        if on_progress:
+            losses = [rows[i][-1]["loss"] for i in range(len(cells)) if failures[i] is None and rows[i]]
+            on_progress(step, float(np.mean(losses)) if losses else float("nan"))
+    finished = time.perf_counter()
+
+    rate = None
+    if step > log_every:
+        rate = (step - log_every) * first.batch_size / (finished - first_interval_end)
+    params = []
+    for index, (cell, model, cell_dir) in enumerate(zip(cells, models, cell_dirs)):
+        for variables, values in zip((model.trainable_variables, model.non_trainable_variables), states[:2]):
+            for variable, value in zip(variables, values):
+                variable.assign(value[index])
+        params.append(store_cell(cell, cell_dir, model, rows[index], failures[index], finished - started, rate,
+                                 pack_size=len(cells)))
+    return params
