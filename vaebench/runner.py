@@ -1,13 +1,15 @@
 """Run a grid: train every unfinished cell, then score it; resumable at any point.
 
-``run_cell`` is the unit of work (train if needed, then score), a plain
-function of its arguments, so other executors can map it over cells.
+Training produces finished cells; each is submitted to the scoring pool (worker
+processes on the CPU, or inline) while the next cell trains, and the grid
+waits for the pool at the end. ``ensure_trained`` and ``score`` are plain
+functions of their arguments, so other executors can map them over cells.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from rich.console import Console
@@ -15,10 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from vaebench import store
 from vaebench.data import get_dataset
-from vaebench.environment import backend, describe_device
+from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset
 from vaebench.models import get_model_class
+from vaebench.quiet_backend import load_backend_quietly
+from vaebench.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
 from vaebench.shards import shard_cells
 
 
@@ -79,17 +83,15 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
     return score_cell(cell_dir, dataset_for(cell, data_path), metric_settings, metrics=metrics, force=force)
 
 
-def run_cell(cell: Cell, results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False,
-             data_path: str | None = None) -> str:
-    """Train ``cell`` unless finished, then score it unless scored; return its final status."""
+def ensure_trained(cell: Cell, results_dir: Path, on_progress=None, tensorboard: bool = False,
+                   data_path: str | None = None) -> str:
+    """Train ``cell`` unless it is finished; return its status, "done" or "failed"."""
     from vaebench.train import train_cell
 
     cell_dir = Path(results_dir) / cell.name
     status = store.cell_status(cell_dir)
     if status == "pending":
         status = train_cell(cell, dataset_for(cell, data_path), cell_dir, on_progress, tensorboard)["status"]
-    if status == "done":
-        score(cell, cell_dir, metric_settings, data_path=data_path)
     return status
 
 
@@ -99,33 +101,52 @@ def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
 
 
 def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
-             data_path: str | None = None, shard: tuple[int, int] | None = None) -> GridPlan:
-    """Train and score, one cell after the other, in this process."""
+             data_path: str | None = None, shard: tuple[int, int] | None = None,
+             score_workers: int | None = None) -> GridPlan:
+    """Train one cell after the other in this process; score finished cells in ``score_workers`` processes.
+
+    ``score_workers`` None picks :func:`vaebench.scoring_pool.auto_workers`; 0 scores each cell right after training.
+    """
     results_dir = Path(results_dir)
     plan = plan_grid(preset, results_dir, data_path, shard)
-    plan.announce(preset, console)
+    if score_workers is None:
+        score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
+    plan.announce(preset, console, executor=f", scoring in {score_workers} worker processes" if score_workers else "")
     work = plan.work
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
         total_steps = sum(cell.steps for cell in plan.to_train)
         task = progress.add_task("training", total=max(total_steps, 1), detail="")
-        for index, cell in enumerate(work, 1):
-            label = f"cell {index}/{len(work)} {cell.name}"
-            already = progress.tasks[task].completed
+        scoring = progress.add_task("scoring", total=0, detail="")
 
-            def on_progress(step, loss, label=label, already=already, steps=cell.steps):
-                progress.update(task, completed=already + step, detail=f"{label} step {step}/{steps} loss {loss:.2f}")
+        def on_scoring(counts: PoolCounts):
+            progress.update(scoring, completed=counts.done + counts.not_done,
+                            total=counts.done + counts.not_done + counts.running + counts.waiting,
+                            detail=f"{counts.running} scoring, {counts.waiting} queued")
 
-            if cell in plan.to_train:
-                progress.update(task, detail=f"{label} building")
-            else:
-                progress.update(task, detail=f"{label} scoring")
-            status = run_cell(cell, results_dir, preset.metrics, on_progress if cell in plan.to_train else None,
-                              tensorboard, data_path)
-            if cell in plan.to_train:
-                progress.update(task, completed=already + cell.steps)
-            if status == "failed":
-                report_failure(console, results_dir, cell)
-        progress.update(task, completed=max(total_steps, 1), detail="done")
+        with ScoringPool(score_workers, on_scoring, start_up=load_backend_quietly) as pool:
+            for index, cell in enumerate(work, 1):
+                label = f"cell {index}/{len(work)} {cell.name}"
+                already = progress.tasks[task].completed
+
+                def on_progress(step, loss, label=label, already=already, steps=cell.steps):
+                    progress.update(task, completed=already + step, detail=f"{label} step {step}/{steps} loss {loss:.2f}")
+
+                if cell in plan.to_train:
+                    progress.update(task, detail=f"{label} building")
+                status = ensure_trained(cell, results_dir, on_progress if cell in plan.to_train else None,
+                                        tensorboard, data_path)
+                if cell in plan.to_train:
+                    progress.update(task, completed=already + cell.steps)
+                if status == "failed":
+                    report_failure(console, results_dir, cell)
+                else:
+                    pool.submit(cell.name, partial(score, cell, results_dir / cell.name, preset.metrics,
+                                                   data_path=data_path))
+            progress.update(task, completed=max(total_steps, 1), detail="done")
+            not_scored = pool.finish()
+    for name, reason in sorted(not_scored.items()):
+        console.print(f"[yellow]not scored[/] {name}: {reason}; `vaebench evaluate --results {results_dir}` "
+                      f"or the next run scores it")
     return plan
