@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import VAEBENCH
+from conftest import TINY_METRICS, VAEBENCH
 from pool_jobs import die, fail, record_pid_then_sleep
 from vaebench import store
 from vaebench.grid import load_preset
@@ -20,9 +20,6 @@ from vaebench.metrics import metric_names
 from vaebench.runner import ensure_trained, run_grid
 from vaebench.scoring_pool import RETRIES, ScoringPool, ScoringWorkerError, auto_workers
 
-TINY_METRICS = {"num_train": 200, "num_test": 100, "dci_num_train": 100, "dci_num_test": 50, "dci_trees": 3,
-                "beta_vae_points_train": 40, "beta_vae_points_eval": 20, "factor_vae_variance_samples": 200,
-                "factor_vae_votes_train": 40, "factor_vae_votes_eval": 20, "heldout": 64, "iwae_samples": 3}
 TWO_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae", "--latent-dims", "2,3", "--steps", "20"]
 
 

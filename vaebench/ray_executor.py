@@ -1,14 +1,19 @@
 """Run a grid's unfinished cells as Ray tasks, on a local Ray instance or a cluster.
 
-Each task is :func:`vaebench.runner.run_cell` on one cell. With a shared file
-system the task writes into the results dir itself, exactly as a local run
-does. Without one, the task works in a private temporary directory (seeded
-with the cell's files when it only needs scoring) and returns the finished
+Each cell that needs training is one training task (:func:`vaebench.runner.ensure_trained`,
+with ``--gpus-per-cell`` GPUs, a fraction placing several cells on one GPU);
+each trained cell is then scored in its own scoring task on one CPU and no
+GPU, so training tasks never wait for scoring. The driver keeps as many
+scoring tasks in flight as the CPUs that training leaves free (at least one).
+
+With a shared file system the tasks write into the results dir themselves,
+exactly as a local run does. Without one, a task works in a private temporary
+directory (seeded with the cell's files for scoring) and returns the finished
 directory as bytes; the driver swaps it into the results dir in one rename.
 
-A worker that dies mid-cell leaves no finished files behind (``params.json``
+A worker that dies mid-task leaves no finished files behind (``params.json``
 and each metric land atomically, the driver's swap is one rename), so Ray's
-bounded task retry simply runs the cell again.
+bounded task retry simply runs the task again.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from vaebench import store
 from vaebench.environment import backend
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset
-from vaebench.runner import GridPlan, plan_grid, report_failure, run_cell
+from vaebench.runner import GridPlan, ensure_trained, plan_grid, report_failure, score
 
 
 @dataclass(frozen=True)
@@ -42,16 +47,28 @@ class RayOptions:
     shared_fs: bool = True
 
 
-def cell_task(cell_params: dict, results_dir: str | None, metric_settings: dict, tensorboard: bool,
-              data_path: str | None, files: dict[str, bytes]) -> tuple[str, dict[str, bytes] | None]:
-    """The body of one Ray task: train and score a cell; returns (status, files or None)."""
+def train_task(cell_params: dict, results_dir: str | None, tensorboard: bool,
+               data_path: str | None) -> tuple[str, dict[str, bytes] | None]:
+    """The body of one training task: returns (status, the cell's files without a shared file system)."""
     cell = Cell.from_params(cell_params)
     if results_dir is not None:
-        return run_cell(cell, Path(results_dir), metric_settings, tensorboard=tensorboard, data_path=data_path), None
+        return ensure_trained(cell, Path(results_dir), tensorboard=tensorboard, data_path=data_path), None
+    with tempfile.TemporaryDirectory(prefix="vaebench-cell-") as private:
+        status = ensure_trained(cell, Path(private), tensorboard=tensorboard, data_path=data_path)
+        return status, store.pack_cell_dir(Path(private) / cell.name)
+
+
+def score_task(cell_params: dict, results_dir: str | None, metric_settings: dict, data_path: str | None,
+               files: dict[str, bytes]) -> dict[str, bytes] | None:
+    """The body of one scoring task: returns the scored cell's files without a shared file system."""
+    cell = Cell.from_params(cell_params)
+    if results_dir is not None:
+        score(cell, Path(results_dir) / cell.name, metric_settings, data_path=data_path)
+        return None
     with tempfile.TemporaryDirectory(prefix="vaebench-cell-") as private:
         store.unpack_cell_dir(files, Path(private) / cell.name)
-        status = run_cell(cell, Path(private), metric_settings, tensorboard=tensorboard, data_path=data_path)
-        return status, store.pack_cell_dir(Path(private) / cell.name)
+        score(cell, Path(private) / cell.name, metric_settings, data_path=data_path)
+        return store.pack_cell_dir(Path(private) / cell.name)
 
 
 def import_ray():
@@ -84,44 +101,78 @@ def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
         plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per cell)")
-        task = ray.remote(cell_task).options(num_cpus=options.cpus_per_cell, num_gpus=gpus,
-                                             max_retries=options.max_retries, retry_exceptions=False)
-        pending = {}
-        for cell in plan.work:
-            needs_files = not options.shared_fs and cell not in plan.to_train
-            files = store.pack_cell_dir(results_dir / cell.name) if needs_files else {}
-            target = str(results_dir) if options.shared_fs else None
-            pending[task.remote(cell.to_params(), target, preset.metrics, tensorboard, data_path, files)] = cell
-        unfinished = _collect(ray, pending, results_dir, console)
+        unfinished = _Driver(ray, plan, preset.metrics, options, gpus, tensorboard, data_path).run(console)
     finally:
         if started_here:
             ray.shutdown()
     if unfinished:
         name, reason = next(iter(unfinished.items()))
-        raise VaebenchError(f"{len(unfinished)} of {len(plan.work)} cells could not be finished on Ray and stay pending "
+        raise VaebenchError(f"{len(unfinished)} of {len(plan.work)} cells could not be trained or scored on Ray "
                             f"(first: {name}: {reason}); run the same command again to retry them")
     return plan
 
 
-def _collect(ray, pending: dict, results_dir: Path, console: Console) -> dict[str, str]:
-    """Wait for every task, store what returns, and show progress; return {cell name: reason} of lost cells."""
-    unfinished = {}
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("cells", total=len(pending), detail="")
-        while pending:
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
-            cell = pending.pop(ref)
-            try:
-                status, files = ray.get(ref)
-            except ray.exceptions.RayError as error:
-                unfinished[cell.name] = _one_line(error)
-                console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
-            else:
+class _Driver:
+    """Submits training tasks, then a scoring task per trained cell; stores what returns; shows progress."""
+
+    def __init__(self, ray, plan: GridPlan, metric_settings: dict, options: RayOptions, gpus: float,
+                 tensorboard: bool, data_path: str | None):
+        self.ray, self.plan, self.options = ray, plan, options
+        self.target = str(plan.results_dir) if options.shared_fs else None
+        self.metric_settings, self.data_path = metric_settings, data_path
+        cpus = ray.cluster_resources().get("CPU", 1)
+        # how many training tasks can run at once: they hold these CPUs, scoring gets the rest
+        self.cpus, self.training_slots = cpus, cpus // options.cpus_per_cell
+        if gpus:
+            self.training_slots = min(self.training_slots, ray.cluster_resources().get("GPU", 0) // gpus)
+        train = ray.remote(train_task).options(num_cpus=options.cpus_per_cell, num_gpus=gpus,
+                                               max_retries=options.max_retries, retry_exceptions=False)
+        self.score_remote = ray.remote(score_task).options(num_cpus=1, num_gpus=0, max_retries=options.max_retries,
+                                                           retry_exceptions=False)
+        self.training = {train.remote(cell.to_params(), self.target, tensorboard, data_path): cell
+                         for cell in plan.to_train}
+        self.to_score = [cell for cell in plan.work if cell not in plan.to_train]
+        self.scoring: dict = {}
+
+    def scoring_slots(self) -> int:
+        held = min(len(self.training), self.training_slots) * self.options.cpus_per_cell
+        return max(1, int(self.cpus - held))
+
+    def run(self, console: Console) -> dict[str, str]:
+        """Wait for every task; return {cell name: reason} of the cells left untrained or unscored."""
+        unfinished = {}
+        results_dir = self.plan.results_dir
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+        with Progress(*columns, console=console) as progress:
+            trained = progress.add_task("training", total=len(self.training), detail="")
+            scored = progress.add_task("scoring", total=len(self.to_score), detail="")
+            while self.training or self.scoring or self.to_score:
+                while self.to_score and len(self.scoring) < self.scoring_slots():
+                    self._submit_scoring(self.to_score.pop(0))
+                (ref,), _ = self.ray.wait([*self.training, *self.scoring], num_returns=1)
+                is_training = ref in self.training
+                cell = (self.training if is_training else self.scoring).pop(ref)
+                try:
+                    outcome = self.ray.get(ref)
+                except self.ray.exceptions.RayError as error:
+                    unfinished[cell.name] = f"{'training' if is_training else 'scoring'}: {_one_line(error)}"
+                    console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
+                    progress.update(trained if is_training else scored, advance=1)
+                    continue
+                status, files = outcome if is_training else ("done", outcome)
                 if files is not None:
                     store.replace_cell_dir(results_dir / cell.name, partial(store.unpack_cell_dir, files))
                 if status == "failed":
                     report_failure(console, results_dir, cell)
-            progress.update(bar, advance=1, detail=f"{cell.name} finished, {len(pending)} running or queued")
-    return unfinished
+                elif is_training:
+                    self.to_score.append(cell)
+                    progress.update(scored, total=progress.tasks[scored].total + 1)
+                progress.update(trained if is_training else scored, advance=1,
+                                detail=f"{cell.name} {'trained' if is_training else 'scored'}")
+        return unfinished
+
+    def _submit_scoring(self, cell: Cell) -> None:
+        files = {} if self.options.shared_fs else store.pack_cell_dir(self.plan.results_dir / cell.name)
+        self.scoring[self.score_remote.remote(cell.to_params(), self.target, self.metric_settings, self.data_path,
+                                              files)] = cell
