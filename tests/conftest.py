@@ -10,6 +10,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 VAEBENCH = [sys.executable, "-m", "vaebench"]
 
+#: metric sample counts far below even the smoke preset's, for tests that score real cells in seconds
+TINY_METRICS = {"num_train": 200, "num_test": 100, "dci_num_train": 100, "dci_num_test": 50, "dci_trees": 3,
+                "beta_vae_points_train": 40, "beta_vae_points_eval": 20, "factor_vae_variance_samples": 200,
+                "factor_vae_votes_train": 40, "factor_vae_votes_eval": 20, "heldout": 64, "iwae_samples": 3}
+
 
 def run_vaebench(*args, timeout=900, **kwargs):
     """The CLI in a fresh process, exactly as a user runs it."""

@@ -1,20 +1,24 @@
-"""Beyond one process: Ray tasks (shared file system or not, a worker killed mid-cell), shards and merge.
+"""Beyond one process: Ray tasks (shared file system or not, a worker killed mid-cell, fractional GPUs), shards and merge.
 
 Every route must give the same cells as the local executor: the same
 params.json (apart from timings and the environment) and the same scores.
 """
 
+import dataclasses
 import hashlib
+import io
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from conftest import VAEBENCH, run_vaebench
+from conftest import TINY_METRICS, VAEBENCH, run_vaebench
 from vaebench import load_experiments, store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
@@ -49,14 +53,14 @@ def _tree_digest(root: Path) -> dict:
 
 
 def _ray_task_pids() -> list[int]:
-    """Processes whose title says they are executing a vaebench pack task right now."""
+    """Processes whose title says they are training a vaebench pack right now."""
     pids = []
     for proc in Path("/proc").iterdir():
         try:
             title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if title.startswith("ray::pack_task"):
+        if title.startswith("ray::train_task"):
             pids.append(int(proc.name))
     return pids
 
@@ -91,6 +95,40 @@ def test_ray_without_a_shared_file_system_returns_cells_to_the_driver(smoke_resu
     run = run_vaebench(*FOUR_CELLS, "--executor", "ray", "--no-shared-fs", "--results", results)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     _assert_same_cells(results, smoke_results)
+
+
+@pytest.mark.slow
+def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without_gpus(tmp_path):
+    import ray
+
+    from vaebench.environment import backend
+    from vaebench.ray_executor import RayOptions, run_grid_on_ray
+
+    preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4, 5], steps=20),
+                                 metrics=TINY_METRICS)
+    # Ray schedules by resource counts, so a declared GPU places tasks exactly as a real one would
+    ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"KERAS_BACKEND": backend(), "TF_CPP_MIN_LOG_LEVEL": "2"}})
+    training_at_once, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            training_at_once.append(len(_ray_task_pids()))
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    out = io.StringIO()
+    try:
+        run_grid_on_ray(preset, tmp_path / "results", Console(file=out, width=200), RayOptions(gpus_per_cell=0.25))
+    finally:
+        done.set()
+        watcher.join()
+        ray.shutdown()
+    assert "via Ray (1 CPU, 0.25 GPU per cell)" in out.getvalue()
+    assert max(training_at_once) == 4, f"at most {max(training_at_once)} of the four quarter-GPU cells trained at once"
+    experiments = load_experiments(tmp_path / "results")
+    assert len(experiments) == 4 and all(e.params["status"] == "done" and e.scores for e in experiments)
 
 
 def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path):

@@ -59,6 +59,7 @@ def run_grid_command(
     gpus_per_cell: Optional[float] = typer.Option(None, help="Ray: GPUs reserved per cell [default: 1 where the cluster has GPUs, else 0]."),
     max_retries: int = typer.Option(2, help="Ray: times a cell whose worker died is retried."),
     shared_fs: bool = typer.Option(True, help="Ray: workers write into the results dir (--no-shared-fs: they return files to the driver)."),
+    score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
 ):
     """Train and score every cell of the grid that is not finished yet."""
     from vaebench import store
@@ -74,6 +75,10 @@ def run_grid_command(
         import_ray()
     if executor == "local" and address is not None:
         raise VaebenchError("--address needs --executor ray")
+    if executor == "ray" and score_workers is not None:
+        raise VaebenchError("--score-workers is for --executor local; under Ray each cell is scored in a Ray CPU task")
+    if score_workers is not None and score_workers < 0:
+        raise VaebenchError(f"bad --score-workers {score_workers}: expected 0 (score right after training) or more")
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
     shard_k_n = parse_shard(shard) if shard is not None else None
@@ -105,7 +110,7 @@ def run_grid_command(
                             shard=shard_k_n, pack_size=pack)
         else:
             run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n,
-                     pack_size=pack)
+                     pack_size=pack, score_workers=score_workers)
     _print_grid_table(results)
 
 
@@ -255,28 +260,12 @@ def build_site_command(
 _BACKEND_COMMANDS = {"run", "evaluate", "build-site", "models"}
 
 
-def _load_backend_quietly() -> None:
-    """Import Keras with file descriptor 2 muted.
-
-    TensorFlow prints C++ start-up notices (oneDNN, absl) to stderr before any
-    log level applies; they would bury the one-line messages of this CLI.
-    """
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import keras
-
-        keras.ops.zeros(1)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def main() -> None:
     """Entry point: every user error is one line on stderr and exit code 2."""
     if sys.argv[1:2] and sys.argv[1] in _BACKEND_COMMANDS:
-        _load_backend_quietly()
+        from vaebench.quiet_backend import load_backend_quietly
+
+        load_backend_quietly()
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as error:  # usage errors: unknown option, bad value type

@@ -1,15 +1,20 @@
-"""Run a grid's unfinished packs as Ray tasks, on a local Ray instance or a cluster.
+"""Run a grid's unfinished cells as Ray tasks, on a local Ray instance or a cluster.
 
-Each task is :func:`vaebench.runner.run_pack` on one pack of cells (one cell
-when packing is off). With a shared file system the task writes into the
-results dir itself, exactly as a local run does. Without one, the task works in
-a private temporary directory (seeded with the cells' files when they only need
-scoring) and returns the finished directories as bytes; the driver swaps each
-into the results dir in one rename.
+Each pack of cells that needs training (see ``--pack``; one cell per pack by
+default off a GPU) is one training task (:func:`vaebench.runner.train_cells`,
+with ``--gpus-per-cell`` GPUs, a fraction placing several tasks on one GPU);
+each trained cell is then scored in its own scoring task on one CPU and no
+GPU, so training tasks never wait for scoring. The driver keeps as many
+scoring tasks in flight as the CPUs that training leaves free (at least one).
 
-A worker that dies mid-pack leaves no finished files behind (``params.json``
+With a shared file system the tasks write into the results dir themselves,
+exactly as a local run does. Without one, a task works in a private temporary
+directory (seeded with the cell's files for scoring) and returns the finished
+directory as bytes; the driver swaps it into the results dir in one rename.
+
+A worker that dies mid-task leaves no finished files behind (``params.json``
 and each metric land atomically, the driver's swap is one rename), so Ray's
-bounded task retry simply runs the pack again, skipping its finished cells.
+bounded task retry simply runs the task again.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from vaebench import store
 from vaebench.environment import backend
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset
-from vaebench.runner import GridPlan, plan_grid, plan_packs, report_failure, run_pack
+from vaebench.runner import GridPlan, plan_grid, report_failure, score, train_cells, training_packs
 
 
 @dataclass(frozen=True)
@@ -43,18 +48,30 @@ class RayOptions:
     shared_fs: bool = True
 
 
-def pack_task(cells_params: list[dict], results_dir: str | None, metric_settings: dict, tensorboard: bool,
-              data_path: str | None, files: dict[str, dict[str, bytes]]) -> dict[str, tuple[str, dict[str, bytes] | None]]:
-    """The body of one Ray task: train and score a pack; returns {cell name: (status, files or None)}."""
+def train_task(cells_params: list[dict], results_dir: str | None, tensorboard: bool,
+               data_path: str | None) -> dict[str, tuple[store.CellStatus, dict[str, bytes] | None]]:
+    """The body of one training task (a pack): {cell name: (status, the cell's files without a shared file system)}."""
     cells = [Cell.from_params(params) for params in cells_params]
     if results_dir is not None:
-        statuses = run_pack(cells, Path(results_dir), metric_settings, tensorboard=tensorboard, data_path=data_path)
-        return {name: (status, None) for name, status in statuses.items()}
+        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path)
+        return {cell.name: (store.cell_status(Path(results_dir) / cell.name), None) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="vaebench-pack-") as private:
-        for cell in cells:
-            store.unpack_cell_dir(files.get(cell.name, {}), Path(private) / cell.name)
-        statuses = run_pack(cells, Path(private), metric_settings, tensorboard=tensorboard, data_path=data_path)
-        return {name: (status, store.pack_cell_dir(Path(private) / name)) for name, status in statuses.items()}
+        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path)
+        return {cell.name: (store.cell_status(Path(private) / cell.name), store.pack_cell_dir(Path(private) / cell.name))
+                for cell in cells}
+
+
+def score_task(cell_params: dict, results_dir: str | None, metric_settings: dict, data_path: str | None,
+               files: dict[str, bytes]) -> dict[str, bytes] | None:
+    """The body of one scoring task: returns the scored cell's files without a shared file system."""
+    cell = Cell.from_params(cell_params)
+    if results_dir is not None:
+        score(cell, Path(results_dir) / cell.name, metric_settings, data_path=data_path)
+        return None
+    with tempfile.TemporaryDirectory(prefix="vaebench-cell-") as private:
+        store.unpack_cell_dir(files, Path(private) / cell.name)
+        score(cell, Path(private) / cell.name, metric_settings, data_path=data_path)
+        return store.pack_cell_dir(Path(private) / cell.name)
 
 
 def import_ray():
@@ -73,7 +90,7 @@ def _one_line(error: Exception) -> str:
 def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
                     tensorboard: bool = False, data_path: str | None = None,
                     shard: tuple[int, int] | None = None, pack_size: int | None = None) -> GridPlan:
-    """Like :func:`vaebench.runner.run_grid`, with one Ray task per pack that needs work."""
+    """Like :func:`vaebench.runner.run_grid`, with one Ray training task per pack and one scoring task per cell."""
     ray = import_ray()
     results_dir = Path(results_dir).resolve()
     plan = plan_grid(preset, results_dir, data_path, shard)
@@ -86,48 +103,85 @@ def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options
         gpus = options.gpus_per_cell
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
-        plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per task)")
-        task = ray.remote(pack_task).options(num_cpus=options.cpus_per_cell, num_gpus=gpus,
-                                             max_retries=options.max_retries, retry_exceptions=False)
-        pending = {}
-        for pack in plan_packs(plan, pack_size, console):
-            files = {cell.name: store.pack_cell_dir(results_dir / cell.name)
-                     for cell in pack if not options.shared_fs and cell not in plan.to_train}
-            target = str(results_dir) if options.shared_fs else None
-            pending[task.remote([cell.to_params() for cell in pack], target, preset.metrics, tensorboard, data_path, files)] = pack
-        unfinished = _collect(ray, pending, results_dir, console)
+        plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per training task)")
+        packs = training_packs(plan, pack_size, console)
+        unfinished = _Driver(ray, plan, packs, preset.metrics, options, gpus, tensorboard, data_path).run(console)
     finally:
         if started_here:
             ray.shutdown()
     if unfinished:
         name, reason = next(iter(unfinished.items()))
-        raise VaebenchError(f"{len(unfinished)} of {len(plan.work)} cells could not be finished on Ray and stay pending "
+        raise VaebenchError(f"{len(unfinished)} of {len(plan.work)} cells could not be trained or scored on Ray "
                             f"(first: {name}: {reason}); run the same command again to retry them")
     return plan
 
 
-def _collect(ray, pending: dict, results_dir: Path, console: Console) -> dict[str, str]:
-    """Wait for every task, store what returns, and show progress; return {cell name: reason} of lost cells."""
-    unfinished = {}
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("cells", total=sum(map(len, pending.values())), detail="")
-        while pending:
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
-            pack = pending.pop(ref)
-            try:
-                results = ray.get(ref)
-            except ray.exceptions.RayError as error:
-                for cell in pack:
-                    unfinished[cell.name] = _one_line(error)
-                    console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
-            else:
-                for cell in pack:
-                    status, files = results[cell.name]
+class _Driver:
+    """Submits a training task per pack, then a scoring task per trained cell; stores what returns; shows progress."""
+
+    def __init__(self, ray, plan: GridPlan, packs: list[list[Cell]], metric_settings: dict, options: RayOptions,
+                 gpus: float, tensorboard: bool, data_path: str | None):
+        self.ray, self.plan, self.options = ray, plan, options
+        self.target = str(plan.results_dir) if options.shared_fs else None
+        self.metric_settings, self.data_path = metric_settings, data_path
+        cpus = ray.cluster_resources().get("CPU", 1)
+        # how many training tasks can run at once: they hold these CPUs, scoring gets the rest
+        self.cpus, self.training_slots = cpus, cpus // options.cpus_per_cell
+        if gpus:
+            self.training_slots = min(self.training_slots, ray.cluster_resources().get("GPU", 0) // gpus)
+        train = ray.remote(train_task).options(num_cpus=options.cpus_per_cell, num_gpus=gpus,
+                                               max_retries=options.max_retries, retry_exceptions=False)
+        self.score_remote = ray.remote(score_task).options(num_cpus=1, num_gpus=0, max_retries=options.max_retries,
+                                                           retry_exceptions=False)
+        self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, data_path): pack
+                         for pack in packs}
+        self.to_score = [cell for cell in plan.work if cell not in plan.to_train]
+        self.scoring: dict = {}
+
+    def scoring_slots(self) -> int:
+        held = min(len(self.training), self.training_slots) * self.options.cpus_per_cell
+        return max(1, int(self.cpus - held))
+
+    def run(self, console: Console) -> dict[str, str]:
+        """Wait for every task; return {cell name: reason} of the cells left untrained or unscored."""
+        unfinished = {}
+        results_dir = self.plan.results_dir
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+        with Progress(*columns, console=console) as progress:
+            trained = progress.add_task("training", total=len(self.plan.to_train), detail="")
+            scored = progress.add_task("scoring", total=len(self.to_score), detail="")
+            while self.training or self.scoring or self.to_score:
+                while self.to_score and len(self.scoring) < self.scoring_slots():
+                    self._submit_scoring(self.to_score.pop(0))
+                (ref,), _ = self.ray.wait([*self.training, *self.scoring], num_returns=1)
+                is_training = ref in self.training
+                cells = self.training.pop(ref) if is_training else [self.scoring.pop(ref)]
+                bar = trained if is_training else scored
+                try:
+                    outcome = self.ray.get(ref)
+                except self.ray.exceptions.RayError as error:
+                    for cell in cells:
+                        unfinished[cell.name] = f"{'training' if is_training else 'scoring'}: {_one_line(error)}"
+                        console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
+                    progress.update(bar, advance=len(cells))
+                    continue
+                outcomes = outcome if is_training else {cells[0].name: (store.CellStatus.DONE, outcome)}
+                for cell in cells:
+                    status, files = outcomes[cell.name]
                     if files is not None:
                         store.replace_cell_dir(results_dir / cell.name, partial(store.unpack_cell_dir, files))
                     if status == store.CellStatus.FAILED:
                         report_failure(console, results_dir, cell)
-            progress.update(bar, advance=len(pack), detail=f"{pack[0].name} finished, {len(pending)} tasks running or queued")
-    return unfinished
+                    elif is_training:
+                        self.to_score.append(cell)
+                        progress.update(scored, total=progress.tasks[scored].total + 1)
+                progress.update(bar, advance=len(cells),
+                                detail=f"{cells[0].name}{f' +{len(cells) - 1}' if len(cells) > 1 else ''} "
+                                       f"{'trained' if is_training else 'scored'}")
+        return unfinished
+
+    def _submit_scoring(self, cell: Cell) -> None:
+        files = {} if self.options.shared_fs else store.pack_cell_dir(self.plan.results_dir / cell.name)
+        self.scoring[self.score_remote.remote(cell.to_params(), self.target, self.metric_settings, self.data_path,
+                                              files)] = cell

@@ -1,14 +1,15 @@
-"""Run a grid: group the unfinished cells into packs, train each pack, then score each finished cell; resumable at any point.
+"""Run a grid: group the unfinished cells into packs, train each pack, score each finished cell; resumable at any point.
 
-``run_pack`` is the unit of work (train the pack's unfinished cells, then
-score each), a plain function of its arguments, so other executors can map it
-over packs.
+Training produces finished cells; each is submitted to the scoring pool (worker
+processes on the CPU, or inline) while the next pack trains, and the grid waits
+for the pool at the end. ``train_cells`` and ``score`` are plain functions of
+their arguments, so other executors can map them over packs and cells.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from rich.console import Console
@@ -16,10 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from vaebench import store
 from vaebench.data import get_dataset
-from vaebench.environment import backend, describe_device
+from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset, check_batch_fits
 from vaebench.models import get_model_class
+from vaebench.quiet_backend import load_backend_quietly
+from vaebench.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
 from vaebench.shards import shard_cells
 
 
@@ -87,9 +90,9 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
     return score_cell(cell_dir, dataset_for(cell, data_path), metric_settings, metrics=metrics, force=force)
 
 
-def plan_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:
-    """The grid's work in packs: unfinished cells grouped by :func:`vaebench.packing.pack_key`, at most ``pack_size``
-    (None: automatic) per pack, then the cells that only need scoring, one each. Says once when packing cannot happen."""
+def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:
+    """The unfinished cells in packs grouped by :func:`vaebench.packing.pack_key`, at most ``pack_size``
+    (None: automatic) per pack. Says once when packing cannot happen."""
     from vaebench import packing
 
     size = packing.default_pack_size() if pack_size is None else pack_size
@@ -97,8 +100,7 @@ def plan_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[
     if size > 1 and reason:
         console.print(reason)
         size = 1
-    trained = {cell.name for cell in plan.to_train}
-    return packing.form_packs(plan.to_train, size) + [[cell] for cell in plan.work if cell.name not in trained]
+    return packing.form_packs(plan.to_train, size)
 
 
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
@@ -114,50 +116,64 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
         train_pack(pending, dataset_for(pending[0], data_path), results_dir, on_progress)
 
 
-def run_pack(cells: list[Cell], results_dir: Path, metric_settings: dict, on_progress=None, tensorboard: bool = False,
-             data_path: str | None = None) -> dict[str, store.CellStatus]:
-    """Train the pack's unfinished cells, then score each finished one unless scored; return {cell name: final status}."""
-    train_cells(cells, results_dir, on_progress, tensorboard, data_path)
-    statuses = {}
-    for cell in cells:
-        cell_dir = Path(results_dir) / cell.name
-        statuses[cell.name] = store.cell_status(cell_dir)
-        if statuses[cell.name] == store.CellStatus.DONE:
-            score(cell, cell_dir, metric_settings, data_path=data_path)
-    return statuses
-
-
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
     reason = store.read_json(Path(results_dir) / cell.name / store.PARAMS_FILE)["failure"]["reason"]
     console.print(f"[red]failed[/] {cell.name}: {reason}")
 
 
 def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
-             data_path: str | None = None, shard: tuple[int, int] | None = None, pack_size: int | None = None) -> GridPlan:
-    """Train and score, one pack after the other, in this process."""
+             data_path: str | None = None, shard: tuple[int, int] | None = None, pack_size: int | None = None,
+             score_workers: int | None = None) -> GridPlan:
+    """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
+
+    ``score_workers`` None picks :func:`vaebench.scoring_pool.auto_workers`; 0 scores each cell right after training.
+    """
     results_dir = Path(results_dir)
     plan = plan_grid(preset, results_dir, data_path, shard)
-    plan.announce(preset, console)
-    packs = plan_packs(plan, pack_size, console)
+    if score_workers is None:
+        score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
+    plan.announce(preset, console, executor=f", scoring in {score_workers} worker processes" if score_workers else "")
+    packs = training_packs(plan, pack_size, console)
     trained = {cell.name for cell in plan.to_train}
+    scored_only = [cell for cell in plan.work if cell.name not in trained]
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
         total_steps = sum(cell.steps for cell in plan.to_train)
         task = progress.add_task("training", total=max(total_steps, 1), detail="")
-        for index, pack in enumerate(packs, 1):
-            to_train = [cell for cell in pack if cell.name in trained]
-            label = f"pack {index}/{len(packs)} {pack[0].name}" + (f" +{len(pack) - 1}" if len(pack) > 1 else "")
-            already = progress.tasks[task].completed
+        scoring = progress.add_task("scoring", total=0, detail="")
 
-            def on_progress(step, loss, label=label, already=already, members=len(to_train), steps=pack[0].steps):
-                progress.update(task, completed=already + step * members, detail=f"{label} step {step}/{steps} loss {loss:.2f}")
+        def on_scoring(counts: PoolCounts):
+            progress.update(scoring, completed=counts.done + counts.not_done,
+                            total=counts.done + counts.not_done + counts.running + counts.waiting,
+                            detail=f"{counts.running} scoring, {counts.waiting} queued")
 
-            progress.update(task, detail=f"{label} {'building' if to_train else 'scoring'}")
-            statuses = run_pack(pack, results_dir, preset.metrics, on_progress if to_train else None, tensorboard, data_path)
-            progress.update(task, completed=already + sum(cell.steps for cell in to_train))
-            for cell in pack:
-                if statuses[cell.name] == store.CellStatus.FAILED:
-                    report_failure(console, results_dir, cell)
-        progress.update(task, completed=max(total_steps, 1), detail="done")
+        with ScoringPool(score_workers, on_scoring, start_up=load_backend_quietly) as pool:
+
+            def submit(cell: Cell) -> None:
+                pool.submit(cell.name, partial(score, cell, results_dir / cell.name, preset.metrics, data_path=data_path))
+
+            for cell in scored_only:
+                submit(cell)
+            for index, pack in enumerate(packs, 1):
+                label = f"pack {index}/{len(packs)} {pack[0].name}" + (f" +{len(pack) - 1}" if len(pack) > 1 else "")
+                already = progress.tasks[task].completed
+
+                def on_progress(step, loss, label=label, already=already, members=len(pack), steps=pack[0].steps):
+                    progress.update(task, completed=already + step * members,
+                                    detail=f"{label} step {step}/{steps} loss {loss:.2f}")
+
+                progress.update(task, detail=f"{label} building")
+                train_cells(pack, results_dir, on_progress, tensorboard, data_path)
+                progress.update(task, completed=already + sum(cell.steps for cell in pack))
+                for cell in pack:
+                    if store.cell_status(results_dir / cell.name) == store.CellStatus.FAILED:
+                        report_failure(console, results_dir, cell)
+                    else:
+                        submit(cell)
+            progress.update(task, completed=max(total_steps, 1), detail="done")
+            not_scored = pool.finish()
+    for name, reason in sorted(not_scored.items()):
+        console.print(f"[yellow]not scored[/] {name}: {reason}; `vaebench evaluate --results {results_dir}` "
+                      f"or the next run scores it")
     return plan
