@@ -24,7 +24,9 @@ def test_a_trained_cell_stores_its_card(tmp_path):
 
 def test_cells_without_a_card_get_their_model_class_card():
     assert model_card({"model": "cvae", "hparams": {}})["reads_labels"] is True
-    assert model_card({"model": "branched_vae", "hparams": {}})["networks"] == ["encoder", "decoder", "classifier"]
+    branched = model_card({"model": "branched_vae", "hparams": {}})  # needs labels to train, its networks do not read them
+    assert branched["networks"] == ["encoder", "decoder", "classifier"] and branched["reads_labels"] is False
+    assert model_card({"model": "seq_cvae", "hparams": {}})["reads_labels"] is True
     assert model_card({"model": "ae", "hparams": {}})["gaussian"] is False
     stored = {"model": "vae", "card": {"gaussian": "as stored"}}
     assert model_card(stored) == stored["card"]

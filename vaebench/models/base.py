@@ -62,6 +62,8 @@ class Autoencoder(keras.Model):
     families: tuple[str, ...] = ("conv", "mlp")
     #: True when the encoder outputs a Gaussian posterior [mean, logvar].
     gaussian = False
+    #: True when the encoder and decoder also take the one-hot class label as input (conditional models).
+    reads_labels = False
     #: the loss terms tracked during training and written to history.csv.
     loss_terms: tuple[str, ...] = ("recon",)
 
@@ -100,7 +102,7 @@ class Autoencoder(keras.Model):
 
         ``name``: the model's registry name; ``hparams``: its hyperparameters (defaults filled in).
         """
-        return {"model": name, "data_kind": cls.data_kind, "reads_labels": "labels" in cls.requires,
+        return {"model": name, "data_kind": cls.data_kind, "reads_labels": cls.reads_labels,
                 "gaussian": cls.gaussian, "networks": list(cls.network_names), "hparams": cls.resolve_hparams(hparams)}
 
     @classmethod

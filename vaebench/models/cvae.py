@@ -15,6 +15,7 @@ from vaebench.models.vae import VAE
 class CVAE(VAE):
     description = "conditional VAE; the one-hot label is appended to the encoder's input and to the decoder's code"
     requires = ("labels",)
+    reads_labels = True
 
     @classmethod
     def create(cls, family, shape, latent_dim, seed=0, num_classes=0, **hparams):
