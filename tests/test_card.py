@@ -33,18 +33,20 @@ def test_cells_without_a_card_get_their_model_class_card():
 
 
 def _save(model, cell_dir, params):
+    """A finished cell as training leaves it: its networks, then a valid params.json (status, cell name)."""
     for name, network in model.networks().items():
         store.save_keras(network, cell_dir / f"{name}.keras")
-    store.write_json(cell_dir / store.PARAMS_FILE, params)
+    cell_name = f"squares/{params['model']}/conv/z2/s0"
+    store.write_json(cell_dir / store.PARAMS_FILE, {"status": "done", **params, "name": cell_name})
     return cell_dir
 
 
 def test_a_conditional_cell_is_scored_with_its_labels(tmp_path):
     dataset = Squares()
     model = get_model_class("cvae").create("conv", dataset.shape, 2, num_classes=dataset.num_classes)
-    for params in ({"name": "old", "model": "cvae", "hparams": {}},  # results from before cards existed
-                   {"name": "new", "model": "cvae", "hparams": {}, "card": get_model_class("cvae").card("cvae", {})}):
-        cell_dir = _save(model, tmp_path / params["name"], params)
+    for folder, params in (("old", {"model": "cvae", "hparams": {}}),  # results from before cards existed
+                           ("new", {"model": "cvae", "hparams": {}, "card": get_model_class("cvae").card("cvae", {})})):
+        cell_dir = _save(model, tmp_path / folder, params)
         scores = score_cell(cell_dir, dataset, SMALL, metrics=["reconstruction", "elbo", "label_probe", "mig"])["scores"]
         assert all(isinstance(scores[key], float) and np.isfinite(scores[key])
                    for key in ("recon_bce", "elbo", "iwae_log_px", "label_from_z", "mig")), scores
@@ -54,7 +56,7 @@ def test_scoring_follows_the_card_not_the_network_shapes(tmp_path):
     dataset = Squares()
     model = get_model_class("vae").create("conv", dataset.shape, 2)  # a Gaussian encoder: two outputs
     card = {**get_model_class("vae").card("vae", {}), "gaussian": False}
-    cell_dir = _save(model, tmp_path, {"name": "vae", "model": "vae", "hparams": {}, "card": card})
+    cell_dir = _save(model, tmp_path, {"model": "vae", "hparams": {}, "card": card})
     scores = score_cell(cell_dir, dataset, SMALL, metrics=["elbo", "classifier"])["scores"]
     assert scores["elbo"] == "n/a: deterministic encoder"
     assert scores["classifier_accuracy"] == "n/a: no classifier branch"

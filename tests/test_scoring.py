@@ -30,7 +30,7 @@ def _cell(tmp_path, gaussian=True, latent_dim=3, collapsed=False):
     store.save_keras(encoder, tmp_path / "encoder.keras")
     store.save_keras(conv_decoder((16, 16, 1), latent_dim), tmp_path / "decoder.keras")
     model = "vae" if gaussian else "ae"
-    store.write_json(tmp_path / store.PARAMS_FILE, {"name": f"squares/{model}/conv/z{latent_dim}/s0", "model": model,
+    store.write_json(tmp_path / store.PARAMS_FILE, {"name": f"squares/{model}/conv/z{latent_dim}/s0", "model": model, "status": "done",
                                                    "card": get_model_class(model).card(model, {})})
     return tmp_path
 
