@@ -51,6 +51,7 @@ MODEL_FILES = ("encoder.keras", "decoder.keras")
 PICTURES_DIR = "pictures"
 LOCK_FILE = ".vaebench.lock"
 LOCK_INFO_FILE = ".vaebench.lock.json"
+LOCK_GRACE_SECONDS = 1.0
 
 
 class CellStatus(str, enum.Enum):
@@ -198,7 +199,8 @@ def check_writable(root: Path) -> None:
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        _create_unique(_make_file, root, lambda random: f".write-check.{random}.tmp").unlink()
+        # missing_ok: the command holding this dir may already have removed it as a leftover
+        _create_unique(_make_file, root, lambda random: f".write-check.{random}.tmp").unlink(missing_ok=True)
     except OSError as error:
         raise VaebenchError(f"results dir {root} cannot be written: {error.strerror or error}") from None
 
@@ -207,7 +209,7 @@ def check_writable(root: Path) -> None:
 
 @contextlib.contextmanager
 def results_lock(root: Path, command: str):
-    """Hold the results dir ``root`` for one writing command, or fail at once naming who holds it.
+    """Hold the results dir ``root`` for one writing command, or fail naming who holds it.
 
     The lock is an OS file lock (``filelock``), so a holder killed with ``kill -9`` releases it
     with its death. Once held, vaebench's own leftovers of killed commands are removed.
@@ -217,7 +219,8 @@ def results_lock(root: Path, command: str):
     root = Path(root)
     if not root.is_dir():
         raise VaebenchError(f"results dir {root} does not exist")
-    lock = filelock.FileLock(root / LOCK_FILE, timeout=0)
+    # A short grace, not a wait: a holder that is just finishing lets go, one just starting has said who it is.
+    lock = filelock.FileLock(root / LOCK_FILE, timeout=LOCK_GRACE_SECONDS)
     try:
         lock.acquire()
     except filelock.Timeout:
