@@ -130,9 +130,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
     import jax
     import jax.numpy as jnp
 
-    keys = {pack_key(cell) for cell in cells}
-    if len(keys) != 1:
-        raise ValueError(f"cells of one pack must share dataset, model, family, latent size and training settings; got {len(keys)} kinds")
+    assert len({pack_key(cell) for cell in cells}) == 1, "a pack holds cells of one pack_key only (see form_packs)"
     first = cells[0]
     cell_dirs = [Path(results_dir) / cell.name for cell in cells]
     for cell_dir in cell_dirs:
