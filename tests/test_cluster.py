@@ -84,7 +84,7 @@ def test_ray_with_a_worker_killed_mid_cell_retries_it_and_matches_local(smoke_re
     out, err = process.communicate(timeout=600)
     assert killed is not None, "never saw a Ray worker running a cell: " + err[-2000:]
     assert process.returncode == 0, out[-2000:] + err[-3000:]
-    assert "via Ray (1 CPU, 0 GPU per cell)" in out
+    assert "via Ray (1 CPU, 0 GPU per training task)" in out
     assert "4 done, 0 failed, 0 pending" in out
     assert not [p for p in results.rglob("*") if ".tmp" in p.name or ".staging-" in p.name]
     _assert_same_cells(results, smoke_results)
@@ -125,7 +125,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
         done.set()
         watcher.join()
         ray.shutdown()
-    assert "via Ray (1 CPU, 0.25 GPU per cell)" in out.getvalue()
+    assert "via Ray (1 CPU, 0.25 GPU per training task)" in out.getvalue()
     assert max(training_at_once) == 4, f"at most {max(training_at_once)} of the four quarter-GPU cells trained at once"
     experiments = load_experiments(tmp_path / "results")
     assert len(experiments) == 4 and all(e.params["status"] == "done" and e.scores for e in experiments)

@@ -13,7 +13,6 @@ from rich.console import Console
 
 from conftest import run_vaebench
 from fake_data import Squares
-from vaebench import store
 from vaebench.batches import batches, can_be_resident
 from vaebench.data import get_dataset
 from vaebench.data.base import FactorDataset
@@ -132,22 +131,6 @@ def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_ce
     packed_failure, alone_failure = report["failure"][1]
     assert packed_failure == alone_failure and packed_failure["step"] % 10 != 0 and "loss became nan" in packed_failure["reason"]
     assert all(report["history_close"]) and report["decoder_close"] == [True, True]
-
-
-@pytest.mark.slow
-def test_run_grid_packs_under_jax_writes_complete_cells_and_a_rerun_trains_nothing(tmp_path):
-    pytest.importorskip("jax")
-    results = tmp_path / "results"
-    args = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae", "--latent-dims", "2", "--seeds", "0,1",
-            "--steps", "30", "--pack", "2", "--results", results]
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    first = run_vaebench(*args, env=env)
-    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
-    cells = store.load_experiments(results)
-    assert len(cells) == 4 and all(cell.has_models and cell.params["pack_size"] == 2 for cell in cells)
-    assert all(cell.history["step"].tolist() == [20, 30] and "mig" in cell.scores for cell in cells)
-    again = run_vaebench(*args, env=env)
-    assert again.returncode == 0 and "0 to train" in again.stdout
 
 
 def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path):

@@ -1,7 +1,6 @@
 """The results store: atomic writes, grid bookkeeping, and the query API."""
 
 import json
-import os
 
 import pytest
 

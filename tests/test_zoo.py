@@ -11,7 +11,6 @@ import keras
 import numpy as np
 import pytest
 
-from fake_data import Squares
 from vaebench.models import get_model_class
 from vaebench.models.dip_vae import covariance, dip_penalty
 from vaebench.models.factor_vae import density_ratio_tc, discriminator_loss
