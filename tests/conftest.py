@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,30 @@ TINY_METRICS = {"num_train": 200, "num_test": 100, "dci_num_train": 100, "dci_nu
 def run_vaebench(*args, timeout=900, **kwargs):
     """The CLI in a fresh process, exactly as a user runs it."""
     return subprocess.run([*VAEBENCH, *map(str, args)], capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def run_jax_script(script: str) -> dict:
+    """A Python script in a fresh process under the JAX backend; its last line of output, parsed as JSON."""
+    pytest.importorskip("jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_in_process(argv, capsys):
+    """The entry point in this process, as a user runs it: (exit code, stdout, stderr)."""
+    from vaebench.cli import main
+
+    old = sys.argv
+    sys.argv = ["vaebench", *map(str, argv)]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = old
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
 
 
 @pytest.fixture(scope="session")

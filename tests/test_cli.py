@@ -4,16 +4,14 @@ import hashlib
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import keras
 import pytest
 
-from conftest import VAEBENCH, run_vaebench
+from conftest import VAEBENCH, run_in_process, run_vaebench
 from vaebench import load_experiments, store
-from vaebench.cli import main
 from vaebench.grid import PRESET_DIR, load_preset
 from vaebench.models import MODELS
 
@@ -70,19 +68,6 @@ def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     assert not [p for p in results.rglob("*") if ".tmp" in p.name]
 
 
-def _cli(argv, capsys):
-    """Run the entry point in-process; return (exit code, stdout, stderr)."""
-    old = sys.argv
-    sys.argv = ["vaebench", *map(str, argv)]
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
-
-
 @pytest.fixture
 def populated(tmp_path):
     """A results dir with content that bad commands must leave untouched."""
@@ -128,7 +113,7 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(argv, message, populat
     argv = [a.format(missing=tmp_path / "missing") for a in argv]
     if argv[:2] == ["run", "grid"]:
         argv += ["--results", str(populated)]
-    code, out, err = _cli(argv, capsys)
+    code, out, err = run_in_process(argv, capsys)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -140,11 +125,11 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(argv, message, populat
 def test_malformed_preset_file_and_unwritable_results(tmp_path, capsys):
     preset = tmp_path / "bad.toml"
     preset.write_text("steps = = 3")
-    code, _, err = _cli(["run", "grid", "--preset", preset, "--results", tmp_path / "r"], capsys)
+    code, _, err = run_in_process(["run", "grid", "--preset", preset, "--results", tmp_path / "r"], capsys)
     assert code == 2 and "malformed preset file" in err and len(err.strip().splitlines()) == 1
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, _, err = _cli(["run", "grid", "--results", blocker / "results"], capsys)
+    code, _, err = run_in_process(["run", "grid", "--results", blocker / "results"], capsys)
     assert code == 2 and "cannot be written" in err
     assert blocker.read_text() == "x"
 
@@ -154,7 +139,7 @@ def test_conflicting_settings_in_an_existing_results_dir(tmp_path, capsys):
     cell = load_preset("smoke").cells()[0]
     store.record_cells(root, {cell.name: {**cell.to_params(), "steps": 999}})
     before = _tree_digest(root)
-    code, _, err = _cli(["run", "grid", "--results", root], capsys)
+    code, _, err = run_in_process(["run", "grid", "--results", root], capsys)
     assert code == 2 and "already holds cell" in err and "(steps)" in err
     assert _tree_digest(root) == before
 
@@ -166,7 +151,7 @@ def test_corrupt_params_file_is_reported_not_crashed_on(smoke_results, tmp_path,
     shutil.copytree(smoke_results, copy)
     victim = next(copy.rglob("params.json"))
     victim.write_text("{truncated")
-    code, _, err = _cli(["list", "--results", copy], capsys)
+    code, _, err = run_in_process(["list", "--results", copy], capsys)
     assert code == 2 and "corrupt results file" in err and str(victim) in err
     assert victim.read_text() == "{truncated"
 
@@ -179,7 +164,7 @@ def test_rescoring_a_results_dir_without_its_weights_is_one_line_and_changes_not
     for weights in published.rglob("*.keras"):
         weights.unlink()
     before = _tree_digest(published)
-    code, out, err = _cli(["evaluate", "--results", published, "--metrics", "mig", "--force"], capsys)
+    code, out, err = run_in_process(["evaluate", "--results", published, "--metrics", "mig", "--force"], capsys)
     assert code == 2 and "Traceback" not in out + err
     assert err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
     assert "has no encoder.keras: this results dir does not keep its weights" in err
@@ -288,7 +273,7 @@ def test_bad_preset_file_is_refused_in_one_line_before_anything_is_written(conte
     preset = tmp_path / "mine.toml"
     preset.write_bytes(content if isinstance(content, bytes) else content.encode())
     results = tmp_path / "results"
-    code, out, err = _cli(["run", "grid", "--preset", preset, "--results", results], capsys)
+    code, out, err = run_in_process(["run", "grid", "--preset", preset, "--results", results], capsys)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in out + err
@@ -300,7 +285,7 @@ def test_bad_preset_file_is_refused_in_one_line_before_anything_is_written(conte
 def test_a_batch_size_beyond_the_memory_rule_is_refused_before_training(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("vaebench.grid._available_memory", lambda: 2**30)
     results = tmp_path / "results"
-    code, _, err = _cli(["run", "grid", "--models", "vae", "--batch-size", "65536", "--results", results], capsys)
+    code, _, err = run_in_process(["run", "grid", "--models", "vae", "--batch-size", "65536", "--results", results], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "batch size 65536 does not fit in memory: one batch of 32×32×1 float32 observations takes 0.25 GiB" in err
     assert "at most 1/16 of the 1.0 GiB available" in err

@@ -1,17 +1,13 @@
 """Packed training and the batches behind it: packs form from like cells, a packed cell is the cell trained alone."""
 
 import io
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rich.console import Console
 
-from conftest import run_vaebench
+from conftest import run_jax_script, run_vaebench
 from fake_data import Squares
 from vaebench.batches import batches, can_be_resident
 from vaebench.data import get_dataset
@@ -118,12 +114,7 @@ print(json.dumps(report))
 @pytest.mark.slow
 def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_cell(tmp_path):
     """JAX: three cells (different seeds and β) packed, and each alone through ``fit``; one draws the NaN point."""
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    script = PACK_SCRIPT.format(tests=str(HERE), out=str(tmp_path))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_jax_script(PACK_SCRIPT.format(tests=str(HERE), out=str(tmp_path)))
     assert report["resident_same"]
     assert report["pack_size"] == [3, 3, 3]
     assert [packed for packed, _ in report["status"]] == ["done", "failed", "done"]

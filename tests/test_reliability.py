@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import VAEBENCH
+from conftest import VAEBENCH, run_in_process
 from vaebench import store
-from vaebench.cli import main
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
 from vaebench.metrics import metric_names
@@ -54,19 +53,6 @@ def site_digest(out: Path) -> dict:
     date = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
     return {str(p.relative_to(out)): hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
             for p in sorted(Path(out).rglob("*")) if p.is_file()}
-
-
-def cli(argv, capsys):
-    """The entry point in-process: (exit code, stdout, stderr)."""
-    old = sys.argv
-    sys.argv = ["vaebench", *map(str, argv)]
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def one_line_error(code, err, *needles):
@@ -128,7 +114,7 @@ def test_a_folder_that_only_looks_like_a_site_is_refused_and_untouched(results, 
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text("user's")
     before = digest(out)
-    code, _, err = cli(["build-site", "--results", results, "--out", out], capsys)
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
     one_line_error(code, err, "is not a vaebench site; refusing to replace it")
     assert digest(out) == before
 
@@ -140,7 +126,7 @@ def test_out_that_is_a_file_or_overlaps_the_results_is_refused(results, tmp_path
     for out, message in [(a_file, "is a file"), (results, "holds the results dir"), (tmp_path, "holds the results dir"),
                          (results / CELLS[0].name, "is inside the cells of the results dir"),
                          (results / CELLS[0].name.split("/")[0] / "site", "is inside the cells of the results dir")]:
-        code, _, err = cli(["build-site", "--results", results, "--out", out], capsys)
+        code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
         one_line_error(code, err, message, str(out))
         assert digest(results) == before and a_file.read_text() == "keep"
     assert not any(p.name.endswith(".html") for p in results.rglob("*"))
@@ -253,7 +239,7 @@ def test_a_held_results_dir_refuses_every_writing_command_until_the_holder_exits
     try:
         before = digest(results)
         for argv in commands:
-            code, _, err = cli(argv, capsys)
+            code, _, err = run_in_process(argv, capsys)
             one_line_error(code, err, f"results dir {results} is in use by `vaebench run grid` (pid {holder.pid} on ",
                            "then run this command again")
             assert digest(results) == before, argv[0]
@@ -262,9 +248,9 @@ def test_a_held_results_dir_refuses_every_writing_command_until_the_holder_exits
         holder.terminate()
         holder.wait()
     for argv in commands:
-        code, out, err = cli(argv, capsys)
+        code, out, err = run_in_process(argv, capsys)
         assert code == 0, (argv[0], err)
-    assert "0 to train" in cli(commands[0], capsys)[1]
+    assert "0 to train" in run_in_process(commands[0], capsys)[1]
 
 
 def test_a_holder_killed_with_sigkill_does_not_block(results, tmp_path, capsys):
@@ -272,7 +258,7 @@ def test_a_holder_killed_with_sigkill_does_not_block(results, tmp_path, capsys):
     holder.kill()
     holder.wait()
     assert (results / store.LOCK_INFO_FILE).exists()  # stale: it names a dead process
-    code, _, err = cli(["evaluate", "--results", results], capsys)
+    code, _, err = run_in_process(["evaluate", "--results", results], capsys)
     assert code == 0, err
     assert not (results / store.LOCK_INFO_FILE).exists()
 
@@ -308,7 +294,7 @@ def test_merge_refuses_a_cell_name_outside_the_grid_naming_and_writes_nothing(tm
     (source / store.GRID_FILE).write_text(json.dumps({"cells": {bad_name: {"name": bad_name}}}))
     into = fake_results(tmp_path / "into")
     before, victim_before = digest(into), digest(victim)
-    code, _, err = cli(["merge", source, "--into", into], capsys)
+    code, _, err = run_in_process(["merge", source, "--into", into], capsys)
     one_line_error(code, err, "is not a cell name", str(source / store.GRID_FILE))
     assert digest(into) == before and digest(victim) == victim_before
 
@@ -377,7 +363,7 @@ def test_leftovers_are_never_cells_and_the_next_writing_command_removes_them(res
     argv = {"merge": ["merge", fake_results(tmp_path / "other"), "--into", results],
             "evaluate": ["evaluate", "--results", results], "run grid": ["run", "grid", *GRID, "--results", results],
             "build-site": ["build-site", "--results", results, "--out", tmp_path / "site"]}[command]
-    code, out, err = cli(argv, capsys)
+    code, out, err = run_in_process(argv, capsys)
     assert code == 0, err
     assert [path for path in leftovers if path.exists()] == []
     assert mine.read_text() == "not vaebench's" and elsewhere.read_text() == "not vaebench's either"
@@ -438,7 +424,7 @@ def test_an_unexpected_os_error_still_shows_its_traceback(tmp_path, capsys, monk
     fake_results(tmp_path / "r")
     monkeypatch.setattr(store, "read_grid", broken)
     with pytest.raises(OSError, match="an internal bug"):
-        cli(["list", "--results", tmp_path / "r"], capsys)
+        run_in_process(["list", "--results", tmp_path / "r"], capsys)
 
 
 # --- corrupt results files ----------------------------------------------------
@@ -461,7 +447,7 @@ def test_a_corrupt_params_file_is_one_line_naming_it_everywhere(results, tmp_pat
     argv = {"list": ["list", "--results", results], "evaluate": ["evaluate", "--results", results],
             "build-site": ["build-site", "--results", results, "--out", tmp_path / "site"],
             "merge": ["merge", results, "--into", source], "run grid": ["run", "grid", *GRID, "--results", results]}[command]
-    code, _, err = cli(argv, capsys)
+    code, _, err = run_in_process(argv, capsys)
     one_line_error(code, err, f"corrupt results file {path}: {message}")
     assert {k: v for k, v in digest(results).items() if k != store.LOCK_FILE} == before
     assert not (tmp_path / "site").exists()
@@ -479,7 +465,7 @@ def test_a_corrupt_metrics_file_is_one_line_for_list_and_evaluate_and_a_problem_
     path = results / CELLS[0].name / store.METRICS_FILE
     path.write_text(content)
     for argv in (["list", "--results", results], ["evaluate", "--results", results]):
-        code, _, err = cli(argv, capsys)
+        code, _, err = run_in_process(argv, capsys)
         one_line_error(code, err, str(path), message)
     assert path.read_text() == content
     index = build_site(results, tmp_path / "site").read_text()
@@ -503,7 +489,7 @@ def test_a_truncated_network_file_is_one_line_naming_it(results, tmp_path, conte
     for filename in store.MODEL_FILES:
         (results / CELLS[0].name / filename).write_bytes(content)
     before = digest(results)
-    code, _, err = cli(["evaluate", "--results", results, "--metrics", "mig", "--force"], capsys)
+    code, _, err = run_in_process(["evaluate", "--results", results, "--metrics", "mig", "--force"], capsys)
     one_line_error(code, err, f"corrupt results file {results / CELLS[0].name / 'encoder.keras'}: cannot be loaded as a Keras model")
     assert {k: v for k, v in digest(results).items() if k != store.LOCK_FILE} == before
 
@@ -537,6 +523,6 @@ def test_a_read_only_results_dir_is_one_line(results, tmp_path, capsys, monkeypa
     before = digest(results)
     for argv in (["evaluate", "--results", results], ["build-site", "--results", results, "--out", tmp_path / "site"],
                  ["merge", fake_results(tmp_path / "source"), "--into", results]):
-        code, _, err = cli(argv, capsys)
+        code, _, err = run_in_process(argv, capsys)
         one_line_error(code, err, str(results), "Read-only file system")
         assert digest(results) == before

@@ -1,16 +1,13 @@
 """Training a cell: files, exact steps, determinism, NaN failures, both Keras backends."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
-import pytest
 
+from conftest import run_jax_script
 from fake_data import Squares
 from vaebench import store
 from vaebench.grid import Cell
@@ -85,12 +82,7 @@ print(json.dumps({{"status": [p["status"] for p in params], "backend": params[0]
 
 
 def test_core_training_under_the_jax_backend(tmp_path):
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    script = JAX_SCRIPT.format(tests=str(HERE), out=str(tmp_path))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_jax_script(JAX_SCRIPT.format(tests=str(HERE), out=str(tmp_path)))
     assert report == {"status": ["done"] * 6, "backend": "jax", "same": True}
 
 
