@@ -30,7 +30,7 @@ from vaebench.environment import backend, gpu_names
 from vaebench.grid import Cell
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
-from vaebench.train import ProgressFn, build_model, record_interval, steps_per_call, store_cell
+from vaebench.train import ProgressFn, build_model, record_interval, steady_rate, steps_per_call, store_cell
 
 #: members per pack when ``--pack`` is not given and an accelerator is visible (1 on a CPU, where packing
 #: adds nothing: the cores are already busy with one model)
@@ -135,7 +135,6 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
     cell_dirs = [Path(results_dir) / cell.name for cell in cells]
     for cell_dir in cell_dirs:
         store.reset_cell_dir(cell_dir)
-        cell_dir.mkdir(parents=True, exist_ok=True)
     models = [build_model(cell, dataset) for cell in cells]
     model_class = get_model_class(first.model)
     streams = [batches(dataset, model_class, first.batch_size, cell.seed) for cell in cells]
@@ -176,9 +175,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
             on_progress(step, float(np.mean(losses)) if losses else float("nan"))
     finished = time.perf_counter()
 
-    rate = None
-    if step > log_every:
-        rate = (step - log_every) * first.batch_size / (finished - first_interval_end)
+    rate = steady_rate(step, log_every, first.batch_size, first_interval_end, finished)
     params = []
     for index, (cell, model, cell_dir) in enumerate(zip(cells, models, cell_dirs)):
         for variables, values in zip((model.trainable_variables, model.non_trainable_variables), states[:2]):

@@ -355,7 +355,7 @@ def read_metrics(cell_dir: Path) -> dict | None:
 
 
 def reset_cell_dir(cell_dir: Path) -> None:
-    """Remove what an interrupted run left in a cell directory before it trains again."""
+    """Make ``cell_dir`` ready to train into: created if missing, emptied of what an interrupted run left."""
     cell_dir = Path(cell_dir)
     if cell_dir.is_dir():
         for child in cell_dir.iterdir():
@@ -363,6 +363,7 @@ def reset_cell_dir(cell_dir: Path) -> None:
                 child.unlink()
             elif child.is_dir() and child.name in ("logs", PICTURES_DIR):
                 shutil.rmtree(child)
+    cell_dir.mkdir(parents=True, exist_ok=True)
 
 
 def replace_cell_dir(cell_dir: Path, fill) -> None:

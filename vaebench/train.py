@@ -107,6 +107,14 @@ def history_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def steady_rate(steps: int, log_every: int, batch_size: int, first_interval_end: float | None,
+                finished: float) -> float | None:
+    """Images per second after the first logging interval (tracing and compilation left out); None without one."""
+    if steps <= log_every or first_interval_end is None:
+        return None
+    return (steps - log_every) * batch_size / (finished - first_interval_end)
+
+
 def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
                wall_seconds: float, images_per_second: float | None, pack_size: int = 1) -> dict:
     """Write a trained cell's files, ``params.json`` last; return the params written.
@@ -138,7 +146,6 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     """
     cell_dir = Path(cell_dir)
     store.reset_cell_dir(cell_dir)
-    cell_dir.mkdir(parents=True, exist_ok=True)
     model = build_model(cell, dataset)
     log_every = min(cell.log_every, cell.steps)
     recorder = _Recorder(cell.steps, log_every, on_progress)
@@ -149,8 +156,5 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     model.fit(batches(dataset, get_model_class(cell.model), cell.batch_size, cell.seed), steps_per_epoch=log_every,
               epochs=math.ceil(cell.steps / log_every), shuffle=False, verbose=0, callbacks=callbacks)
     finished = time.perf_counter()
-    steady_steps = recorder.step - log_every
-    rate = None
-    if steady_steps > 0 and recorder.first_interval_end is not None:
-        rate = steady_steps * cell.batch_size / (finished - recorder.first_interval_end)
+    rate = steady_rate(recorder.step, log_every, cell.batch_size, recorder.first_interval_end, finished)
     return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate)
