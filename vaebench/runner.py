@@ -85,9 +85,14 @@ def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
 
 def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] | None = None, force: bool = False,
           data_path: str | None = None):
+    """Score the cell, then draw its pictures while its weights are at hand (see ``vaebench.pictures``)."""
     from vaebench.metrics import score_cell
+    from vaebench.pictures import draw_pictures
 
-    return score_cell(cell_dir, dataset_for(cell, data_path), metric_settings, metrics=metrics, force=force)
+    dataset = dataset_for(cell, data_path)
+    record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force)
+    draw_pictures(cell_dir, dataset)
+    return record
 
 
 def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:

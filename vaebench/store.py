@@ -351,7 +351,21 @@ def read_metrics(cell_dir: Path) -> dict | None:
             raise VaebenchError(f"corrupt results file {path}: score key {key!r} is not a metric name (letters, digits, _)")
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise VaebenchError(f"corrupt results file {path}: score {key!r} is neither a number nor an 'n/a: reason'")
+    matrices = metrics.get("matrices", {})
+    if not isinstance(matrices, dict) or not all(_is_matrix(m) for m in matrices.values()):
+        raise VaebenchError(f"corrupt results file {path}: 'matrices' must map metric names to "
+                            "{\"rows\": [latents], \"columns\": [factors], \"values\": rows × columns numbers}")
     return metrics
+
+
+def _is_matrix(matrix) -> bool:
+    if not isinstance(matrix, dict) or not all(isinstance(matrix.get(k), list) for k in ("rows", "columns", "values")):
+        return False
+    rows, columns, values = matrix["rows"], matrix["columns"], matrix["values"]
+    return (all(isinstance(name, str) for name in rows + columns) and len(values) == len(rows)
+            and all(isinstance(row, list) and len(row) == len(columns) and
+                    all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in row)
+                    for row in values))
 
 
 def reset_cell_dir(cell_dir: Path) -> None:

@@ -53,7 +53,8 @@ def dci(codes_train, factors_train, codes_test, factors_test, trees: int = 100, 
     how much each factor is explained by a single latent; both in [0, 1].
     Informativeness: mean classification accuracy over factors, in [0, 1].
     ``n_jobs``: threads fitting the factors' classifiers (the scores do not depend on it).
-    Returns {"disentanglement", "completeness", "informativeness_train", "informativeness_test"}.
+    Returns {"disentanglement", "completeness", "informativeness_train", "informativeness_test"} and
+    "importance": the (L, F) importance matrix, each factor's column normalised to sum to 1.
     """
     codes_train, factors_train = check_codes_and_factors(codes_train, factors_train)
     codes_test, factors_test = check_codes_and_factors(codes_test, factors_test)
@@ -61,4 +62,5 @@ def dci(codes_train, factors_train, codes_test, factors_test, trees: int = 100, 
                                                                    trees, seed, n_jobs)
     return {"disentanglement": _weighted_specificity(importances) if importances.shape[1] > 1 else 1.0,
             "completeness": _weighted_specificity(importances.T) if importances.shape[0] > 1 else 1.0,
-            "informativeness_train": train_accuracy, "informativeness_test": test_accuracy}
+            "informativeness_train": train_accuracy, "informativeness_test": test_accuracy,
+            "importance": (importances / np.maximum(importances.sum(axis=0, keepdims=True), 1e-12)).tolist()}

@@ -62,6 +62,8 @@ class ScoringContext:
     cell_dir: Path
     #: the metric being computed; ``score_cell`` sets it before each one
     metric: str = ""
+    #: metric name -> the latents × factors matrix it kept (see ``keep_matrix``)
+    matrices: dict = field(default_factory=dict)
     _samples: dict = field(default_factory=dict, repr=False)
 
     def network(self, name: str) -> keras.Model | None:
@@ -71,6 +73,13 @@ class ScoringContext:
     def _stream(self, *names: str) -> np.random.Generator:
         keys = (self.cell_name, *names)
         return np.random.default_rng([self.settings["seed"], *(zlib.crc32(key.encode()) for key in keys)])
+
+    def keep_matrix(self, values) -> None:
+        """Keep the current metric's (latents, factors) matrix for metrics.json, labelled as its spec declares."""
+        spec, values = METRICS[self.metric], np.asarray(values, dtype=float)
+        self.matrices[self.metric] = {
+            "label": spec.matrix, "rows": [f"z{i}" for i in range(values.shape[0])],
+            "columns": list(self.dataset.factor_names), "values": np.round(values, 5).tolist()}
 
     def rng(self, purpose: str) -> np.random.Generator:
         """The current metric's own stream for ``purpose``."""
@@ -161,7 +170,9 @@ def _cross_reconstruction(ctx: ScoringContext) -> dict:
 
 def _mig(ctx: ScoringContext) -> dict:
     (codes, factors), _ = ctx.train_test
-    return {"mig": mig(codes, factors, ctx.settings["bins"])["mig"]}
+    scores = mig(codes, factors, ctx.settings["bins"])
+    ctx.keep_matrix(scores["normalised_information"])
+    return {"mig": scores["mig"]}
 
 
 def _beta_vae(ctx: ScoringContext) -> dict:
@@ -192,6 +203,7 @@ def _dci(ctx: ScoringContext) -> dict:
     # one boosted classifier is single-threaded: a thread per factor gives the same numbers sooner
     scores = dci(train, train_f, test, test_f, trees=ctx.settings["dci_trees"], seed=ctx.settings["seed"],
                  n_jobs=_cores())
+    ctx.keep_matrix(scores.pop("importance"))
     return {f"dci_{key}": value for key, value in scores.items()}
 
 
@@ -272,7 +284,8 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
 
     Each metric is written as soon as it is computed, so an interrupted scoring
-    resumes where it stopped. What the cell's model is (Gaussian, reads labels,
+    resumes where it stopped. Metrics whose spec declares a ``matrix`` also keep their
+    latents × factors matrix under "matrices" (rows "z<i>", columns the factor names). What the cell's model is (Gaussian, reads labels,
     its networks) comes from the card in its params.json. Returns the metrics.json content.
     """
     cell_dir = Path(cell_dir)
@@ -283,7 +296,7 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     settings = resolve_settings(settings)
     path = cell_dir / store.METRICS_FILE
     record = store.read_metrics(cell_dir) or {}
-    record = {"scores": record.get("scores", {}), "settings": record.get("settings", {}), "seconds": record.get("seconds", {})}
+    record = {key: record.get(key, {}) for key in ("scores", "settings", "seconds", "matrices")}
     todo = [name for name in names if force or name not in record["seconds"]]
     if not todo:
         return record
@@ -297,6 +310,9 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
         metric = METRICS[name]
         started = time.perf_counter()
         record["scores"].update(_scores(metric, context))
+        record["matrices"].pop(name, None)
+        if name in context.matrices:
+            record["matrices"][name] = context.matrices[name]
         record["settings"][name] = {key: settings[key] for key in metric.settings}
         record["seconds"][name] = round(time.perf_counter() - started, 3)
         store.write_json(path, record)

@@ -58,6 +58,8 @@ class MetricSpec:
     representation: str = "posterior mean"
     #: what the dataset must have: "factors", "labels" or nothing
     needs: str | None = "factors"
+    #: what its latents × factors matrix holds, for metrics that keep one in metrics.json ("matrices")
+    matrix: str | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -124,7 +126,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         (Score("mig", "MIG", True, column="MIG"),),
         "Per factor, the gap between the mutual information of the two latents most informative about it, "
         "divided by the factor's entropy, averaged over factors; latents are discretised into equal-width bins.",
-        ("num_train", "bins", "seed"), (CHEN_2018,)),
+        ("num_train", "bins", "seed"), (CHEN_2018,),
+        matrix="mutual information between each latent and each factor, divided by the factor's entropy (0 to 1)"),
     MetricSpec(
         "beta_vae",
         (Score("beta_vae_train", "β-VAE score (train)", True),
@@ -155,7 +158,9 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         "latent), their accuracy the informativeness.",
         ("dci_num_train", "dci_num_test", "dci_trees", "seed"),
         (Citation("Eastwood & Williams", 2018,
-                  "A Framework for the Quantitative Evaluation of Disentangled Representations"),)),
+                  "A Framework for the Quantitative Evaluation of Disentangled Representations"),),
+        matrix="importance of each latent for predicting each factor (boosted trees' feature importances; "
+               "each factor's column sums to 1)"),
     MetricSpec(
         "sap",
         (Score("sap", "SAP", True),),

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 from datetime import datetime, timezone
-from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -24,14 +23,12 @@ import vaebench
 from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
-from vaebench.models import model_card
 from vaebench.site import charts
 from vaebench.site.assets import write_assets
-from vaebench.site.images import LATENTS_FILE, PICTURES_FILE, draw_cell_pictures
+from vaebench.pictures import ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, draw_pictures
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
-ARITHMETIC_FACTOR = "scale"
 TRADEOFF_PNG = "tradeoff.png"
 #: the list of files a build wrote into its out dir: a rebuild replaces or removes those and nothing else
 SITE_MANIFEST = ".vaebench-site.json"
@@ -242,11 +239,9 @@ class Site:
 
 
 def _cell_pictures(experiment: store.Experiment, dataset) -> Path | None:
-    """The cell's pictures dir, drawn afresh when the cell has its weights; None if it has neither."""
+    """The cell's pictures dir (drawn first where it is missing or outdated and the cell has its weights); None if there is none."""
+    draw_pictures(experiment.path, dataset)
     stored = experiment.path / store.PICTURES_DIR
-    if experiment.has_models:
-        store.replace_cell_dir(stored, partial(draw_cell_pictures, experiment.encoder, experiment.decoder,
-                                               model_card(experiment.params), dataset, ARITHMETIC_FACTOR))
     return stored if (stored / PICTURES_FILE).is_file() else None
 
 

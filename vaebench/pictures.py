@@ -1,0 +1,261 @@
+"""Pictures of what a trained model does, drawn once from its weights into the cell's ``pictures/`` folder.
+
+Scoring draws them right after the scores (the weights are at hand there), so the report
+is a view of the results: the committed results keep these pictures, not the weights.
+Images are tiled into PNG sprites with numpy and Pillow, at their native size with a
+1-pixel gutter, so a page can show any tile or row of a sprite and label it in HTML. Every
+random choice uses a fixed seed, so redrawing gives identical files.
+
+PICTURES_FILE describes the folder:
+
+- "version": PICTURES_VERSION (older folders are redrawn where the weights exist);
+- "gaussian": whether codes are posterior means of a Gaussian encoder (else autoencoder codes);
+- "order": latents, most informative first; "strength": per latent, what orders them
+  ("strength_name" says what: mean KL in nats, or variance of the codes); "informative": per
+  latent, whether it carries information (mean KL ≥ INFORMATIVE_KL nats; for an autoencoder,
+  variance ≥ 1 % of the largest latent's);
+- "tile": {"height", "width", "gutter"} of every sprite's tiles, in pixels;
+- "reconstructions": sprite of 2 rows × RECONSTRUCTIONS columns: held-out inputs, their reconstructions;
+- "traversals": one sprite per input i (the i-th column of the reconstructions): a row per latent in
+  "order", a column per value of "values" ((steps, L): the value each latent takes in each column);
+- "interpolation", "arithmetic" (or null), "prior" (or null): single sprites;
+  "prior_caption" says what the prior samples are drawn from.
+"""
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vaebench import store
+from vaebench.data.base import Dataset
+from vaebench.metrics.likelihood import sigmoid
+from vaebench.metrics.sampling import decode, encode
+
+#: raised whenever what a pictures folder holds changes, so older folders are redrawn where the weights exist
+PICTURES_VERSION = 2
+#: traversal values: −3 … +3 in steps of 0.5 (prior units for a VAE; standard deviations for an autoencoder)
+TRAVERSAL_STEPS = 13
+TRAVERSAL_RANGE = 3.0
+INTERPOLATION_STEPS = 10
+TRAVERSAL_SAMPLES = 3
+RECONSTRUCTIONS = 10
+PRIOR_SAMPLES = (2, 8)
+#: a latent whose mean KL to the prior is below this (nats) carries next to no information about the input
+INFORMATIVE_KL = 0.05
+#: the factor whose mean code difference the latent-arithmetic picture adds
+ARITHMETIC_FACTOR = "scale"
+#: a pictures dir: these PNGs, LATENTS_FILE (when the dataset has factors) and PICTURES_FILE describing them
+PICTURES_FILE = "pictures.json"
+LATENTS_FILE = "latents.csv"
+GUTTER = 1
+
+
+def sequence_plots(sequences: np.ndarray, height: int = 24) -> np.ndarray:
+    """(..., T, C) sequences in [0, 1] → (..., height, T, 1) line plots of channel 0, white on black."""
+    rows = np.round((1 - np.clip(sequences[..., 0], 0, 1)) * (height - 1)).astype(int)
+    previous = np.concatenate([rows[..., :1], rows[..., :-1]], axis=-1)  # join each point to the one before
+    low, high = np.minimum(rows, previous), np.maximum(rows, previous)
+    pixel_rows = np.arange(height)[:, None]
+    return ((pixel_rows >= low[..., None, :]) & (pixel_rows <= high[..., None, :])).astype(np.float32)[..., None]
+
+
+def save_grid(path: Path, tiles: np.ndarray) -> tuple[int, int]:
+    """Write (rows, cols, H, W, C) images in [0, 1] as one PNG with GUTTER-pixel grey gutters; return the tile's (H, W).
+
+    Tile (r, c) starts at pixel (GUTTER + r·(H + GUTTER), GUTTER + c·(W + GUTTER)).
+    Sequences, (rows, cols, T, C), are drawn as line plots.
+    """
+    if tiles.ndim == 4:
+        tiles = sequence_plots(tiles)
+    rows, cols, height, width, channels = tiles.shape
+    step_y, step_x = height + GUTTER, width + GUTTER
+    canvas = np.full((rows * step_y + GUTTER, cols * step_x + GUTTER, channels), 0.5, np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            canvas[GUTTER + r * step_y: GUTTER + r * step_y + height, GUTTER + c * step_x: GUTTER + c * step_x + width] = tiles[r, c]
+    pixels = (np.clip(canvas, 0, 1) * 255).round().astype(np.uint8)
+    Image.fromarray(pixels[..., 0] if channels == 1 else pixels).save(path, optimize=True)
+    return height, width
+
+
+def latent_order(mean: np.ndarray, logvar: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latents sorted by informativeness: mean KL per dimension (VAEs) or variance of the codes (autoencoders).
+
+    Returns (order, strength per latent, informative per latent).
+    """
+    if logvar is None:
+        strength = mean.var(axis=0)
+        informative = strength >= 0.01 * strength.max()
+    else:
+        strength = (0.5 * (np.exp(logvar) + mean**2 - 1 - logvar)).mean(axis=0)
+        informative = strength >= INFORMATIVE_KL
+    return np.argsort(-strength, kind="stable"), strength, informative
+
+
+class CellPictures:
+    """Encodes a fixed batch once and draws every picture of one cell's page from it."""
+
+    def __init__(self, encoder, decoder, dataset: Dataset, card: dict):
+        self.encoder, self.decoder, self.dataset = encoder, decoder, dataset
+        self.gaussian, self.reads_labels = card["gaussian"], card["reads_labels"]
+        self.batch = dataset.sample(256, np.random.default_rng(0), split="test")
+        self.mean, self.logvar = self._encode(self.batch.images, self.batch.labels)
+        self.order, self.strength, self.informative = latent_order(self.mean, self.logvar)
+
+    def _encode(self, images: np.ndarray, labels) -> tuple:
+        return encode(self.encoder, images, labels if self.reads_labels else None, self.dataset.num_classes)
+
+    def _decode(self, codes: np.ndarray, labels=None) -> np.ndarray:
+        labels = labels if self.reads_labels else None
+        return sigmoid(decode(self.decoder, codes.astype(np.float32), labels, self.dataset.num_classes))
+
+    def _labels(self, indices, repeat=1):
+        return None if self.batch.labels is None else np.repeat(self.batch.labels[indices], repeat)
+
+    def reconstructions(self, path: Path) -> tuple[int, int]:
+        indices = np.arange(RECONSTRUCTIONS)
+        outputs = self._decode(self.mean[indices], self._labels(indices))
+        return save_grid(path, np.stack([self.batch.images[indices], outputs]))
+
+    def traversal_values(self) -> np.ndarray:
+        """(steps, L) latent values: −3..3 in prior units for VAEs, ±3 standard deviations around the mean for autoencoders."""
+        steps = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)[:, None]
+        if self.gaussian:
+            return np.repeat(steps, self.mean.shape[1], axis=1)
+        return self.mean.mean(axis=0) + steps * self.mean.std(axis=0)
+
+    def traversal(self, path: Path, sample: int) -> None:
+        """Row r: the code of input ``sample`` with latent order[r] set to each traversal value in turn."""
+        values = self.traversal_values()
+        latents = len(self.order)
+        codes = np.repeat(self.mean[sample:sample + 1], latents * TRAVERSAL_STEPS, axis=0)
+        for row, latent in enumerate(self.order):
+            codes[row * TRAVERSAL_STEPS:(row + 1) * TRAVERSAL_STEPS, latent] = values[:, latent]
+        decoded = self._decode(codes, self._labels([sample], latents * TRAVERSAL_STEPS))
+        save_grid(path, decoded.reshape((latents, TRAVERSAL_STEPS) + decoded.shape[1:]))
+
+    def prior_samples(self, path: Path) -> str:
+        """Decodings of codes drawn from the prior (VAEs) or from a Gaussian fitted to the codes (autoencoders); returns the caption."""
+        rng = np.random.default_rng(3)
+        count = int(np.prod(PRIOR_SAMPLES))
+        if self.gaussian:
+            codes, caption = rng.standard_normal((count, self.mean.shape[1])), "codes drawn from the prior N(0, I)"
+        else:
+            codes = rng.multivariate_normal(self.mean.mean(axis=0), np.cov(self.mean, rowvar=False), count)
+            caption = "codes drawn from a Gaussian fitted to the codes of 256 held-out inputs (an autoencoder has no prior)"
+        labels = None if self.batch.labels is None else self.batch.labels[rng.integers(0, len(self.batch.labels), count)]
+        decoded = self._decode(codes, labels)
+        save_grid(path, decoded.reshape(PRIOR_SAMPLES + decoded.shape[1:]))
+        return caption
+
+    def interpolation(self, path: Path, start: int = 0, end: int = 1) -> None:
+        weights = np.linspace(0.0, 1.0, INTERPOLATION_STEPS)[:, None]
+        codes = (1 - weights) * self.mean[start] + weights * self.mean[end]
+        labels = None if self.batch.labels is None else np.where(weights[:, 0] < 0.5, self.batch.labels[start], self.batch.labels[end])
+        row = self._decode(codes, labels)
+        ends = np.zeros_like(row)
+        ends[0], ends[-1] = self.batch.images[start], self.batch.images[end]
+        save_grid(path, np.stack([ends, row]))
+
+    def arithmetic(self, path: Path, factor: str, count: int = 6) -> bool:
+        """Mean code at the factor's largest value minus at its smallest, added to small examples.
+
+        Rows: small inputs, their reconstructions, reconstructions after adding the
+        vector, and the same inputs rendered with the factor at its largest value.
+        Returns False where the dataset has no such factor.
+        """
+        if factor not in self.dataset.factor_names:
+            return False
+        j = self.dataset.factor_names.index(factor)
+        rng = np.random.default_rng(1)
+        factors = self.dataset.sample_factors(512, rng)
+        small, large = factors.copy(), factors.copy()
+        small[:, j], large[:, j] = 0, self.dataset.factor_sizes[j] - 1
+
+        def codes(f):
+            return self._encode(self.dataset.render(f, rng), self.dataset.labels_for(f))[0]
+
+        vector = codes(large).mean(axis=0) - codes(small).mean(axis=0)
+        examples = small[:count]
+        labels = self.dataset.labels_for(examples)
+        inputs, targets = self.dataset.render(examples, rng), self.dataset.render(large[:count], rng)
+        base = codes(examples)
+        save_grid(path, np.stack([inputs, self._decode(base, labels), self._decode(base + vector, labels), targets]))
+        return True
+
+    def latent_table(self, count: int = 1000, latents: int = 4):
+        """Means of the most informative latents for ``count`` samples with their factor values (for the scatter matrix)."""
+        import pandas as pd
+
+        if not self.dataset.has_factors:
+            return None
+        rng = np.random.default_rng(2)
+        factors = self.dataset.sample_factors(count, rng)
+        images = self.dataset.render(factors, rng)
+        mean, _ = self._encode(images, self.dataset.labels_for(factors))
+        chosen = self.order[: min(latents, mean.shape[1])]
+        frame = pd.DataFrame({f"z{i}": mean[:, i].round(4) for i in chosen})
+        for j, name in enumerate(self.dataset.factor_names):
+            frame[name] = factors[:, j]
+        return frame
+
+
+def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, arithmetic_factor: str, out_dir: Path) -> None:
+    """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (module docstring).
+
+    ``card``: the cell's model card (whether it is Gaussian and reads labels).
+    """
+    out_dir = Path(out_dir)
+    pictures = CellPictures(encoder, decoder, dataset, card)
+    height, width = pictures.reconstructions(out_dir / "reconstructions.png")
+    traversals = [f"traversal-{sample}.png" for sample in range(TRAVERSAL_SAMPLES)]
+    for sample, name in enumerate(traversals):
+        pictures.traversal(out_dir / name, sample)
+    pictures.interpolation(out_dir / "interpolation.png")
+    arithmetic = pictures.arithmetic(out_dir / "arithmetic.png", arithmetic_factor)
+    prior_caption = pictures.prior_samples(out_dir / "prior.png")
+    table = pictures.latent_table()
+    if table is not None:
+        table.to_csv(out_dir / LATENTS_FILE, index=False)
+    meta = {"version": PICTURES_VERSION, "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
+            "strength": [round(float(v), 6) for v in pictures.strength],
+            "strength_name": "mean KL to the prior (nats)" if pictures.gaussian else "variance of the codes",
+            "informative": [bool(v) for v in pictures.informative],
+            "tile": {"height": height, "width": width, "gutter": GUTTER},
+            "reconstructions": "reconstructions.png", "traversals": traversals,
+            "values": np.round(pictures.traversal_values(), 4).tolist(),
+            "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
+            "prior": "prior.png", "prior_caption": prior_caption}
+    (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def pictures_are_current(cell_dir: Path) -> bool:
+    """Whether the cell's pictures folder exists and was drawn by this PICTURES_VERSION."""
+    path = Path(cell_dir) / store.PICTURES_DIR / PICTURES_FILE
+    try:
+        return json.loads(path.read_text()).get("version") == PICTURES_VERSION
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def draw_pictures(cell_dir: Path, dataset: Dataset, force: bool = False) -> bool:
+    """Draw the cell's pictures folder from its weights, unless it is current; swapped in whole, never half-written.
+
+    Returns whether the cell has current pictures afterwards (a cell without weights keeps what it has).
+    """
+    cell_dir = Path(cell_dir)
+    if pictures_are_current(cell_dir) and not force:
+        return True
+    if not all((cell_dir / name).is_file() for name in ("encoder.keras", "decoder.keras")):
+        return False
+    from vaebench.models import model_card
+
+    encoder, decoder = store.load_network(cell_dir, "encoder.keras"), store.load_network(cell_dir, "decoder.keras")
+    store.replace_cell_dir(cell_dir / store.PICTURES_DIR,
+                           partial(draw_cell_pictures, encoder, decoder, model_card(store.read_params(cell_dir)), dataset,
+                                   ARITHMETIC_FACTOR))
+    return True
