@@ -50,6 +50,21 @@ def test_every_key_for_a_factor_dataset(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text()) == record
 
 
+def test_mig_and_dci_keep_their_latents_by_factors_matrices(tmp_path):
+    dataset = Squares()
+    record = score_cell(_cell(tmp_path), dataset, SMALL)
+    assert set(record["matrices"]) == {name for name, metric in METRICS.items() if metric.matrix}
+    for name, matrix in record["matrices"].items():
+        assert matrix["label"] == METRICS[name].matrix
+        assert matrix["rows"] == ["z0", "z1", "z2"] and matrix["columns"] == list(dataset.factor_names)
+        values = np.array(matrix["values"])
+        assert values.shape == (3, len(dataset.factor_names)) and (values >= 0).all() and (values <= 1 + 1e-9).all()
+    np.testing.assert_allclose(np.array(record["matrices"]["dci"]["values"]).sum(axis=0), 1.0, atol=1e-4)
+    # rescoring one metric replaces its matrix and keeps the other's
+    again = score_cell(tmp_path, dataset, SMALL, metrics=["mig"], force=True)
+    assert again["matrices"] == record["matrices"]
+
+
 def test_a_dataset_without_factors_gets_explicit_na(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.random((40, 16, 16, 1)).astype(np.float32)

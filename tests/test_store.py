@@ -92,3 +92,24 @@ def test_reset_cell_dir_removes_leftovers_only_inside_the_cell(tmp_path):
     sibling.write_text("keep")
     store.reset_cell_dir(cell)
     assert list(cell.iterdir()) == [] and sibling.read_text() == "keep"
+
+
+@pytest.mark.parametrize("matrices", [
+    [1, 2],
+    {"mig": {"rows": ["z0"], "columns": ["shape"]}},
+    {"mig": {"rows": ["z0", "z1"], "columns": ["shape"], "values": [[0.5]]}},
+    {"mig": {"rows": ["z0"], "columns": ["shape", "scale"], "values": [[0.5]]}},
+    {"dci": {"rows": ["z0"], "columns": ["shape"], "values": [["0.5"]]}},
+    {"dci": {"rows": ["z0"], "columns": ["shape"], "values": [[float("nan")]]}},
+])
+def test_a_corrupt_matrix_in_metrics_json_is_named(tmp_path, matrices):
+    (tmp_path / store.METRICS_FILE).write_text(json.dumps({"scores": {}, "settings": {}, "seconds": {}, "matrices": matrices}))
+    with pytest.raises(VaebenchError, match="'matrices' must map metric names"):
+        store.read_metrics(tmp_path)
+
+
+def test_a_well_formed_matrix_is_read_back(tmp_path):
+    record = {"scores": {"mig": 0.1}, "settings": {}, "seconds": {},
+              "matrices": {"mig": {"label": "x", "rows": ["z0", "z1"], "columns": ["shape"], "values": [[0.25], [0]]}}}
+    store.write_json(tmp_path / store.METRICS_FILE, record)
+    assert store.read_metrics(tmp_path) == record

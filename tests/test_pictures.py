@@ -1,0 +1,48 @@
+"""The pictures a cell keeps: drawn at scoring time, described by pictures.json, sprites with the stated geometry."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from vaebench import store
+from vaebench.pictures import (INFORMATIVE_KL, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, RECONSTRUCTIONS,
+                               TRAVERSAL_STEPS, latent_order, pictures_are_current)
+
+
+def _sprite_shape(tile: dict, rows: int, cols: int) -> tuple[int, int]:
+    """(height, width) in pixels of a sprite of rows × cols tiles with gutters."""
+    gutter = tile["gutter"]
+    return rows * (tile["height"] + gutter) + gutter, cols * (tile["width"] + gutter) + gutter
+
+
+def test_run_grid_leaves_every_cell_with_current_pictures_whose_sprites_match_their_description(smoke_results):
+    cells = [p.parent for p in smoke_results.rglob(store.PARAMS_FILE)]
+    assert cells
+    for cell in cells:
+        assert pictures_are_current(cell), cell  # drawn by `run grid` itself, before any build-site
+        folder = cell / store.PICTURES_DIR
+        meta = json.loads((folder / PICTURES_FILE).read_text())
+        assert meta["version"] == PICTURES_VERSION
+        latents = json.loads((cell / store.PARAMS_FILE).read_text())["latent_dim"]
+        assert sorted(meta["order"]) == list(range(latents)) and len(meta["strength"]) == latents
+        assert [meta["strength"][i] for i in meta["order"]] == sorted(meta["strength"], reverse=True)
+        if meta["gaussian"]:
+            assert meta["informative"] == [s >= INFORMATIVE_KL for s in meta["strength"]]
+        tile = meta["tile"]
+        expected = {meta["reconstructions"]: (2, RECONSTRUCTIONS), meta["prior"]: PRIOR_SAMPLES,
+                    **{name: (latents, TRAVERSAL_STEPS) for name in meta["traversals"]}}
+        for name, (rows, cols) in expected.items():
+            width, height = Image.open(folder / name).size
+            assert (height, width) == _sprite_shape(tile, rows, cols), name
+        assert np.array(meta["values"]).shape == (TRAVERSAL_STEPS, latents)
+
+
+def test_latents_are_ordered_by_mean_kl_and_flagged_informative_above_the_threshold():
+    mean = np.zeros((100, 3))
+    mean[:, 1] = np.random.default_rng(0).normal(size=100) * 2  # only latent 1 moves with the input
+    logvar = np.zeros((100, 3))
+    logvar[:, 2] = -0.4  # latent 2: a slightly narrower posterior, KL ≈ 0.035 nats
+    order, strength, informative = latent_order(mean, logvar)
+    assert order[0] == 1 and list(informative) == [False, True, False]
+    assert 0 < strength[2] < INFORMATIVE_KL and strength[0] == 0
