@@ -49,6 +49,8 @@ class Dataset(ABC):
     name: str
     shape: tuple[int, ...]
     num_classes: int = 0
+    #: each label's name where the dataset has them (tables), else ()
+    label_names: tuple[str, ...] = ()
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()
     #: a table's columns, in the order its encoded records hold them (see ``columns``); () for images and sequences
