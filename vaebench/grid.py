@@ -137,8 +137,9 @@ class Preset:
         if not model_class.families_for(dataset_kind(dataset)):
             if "dataset" in self.explicit:
                 accepted = [name for name in dataset_names() if model_class.families_for(dataset_kind(name))]
-                raise VaebenchError(f"model {model} does not train on {dataset_kind(dataset).replace('_', ' ')} (dataset "
-                                    f"{dataset!r}); accepted for it: {', '.join(accepted)}")
+                kinds = " and ".join(kind.replace("_", " ") for kind in (model_class.data_kind, *model_class.other_data_kinds))
+                raise VaebenchError(f"model {model} trains on {kinds}, which dataset {dataset!r} does not provide; "
+                                    f"accepted for it: {', '.join(accepted)}")
             dataset = model_class.default_dataset
         kind = dataset_kind(dataset)
         if kind in ("sequences", "tables"):
@@ -148,8 +149,8 @@ class Preset:
         usable = tuple(family for family in families if family in accepted)
         if len(usable) < len(families) and "families" in self.explicit:
             wrong = next(family for family in families if family not in usable)
-            raise VaebenchError(f"model {model} cannot use the {wrong} family on {kind.replace('_', ' ')}; "
-                                f"accepted for it there: {', '.join(accepted)}")
+            raise VaebenchError(f"model {model} cannot use the {wrong} family; accepted for it: {', '.join(accepted)} "
+                                f"(on {kind.replace('_', ' ')})")
         return dataset, image_size, usable or accepted[:1]
 
     def with_overrides(self, dataset=None, image_size=None, models=None, families=None, latent_dims=None,

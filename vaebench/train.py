@@ -22,7 +22,6 @@ import keras
 
 from vaebench import store
 from vaebench.batches import batches
-from vaebench.data import dataset_kind
 from vaebench.data.base import Dataset
 from vaebench.environment import environment, seed_everything
 from vaebench.grid import Cell
@@ -127,8 +126,7 @@ def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict],
     store.write_text(cell_dir / store.HISTORY_FILE, history_csv(rows))
     params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(wall_seconds, 3),
               "pack_size": pack_size, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), dataset_kind(cell.dataset),
-                                                      model.likelihood)
+    params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood)
     if images_per_second is not None:
         params["images_per_second"] = round(images_per_second, 1)
     if failure:

@@ -106,13 +106,13 @@ class Autoencoder(keras.Model):
         return cls.families if data_kind == cls.data_kind else cls.other_data_kinds.get(data_kind, ())
 
     @classmethod
-    def card(cls, name: str, hparams: dict, data_kind: str | None = None, likelihood: Likelihood = BERNOULLI) -> dict:
+    def card(cls, name: str, hparams: dict, likelihood: Likelihood = BERNOULLI) -> dict:
         """What a trained cell of this model is, stored in its params.json so that scoring and the report need not guess.
 
         ``name``: the model's registry name; ``hparams``: its hyperparameters (defaults filled in);
-        ``data_kind``: the kind of its dataset (default: the model's own); ``likelihood``: its decoder's.
+        ``likelihood``: its decoder's, which also says whether it trained on a table.
         """
-        return {"model": name, "data_kind": data_kind or cls.data_kind, "reads_labels": cls.reads_labels,
+        return {"model": name, "data_kind": likelihood.data_kind or cls.data_kind, "reads_labels": cls.reads_labels,
                 "gaussian": cls.gaussian, "networks": list(cls.network_names), "hparams": cls.resolve_hparams(hparams),
                 "likelihood": likelihood.config()}
 

@@ -29,6 +29,8 @@ class Bernoulli:
     """Every value of the observation a Bernoulli variable; the decoder gives its logit."""
 
     kind = "bernoulli"
+    #: the kind of data it implies: none, the model's own (images, sequences or two views)
+    data_kind = None
 
     def log_likelihood(self, x, outputs):
         """log p(x | outputs) per observation: (batch,)."""
@@ -46,6 +48,7 @@ class ColumnLikelihood:
     """A table's likelihood: per column Gaussian (numeric), softmax (categorical) or Bernoulli (binary), summed."""
 
     kind = "columns"
+    data_kind = "tables"
 
     def __init__(self, columns: tuple[Column, ...]):
         self.columns = tuple(columns)
