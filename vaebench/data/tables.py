@@ -154,18 +154,19 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
         raise VaebenchError(f"data file {path} not found; expected a CSV file with a header row")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
+            rows = [(line, row) for line, row in enumerate(csv.reader(handle), 1) if row]  # blank lines skipped
     except UnicodeDecodeError as error:
         raise VaebenchError(f"data file {path} is not UTF-8 text (byte {error.start}); expected a CSV file") from None
     except csv.Error as error:
         raise VaebenchError(f"data file {path} is not a readable CSV file: {error}") from None
     if not rows:
         raise VaebenchError(f"data file {path} is empty; expected a header row and at least {MIN_RECORDS} records")
-    header = [name.strip() for name in rows[0]]
+    header = [name.strip() for name in rows[0][1]]
     if any(not name for name in header) or len(set(header)) < len(header):
         raise VaebenchError(f"data file {path}: the header row needs a distinct, non-empty name for every column")
-    records = rows[1:]
-    for line, row in enumerate(records, 2):
+    records = [row for _, row in rows[1:]]
+    lines = np.array([line for line, _ in rows[1:]])
+    for line, row in rows[1:]:
         if len(row) != len(header):
             raise VaebenchError(f"data file {path} line {line}: {len(row)} fields, while the header names {len(header)} columns")
     for option, names in (("--label-column", (label_column,) if label_column else ()), ("--factor-columns", factor_columns),
@@ -180,7 +181,7 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
     for name, column_values in columns.items():
         empty = np.flatnonzero(column_values == "")
         if len(empty):
-            raise VaebenchError(f"data file {path} line {empty[0] + 2}: column {name!r} has no value; every record needs "
+            raise VaebenchError(f"data file {path} line {lines[empty[0]]}: column {name!r} has no value; every record needs "
                                 "a value in every column")
     for name, column_values in columns.items():
         if len(set(column_values)) < 2:
@@ -203,7 +204,7 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
                             "columns are set aside")
     kinds, values = {}, {}
     for name in observed:
-        kinds[name], values[name] = _kind(path, name, columns[name], name in categorical)
+        kinds[name], values[name] = _kind(path, lines, name, columns[name], name in categorical)
     return table_from_values("csv", values, kinds, labels, label_names,
                              np.stack(factors, axis=1).astype(np.int64) if factors else None, tuple(factor_columns),
                              tuple(factor_sizes))
@@ -216,7 +217,7 @@ def _categories(values: np.ndarray, what: str, limit: int) -> tuple[tuple[str, .
     return tuple(str(c) for c in categories), index.astype(np.int64)
 
 
-def _kind(path: Path, name: str, values: np.ndarray, named_categorical: bool) -> tuple[str, np.ndarray]:
+def _kind(path: Path, lines: np.ndarray, name: str, values: np.ndarray, named_categorical: bool) -> tuple[str, np.ndarray]:
     """The column's kind and its values as the table reads them (numbers for a numeric column)."""
     distinct = len(set(values))
     if named_categorical:
@@ -225,12 +226,12 @@ def _kind(path: Path, name: str, values: np.ndarray, named_categorical: bool) ->
         numbers = [_number(v) for v in values]
         parsed = [i for i, number in enumerate(numbers) if number is not None]
         if parsed and len(parsed) < len(values):
-            line = next(i for i, number in enumerate(numbers) if number is None) + 2
-            raise VaebenchError(f"data file {path} line {line}: column {name!r} has the non-numeric value "
-                                f"{values[line - 2]!r} among numbers; name it in --categorical if the column is categorical")
+            row = next(i for i, number in enumerate(numbers) if number is None)
+            raise VaebenchError(f"data file {path} line {lines[row]}: column {name!r} has the non-numeric value "
+                                f"{values[row]!r} among numbers; name it in --categorical if the column is categorical")
         bad = [i for i in parsed if not math.isfinite(numbers[i])]
         if bad:
-            raise VaebenchError(f"data file {path} line {bad[0] + 2}: column {name!r} has the value {values[bad[0]]!r}; "
+            raise VaebenchError(f"data file {path} line {lines[bad[0]]}: column {name!r} has the value {values[bad[0]]!r}; "
                                 "a numeric column needs finite numbers")
         if parsed and distinct > 2:
             return "numeric", np.array(numbers, np.float64)
