@@ -245,3 +245,12 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
     assert len(table) == 1000
     assert {"age", "occupation", "union_member", "label", "sector"} <= set(table.columns)
     assert set(table["union_member"]) <= {"no", "yes"}
+
+
+@pytest.mark.parametrize("dataset, message", [([], "bad dataset []"), (["labour", "labour"], "bad dataset ['labour', 'labour']"),
+                                              (["labour", 3], "bad dataset ['labour', 3]")])
+def test_a_preset_dataset_list_is_validated(dataset, message, tmp_path):
+    from vaebench.errors import VaebenchError
+
+    with pytest.raises(VaebenchError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_preset(str(_preset(tmp_path / "p.toml", dataset=dataset)))
