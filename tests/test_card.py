@@ -18,7 +18,8 @@ def test_a_trained_cell_stores_its_card(tmp_path):
     train_cell(cell, Squares(), tmp_path / "c")
     card = store.read_json(tmp_path / "c" / store.PARAMS_FILE)["card"]
     assert card == {"model": "beta_vae", "data_kind": "images", "reads_labels": False, "gaussian": True,
-                    "networks": ["encoder", "decoder"], "hparams": {"beta": 2.0}}
+                    "networks": ["encoder", "decoder"], "hparams": {"beta": 2.0},
+                    "likelihood": {"kind": "bernoulli"}}
     assert {f"{name}.keras" for name in card["networks"]} <= {p.name for p in (tmp_path / "c").iterdir()}
 
 

@@ -15,6 +15,7 @@ from vaebench.metrics.mig import mig
 from vaebench.metrics.modularity import modularity_explicitness
 from vaebench.metrics.sap import sap
 from vaebench.metrics.unsupervised import active_units, gaussian_total_correlation
+from vaebench.models.likelihoods import BERNOULLI
 
 SIZES = (3, 6, 10, 8)
 
@@ -242,7 +243,7 @@ def test_active_units_and_gaussian_tc():
 def test_reconstruction_by_hand():
     images = np.array([[1.0, 0.0]])
     logits = np.array([[0.0, 0.0]])
-    scores = reconstruction(images, logits)
+    scores = reconstruction(BERNOULLI, images, logits)
     assert scores["bce"] == pytest.approx(2 * math.log(2), rel=1e-6)
     assert scores["mse"] == pytest.approx(0.25)
 
@@ -263,7 +264,7 @@ def test_iwae_is_at_least_the_elbo_and_grows_with_k():
     weights = rng.normal(size=(2, 6))
     images = (rng.random((40, 6)) < 0.5).astype(np.float32)
     mean, logvar = rng.normal(scale=0.5, size=(40, 2)), np.full((40, 2), -1.0)
-    bounds = [elbo_and_iwae(images, mean, logvar, _linear_decoder(weights), k, np.random.default_rng(1)) for k in (1, 10, 200)]
+    bounds = [elbo_and_iwae(BERNOULLI, images, mean, logvar, _linear_decoder(weights), k, np.random.default_rng(1)) for k in (1, 10, 200)]
     assert bounds[0]["iwae"] == pytest.approx(bounds[0]["elbo"], abs=0.3)  # K=1 is an unbiased ELBO estimate
     assert bounds[0]["iwae"] <= bounds[1]["iwae"] <= bounds[2]["iwae"]
     assert bounds[2]["iwae"] >= bounds[2]["elbo"]
@@ -278,5 +279,5 @@ def test_iwae_approaches_the_exact_log_likelihood():
     grid = np.linspace(-8, 8, 20001)
     density = np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi) / (1 + np.exp(-2.0 * grid))
     exact = np.log(np.trapezoid(density, grid))
-    bound = elbo_and_iwae(x, np.array([[0.5]]), np.array([[0.0]]), _linear_decoder(weight), 5000, np.random.default_rng(0))
+    bound = elbo_and_iwae(BERNOULLI, x, np.array([[0.5]]), np.array([[0.0]]), _linear_decoder(weight), 5000, np.random.default_rng(0))
     assert bound["iwae"] == pytest.approx(exact, abs=0.01)

@@ -43,7 +43,10 @@ def run_grid_command(
     preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
     results: Optional[Path] = typer.Option(None, help="Results dir [default: results/<preset>]."),
     dataset: Optional[str] = typer.Option(None, help="Dataset name (see `vaebench datasets`)."),
-    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets (dsprites_npz, mnist, fashion_mnist)."),
+    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets (dsprites_npz, mnist, fashion_mnist, csv)."),
+    label_column: Optional[str] = typer.Option(None, help="csv: the column holding each record's class label."),
+    factor_columns: Optional[str] = typer.Option(None, help="csv: comma-separated discrete columns (integers or text) that score disentanglement."),
+    categorical: Optional[str] = typer.Option(None, help="csv: comma-separated columns to read as categorical [default: the columns holding text]."),
     models: Optional[str] = typer.Option(None, help="Comma-separated model names (see `vaebench models`)."),
     families: Optional[str] = typer.Option(None, help="Comma-separated encoder/decoder families: conv, mlp."),
     latent_dims: Optional[str] = typer.Option(None, help="Comma-separated latent sizes, e.g. 2,4,10."),
@@ -94,33 +97,49 @@ def run_grid_command(
         steps=steps,
         batch_size=batch_size,
     )
-    if data_path is not None:
-        _check_data_path_applies(chosen)
+    source = _data_source(data_path, label_column, factor_columns, categorical)
+    if source is not None:
+        _check_data_path_applies(chosen, source)
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
-    grid_cells(chosen, data_path, shard_k_n)  # refuse a bad grid before the results dir is created or locked
+    grid_cells(chosen, source, shard_k_n)  # refuse a bad grid before the results dir is created or locked
     store.check_writable(results)
     with store.results_lock(results, "run grid"):
         if executor == "ray":
             from vaebench.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=data_path,
+            run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=source,
                             shard=shard_k_n, pack_size=pack)
         else:
-            run_grid(chosen, results, console, tensorboard=tensorboard, data_path=data_path, shard=shard_k_n,
+            run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
                      pack_size=pack, score_workers=score_workers)
     _print_grid_table(results)
 
 
-def _check_data_path_applies(preset) -> None:
+def _data_source(data_path: str | None, label_column: str | None, factor_columns: str | None, categorical: str | None):
+    """The command line's file dataset options as one DataSource (None without --data-path)."""
+    from vaebench.data import DataSource
+
+    if data_path is None:
+        if label_column or factor_columns or categorical:
+            raise VaebenchError("--label-column, --factor-columns and --categorical describe a CSV file: pass it with "
+                                "--dataset csv --data-path FILE.csv")
+        return None
+    return DataSource(data_path, label_column, tuple(_split(factor_columns, str, "--factor-columns", "age,region") or ()),
+                      tuple(_split(categorical, str, "--categorical", "region,sector") or ()))
+
+
+def _check_data_path_applies(preset, source) -> None:
     from vaebench.data import FILE_DATASETS
 
     datasets = sorted({cell.dataset for cell in preset.cells()})
     if not set(datasets) & set(FILE_DATASETS):
         raise VaebenchError(f"--data-path only applies to file datasets ({', '.join(FILE_DATASETS)}); "
                             f"this grid uses built-in ones only: {', '.join(datasets)}")
+    if source.has_table_options and "csv" not in datasets:
+        raise VaebenchError("--label-column, --factor-columns and --categorical apply to --dataset csv only")
 
 
 #: score key -> short column header for the terminal table (the metrics' spec names the headline scores)
@@ -182,6 +201,9 @@ def evaluate_command(
     force: bool = typer.Option(False, help="Recompute metrics already in metrics.json."),
     preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
     data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets."),
+    label_column: Optional[str] = typer.Option(None, help="csv: the label column the cells were trained with."),
+    factor_columns: Optional[str] = typer.Option(None, help="csv: the factor columns the cells were trained with."),
+    categorical: Optional[str] = typer.Option(None, help="csv: the categorical columns the cells were trained with."),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
     from vaebench import store
@@ -194,6 +216,7 @@ def evaluate_command(
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(metric_names())}")
     settings = load_preset(preset).metrics if preset else {}
+    source = _data_source(data_path, label_column, factor_columns, categorical)
     with store.results_lock(results, "evaluate"):
         experiments = store.load_experiments(results)
         if not experiments:
@@ -202,7 +225,7 @@ def evaluate_command(
             for index, experiment in enumerate(experiments, 1):
                 status.update(f"scoring {index}/{len(experiments)} {experiment.name}")
                 score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force,
-                      data_path=data_path)
+                      data_path=source)
     _print_grid_table(results)
 
 
@@ -237,10 +260,10 @@ def models_command():
 
 @app.command("datasets")
 def datasets_command():
-    """Every dataset name the grid accepts."""
-    from vaebench.data import dataset_names
+    """Every dataset name the grid accepts, with its kind."""
+    from vaebench.data import dataset_kind, dataset_names
 
-    console.print("\n".join(dataset_names()))
+    console.print("\n".join(f"{name}\t{dataset_kind(name)}" for name in dataset_names()))
 
 
 @app.command("build-site")

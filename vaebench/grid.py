@@ -86,7 +86,8 @@ def _check_hparam(model: str, key: str, value, choices: tuple[str, ...] | None) 
 class Preset:
     name: str
     description: str
-    dataset: str
+    #: the datasets of the grid, each with every model (a preset file's ``dataset``: a name or a list of names)
+    datasets: tuple[str, ...]
     image_size: int | None
     models: tuple[ModelSpec, ...]
     families: tuple[str, ...]
@@ -106,10 +107,13 @@ class Preset:
         """Every cell of the grid, in a stable order."""
         from vaebench.models import get_model_class
 
-        cells = []
-        for spec in self.models:
+        cells, placed = [], set()
+        for preset_dataset, (index, spec) in itertools.product(self.datasets, enumerate(self.models)):
             model_class = get_model_class(spec.name)
-            dataset, image_size, families = self._data_for(spec.name, model_class)
+            dataset, image_size, families = self._data_for(preset_dataset, spec.name, model_class)
+            if (dataset, index) in placed:  # sent to its own default dataset by more than one of the grid's datasets
+                continue
+            placed.add((dataset, index))
             for hparams in spec.expand(model_class):
                 full = tuple(sorted({**model_class.hparams, **dict(hparams)}.items()))
                 for family, latent_dim, seed in itertools.product(families, self.latent_dims, self.seeds):
@@ -124,36 +128,41 @@ class Preset:
                                 f"differ within the 6 significant digits a cell name shows")
         return cells
 
-    def _data_for(self, model: str, model_class) -> tuple[str, int | None, tuple[str, ...]]:
-        """The dataset, image size and families ``model`` trains on in this grid."""
+    def _data_for(self, dataset: str, model: str, model_class) -> tuple[str, int | None, tuple[str, ...]]:
+        """The dataset, image size and families ``model`` trains on in this grid, given one of its datasets."""
         from vaebench.data import dataset_kind, dataset_names
         from vaebench.models import check_family
 
-        dataset, image_size = self.dataset, self.image_size
-        if dataset_kind(dataset) != model_class.data_kind:
+        image_size = self.image_size
+        if not model_class.families_for(dataset_kind(dataset)):
             if "dataset" in self.explicit:
-                accepted = [name for name in dataset_names() if dataset_kind(name) == model_class.data_kind]
-                raise VaebenchError(f"model {model} trains on {model_class.data_kind.replace('_', ' ')}, which dataset "
-                                    f"{dataset!r} does not provide; accepted for it: {', '.join(accepted)}")
+                accepted = [name for name in dataset_names() if model_class.families_for(dataset_kind(name))]
+                kinds = " and ".join(kind.replace("_", " ") for kind in (model_class.data_kind, *model_class.other_data_kinds))
+                raise VaebenchError(f"model {model} trains on {kinds}, which dataset {dataset!r} does not provide; "
+                                    f"accepted for it: {', '.join(accepted)}")
             dataset = model_class.default_dataset
-            image_size = None if model_class.data_kind == "sequences" else image_size
+        kind = dataset_kind(dataset)
+        if kind in ("sequences", "tables"):
+            image_size = None
+        accepted = model_class.families_for(kind)
         families = tuple(check_family(family) for family in self.families)
-        usable = tuple(family for family in families if family in model_class.families)
+        usable = tuple(family for family in families if family in accepted)
         if len(usable) < len(families) and "families" in self.explicit:
             wrong = next(family for family in families if family not in usable)
-            raise VaebenchError(f"model {model} cannot use the {wrong} family; accepted for it: {', '.join(model_class.families)}")
-        return dataset, image_size, usable or model_class.families[:1]
+            raise VaebenchError(f"model {model} cannot use the {wrong} family; accepted for it: {', '.join(accepted)} "
+                                f"(on {kind.replace('_', ' ')})")
+        return dataset, image_size, usable or accepted[:1]
 
     def with_overrides(self, dataset=None, image_size=None, models=None, families=None, latent_dims=None,
                        seeds=None, steps=None, batch_size=None) -> "Preset":
         """The preset with command-line choices applied; validated like a preset file."""
-        changes = {"dataset": dataset, "image_size": image_size, "families": families, "latent_dims": latent_dims,
+        changes = {"datasets": None if dataset is None else (dataset,), "image_size": image_size, "families": families, "latent_dims": latent_dims,
                    "seeds": seeds, "steps": steps, "batch_size": batch_size}
         changes = {key: value for key, value in changes.items() if value is not None}
         if models is not None:  # the preset's own sweep of a model it lists, else the model's defaults
             changes["models"] = tuple(spec for name in models
                                       for spec in ([s for s in self.models if s.name == name] or [ModelSpec(name)]))
-        explicit = self.explicit | {key for key in ("dataset", "families") if key in changes}
+        explicit = self.explicit | {key for key in ("dataset", "families") if key in changes or f"{key}s" in changes}
         preset = replace(self, explicit=explicit, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
         _validate(preset, source="command line")
         return preset
@@ -190,10 +199,10 @@ def load_preset(name_or_path: str) -> Preset:
     return preset
 
 
-_REQUIRED = {"dataset": str, "models": list, "families": list, "latent_dims": list, "seeds": list,
+_REQUIRED = {"dataset": (str, list), "models": list, "families": list, "latent_dims": list, "seeds": list,
              "steps": int, "batch_size": int, "learning_rate": (int, float), "log_every": int}
 _OPTIONAL = {"description": str, "image_size": int, "metrics": dict}
-_KIND_NAMES = {str: "text", list: "a list", int: "an integer", (int, float): "a number", dict: "a table"}
+_KIND_NAMES = {str: "text", (str, list): "a name or a list of names", list: "a list", int: "an integer", (int, float): "a number", dict: "a table"}
 
 #: upper bounds that keep a typo from asking for more than any machine has
 MAX_LATENT_DIM = 1024
@@ -224,7 +233,7 @@ def _parse(data: dict, name: str, source: str) -> Preset:
     preset = Preset(
         name=name,
         description=data.get("description", ""),
-        dataset=data["dataset"],
+        datasets=(data["dataset"],) if isinstance(data["dataset"], str) else tuple(data["dataset"]),
         image_size=data.get("image_size"),
         models=tuple(models),
         families=tuple(data["families"]),
@@ -247,6 +256,9 @@ def _validate(preset: Preset, source: str) -> None:
         if not values or any(not isinstance(v, int) or isinstance(v, bool) or not minimum <= v <= maximum for v in values):
             raise VaebenchError(f"bad {key} {list(values)} in {source}: expected integers from {minimum} to {maximum:,}")
 
+    if not preset.datasets or not all(isinstance(name, str) for name in preset.datasets) or len(set(preset.datasets)) < len(preset.datasets):
+        raise VaebenchError(f"bad dataset {list(preset.datasets)} in {source}: expected a name or a non-empty list of "
+                            "distinct names (see `vaebench datasets`)")
     ints("latent dims", preset.latent_dims, maximum=MAX_LATENT_DIM)
     ints("seeds", preset.seeds, minimum=0, maximum=MAX_SEED)
     ints("steps", [preset.steps])

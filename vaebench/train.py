@@ -27,6 +27,7 @@ from vaebench.environment import environment, seed_everything
 from vaebench.grid import Cell
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
+from vaebench.models.likelihoods import likelihood_for
 
 #: called once per logging interval with (step, mean of the loss over the interval)
 ProgressFn = Callable[[int, float], None]
@@ -46,7 +47,8 @@ def build_model(cell: Cell, dataset: Dataset) -> keras.Model:
     """The cell's model, initialised from its seed and compiled with its optimiser."""
     seed_everything(cell.seed)
     model = get_model_class(cell.model).create(cell.family, dataset.shape, cell.latent_dim, seed=cell.seed,
-                                               num_classes=dataset.num_classes, **dict(cell.hparams))
+                                               num_classes=dataset.num_classes, likelihood=likelihood_for(dataset.columns),
+                                               **dict(cell.hparams))
     model.compile(optimizer=model.make_optimizer(cell.learning_rate), steps_per_execution=steps_per_call(cell))
     return model
 
@@ -124,7 +126,7 @@ def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict],
     store.write_text(cell_dir / store.HISTORY_FILE, history_csv(rows))
     params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(wall_seconds, 3),
               "pack_size": pack_size, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams))
+    params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood)
     if images_per_second is not None:
         params["images_per_second"] = round(images_per_second, 1)
     if failure:

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
+class NoRecord(LookupError):
+    """No observation exists for the factors asked for (a table holds only the combinations it recorded)."""
+
+
 @dataclass(frozen=True)
 class Sample:
     """One batch.
@@ -45,8 +49,12 @@ class Dataset(ABC):
     name: str
     shape: tuple[int, ...]
     num_classes: int = 0
+    #: each label's name where the dataset has them (tables), else ()
+    label_names: tuple[str, ...] = ()
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()
+    #: a table's columns, in the order its encoded records hold them (see ``columns``); () for images and sequences
+    columns: tuple = ()
     #: True when an observation is a pure function of its factor indices, so
     #: metrics may encode each grid point once and look codes up by index.
     deterministic: bool = True

@@ -48,7 +48,7 @@ def encode(encoder: keras.Model, images: np.ndarray, labels=None, num_classes: i
 
 
 def decode(decoder: keras.Model, codes: np.ndarray, labels=None, num_classes: int = 0, batch_size: int = 2048) -> np.ndarray:
-    """Bernoulli logits for (n, L) codes, batched; ``labels`` as for :func:`encode`."""
+    """The decoder's outputs (Bernoulli logits; a table's per-column outputs) for (n, L) codes, batched; ``labels`` as for :func:`encode`."""
     return predict(decoder, _inputs(codes, labels, num_classes), batch_size)[0]
 
 

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from vaebench import store
-from vaebench.data.base import Dataset
+from vaebench.data.base import Dataset, NoRecord
 from vaebench.errors import VaebenchError
 from vaebench.metrics.beta_vae import beta_vae_score, pair_batches, pair_features
 from vaebench.metrics.dci import dci
@@ -35,6 +35,7 @@ from vaebench.metrics.sap import sap
 from vaebench.metrics.spec import METRICS, MetricSpec, metric_names, resolve_settings
 from vaebench.metrics.unsupervised import active_units, gaussian_total_correlation
 from vaebench.models import model_card
+from vaebench.models.likelihoods import Likelihood, likelihood_from_config
 
 NO_FACTORS = "n/a: no ground-truth factors"
 NO_LABELS = "n/a: no labels"
@@ -89,6 +90,11 @@ class ScoringContext:
     def gaussian(self) -> bool:
         return self.card["gaussian"]
 
+    @cached_property
+    def likelihood(self) -> Likelihood:
+        """The decoder's likelihood, as the cell's card records it."""
+        return likelihood_from_config(self.card.get("likelihood"))
+
     def labels(self, labels: np.ndarray | None) -> np.ndarray | None:
         """The labels a network needs as input: ``labels`` for a model that reads them, else None."""
         return labels if self.card["reads_labels"] else None
@@ -125,7 +131,7 @@ class ScoringContext:
 
 def _reconstruction(ctx: ScoringContext) -> dict:
     sample, mean, _ = ctx.heldout
-    scores = reconstruction(sample.images, ctx.decode(mean, sample.labels))
+    scores = reconstruction(ctx.likelihood, sample.images, ctx.decode(mean, sample.labels))
     return {"recon_bce": scores["bce"], "recon_mse": scores["mse"]}
 
 
@@ -135,7 +141,7 @@ def _elbo(ctx: ScoringContext) -> dict:
     sample, mean, logvar = ctx.heldout
     k = ctx.settings["iwae_samples"]
     labels = None if sample.labels is None else np.repeat(sample.labels, k)
-    scores = elbo_and_iwae(sample.images, mean, logvar, lambda z: ctx.decode(z, labels), k, ctx.rng("iwae"))
+    scores = elbo_and_iwae(ctx.likelihood, sample.images, mean, logvar, lambda z: ctx.decode(z, labels), k, ctx.rng("iwae"))
     return {"elbo": scores["elbo"], "elbo_recon": scores["elbo_recon"], "elbo_kl": scores["elbo_kl"],
             "iwae_log_px": scores["iwae"]}
 
@@ -164,8 +170,8 @@ def _cross_reconstruction(ctx: ScoringContext) -> dict:
     if encoder_b is None or decoder_b is None or sample.second_view is None:
         return not_applicable("cross_reconstruction", NOT_TWO_VIEW)
     mean_b, _ = encode(encoder_b, sample.second_view)
-    return {"cross_recon_a_from_b": reconstruction(sample.images, decode(ctx.decoder, mean_b))["bce"],
-            "cross_recon_b_from_a": reconstruction(sample.second_view, decode(decoder_b, mean_a))["bce"]}
+    return {"cross_recon_a_from_b": reconstruction(ctx.likelihood, sample.images, decode(ctx.decoder, mean_b))["bce"],
+            "cross_recon_b_from_a": reconstruction(ctx.likelihood, sample.second_view, decode(decoder_b, mean_a))["bce"]}
 
 
 def _mig(ctx: ScoringContext) -> dict:
@@ -272,7 +278,7 @@ def _scores(metric: MetricSpec, context: ScoringContext) -> dict:
     context.metric = metric.name
     try:
         scores = COMPUTE[metric.name](context)
-    except UnscorableInput as error:
+    except (UnscorableInput, NoRecord) as error:
         return not_applicable(metric.name, f"n/a: {error}")
     if set(scores) != set(metric.keys):
         raise RuntimeError(f"metric {metric.name} computed {sorted(scores)}, but its spec declares {sorted(metric.keys)}")

@@ -14,7 +14,7 @@ from keras import ops
 
 from vaebench.data.base import Sample
 from vaebench.models.networks import FAMILIES
-from vaebench.models.probability import bernoulli_log_likelihood
+from vaebench.models.likelihoods import BERNOULLI, Likelihood, likelihood_from_config
 
 
 class FirstNonFinite(keras.metrics.Metric):
@@ -47,9 +47,9 @@ NONFINITE_KEYS = ("nonfinite_step", "nonfinite_loss")
 
 @keras.saving.register_keras_serializable(package="vaebench")
 class Autoencoder(keras.Model):
-    """Deterministic autoencoder: z = enc(x), loss = Bernoulli reconstruction NLL."""
+    """Deterministic autoencoder: z = enc(x), loss = reconstruction NLL under the data's likelihood."""
 
-    description = "deterministic autoencoder; Bernoulli reconstruction loss, no prior on z"
+    description = "deterministic autoencoder; reconstruction loss (Bernoulli, or per column on tables), no prior on z"
     #: hyperparameter name -> default; values become attributes of the model (floats, or strings from hparam_choices).
     hparams: dict[str, float | str] = {}
     #: the accepted values of each string hyperparameter
@@ -60,6 +60,8 @@ class Autoencoder(keras.Model):
     data_kind = "images"
     default_dataset = "dsprites"
     families: tuple[str, ...] = ("conv", "mlp")
+    #: the other kinds of dataset it trains on, each with the families it uses there
+    other_data_kinds: dict[str, tuple[str, ...]] = {"tables": ("mlp",)}
     #: True when the encoder outputs a Gaussian posterior [mean, logvar].
     gaussian = False
     #: True when the encoder and decoder also take the one-hot class label as input (conditional models).
@@ -72,11 +74,13 @@ class Autoencoder(keras.Model):
     #: the sub-networks (attributes) stored with a trained cell, as ``<name>.keras``
     network_names: tuple[str, ...] = ("encoder", "decoder")
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int = 0, **hparams):
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int = 0, likelihood: Likelihood = BERNOULLI,
+                 **hparams):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.seed = seed
+        self.likelihood = likelihood
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.hparam_values = self.resolve_hparams(hparams)
         for name, value in self.hparam_values.items():
@@ -97,23 +101,33 @@ class Autoencoder(keras.Model):
         return values
 
     @classmethod
-    def card(cls, name: str, hparams: dict) -> dict:
-        """What a trained cell of this model is, stored in its params.json so that scoring and the report need not guess.
-
-        ``name``: the model's registry name; ``hparams``: its hyperparameters (defaults filled in).
-        """
-        return {"model": name, "data_kind": cls.data_kind, "reads_labels": cls.reads_labels,
-                "gaussian": cls.gaussian, "networks": list(cls.network_names), "hparams": cls.resolve_hparams(hparams)}
+    def families_for(cls, data_kind: str) -> tuple[str, ...]:
+        """The families it uses on datasets of ``data_kind``; () where it does not train on them."""
+        return cls.families if data_kind == cls.data_kind else cls.other_data_kinds.get(data_kind, ())
 
     @classmethod
-    def create(cls, family: str, shape, latent_dim: int, seed: int = 0, num_classes: int = 0, **hparams) -> "Autoencoder":
+    def card(cls, name: str, hparams: dict, likelihood: Likelihood = BERNOULLI) -> dict:
+        """What a trained cell of this model is, stored in its params.json so that scoring and the report need not guess.
+
+        ``name``: the model's registry name; ``hparams``: its hyperparameters (defaults filled in);
+        ``likelihood``: its decoder's, which also says whether it trained on a table.
+        """
+        return {"model": name, "data_kind": likelihood.data_kind or cls.data_kind, "reads_labels": cls.reads_labels,
+                "gaussian": cls.gaussian, "networks": list(cls.network_names), "hparams": cls.resolve_hparams(hparams),
+                "likelihood": likelihood.config()}
+
+    @classmethod
+    def create(cls, family: str, shape, latent_dim: int, seed: int = 0, num_classes: int = 0,
+               likelihood: Likelihood = BERNOULLI, **hparams) -> "Autoencoder":
         """A fresh model with the ``family``'s encoder and decoder for observations of ``shape``.
 
-        ``num_classes`` is the number of labels in the data (used by models that read labels).
+        ``num_classes`` is the number of labels in the data (used by models that read labels);
+        ``likelihood`` scores the decoder's output (its width is the observation's, for every likelihood).
         """
         make_encoder, make_decoder = FAMILIES[family]
         return cls(make_encoder(shape, latent_dim, gaussian=cls.gaussian),
-                   make_decoder(shape, latent_dim, **cls.decoder_kwargs(hparams)), seed=seed, **hparams)
+                   make_decoder(shape, latent_dim, **cls.decoder_kwargs(hparams)), seed=seed, likelihood=likelihood,
+                   **hparams)
 
     @classmethod
     def check_num_classes(cls, num_classes: int) -> None:
@@ -147,7 +161,7 @@ class Autoencoder(keras.Model):
         return outputs[0], (outputs[1] if len(outputs) > 1 else None)
 
     def decode(self, z, x):
-        """Bernoulli logits of the observation for codes ``z`` (``x``: the batch's inputs, for conditional decoders)."""
+        """The decoder's output for codes ``z``, read by the likelihood (``x``: the batch's inputs, for conditional decoders)."""
         return self.decoder(z)
 
     def observations(self, x):
@@ -160,7 +174,7 @@ class Autoencoder(keras.Model):
 
     def reconstruction_nll(self, x, logits):
         """Mean over the batch of -log p(x|z), in nats per observation."""
-        return -ops.mean(bernoulli_log_likelihood(x, logits))
+        return -ops.mean(self.likelihood.log_likelihood(x, logits))
 
     def objective(self, x, outputs) -> dict:
         """The loss and its parts as scalars; must contain "loss" and every ``loss_terms`` entry."""
@@ -180,10 +194,10 @@ class Autoencoder(keras.Model):
 
     def get_config(self):
         networks = {name: keras.saving.serialize_keras_object(network) for name, network in self.networks().items()}
-        return {"networks": networks, "seed": self.seed, **self.hparam_values}
+        return {"networks": networks, "seed": self.seed, "likelihood": self.likelihood.config(), **self.hparam_values}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         networks = {name: keras.saving.deserialize_keras_object(network) for name, network in config.pop("networks").items()}
-        return cls(**networks, **config)
+        return cls(**networks, likelihood=likelihood_from_config(config.pop("likelihood", None)), **config)

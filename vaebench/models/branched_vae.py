@@ -8,6 +8,7 @@ accuracy is scored as ``classifier_accuracy``.
 import keras
 from keras import ops
 
+from vaebench.models.likelihoods import BERNOULLI
 from vaebench.models.networks import FAMILIES, classifier
 from vaebench.models.vae import VAE
 
@@ -25,11 +26,11 @@ class BranchedVAE(VAE):
         self.classifier = classifier
 
     @classmethod
-    def create(cls, family, shape, latent_dim, seed=0, num_classes=0, **hparams):
+    def create(cls, family, shape, latent_dim, seed=0, num_classes=0, likelihood=BERNOULLI, **hparams):
         cls.check_num_classes(num_classes)
         make_encoder, make_decoder = FAMILIES[family]
         return cls(make_encoder(shape, latent_dim, gaussian=True), make_decoder(shape, latent_dim),
-                   classifier(latent_dim, num_classes), seed=seed, **hparams)
+                   classifier(latent_dim, num_classes), seed=seed, likelihood=likelihood, **hparams)
 
     def encode(self, x):
         return super().encode(x[0])

@@ -7,6 +7,7 @@ loss. On dSprites the label is the shape; on digits/MNIST the class.
 
 import keras
 
+from vaebench.models.likelihoods import BERNOULLI
 from vaebench.models.networks import conditional_decoder, conditional_encoder
 from vaebench.models.vae import VAE
 
@@ -18,11 +19,11 @@ class CVAE(VAE):
     reads_labels = True
 
     @classmethod
-    def create(cls, family, shape, latent_dim, seed=0, num_classes=0, **hparams):
+    def create(cls, family, shape, latent_dim, seed=0, num_classes=0, likelihood=BERNOULLI, **hparams):
         cls.check_num_classes(num_classes)
         return cls(conditional_encoder(family, shape, latent_dim, num_classes, gaussian=cls.gaussian),
                    conditional_decoder(family, shape, latent_dim, num_classes, **cls.decoder_kwargs(hparams)),
-                   seed=seed, **hparams)
+                   seed=seed, likelihood=likelihood, **hparams)
 
     def encode(self, x):
         return super().encode(list(x))

@@ -8,6 +8,7 @@ non-batch axis and returned with shape (batch,).
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -44,6 +45,11 @@ def bernoulli_log_likelihood(x, logits):
     Uses the stable form x*l - softplus(l), i.e. minus the sigmoid cross-entropy.
     """
     return _sum_per_sample(x * logits - ops.softplus(logits))
+
+
+def sigmoid(logits) -> np.ndarray:
+    """1 / (1 + e^−x) in numpy float64, without overflow for large negative logits."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logits, np.float64)))
 
 
 def total_correlation_mws(z, mean, logvar):

@@ -19,6 +19,7 @@ SEQUENCE_SETTINGS = {
     "data_kind": "sequences",
     "default_dataset": "sines",
     "families": ("rnn",),
+    "other_data_kinds": {},
 }
 
 

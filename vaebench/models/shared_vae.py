@@ -23,6 +23,7 @@ class SharedVAE(VAE):
     loss_terms = ("recon", "cross", "kl", "align_kl")
     data_kind = "two_views"
     default_dataset = "dsprites_outline"
+    other_data_kinds: dict[str, tuple[str, ...]] = {}
     network_names = ("encoder", "decoder", "encoder_b", "decoder_b")
 
     def __init__(self, encoder, decoder, encoder_b, decoder_b, seed: int = 0, **hparams):

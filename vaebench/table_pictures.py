@@ -1,0 +1,129 @@
+"""What a table cell's report page shows instead of pictures: per-column reconstruction quality, traversals
+as each column's decoded value along a latent, and the codes of held-out records with every column's value.
+
+``draw_table_pictures`` writes two files into a cell's pictures folder:
+
+``columns.json``::
+
+    {"kind": "tables",
+     "likelihood": "log p(x|z) is the sum over the columns ... (one sentence for the page)",
+     "columns": [{"name", "kind" ("numeric" | "categorical" | "binary"), "categories" (names; [] for numeric),
+                  "quality" (number), "quality_name" ("R²" numeric, "accuracy" otherwise)}],
+     "strength": [per latent: mean KL in nats (Gaussian encoders) or variance of the codes (autoencoders)],
+     "strength_name": "KL (nats)" | "variance of the code",
+     "order": [latents, strongest first],
+     "traversal_values": [13 latent values, −3 … 3],
+     "traversal_record": the held-out record whose code the traversals start from (column name → value),
+     "traversals": [{"latent": index, "strength": number,
+                     "columns": {name: [13 numbers] (numeric: the de-standardised decoded mean)
+                                     | [13 lists of one probability per category] (categorical, binary)}}]}
+
+Traversals cover the informative latents (strength ≥ INFORMATIVE_KL nats; for an autoencoder, every latent),
+strongest first. Quality is measured on held-out records decoded from their posterior mean: R² of the
+decoded mean for a numeric column, the share of records whose most probable category is theirs otherwise.
+
+``latents.csv``: one row per held-out record (LATENT_RECORDS of them): the codes of the LATENT_COLUMNS
+strongest latents (``z<i>``), then every column's value (numbers; category names), then the label
+(``label``) and factors where the dataset has them, so a scatter matrix can be coloured by any of them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from keras import ops
+
+from vaebench.data.base import Dataset
+from vaebench.data.columns import Column, decode_means, raw_values
+from vaebench.metrics.sampling import decode, encode
+from vaebench.models.likelihoods import likelihood_from_config
+from vaebench.models.probability import gaussian_kl_per_dim
+
+COLUMNS_FILE = "columns.json"
+LATENTS_FILE = "latents.csv"
+#: a latent is informative (gets a traversal) from this mean KL on, in nats
+INFORMATIVE_KL = 0.05
+TRAVERSAL_VALUES = np.linspace(-3.0, 3.0, 13)
+LATENT_RECORDS = 1000
+LATENT_COLUMNS = 4
+LIKELIHOOD_SENTENCE = ("log p(x|z) is the sum over the columns of each column's log-likelihood, in nats per record: "
+                       "a unit-variance Gaussian on standardised numeric columns, a softmax over a categorical "
+                       "column's categories, a Bernoulli for a binary column.")
+
+
+def _quality(column: Column, decoded, true) -> float:
+    if column.kind == "numeric":
+        spread = np.sum((true - true.mean()) ** 2)
+        return float(1.0 - np.sum((decoded - true) ** 2) / spread) if spread > 0 else float("nan")
+    predicted = decoded.argmax(axis=1) if column.kind == "categorical" else (decoded > 0.5).astype(np.int64)
+    return float(np.mean(predicted == true))
+
+
+def _per_category(column: Column, decoded: np.ndarray) -> list:
+    """A column's decoded values along a traversal, as columns.json holds them."""
+    if column.kind == "numeric":
+        return [round(float(v), 5) for v in decoded]
+    probabilities = decoded if column.kind == "categorical" else np.stack([1.0 - decoded, decoded], axis=1)
+    return [[round(float(p), 5) for p in row] for row in probabilities]
+
+
+def _named(column: Column, values: np.ndarray):
+    return values.round(5) if column.kind == "numeric" else np.asarray(column.categories, dtype=object)[values]
+
+
+def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path) -> None:
+    """``columns.json`` and ``latents.csv`` of a table cell (see the module docstring) into ``out_dir``."""
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    likelihood = likelihood_from_config(card["likelihood"])
+    columns = likelihood.columns
+    sample = dataset.sample(LATENT_RECORDS, np.random.default_rng(0), split="test")
+    labels = sample.labels if card["reads_labels"] else None
+    mean, logvar = encode(encoder, sample.images, labels, dataset.num_classes)
+
+    def decoded(codes: np.ndarray, code_labels) -> dict:
+        outputs = decode(decoder, codes.astype(np.float32), code_labels, dataset.num_classes)
+        return decode_means(columns, likelihood.mean(outputs))
+
+    if logvar is None:
+        strength, strength_name = mean.var(axis=0), "variance of the code"
+    else:
+        strength = np.asarray(ops.convert_to_numpy(gaussian_kl_per_dim(mean, logvar))).mean(axis=0)
+        strength_name = "KL (nats)"
+    order = np.argsort(-strength, kind="stable")
+    informative = [int(i) for i in order if logvar is None or strength[i] >= INFORMATIVE_KL]
+
+    true = raw_values(columns, sample.images)
+    reconstructed = decoded(mean, labels)
+    column_entries = [{"name": c.name, "kind": c.kind, "categories": list(c.categories),
+                       "quality": round(_quality(c, reconstructed[c.name], true[c.name]), 5),
+                       "quality_name": "R²" if c.kind == "numeric" else "accuracy"} for c in columns]
+
+    traversals = []
+    for latent in informative:
+        codes = np.repeat(mean[:1], len(TRAVERSAL_VALUES), axis=0)
+        codes[:, latent] = TRAVERSAL_VALUES
+        along = decoded(codes, None if labels is None else np.repeat(labels[:1], len(TRAVERSAL_VALUES)))
+        traversals.append({"latent": latent, "strength": round(float(strength[latent]), 6),
+                           "columns": {c.name: _per_category(c, along[c.name]) for c in columns}})
+    record = {c.name: (round(float(true[c.name][0]), 5) if c.kind == "numeric" else c.categories[true[c.name][0]])
+              for c in columns}
+    meta = {"kind": "tables", "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
+            "strength": [round(float(v), 6) for v in strength], "strength_name": strength_name,
+            "order": [int(i) for i in order], "traversal_values": [float(v) for v in TRAVERSAL_VALUES],
+            "traversal_record": record, "traversals": traversals}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / COLUMNS_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+
+    frame = pd.DataFrame({f"z{i}": mean[:, i].round(4) for i in order[:LATENT_COLUMNS]})
+    for column in columns:
+        frame[column.name] = _named(column, true[column.name])
+    if sample.labels is not None:
+        names = dataset.label_names
+        frame["label"] = np.asarray(names, dtype=object)[sample.labels] if names else sample.labels
+    for j, name in enumerate(dataset.factor_names if sample.factors is not None else ()):
+        frame[name] = sample.factors[:, j]
+    frame.to_csv(out_dir / LATENTS_FILE, index=False)
