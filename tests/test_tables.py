@@ -20,7 +20,7 @@ from vaebench.metrics.spec import METRICS
 from vaebench.models import MODELS
 from vaebench.models.likelihoods import BERNOULLI, ColumnLikelihood, likelihood_from_config
 from vaebench.models.probability import bernoulli_log_likelihood
-from vaebench.table_pictures import COLUMNS_FILE, LATENTS_FILE, draw_table_pictures
+from vaebench.pictures import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
 
 COLUMNS = (Column("height", "numeric", (), 170.0, 10.0), Column("colour", "categorical", ("red", "green", "blue")),
            Column("smoker", "binary", ("no", "yes")))
@@ -223,12 +223,9 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
     csv_columns = {c["name"]: c["kind"] for c in cells["csv/branched_vae-classifier_weight1/mlp/z3/s0"].params["card"]["likelihood"]["columns"]}
     assert csv_columns == {"size": "numeric", "colour": "categorical", "smoker": "binary"}
 
-    cell = cells["labour/vae/mlp/z3/s0"]
-    out = tmp_path / "pictures"
-    draw_table_pictures(store.load_network(cell.path, "encoder.keras"), store.load_network(cell.path, "decoder.keras"),
-                        cell.params["card"], get_dataset("labour"), out)
-    meta = json.loads((out / COLUMNS_FILE).read_text())
-    assert meta["kind"] == "tables" and [c["name"] for c in meta["columns"]] == [c.name for c in Labour().columns]
+    out = cells["labour/vae/mlp/z3/s0"].path / store.PICTURES_DIR  # drawn by run grid after scoring
+    meta = json.loads((out / PICTURES_FILE).read_text())
+    assert meta["kind"] == "tables" and meta["version"] == PICTURES_VERSION and [c["name"] for c in meta["columns"]] == [c.name for c in Labour().columns]
     for column in meta["columns"]:
         assert column["quality_name"] == ("R²" if column["kind"] == "numeric" else "accuracy")
         assert column["kind"] == "numeric" or 0.0 <= column["quality"] <= 1.0

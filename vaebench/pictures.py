@@ -8,7 +8,8 @@ random choice uses a fixed seed, so redrawing gives identical files.
 
 PICTURES_FILE describes the folder:
 
-- "version": PICTURES_VERSION (older folders are redrawn where the weights exist);
+- "version": PICTURES_VERSION (older folders are redrawn where the weights exist); "kind": the data kind
+  ("images", "sequences"; table cells describe other pictures: vaebench.table_pictures);
 - "gaussian": whether codes are posterior means of a Gaussian encoder (else autoencoder codes);
 - "order": latents, most informative first; "strength": per latent, what orders them
   ("strength_name" says what: mean KL in nats, or variance of the codes); "informative": per
@@ -80,6 +81,11 @@ def save_grid(path: Path, tiles: np.ndarray) -> tuple[int, int]:
     pixels = (np.clip(canvas, 0, 1) * 255).round().astype(np.uint8)
     Image.fromarray(pixels[..., 0] if channels == 1 else pixels).save(path, optimize=True)
     return height, width
+
+
+def strength_name(gaussian: bool) -> str:
+    """What orders the latents: mean KL to the prior for a Gaussian encoder, else the variance of the codes."""
+    return "mean KL to the prior (nats)" if gaussian else "variance of the codes"
 
 
 def latent_order(mean: np.ndarray, logvar: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -204,7 +210,7 @@ class CellPictures:
         return frame
 
 
-def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, arithmetic_factor: str, out_dir: Path) -> None:
+def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> None:
     """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (module docstring).
 
     ``card``: the cell's model card (whether it is Gaussian and reads labels).
@@ -221,9 +227,9 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, arithmeti
     table = pictures.latent_table()
     if table is not None:
         table.to_csv(out_dir / LATENTS_FILE, index=False)
-    meta = {"version": PICTURES_VERSION, "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
+    meta = {"version": PICTURES_VERSION, "kind": card["data_kind"], "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
             "strength": [round(float(v), 6) for v in pictures.strength],
-            "strength_name": "mean KL to the prior (nats)" if pictures.gaussian else "variance of the codes",
+            "strength_name": strength_name(pictures.gaussian),
             "informative": [bool(v) for v in pictures.informative],
             "tile": {"height": height, "width": width, "gutter": GUTTER},
             "reconstructions": "reconstructions.png", "traversals": traversals,
@@ -253,9 +259,11 @@ def draw_pictures(cell_dir: Path, dataset: Dataset, force: bool = False) -> bool
     if not all((cell_dir / name).is_file() for name in ("encoder.keras", "decoder.keras")):
         return False
     from vaebench.models import model_card
+    from vaebench.table_pictures import draw_table_pictures
 
     encoder, decoder = store.load_network(cell_dir, "encoder.keras"), store.load_network(cell_dir, "decoder.keras")
-    store.replace_cell_dir(cell_dir / store.PICTURES_DIR,
-                           partial(draw_cell_pictures, encoder, decoder, model_card(store.read_params(cell_dir)), dataset,
-                                   ARITHMETIC_FACTOR))
+    card = model_card(store.read_params(cell_dir))
+    draw = (draw_table_pictures if card["data_kind"] == "tables"
+            else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR))
+    store.replace_cell_dir(cell_dir / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))
     return True

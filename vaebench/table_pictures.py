@@ -3,14 +3,14 @@ as each column's decoded value along a latent, and the codes of held-out records
 
 ``draw_table_pictures`` writes two files into a cell's pictures folder:
 
-``columns.json``::
+``pictures.json`` (PICTURES_FILE, as for image cells, but for a table)::
 
-    {"kind": "tables",
+    {"version": PICTURES_VERSION, "kind": "tables",
      "likelihood": "log p(x|z) is the sum over the columns ... (one sentence for the page)",
      "columns": [{"name", "kind" ("numeric" | "categorical" | "binary"), "categories" (names; [] for numeric),
                   "quality" (number), "quality_name" ("R²" numeric, "accuracy" otherwise)}],
      "strength": [per latent: mean KL in nats (Gaussian encoders) or variance of the codes (autoencoders)],
-     "strength_name": "KL (nats)" | "variance of the code",
+     "strength_name": as for image cells (vaebench.pictures.strength_name),
      "order": [latents, strongest first],
      "traversal_values": [13 latent values, −3 … 3],
      "traversal_record": the held-out record whose code the traversals start from (column name → value),
@@ -18,8 +18,7 @@ as each column's decoded value along a latent, and the codes of held-out records
                      "columns": {name: [13 numbers] (numeric: the de-standardised decoded mean)
                                      | [13 lists of one probability per category] (categorical, binary)}}]}
 
-Traversals cover the informative latents (strength ≥ INFORMATIVE_KL nats; for an autoencoder, every latent),
-strongest first. Quality is measured on held-out records decoded from their posterior mean: R² of the
+Traversals cover the informative latents (as vaebench.pictures.latent_order decides), strongest first. Quality is measured on held-out records decoded from their posterior mean: R² of the
 decoded mean for a numeric column, the share of records whose most probable category is theirs otherwise.
 
 ``latents.csv``: one row per held-out record (LATENT_RECORDS of them): the codes of the LATENT_COLUMNS
@@ -33,19 +32,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-from keras import ops
 
 from vaebench.data.base import Dataset
 from vaebench.data.columns import Column, decode_means, raw_values
 from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
-from vaebench.models.probability import gaussian_kl_per_dim
+from vaebench.pictures import (LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, TRAVERSAL_RANGE, TRAVERSAL_STEPS,
+                               latent_order, strength_name)
 
-COLUMNS_FILE = "columns.json"
-LATENTS_FILE = "latents.csv"
-#: a latent is informative (gets a traversal) from this mean KL on, in nats
-INFORMATIVE_KL = 0.05
-TRAVERSAL_VALUES = np.linspace(-3.0, 3.0, 13)
+TRAVERSAL_VALUES = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4
 LIKELIHOOD_SENTENCE = ("log p(x|z) is the sum over the columns of each column's log-likelihood, in nats per record: "
@@ -74,7 +69,7 @@ def _named(column: Column, values: np.ndarray):
 
 
 def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path) -> None:
-    """``columns.json`` and ``latents.csv`` of a table cell (see the module docstring) into ``out_dir``."""
+    """PICTURES_FILE and ``latents.csv`` of a table cell (see the module docstring) into ``out_dir``."""
     import pandas as pd
 
     out_dir = Path(out_dir)
@@ -88,13 +83,8 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
         outputs = decode(decoder, codes.astype(np.float32), code_labels, dataset.num_classes)
         return decode_means(columns, likelihood.mean(outputs))
 
-    if logvar is None:
-        strength, strength_name = mean.var(axis=0), "variance of the code"
-    else:
-        strength = np.asarray(ops.convert_to_numpy(gaussian_kl_per_dim(mean, logvar))).mean(axis=0)
-        strength_name = "KL (nats)"
-    order = np.argsort(-strength, kind="stable")
-    informative = [int(i) for i in order if logvar is None or strength[i] >= INFORMATIVE_KL]
+    order, strength, is_informative = latent_order(mean, logvar)
+    informative = [int(i) for i in order if is_informative[i]]
 
     true = raw_values(columns, sample.images)
     reconstructed = decoded(mean, labels)
@@ -111,12 +101,12 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
                            "columns": {c.name: _per_category(c, along[c.name]) for c in columns}})
     record = {c.name: (round(float(true[c.name][0]), 5) if c.kind == "numeric" else c.categories[true[c.name][0]])
               for c in columns}
-    meta = {"kind": "tables", "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
-            "strength": [round(float(v), 6) for v in strength], "strength_name": strength_name,
+    meta = {"version": PICTURES_VERSION, "kind": "tables", "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
+            "strength": [round(float(v), 6) for v in strength], "strength_name": strength_name(logvar is not None),
             "order": [int(i) for i in order], "traversal_values": [float(v) for v in TRAVERSAL_VALUES],
             "traversal_record": record, "traversals": traversals}
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / COLUMNS_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
 
     frame = pd.DataFrame({f"z{i}": mean[:, i].round(4) for i in order[:LATENT_COLUMNS]})
     for column in columns:
