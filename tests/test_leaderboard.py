@@ -36,4 +36,4 @@ def test_ties_are_all_best_and_a_missing_score_is_none():
 
 def test_three_significant_digits_without_an_exponent():
     assert [significant(v) for v in (0.015, 62.98, -83.92, 1234.5, 1.0, 9.996, 0.0, 0.000123456)] == \
-        ["0.0150", "63.0", "-83.9", "1230", "1.00", "10.0", "0", "0.000123"]
+        ["0.0150", "63.0", "\u221283.9", "1230", "1.00", "10.0", "0", "0.000123"]

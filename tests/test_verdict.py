@@ -21,9 +21,9 @@ def test_the_best_setting_follows_each_scores_direction():
     assert (best["recon_bce"].config, best["recon_bce"].latent_dim, best["recon_bce"].median, best["recon_bce"].n) == \
         ("vae", 10, 52.0, 3)  # lowest median NLL, not the lowest single seed
     assert (best["mig"].config, best["mig"].median, best["mig"].n) == ("beta_vae-beta4", 0.25, 2)  # highest; NaN not a seed
-    assert best["recon_bce"].sentence == ("Best reconstruction NLL (lower is better): vae at latent size 10, "
-                                          "median 52.0 nats over n = 3 seeds.")
-    assert "(higher is better)" in best["mig"].sentence and "median 0.250 over n = 2 seeds" in best["mig"].sentence
+    assert best["recon_bce"].sentence == ("reconstruction NLL (lower is better): best vae at latent size 10, "
+                                          "median 52.0 nats (n = 3 seeds).")
+    assert "(higher is better)" in best["mig"].sentence and "median 0.250 (n = 2 seeds)" in best["mig"].sentence
     assert list(best) == ["recon_bce", "mig"]  # only the headline scores present
 
 
@@ -32,10 +32,12 @@ def test_seed_spread_is_weighed_against_the_gap_between_the_two_best_models():
     [noise] = verdict(noisy).noise
     assert (noise.leader, noise.runner_up) == ("a", "b")
     assert round(noise.gap, 6) == 0.025 and round(noise.seed_range, 6) == 0.2 and noise.n == 2
-    assert noise.exceeds and "within seed noise" in noise.sentence and "n = 2 seeds" in noise.sentence
+    assert noise.exceeds and "within seed noise" in noise.sentence and "(a at latent size 4, n = 2)" in noise.sentence
     clear = _frame({("a", 4, "mig"): [0.30, 0.29], ("b", 4, "mig"): [0.10, 0.12]})
     [noise] = verdict(clear).noise
     assert not noise.exceeds and "the lead holds" in noise.sentence
+    [line] = verdict(clear).lines
+    assert line.startswith("MIG (higher is better): best a") and line.endswith("the lead holds over these seeds.")
     assert verdict(_frame({("a", 4, "mig"): [0.3, 0.1]})).noise == []  # one model: no gap to weigh
 
 
@@ -55,3 +57,4 @@ def test_a_factor_no_latent_of_any_model_carries_is_a_caveat_and_needs_the_matri
     assert caveat.sentence.startswith("No model captures shape: over every latent of all 2 scored models")
     matrices.append(_matrix(["shape", "x"], [[CAPTURED_SHARE, 0.0]]))
     assert verdict(frame, matrices).uncaptured == []  # one latent of one model carrying it is enough
+

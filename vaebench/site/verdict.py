@@ -37,8 +37,8 @@ class Best:
         score = SCORES[self.metric]
         better = "lower" if score.higher_is_better is False else "higher"
         unit = f" {score.unit}" if score.unit else ""
-        return (f"Best {score.label} ({better} is better): {self.config} at latent size {self.latent_dim}, "
-                f"median {significant(self.median)}{unit} over n = {self.n} seeds.")
+        return (f"{score.label} ({better} is better): best {self.config} at latent size {self.latent_dim}, "
+                f"median {significant(self.median)}{unit} (n = {self.n} seeds).")
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,9 @@ class SeedNoise:
 
     @property
     def sentence(self) -> str:
-        spread = (f"{SCORES[self.metric].label}: seeds of one setting differ by up to {significant(self.seed_range)} "
-                  f"({self.range_config} at latent size {self.range_latent_dim}, n = {self.n} seeds)")
-        gap = (f"the {significant(self.gap)} between the medians of the two best models "
-               f"({self.leader}, {self.runner_up})")
+        spread = (f"Seeds of one setting differ by up to {significant(self.seed_range)} "
+                  f"({self.range_config} at latent size {self.range_latent_dim}, n = {self.n})")
+        gap = f"the {significant(self.gap)} between the two best models' medians ({self.leader}, {self.runner_up})"
         if self.exceeds:
             return f"{spread}, more than {gap}: their order is within seed noise."
         return f"{spread}, less than {gap}: the lead holds over these seeds."
@@ -88,6 +87,13 @@ class Verdict:
     best: list[Best]
     noise: list[SeedNoise]
     uncaptured: list[Uncaptured]
+
+    @property
+    def lines(self) -> list[str]:
+        """One line per judged score (its best setting, then its seed noise), then the caveats."""
+        noise = {found.metric: found.sentence for found in self.noise}
+        return [" ".join(filter(None, (best.sentence, noise.get(best.metric)))) for best in self.best] + \
+            [caveat.sentence for caveat in self.uncaptured]
 
 
 def verdict(frame: pd.DataFrame, matrices: list[dict] | None = None) -> Verdict:
