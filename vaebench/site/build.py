@@ -28,6 +28,7 @@ from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, SETTINGS
 from vaebench.models import model_card
 from vaebench.site import charts
 from vaebench.site.headline import over_seeds
+from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.sweeps import sweep_points
@@ -189,7 +190,7 @@ class Site:
                 numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
                 values.append(significant(float(value)) if numeric else "n/a")
             rows.append({"name": e.name, "url": "cells/" + _slug(e.name) + ".html", "values": values})
-        return {"columns": [{"key": k, "label": charts.label(k)} for k in self.metrics], "rows": rows}
+        return {"columns": [{"key": k, "label": label(k)} for k in self.metrics], "rows": rows}
 
     def budget(self, run: dict, summary: pd.DataFrame) -> dict:
         """What the run cost and what, at that cost, it cannot show."""
@@ -221,7 +222,7 @@ class Site:
             board = leaderboard(summary)
             if "recon_bce" in wide:  # a still picture of the headline chart, for READMEs and slides
                 still = charts.tradeoff(self.configs, self.metrics)
-                shown = charts.label(charts.tradeoff_metrics(self.metrics)[0])
+                shown = label(charts.tradeoff_metrics(self.metrics)[0])
                 still.update(title=f"{shown} against reconstruction, one point per trained model",
                              datasets={charts.DATA: self.records})
                 (self.out_dir / TRADEOFF_PNG).write_bytes(charts.to_png(still))
@@ -258,9 +259,8 @@ class Site:
                          "used": ", ".join(str(v) for v in sorted(used.get(name, ()))) or "not scored here"}
                         for name in metric.settings if name != "seed"]
             for score in metric.scores:
-                entries.append({"key": score.key, "heading": charts.heading(score.key), "metric": metric,
-                                "direction": {True: "higher is better", False: "lower is better",
-                                              None: "not a quality: neither end is better"}[score.higher_is_better],
+                entries.append({"score": score, "heading": heading(score.key), "metric": metric,
+                                "direction": direction(score.key) or "not a quality: neither end is better",
                                 "settings": settings, "written": score.key in written})
         foreign = sorted(written - set(SCORES))
         self.render("glossary.html.j2", self.out_dir / "glossary.html", "", title="glossary of metrics",

@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 
 from vaebench.metrics.spec import SCORES
+from vaebench.site.labels import heading, label
 
 #: every score key a metric writes, in report order, with its label and direction (the metrics' spec)
 KNOWN_METRICS = SCORES
@@ -24,22 +25,6 @@ MODEL_SELECTION = "model_highlight"
 DATA = "metrics"
 #: legend labels in full, swatches at full opacity whatever the marks' opacity
 LEGEND = {"labelLimit": 0, "symbolOpacity": 1}
-
-
-def label(metric: str) -> str:
-    """The metric's label with its unit; an unknown key (from a newer or foreign results dir) is its own label."""
-    return KNOWN_METRICS[metric].title if metric in KNOWN_METRICS else metric
-
-
-def heading(metric: str) -> str:
-    """The label with its unit and which end is better: "MIG (higher is better)"."""
-    if metric not in KNOWN_METRICS:
-        return metric
-    score = KNOWN_METRICS[metric]
-    notes = [score.unit] if score.unit else []
-    if score.higher_is_better is not None:
-        notes.append("higher is better" if score.higher_is_better else "lower is better")
-    return f"{score.label} ({', '.join(notes)})" if notes else score.label
 
 
 def to_png(spec: dict, scale: float = 1.5) -> bytes:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from vaebench.metrics.spec import SCORES
+from vaebench.site import labels
 from vaebench.site.headline import DISENTANGLEMENT, RECONSTRUCTION
 from vaebench.site.numbers import significant
 
@@ -27,8 +28,7 @@ class Column:
 
     @property
     def arrow(self) -> str:
-        """↑ where higher is better, ↓ where lower is."""
-        return {True: "↑", False: "↓", None: ""}[SCORES[self.key].higher_is_better]
+        return labels.arrow(self.key)
 
 
 @dataclass(frozen=True)

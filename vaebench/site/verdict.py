@@ -13,6 +13,7 @@ import pandas as pd
 
 from vaebench.metrics.spec import SCORES
 from vaebench.site.headline import DISENTANGLEMENT, RECONSTRUCTION, over_seeds
+from vaebench.site.labels import direction
 from vaebench.site.numbers import significant
 
 #: a factor is "captured" when some latent of some model carries at least this share of its entropy
@@ -35,9 +36,8 @@ class Best:
     @property
     def sentence(self) -> str:
         score = SCORES[self.metric]
-        better = "lower" if score.higher_is_better is False else "higher"
         unit = f" {score.unit}" if score.unit else ""
-        return (f"{score.label} ({better} is better): best {self.config} at latent size {self.latent_dim}, "
+        return (f"{score.label} ({direction(self.metric)}): best {self.config} at latent size {self.latent_dim}, "
                 f"median {significant(self.median)}{unit} (n = {self.n} seeds).")
 
 
