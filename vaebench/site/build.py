@@ -27,14 +27,14 @@ from vaebench.grid import load_preset
 from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, SETTINGS
 from vaebench.models import model_card
 from vaebench.site import charts
+from vaebench.site.assets import write_assets
 from vaebench.site.headline import over_seeds
+from vaebench.site.images import LATENTS_FILE, PICTURES_FILE, draw_cell_pictures
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.verdict import verdict
-from vaebench.site.assets import write_assets
-from vaebench.site.images import LATENTS_FILE, PICTURES_FILE, draw_cell_pictures
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
@@ -222,7 +222,7 @@ class Site:
             board = leaderboard(summary)
             if "recon_bce" in wide:  # a still picture of the headline chart, for READMEs and slides
                 still = charts.tradeoff(self.configs, self.metrics)
-                shown = label(charts.tradeoff_metrics(self.metrics)[0])
+                shown = heading(charts.tradeoff_metrics(self.metrics)[0])
                 still.update(title=f"{shown} against reconstruction, one point per trained model",
                              datasets={charts.DATA: self.records})
                 (self.out_dir / TRADEOFF_PNG).write_bytes(charts.to_png(still))

@@ -179,7 +179,7 @@ def seed_strips(configs: list[str], metrics: list[str]) -> dict:
     """Every seed of every model as a jittered strip, one panel per latent size: the shape of the seed spread."""
     picker = _metric_picker("strip_metric", metrics, tradeoff_metrics(metrics)[0])
     return (_picked(picker, metrics).transform_calculate(jitter="random()").mark_circle(size=40, opacity=0.7)
-            .encode(x=alt.X("config:N", title=None), xOffset=alt.XOffset("jitter:Q"),
+            .encode(x=alt.X("config:N", title=None, axis=alt.Axis(labels=False, ticks=False)), xOffset=alt.XOffset("jitter:Q"),
                     y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)), color=_colour(configs),
                     href="url:N", tooltip=_cell_tooltip())
             .add_params(picker).properties(width=50 * len(configs), height=240)
@@ -191,7 +191,8 @@ def seed_strips(configs: list[str], metrics: list[str]) -> dict:
 def metric_vs_latent(configs: list[str], metrics: list[str]) -> dict:
     """Per model: median over seeds against latent size, with the band from the lowest to the highest seed."""
     picker = _metric_picker("latent_metric", metrics, tradeoff_metrics(metrics)[0])
-    base = _picked(picker, metrics).encode(x=alt.X("latent_dim:Q", title="latent size", scale=alt.Scale(zero=False)),
+    base = _picked(picker, metrics).encode(x=alt.X("latent_dim:Q", title="latent size", scale=alt.Scale(zero=False),
+                                                 axis=alt.Axis(tickMinStep=1, format="d")),
                                            color=_colour(configs))
     band = base.mark_area(opacity=0.15).encode(y=alt.Y("min(value):Q", title=None), y2="max(value):Q")
     line = base.mark_line(point=True).encode(
@@ -208,7 +209,8 @@ def models_side_by_side(configs: list[str], metrics: list[str]) -> dict:
     """Per metric (picker): every model's seeds side by side, one panel per latent size."""
     picker = _metric_picker("side_metric", metrics, tradeoff_metrics(metrics)[0])
     return (_picked(picker, metrics).mark_circle(size=60, opacity=0.8)
-            .encode(x=alt.X("config:N", title=None), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            .encode(x=alt.X("config:N", title=None, axis=alt.Axis(labels=False, ticks=False)),  # the legend names them
+                    y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
                     color=_colour(configs), href="url:N", tooltip=_cell_tooltip())
             .add_params(picker).properties(width=40 * len(configs), height=260)
             .facet(column=alt.Column("latent_dim:O", title="latent size"))
