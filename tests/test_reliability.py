@@ -98,8 +98,8 @@ def test_an_empty_out_dir_and_a_site_built_before_the_manifest_are_replaced(resu
     build_site(results, empty)
     assert (empty / "index.html").is_file()
     legacy = tmp_path / "legacy"  # as the committed site/ was built: no manifest
-    for name in ("index.html", "compare.html", "tradeoff.png", "assets/style.css", "assets/vega-bundle.js",
-                 "cells/old__cell.html", "cells/old__cell/traversal-0.png"):
+    for name in ("index.html", "compare.html", "glossary.html", "tradeoff.png", "assets/style.css", "assets/vega-bundle.js",
+                 "data/metrics.js", "cells/old__cell.html", "cells/old__cell/traversal-0.png"):
         (legacy / name).parent.mkdir(parents=True, exist_ok=True)
         (legacy / name).write_text("old")
     build_site(results, legacy)

@@ -66,7 +66,7 @@ def test_pages_exist_for_every_cell(site, site_results):
     cells = store.load_experiments(site_results)
     pages = sorted((site / "cells").glob("*.html"))
     assert len(pages) == len(cells)
-    for name in ("index.html", "compare.html", "assets/vega-bundle.js", "assets/style.css"):
+    for name in ("index.html", "compare.html", "glossary.html", "data/metrics.js", "assets/vega-bundle.js", "assets/style.css"):
         assert (site / name).is_file()
     for cell in cells:
         folder = site / "cells" / cell.name.replace("/", "__")
@@ -100,12 +100,64 @@ def test_every_chart_spec_is_valid_vega_lite(site):
 
 
 def test_the_vega_libraries_ship_once_and_nothing_loads_from_the_network(site):
-    bundles = [p for p in site.rglob("*.js")]
-    assert [p.name for p in bundles] == ["vega-bundle.js"]
+    scripts = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.js"))
+    assert scripts == ["assets/vega-bundle.js", "data/metrics.js"]
     for page in site.rglob("*.html"):
         text = page.read_text()
         assert "cdn.jsdelivr" not in text and "unpkg.com" not in text
         assert len(text) < 400_000, f"{page.name} seems to inline a library"
+
+
+def _shared_table(site: Path) -> list[dict]:
+    prefix = "window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\nwindow.VAEBENCH_DATA.metrics = "
+    text = (site / "data" / "metrics.js").read_text()
+    assert text.startswith(prefix) and text.endswith(";\n")
+    return json.loads(text[len(prefix):-2])
+
+
+def test_the_metrics_table_ships_once_and_the_charts_name_it(site, site_results):
+    rows = _shared_table(site)
+    cells = store.load_experiments(site_results)
+    assert sorted(r["name"] for r in rows) == sorted(c.name for c in cells)
+    assert all(isinstance(r["recon_bce"], float) and r["latent_dim"] in (2, 4) for r in rows)
+    # the smoke grid holds the VAE and the β-VAE at β = 4: the VAE joins the β-VAE's sweep at β = 1
+    assert {(r["model"], r["strength"]) for r in rows if r["sweep"]} == {("vae", 1.0), ("beta_vae", 4.0)}
+    for page in ("index.html", "compare.html"):
+        text = (site / page).read_text()
+        assert '<script src="data/metrics.js"></script>' in text
+        specs = [json.loads(t) for t in _parse(site / page).specs]
+        named = [s for s in specs if '"name": "metrics"' in json.dumps(s)]
+        assert len(named) >= 2 and all("metrics" not in s.get("datasets", {}) for s in named), page
+        assert rows[0]["name"] not in text.split("<h2 id=\"cells\">")[0].split("</details>")[-1]  # no copy of the table
+
+
+def test_the_index_leads_with_the_verdict_and_a_leaderboard_marking_each_columns_best(site):
+    index = (site / "index.html").read_text()
+    assert index.index("<h2>Verdict</h2>") < index.index("leaderboard") < index.index("<details")
+    verdict = index.split("<h2>Verdict</h2>")[1].split("</ul>")[0]
+    assert "reconstruction NLL (lower is better): best " in verdict and "MIG (higher is better): best " in verdict
+    board = index.split('<table class="numbers leaderboard">')[1].split("</table>")[0]
+    header, *rows = board.split("</tr>")[:-1]
+    columns = re.findall(r'<th><a href="glossary.html#(\w+)">', header)
+    assert columns[:2] == ["recon_bce", "elbo"] and "mig" in columns
+    assert "nats</span> ↓" in header and "MIG</a> ↑" in header
+    assert len(rows) == 3 * 2  # model × latent size
+    cells = [re.findall(r"<td( class=\"best\")?>", row)[2:] for row in rows]
+    for column in range(len(columns)):
+        assert any(row[column] for row in cells), f"no best value in column {columns[column]}"
+    assert [re.search(r"<td>(\d+)</td>", row).group(1) for row in rows[:2]] == ["2", "4"]
+
+
+def test_the_glossary_defines_every_score_key_any_metrics_json_holds(site, site_results):
+    glossary = (site / "glossary.html").read_text()
+    anchors = set(re.findall(r'<section class="term" id="(\w+)">', glossary))
+    written = {key for cell in store.load_experiments(site_results) for key in cell.scores}
+    assert written and written <= anchors
+    mig = glossary.split('id="mig"')[1].split("</section>")[0]
+    assert "higher is better" in mig and "Chen, Li, Grosse &amp; Duvenaud (2018)" in mig and "posterior mean" in mig
+    assert re.search(r"<code>num_train</code></td><td[^>]*>\d+</td><td>10,000</td>", mig)  # used here against the standard
+    index = (site / "index.html").read_text()
+    assert re.findall(r'href="glossary.html#(\w+)"', index)
 
 
 def _assert_same_site(site, again):

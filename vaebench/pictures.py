@@ -33,7 +33,7 @@ from PIL import Image
 
 from vaebench import store
 from vaebench.data.base import Dataset
-from vaebench.metrics.likelihood import sigmoid
+from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
 
 #: raised whenever what a pictures folder holds changes, so older folders are redrawn where the weights exist

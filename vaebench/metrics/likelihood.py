@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from vaebench.models.likelihoods import Likelihood
-from vaebench.models.probability import gaussian_kl, gaussian_log_density, sigmoid  # sigmoid: for the report's pictures
+from vaebench.models.probability import gaussian_kl, gaussian_log_density
 
 
 def _np(tensor) -> np.ndarray:

@@ -23,17 +23,29 @@ import vaebench
 from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
+from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, SETTINGS
+from vaebench.pictures import ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, draw_pictures
 from vaebench.site import charts
 from vaebench.site.assets import write_assets
-from vaebench.pictures import ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, draw_pictures
+from vaebench.site.headline import over_seeds
+from vaebench.site.labels import direction, heading, label
+from vaebench.site.leaderboard import leaderboard
+from vaebench.site.numbers import significant
+from vaebench.site.sweeps import sweep_points
+from vaebench.site.verdict import verdict
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
 TRADEOFF_PNG = "tradeoff.png"
+#: the one copy of the metrics table that the index's and comparison page's charts read
+METRICS_DATA = "data/metrics.js"
+#: strip plots of every seed per model once some setting has this many seeds (fewer: points say it all)
+STRIP_SEEDS = 5
 #: the list of files a build wrote into its out dir: a rebuild replaces or removes those and nothing else
 SITE_MANIFEST = ".vaebench-site.json"
 #: every file a build writes; a folder holding only such files (and index.html) is a site built before the manifest
-_SITE_FILE = re.compile(r"(index|compare)\.html|tradeoff\.png|assets/[^/]+\.(js|css)|cells/[^/]+\.html|cells/[^/]+/[^/]+\.png")
+_SITE_FILE = re.compile(r"(index|compare|glossary)\.html|tradeoff\.png|assets/[^/]+\.(js|css)|data/[^/]+\.js|cells/[^/]+\.html|"
+                        r"cells/[^/]+/[^/]+\.png")
 
 
 def _slug(name: str) -> str:
@@ -114,7 +126,7 @@ class Site:
         return sorted({_config(e.params) for e in self.experiments})
 
     def wide(self) -> pd.DataFrame:
-        wide = self.frame.pivot_table(index=["name", "config", "family", "latent_dim", "seed", "url"], columns="metric",
+        wide = self.frame.pivot_table(index=["name", "config", "model", "family", "latent_dim", "seed", "url"], columns="metric",
                                       values="value").reset_index()
         wide.columns.name = None
         return wide.round(5)
@@ -131,10 +143,6 @@ class Site:
         first = params[0]
         environment = first.get("environment", {})
         versions = ", ".join(f"{k} {v}" for k, v in sorted(environment.items()) if k not in ("backend", "device", "platform"))
-        settings = {}
-        for e in self.experiments:
-            for metric_settings in ((e.metrics or {}).get("settings") or {}).values():
-                settings.update(metric_settings)
         grid = store.read_grid(self.results_dir)
         statuses = [store.cell_status(self.results_dir / name) for name in grid] or [e.status for e in self.experiments]
         presets = store.read_presets(self.results_dir)
@@ -150,48 +158,110 @@ class Site:
             "seeds": sorted({p.get("seed") for p in params if p.get("seed") is not None}),
             "steps": first.get("steps"), "batch_size": first.get("batch_size"), "learning_rate": first.get("learning_rate"),
             "device": environment.get("device", "?"), "backend": environment.get("backend", "?"), "versions": versions,
-            "metric_settings": ", ".join(f"{k} {v}" for k, v in sorted(settings.items())) or "—",
             **{status.value: statuses.count(status) for status in store.CellStatus},
         }
 
-    def headline(self) -> dict:
-        metrics = self.metrics
+    def write_data(self) -> None:
+        """The metrics table, one row per trained cell, as a script that works from file:// (a fetched JSON would not)."""
+        wide = self.wide()
+        points = sweep_points([e.params for e in self.experiments])
+        wide["sweep"] = [points[n].sweep if n in points else None for n in wide["name"]]
+        wide["strength"] = [points[n].strength if n in points else None for n in wide["name"]]
+        records = json.loads(wide.to_json(orient="records"))  # NaN becomes null
+        text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        path = self.out_dir / METRICS_DATA
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n"
+                        f"window.VAEBENCH_DATA.{charts.DATA} = {text};\n")
+        self.records = records
+
+    def full_table(self) -> dict:
+        """Every scored cell against every metric that is a number somewhere; "n/a" where it does not apply."""
         rows = []
-        if not self.frame.empty:
-            for (config, latent), group in self.frame.groupby(["config", "latent_dim"], sort=True):
-                row = {"config": config, "latent_dim": int(latent), "seeds": group["seed"].nunique()}
-                for metric, values in group.groupby("metric")["value"]:
-                    row[metric] = {"median": float(values.median()), "min": float(values.min()), "max": float(values.max())}
-                rows.append(row)
-        return {"metrics": metrics, "rows": rows}
+        for e in self.experiments:
+            if not e.metrics:
+                continue
+            values = []
+            for key in self.metrics:
+                value = e.scores.get(key)
+                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+                values.append(significant(float(value)) if numeric else "n/a")
+            rows.append({"name": e.name, "url": "cells/" + _slug(e.name) + ".html", "values": values})
+        return {"columns": [{"key": k, "label": label(k)} for k in self.metrics], "rows": rows}
+
+    def budget(self, run: dict, summary: pd.DataFrame) -> dict:
+        """What the run cost and what, at that cost, it cannot show."""
+        seconds = sum(e.params.get("wall_seconds") or 0 for e in self.experiments)
+        paper = load_preset("paper")
+        reduced = sorted(name for name, value in self.settings_used().items()
+                         if name != "seed" and min(value) < DEFAULT_SETTINGS[name])
+        return {"hours": seconds / 3600, "cells": len(self.experiments),
+                "seeds": sorted({int(n) for n in summary["n"]}) if not summary.empty else [],
+                "paper_steps": paper.steps, "paper_seeds": len(paper.seeds), "reduced": reduced,
+                "short": bool(run["steps"]) and run["steps"] < paper.steps}
+
+    def settings_used(self) -> dict[str, set]:
+        """Each metric setting with the values the cells' metrics.json record."""
+        used: dict[str, set] = {}
+        for e in self.experiments:
+            for metric_settings in ((e.metrics or {}).get("settings") or {}).values():
+                for name, value in metric_settings.items():
+                    used.setdefault(name, set()).add(value)
+        return used
 
     def index(self) -> None:
-        index_charts = None
+        index_charts, found, board, summary = None, None, None, pd.DataFrame()
         if not self.frame.empty:
+            self.write_data()
             wide = self.wide()
-            tradeoff = charts.tradeoff(wide, self.configs, self.metrics) if "recon_bce" in wide else None
-            if tradeoff is not None:  # a still picture of the headline chart, for READMEs and slides
-                shown = charts.label(charts.tradeoff_metrics(self.metrics)[0])
-                still = {**tradeoff, "title": f"{shown} against reconstruction, one point per trained model"}
+            summary = over_seeds(self.frame)
+            found = verdict(self.frame, [(e.metrics or {}).get("matrices") or {} for e in self.experiments if e.metrics])
+            board = leaderboard(summary)
+            if "recon_bce" in wide:  # a still picture of the headline chart, for READMEs and slides
+                still = charts.tradeoff(self.configs, self.metrics)
+                shown = heading(charts.tradeoff_metrics(self.metrics)[0])
+                still.update(title=f"{shown} against reconstruction, one point per trained model",
+                             datasets={charts.DATA: self.records})
                 (self.out_dir / TRADEOFF_PNG).write_bytes(charts.to_png(still))
+            swept = any(r["sweep"] for r in self.records)
             index_charts = {
-                "tradeoff": _json_for_script(tradeoff) if tradeoff is not None else None,
-                "spread": _json_for_script(charts.seed_spread(self.frame, self.configs, self.metrics)),
-                "heatmap": _json_for_script(charts.heatmap(self.frame, self.metrics)),
+                "overview": _json_for_script(charts.overview(self.configs, self.metrics)) if "recon_bce" in wide else None,
+                "heatmap": _json_for_script(charts.heatmap(self.metrics)),
+                "strength": _json_for_script(charts.regularisation(self.metrics)) if swept else None,
+                "strips": (_json_for_script(charts.seed_strips(self.configs, self.metrics))
+                           if int(summary["n"].max()) >= STRIP_SEEDS else None),
                 "correlation": _json_for_script(charts.rank_correlation(wide, [m for m in self.metrics if m in wide])),
             }
+        run = self.run_facts()
         cells = [{"name": e.name, "url": "cells/" + _slug(e.name) + ".html"} for e in self.experiments]
         self.render("index.html.j2", self.out_dir / "index.html", "", title=f"vaebench report: {self.results_dir.name}",
-                    run=self.run_facts(), headline=self.headline(), labels={m: charts.label(m) for m in self.metrics},
-                    charts=index_charts, problems=self.problems, cells=cells,
+                    run=run, budget=self.budget(run, summary), verdict=found, board=board, table=self.full_table(),
+                    charts=index_charts, problems=self.problems, cells=cells, strip_seeds=STRIP_SEEDS,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
     def compare(self) -> None:
         compare_charts = None
         if not self.frame.empty:
-            compare_charts = {"by_latent": _json_for_script(charts.metric_vs_latent(self.frame, self.configs, self.metrics)),
-                              "side_by_side": _json_for_script(charts.models_side_by_side(self.frame, self.configs, self.metrics))}
+            compare_charts = {"by_latent": _json_for_script(charts.metric_vs_latent(self.configs, self.metrics)),
+                              "side_by_side": _json_for_script(charts.models_side_by_side(self.configs, self.metrics))}
         self.render("compare.html.j2", self.out_dir / "compare.html", "", title="comparisons", charts=compare_charts)
+
+    def glossary(self) -> None:
+        """One entry per score key of the spec, and one for any other key a metrics.json holds."""
+        used = self.settings_used()
+        written = {key for e in self.experiments for key in e.scores}
+        entries = []
+        for metric in METRICS.values():
+            settings = [{"name": name, "meaning": SETTINGS[name].meaning, "standard": SETTINGS[name].default,
+                         "used": ", ".join(str(v) for v in sorted(used.get(name, ()))) or "not scored here"}
+                        for name in metric.settings if name != "seed"]
+            for score in metric.scores:
+                entries.append({"score": score, "heading": heading(score.key), "metric": metric,
+                                "direction": direction(score.key) or "not a quality: neither end is better",
+                                "settings": settings, "written": score.key in written})
+        foreign = sorted(written - set(SCORES))
+        self.render("glossary.html.j2", self.out_dir / "glossary.html", "", title="glossary of metrics",
+                    entries=entries, foreign=foreign)
 
     def cell_page(self, experiment: store.Experiment, dataset) -> None:
         slug = _slug(experiment.name)
@@ -280,6 +350,7 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
             write_assets(staging, STYLESHEET.read_text())
             site.index()
             site.compare()
+            site.glossary()
             datasets = {}
             for experiment in site.experiments:
                 key = (experiment.params["dataset"], experiment.params.get("image_size"))

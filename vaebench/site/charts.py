@@ -1,27 +1,30 @@
 """Altair charts for the report, one function per chart; each returns a Vega-Lite spec (a dict).
 
 Every parameter and selection is named explicitly so that rebuilding gives
-byte-identical specs. The data is the tidy frame of ``vaebench.store.metrics_frame``
-plus a ``url`` column (the cell's page) and a ``config`` column (model with its
-hyperparameters, e.g. ``beta_vae-beta4``).
+byte-identical specs. The index's and comparison page's charts read the shared table
+``metrics`` (``data/metrics.js``, one row per trained cell: name, url, config, model,
+latent_dim, seed, sweep, strength and one column per score), which the page injects as a
+named dataset; titles, axes and tooltips name scores by their labels in the metric spec.
 """
 
 from __future__ import annotations
+
+import json
 
 import altair as alt
 import pandas as pd
 
 from vaebench.metrics.spec import SCORES
+from vaebench.site.labels import heading, label
 
 #: every score key a metric writes, in report order, with its label and direction (the metrics' spec)
 KNOWN_METRICS = SCORES
 DISENTANGLEMENT = ("mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement", "sap", "modularity")
 MODEL_SELECTION = "model_highlight"
-
-
-def label(metric: str) -> str:
-    """The metric's label with its unit; an unknown key (from a newer or foreign results dir) is its own label."""
-    return KNOWN_METRICS[metric].title if metric in KNOWN_METRICS else metric
+#: the name of the shared table every index and comparison chart reads
+DATA = "metrics"
+#: legend labels in full, swatches at full opacity whatever the marks' opacity
+LEGEND = {"labelLimit": 0, "symbolOpacity": 1}
 
 
 def to_png(spec: dict, scale: float = 1.5) -> bytes:
@@ -31,9 +34,25 @@ def to_png(spec: dict, scale: float = 1.5) -> bytes:
     return vl_convert.vegalite_to_png(vl_spec=spec, scale=scale)
 
 
-def _metric_picker(name: str, metrics: list[str], default: str) -> alt.Parameter:
+def _lookup(values: dict, param: str) -> str:
+    """A Vega expression looking up the picked metric's entry in ``values``."""
+    return f"{json.dumps(values, sort_keys=True, ensure_ascii=False)}[{param}]"
+
+
+def _metric_picker(name: str, metrics: list[str], default: str, prompt: str = "metric") -> alt.Parameter:
     return alt.param(name=name, value=default, bind=alt.binding_select(options=metrics, labels=[label(m) for m in metrics],
-                                                                         name="metric "))
+                                                                         name=prompt + " "))
+
+
+def _title(picker: alt.Parameter, metrics: list[str], suffix: str = "") -> alt.Title:
+    """The chart's title: the picked metric's heading (axis titles cannot follow a picker)."""
+    return alt.Title(alt.ExprRef(_lookup({m: heading(m) + suffix for m in metrics}, picker.name)), anchor="start")
+
+
+def _direction(picker: alt.Parameter, metrics: list[str]) -> str:
+    """+1 where higher is better (or the score is not ordered), −1 where lower is."""
+    return _lookup({m: -1 if m in KNOWN_METRICS and KNOWN_METRICS[m].higher_is_better is False else 1 for m in metrics},
+                   picker.name)
 
 
 def _model_highlight() -> alt.Parameter:
@@ -44,17 +63,15 @@ def _colour(configs: list[str]) -> alt.Color:
     return alt.Color("config:N", title="model", scale=alt.Scale(domain=configs))
 
 
-def heatmap(frame: pd.DataFrame, metrics: list[str]) -> dict:
-    """Median over seeds per (model, latent size), one metric at a time (picker)."""
-    medians = frame.groupby(["config", "latent_dim", "metric"], as_index=False)["value"].median()
-    picker = _metric_picker("heatmap_metric", metrics, metrics[0])
-    base = alt.Chart(medians).transform_filter(alt.datum.metric == picker).encode(
-        x=alt.X("latent_dim:O", title="latent size"), y=alt.Y("config:N", title="model"))
-    cells = base.mark_rect().encode(color=alt.Color("value:Q", title="median", scale=alt.Scale(scheme="viridis")),
-                                    tooltip=["config", "latent_dim", alt.Tooltip("value:Q", format=".4g", title="median")])
-    text = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".3g"),
-                                              color=alt.value("white"))
-    return (cells + text).add_params(picker).properties(width=360, height=34 * medians["config"].nunique()).to_dict()
+def _picked(picker: alt.Parameter, metrics: list[str]) -> alt.Chart:
+    """The shared table folded to (metric, value) rows of the picked metric."""
+    return (alt.Chart(alt.NamedData(name=DATA)).transform_fold(metrics, as_=["metric", "value"])
+            .transform_filter(alt.datum.metric == picker).transform_filter("isValid(datum.value)"))
+
+
+def _cell_tooltip(value_title: str = "score") -> list[alt.Tooltip]:
+    return [alt.Tooltip("config:N", title="model"), alt.Tooltip("latent_dim:O", title="latent size"),
+            alt.Tooltip("seed:O", title="seed"), alt.Tooltip("value:Q", title=value_title, format=".3g")]
 
 
 def tradeoff_metrics(metrics: list[str]) -> list[str]:
@@ -62,33 +79,59 @@ def tradeoff_metrics(metrics: list[str]) -> list[str]:
     return [m for m in DISENTANGLEMENT if m in metrics] or metrics
 
 
-def tradeoff(wide: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
-    """A disentanglement metric (picker) against reconstruction: one point per trained model; click opens it."""
+def _tradeoff(configs: list[str], metrics: list[str], highlight: alt.Parameter) -> alt.Chart:
     present = tradeoff_metrics(metrics)
-    picker = _metric_picker("tradeoff_metric", present, present[0])
-    highlight = _model_highlight()
-    tooltip = [alt.Tooltip(c, format=".4g" if pd.api.types.is_float_dtype(wide[c]) else "")
-               for c in wide.columns if c not in ("url",)]
-    return (alt.Chart(wide).transform_fold(present, as_=["metric", "score"]).transform_filter(alt.datum.metric == picker)
-            .mark_point(filled=True, size=90)
-            .encode(x=alt.X("recon_bce:Q", title=label("recon_bce"), scale=alt.Scale(zero=False)),
-                    y=alt.Y("score:Q", title="disentanglement (picked metric)"),
+    picker = _metric_picker("tradeoff_metric", present, present[0], "upper chart: metric")
+    return (_picked(picker, present).mark_point(filled=True, size=90)
+            .encode(x=alt.X("recon_bce:Q", title=heading("recon_bce"), scale=alt.Scale(zero=False)),
+                    y=alt.Y("value:Q", title=None),
                     color=_colour(configs), shape=alt.Shape("latent_dim:N", title="latent size"),
-                    opacity=alt.condition(highlight, alt.value(0.95), alt.value(0.12)),
-                    href="url:N", tooltip=tooltip)
-            .add_params(picker, highlight).properties(width=520, height=340).to_dict())
+                    opacity=alt.condition(highlight, alt.value(0.95), alt.value(0.12)), href="url:N",
+                    tooltip=[*_cell_tooltip(), alt.Tooltip("recon_bce:Q", title=label("recon_bce"), format=".3g")])
+            .add_params(picker, highlight)
+            .properties(title=_title(picker, present, " against reconstruction"), width=520, height=320))
 
 
-def seed_spread(frame: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
-    """Every seed's value per (model, latent size): how much a number moves with the seed."""
-    picker = _metric_picker("spread_metric", metrics, metrics[0])
-    highlight = _model_highlight()
-    return (alt.Chart(frame).transform_filter(alt.datum.metric == picker).mark_circle(size=70)
-            .encode(x=alt.X("latent_dim:O", title="latent size"), xOffset=alt.XOffset("config:N"),
-                    y=alt.Y("value:Q", title="value (picked metric)", scale=alt.Scale(zero=False)),
+def tradeoff(configs: list[str], metrics: list[str]) -> dict:
+    """A disentanglement metric (picker) against reconstruction: one point per trained model; click opens it."""
+    return _tradeoff(configs, metrics, _model_highlight()).configure_legend(**LEGEND).to_dict()
+
+
+def _seed_spread(configs: list[str], metrics: list[str], highlight: alt.Parameter) -> alt.Chart:
+    picker = _metric_picker("spread_metric", metrics, tradeoff_metrics(metrics)[0], "lower chart: metric")
+    return (_picked(picker, metrics).mark_circle(size=70)
+            .encode(x=alt.X("latent_dim:O", title="latent size", axis=alt.Axis(labelAngle=0)), xOffset=alt.XOffset("config:N", scale=alt.Scale(domain=configs)),
+                    y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
                     color=_colour(configs), opacity=alt.condition(highlight, alt.value(0.9), alt.value(0.12)),
-                    href="url:N", tooltip=["name", "config", "latent_dim", "seed", alt.Tooltip("value:Q", format=".4g")])
-            .add_params(picker, highlight).properties(width=520, height=300).to_dict())
+                    href="url:N", tooltip=_cell_tooltip())
+            .add_params(picker).properties(title=_title(picker, metrics, ": every seed"), width=520, height=260))
+
+
+def overview(configs: list[str], metrics: list[str]) -> dict:
+    """The trade-off above the seed spread in one view, so a click on the legend highlights a model in both."""
+    highlight = _model_highlight()
+    return (alt.vconcat(_tradeoff(configs, metrics, highlight), _seed_spread(configs, metrics, highlight))
+            .configure_legend(**LEGEND).to_dict())
+
+
+def heatmap(metrics: list[str]) -> dict:
+    """Median over seeds per (model, latent size) of the picked metric; the colour's bright end is always the best."""
+    picker = _metric_picker("heatmap_metric", metrics, tradeoff_metrics(metrics)[0])
+    base = (_picked(picker, metrics).transform_aggregate(median="median(value)", n="count()", groupby=["config", "latent_dim"])
+            .transform_joinaggregate(low="min(median)", high="max(median)")
+            .transform_calculate(direction=_direction(picker, metrics))
+            .transform_calculate(better="datum.high == datum.low ? 1 : (datum.direction > 0 ? datum.median - datum.low"
+                                        " : datum.high - datum.median) / (datum.high - datum.low)")
+            .encode(x=alt.X("latent_dim:O", title="latent size", axis=alt.Axis(labelAngle=0)), y=alt.Y("config:N", title="model")))
+    tooltip = [alt.Tooltip("config:N", title="model"), alt.Tooltip("latent_dim:O", title="latent size"),
+               alt.Tooltip("median:Q", title="median over seeds", format=".3g"), alt.Tooltip("n:Q", title="seeds (n)")]
+    cells = base.mark_rect().encode(color=alt.Color("better:Q", scale=alt.Scale(scheme="viridis", domain=[0, 1]),
+                                                    title=["0 worst … 1 best", "of these medians"]), tooltip=tooltip)
+    text = base.mark_text(fontSize=12).encode(text=alt.Text("median:Q", format=".3g"),
+                                              color=alt.condition("datum.better > 0.55", alt.value("black"), alt.value("white")))
+    return ((cells + text).add_params(picker)
+            .properties(title=_title(picker, metrics, ": median over seeds"), width=360, height={"step": 34})
+            .configure_legend(**LEGEND).to_dict())
 
 
 def rank_correlation(wide: pd.DataFrame, metrics: list[str]) -> dict:
@@ -98,33 +141,81 @@ def rank_correlation(wide: pd.DataFrame, metrics: list[str]) -> dict:
     long = matrix.reset_index(names="a").melt(id_vars="a", var_name="b", value_name="rho").dropna()
     long["a"], long["b"] = long["a"].map(label), long["b"].map(label)
     order = [label(m) for m in varying]
-    base = alt.Chart(long).encode(x=alt.X("a:N", sort=order, title=None), y=alt.Y("b:N", sort=order, title=None))
+    base = alt.Chart(long).encode(x=alt.X("a:N", sort=order, title=None, axis=alt.Axis(labelLimit=0)),
+                                  y=alt.Y("b:N", sort=order, title=None, axis=alt.Axis(labelLimit=0)))
     return (base.mark_rect().encode(color=alt.Color("rho:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"),
-                                                    title="Spearman ρ"), tooltip=["a", "b", "rho"])
-            + base.mark_text(fontSize=9).encode(text=alt.Text("rho:Q", format=".2f"))
+                                                    title="Spearman ρ"),
+                                    tooltip=[alt.Tooltip("a:N", title="score"), alt.Tooltip("b:N", title="against"),
+                                             alt.Tooltip("rho:Q", title="Spearman ρ")])
+            + base.mark_text(fontSize=9).encode(text=alt.Text("rho:Q", format=".2f"),
+                                                color=alt.condition("abs(datum.rho) > 0.6", alt.value("white"), alt.value("black")))
             ).properties(width=30 * len(varying), height=30 * len(varying)).to_dict()
 
 
-def metric_vs_latent(frame: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
-    """Per model: median over seeds against latent size, with the seeds' min–max band."""
-    picker = _metric_picker("latent_metric", metrics, metrics[0])
-    base = alt.Chart(frame).transform_filter(alt.datum.metric == picker).encode(
-        x=alt.X("latent_dim:Q", title="latent size", scale=alt.Scale(zero=False)), color=_colour(configs))
-    band = base.mark_area(opacity=0.2).encode(
-        y=alt.Y("min(value):Q", title="value (picked metric)"), y2="max(value):Q")
-    line = base.mark_line(point=True).encode(y="median(value):Q", tooltip=["config", "latent_dim", alt.Tooltip("median(value):Q", format=".4g")])
-    return (band + line).add_params(picker).properties(width=230, height=180).facet(
-        facet=alt.Facet("config:N", title=None), columns=3).to_dict()
+def regularisation(metrics: list[str]) -> dict:
+    """Each swept model's picked score against its regularisation strength (log scale): seeds as points, the
+    median as a line, n above each median; one panel per latent size and sweep (Locatello et al. 2019)."""
+    present = tradeoff_metrics(metrics)
+    picker = _metric_picker("strength_metric", present, present[0])
+    x = alt.X("strength:Q", title="regularisation strength", scale=alt.Scale(type="log"))
+    y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
+    points = alt.Chart().mark_circle(size=50, opacity=0.8).encode(
+        x=x, y=y, color=alt.Color("config:N", title="model"), href="url:N",
+        tooltip=[*_cell_tooltip(), alt.Tooltip("strength:Q", title="strength")])
+    medians = alt.Chart().transform_aggregate(value="median(value)", n="count()", groupby=["strength"])
+    line = medians.mark_line(color="#444").encode(x=x, y=y)
+    counts = medians.mark_text(dy=-10, fontSize=10, color="#444").encode(x=x, y=y, text=alt.Text("n:Q", format="d"))
+    # the filters come before the facet, so only swept cells make panels
+    return (alt.layer(points, line, counts, data=alt.NamedData(name=DATA))
+            .transform_fold(present, as_=["metric", "value"]).transform_filter(alt.datum.metric == picker)
+            .transform_filter("isValid(datum.value) && isValid(datum.strength)")
+            .add_params(picker).properties(width=260, height=200)
+            .facet(column=alt.Column("latent_dim:O", title="latent size"), row=alt.Row("sweep:N", title=None))
+            .properties(title=_title(picker, present, " against regularisation strength (numbers: n seeds)"))
+            .configure_legend(**LEGEND).to_dict())
 
 
-def models_side_by_side(frame: pd.DataFrame, configs: list[str], metrics: list[str]) -> dict:
+def seed_strips(configs: list[str], metrics: list[str]) -> dict:
+    """Every seed of every model as a jittered strip, one panel per latent size: the shape of the seed spread."""
+    picker = _metric_picker("strip_metric", metrics, tradeoff_metrics(metrics)[0])
+    return (_picked(picker, metrics).transform_calculate(jitter="random()").mark_circle(size=40, opacity=0.7)
+            .encode(x=alt.X("config:N", title=None, axis=alt.Axis(labels=False, ticks=False)), xOffset=alt.XOffset("jitter:Q"),
+                    y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)), color=_colour(configs),
+                    href="url:N", tooltip=_cell_tooltip())
+            .add_params(picker).properties(width=50 * len(configs), height=240)
+            .facet(column=alt.Column("latent_dim:O", title="latent size"))
+            .properties(title=_title(picker, metrics, ": every seed"))
+            .configure_legend(**LEGEND).to_dict())
+
+
+def metric_vs_latent(configs: list[str], metrics: list[str]) -> dict:
+    """Per model: median over seeds against latent size, with the band from the lowest to the highest seed."""
+    picker = _metric_picker("latent_metric", metrics, tradeoff_metrics(metrics)[0])
+    base = _picked(picker, metrics).encode(x=alt.X("latent_dim:Q", title="latent size", scale=alt.Scale(zero=False),
+                                                 axis=alt.Axis(tickMinStep=1, format="d")),
+                                           color=_colour(configs))
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("min(value):Q", title=None), y2="max(value):Q")
+    line = base.mark_line(point=True).encode(
+        y="median(value):Q", tooltip=[alt.Tooltip("config:N", title="model"), alt.Tooltip("latent_dim:Q", title="latent size"),
+                                      alt.Tooltip("median(value):Q", title="median over seeds", format=".3g"),
+                                      alt.Tooltip("count(value):Q", title="seeds (n)")])
+    return ((band + line).add_params(picker)
+            .properties(title=_title(picker, metrics, ": median over seeds, band from lowest to highest seed"),
+                        width=520, height=300)
+            .configure_legend(**LEGEND).to_dict())
+
+
+def models_side_by_side(configs: list[str], metrics: list[str]) -> dict:
     """Per metric (picker): every model's seeds side by side, one panel per latent size."""
-    picker = _metric_picker("side_metric", metrics, metrics[0])
-    return (alt.Chart(frame).transform_filter(alt.datum.metric == picker).mark_circle(size=60, opacity=0.8)
-            .encode(x=alt.X("config:N", title=None), y=alt.Y("value:Q", title="value (picked metric)", scale=alt.Scale(zero=False)),
-                    color=_colour(configs), column=alt.Column("latent_dim:O", title="latent size"),
-                    tooltip=["name", "seed", alt.Tooltip("value:Q", format=".4g")])
-            .add_params(picker).properties(width=40 * len(configs), height=260).to_dict())
+    picker = _metric_picker("side_metric", metrics, tradeoff_metrics(metrics)[0])
+    return (_picked(picker, metrics).mark_circle(size=60, opacity=0.8)
+            .encode(x=alt.X("config:N", title=None, axis=alt.Axis(labels=False, ticks=False)),  # the legend names them
+                    y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+                    color=_colour(configs), href="url:N", tooltip=_cell_tooltip())
+            .add_params(picker).properties(width=40 * len(configs), height=260)
+            .facet(column=alt.Column("latent_dim:O", title="latent size"))
+            .properties(title=_title(picker, metrics, ": every seed"))
+            .configure_legend(**LEGEND).to_dict())
 
 
 def training_curves(history: pd.DataFrame) -> dict:

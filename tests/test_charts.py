@@ -1,0 +1,54 @@
+"""The index's and comparison page's charts: valid Vega-Lite, named by the spec's labels, oriented by its directions."""
+
+import json
+
+import jsonschema
+import pytest
+from altair.vegalite.v6.schema import load_schema
+
+from vaebench.site import charts
+from vaebench.site.labels import arrow, heading
+
+METRICS = ["recon_bce", "elbo", "mig", "dci_disentanglement", "active_units"]
+CONFIGS = ["beta_vae-beta4", "dip_vae_ii-lambda_d10-lambda_od10", "vae"]
+
+
+def test_headings_say_the_unit_and_which_end_is_better():
+    assert heading("mig") == "MIG (higher is better)"
+    assert heading("recon_bce") == "reconstruction NLL (nats, lower is better)"
+    assert heading("active_units") == "active latent units" and arrow("active_units") == ""
+    assert heading("from_a_newer_version") == "from_a_newer_version"
+
+
+@pytest.mark.parametrize("build", [
+    lambda: charts.overview(CONFIGS, METRICS), lambda: charts.heatmap(METRICS), lambda: charts.regularisation(METRICS),
+    lambda: charts.seed_strips(CONFIGS, METRICS), lambda: charts.metric_vs_latent(CONFIGS, METRICS),
+    lambda: charts.models_side_by_side(CONFIGS, METRICS)])
+def test_shared_table_charts_are_valid_name_the_table_and_show_full_legends(build):
+    spec = build()
+    errors = list(jsonschema.Draft7Validator(load_schema()).iter_errors(spec))
+    assert not errors, errors[0].message[:300]
+    text = json.dumps(spec)
+    assert '"data": {"name": "metrics"}' in text and "datasets" not in spec
+    assert spec["config"]["legend"] == {"labelLimit": 0, "symbolOpacity": 1}
+    assert "picked metric" not in text and '"title": "value' not in text
+    assert "MIG (higher is better)" in text  # the title follows the picker
+
+
+def test_the_heatmap_colours_the_best_median_brightest_whichever_end_is_better():
+    spec = charts.heatmap(METRICS)
+    transforms = spec["layer"][0].get("transform", []) + spec.get("transform", [])
+    [direction] = [t["calculate"] for t in transforms if t.get("as") == "direction"]
+    assert json.loads(direction.split("[")[0]) == {"recon_bce": -1, "elbo": 1, "mig": 1, "dci_disentanglement": 1,
+                                                   "active_units": 1}  # from the spec; unordered scores count up
+    colour = spec["layer"][0]["encoding"]["color"]
+    assert colour["field"] == "better" and colour["scale"] == {"domain": [0, 1], "scheme": "viridis"}
+
+
+def test_the_trade_off_and_seed_spread_share_one_view_and_one_highlight():
+    spec = charts.overview(CONFIGS, METRICS)
+    assert len(spec["vconcat"]) == 2
+    [highlight] = [p for p in spec["params"] if p["name"] == charts.MODEL_SELECTION]
+    assert highlight["bind"] == "legend"
+    for view in spec["vconcat"]:
+        assert view["encoding"]["opacity"]["condition"]["param"] == charts.MODEL_SELECTION

@@ -1,0 +1,15 @@
+"""How the report writes a number."""
+
+from __future__ import annotations
+
+import math
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` rounded to ``digits`` significant digits, written out without an exponent and with a true
+    minus sign (a hyphen reads as a dash in a range): 0.0150, 63.0, 1230, −83.9."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    rounded = float(f"{value:.{digits}g}")
+    decimals = digits - 1 - math.floor(math.log10(abs(rounded)))
+    return f"{rounded:.{max(decimals, 0)}f}".replace("-", "\u2212")

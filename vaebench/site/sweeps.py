@@ -1,0 +1,34 @@
+"""Which cells form a sweep over a regularisation strength (Locatello et al. 2019 plot scores against it).
+
+A model is swept when the results hold it at two or more values of one hyperparameter. The plain VAE is
+the β-VAE at β = 1, so its cells join the β-VAE's sweep wherever the results hold a β-VAE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: models that are another model's sweep at a fixed value: the VAE is the β-VAE at β = 1
+SPECIAL_CASES = {"vae": ("beta_vae", "beta", 1.0)}
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    sweep: str  # "beta_vae: beta", as the charts name the panel row
+    strength: float
+
+
+def sweep_points(params: list[dict]) -> dict[str, SweepPoint]:
+    """Each swept cell's name with its sweep and strength; cells of unswept models are left out."""
+    members: dict[tuple[str, str], dict[str, float]] = {}
+    models = {p["model"] for p in params}
+    for p in params:
+        if p["model"] in SPECIAL_CASES and SPECIAL_CASES[p["model"]][0] in models:
+            family, key, value = SPECIAL_CASES[p["model"]]
+            members.setdefault((family, key), {})[p["name"]] = value
+            continue
+        for key, value in (p.get("hparams") or {}).items():
+            members.setdefault((p["model"], key), {})[p["name"]] = float(value)
+    return {name: SweepPoint(f"{family}: {key}", value)
+            for (family, key), cells in sorted(members.items()) if len(set(cells.values())) >= 2
+            for name, value in cells.items()}
