@@ -8,6 +8,7 @@ as each column's decoded value along a latent, and the codes of held-out records
     {"version": PICTURES_VERSION, "kind": "tables",
      "likelihood": "log p(x|z) is the sum over the columns ... (one sentence for the page)",
      "columns": [{"name", "kind" ("numeric" | "categorical" | "binary"), "categories" (names; [] for numeric),
+                  "std" (a numeric column's standard deviation in the training data, the unit it was standardised by),
                   "quality" (number), "quality_name" ("R²" numeric, "accuracy" otherwise)}],
      "strength": [per latent: mean KL in nats (Gaussian encoders) or variance of the codes (autoencoders)],
      "strength_name": as for image cells (vaebench.pictures.strength_name),
@@ -88,7 +89,7 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
 
     true = raw_values(columns, sample.images)
     reconstructed = decoded(mean, labels)
-    column_entries = [{"name": c.name, "kind": c.kind, "categories": list(c.categories),
+    column_entries = [{"name": c.name, "kind": c.kind, "categories": list(c.categories), "std": c.std,
                        "quality": round(_quality(c, reconstructed[c.name], true[c.name]), 5),
                        "quality_name": "R²" if c.kind == "numeric" else "accuracy"} for c in columns]
 
