@@ -47,6 +47,8 @@ class Dataset(ABC):
     num_classes: int = 0
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()
+    #: factors whose indices name categories (no order), e.g. dSprites' shape; charts colour them on categorical scales
+    categorical_factors: tuple[str, ...] = ()
     #: True when an observation is a pure function of its factor indices, so
     #: metrics may encode each grid point once and look codes up by index.
     deterministic: bool = True
