@@ -149,7 +149,7 @@ class CellView:
     @property
     def steps(self) -> list[str]:
         """Each traversal column's label: the value in prior units (VAEs) or in standard deviations of the codes (autoencoders)."""
-        return [f"{step:+g}".replace("-", "−") for step in np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)]
+        return [f"{step:+g}".replace("+0", "0").replace("-", "−") for step in np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)]
 
     def value(self, latent: Latent, step: int) -> str:
         """The value latent takes in traversal column ``step``."""
@@ -157,7 +157,7 @@ class CellView:
 
     @property
     def step_unit(self) -> str:
-        return "prior units (the prior is N(0, 1))" if self.gaussian else "standard deviations of the codes around their mean"
+        return "in prior units, the prior being N(0, 1)" if self.gaussian else "in standard deviations of the codes around their mean"
 
     @property
     def prior(self) -> Sprite | None:
