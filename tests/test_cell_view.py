@@ -28,7 +28,7 @@ def test_a_latent_is_named_after_the_factor_it_dominates_and_factors_it_ties_are
     assert matching_factors(matrices, "z0") == ("pos_x",)
     assert matching_factors(matrices, "z1") == ("shape", "scale")
     assert matching_factors(matrices, "z2") == ()
-    assert matching_factors({}, "z0") == ()
+    assert matching_factors({}, "z0") is None
 
 
 def test_dci_names_the_factor_before_mig_and_mig_stands_in_without_dci():
@@ -53,6 +53,9 @@ def test_rows_are_labelled_most_informative_first_and_dead_latents_are_set_apart
     view = CellView.read(_folder(tmp_path), matrices, "cell/")
     assert [latent.label for latent in view.informative] == ["z1 · KL 2.61 · ≈ shape", "z0 · KL 0.40 · ≈ no single factor"]
     assert [latent.label for latent in view.dead] == ["z2 · KL 0.01"]
+    unjudged = CellView.read(tmp_path, {}, "cell/")  # no matrix: no claim about factors
+    assert [latent.label for latent in unjudged.informative] == ["z1 · KL 2.61", "z0 · KL 0.40"]
+    assert view.steps == ["−3", "−2.5", "−2", "−1.5", "−1", "−0.5", "0", "+0.5", "+1", "+1.5", "+2", "+2.5", "+3"]
     assert view.inputs[0]["reconstruction"].startswith("background:url('cell/reconstructions.png') -1px -66px")
 
 

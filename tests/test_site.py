@@ -266,7 +266,7 @@ def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top
 def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_sections(smoke_results, tmp_path):
     results = tmp_path / "results"
     shutil.copytree(smoke_results, results)
-    cell = sorted(p.parent for p in results.rglob("params.json"))[0]
+    cell = min(p.parent for p in results.rglob("params.json"))
     for weights in cell.glob("*.keras"):
         weights.unlink()
     pictures = cell / store.PICTURES_DIR / "pictures.json"

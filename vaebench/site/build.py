@@ -227,7 +227,8 @@ class Site:
                    "direction": _DIRECTION[SCORES[key].higher_is_better] if key in SCORES else ""}
                   for key, value in ranked if not isinstance(value, str)]
         # a score that does not apply is stored as "n/a: why"
-        not_applicable = [f"{charts.label(key)} ({value.removeprefix('n/a: ')})" for key, value in ranked if isinstance(value, str)]
+        not_applicable = [f"{charts.label(key)} ({value.removeprefix('n/a: ')})"
+                          for key, value in ranked if isinstance(value, str)]
         shown = ("name", "dataset", "image_size", "model", "hparams", "family", "latent_dim", "seed", "steps", "batch_size",
                  "learning_rate", "wall_seconds", "images_per_second")
         params = [(k, json.dumps(experiment.params[k], sort_keys=True) if isinstance(experiment.params.get(k), dict)
@@ -238,10 +239,12 @@ class Site:
         summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
                    f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
         self.render("cell.html.j2", self.out_dir / "cells" / f"{slug}.html", "../", title=experiment.name,
-                    cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary, glance=_glance(view, dataset),
+                    cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
+                    glance=_glance(view, dataset),
                     metrics_problem="metrics.json is missing or corrupt: see the index's problem table.",
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
-                    curves=_json_for_script(cell_charts.training_curves(experiment.history)) if not experiment.history.empty else None,
+                    curves=(_json_for_script(cell_charts.training_curves(experiment.history))
+                            if not experiment.history.empty else None),
                     view=view, pictures_note=_pictures_note(pictures_dir), centre=TRAVERSAL_STEPS // 2,
                     all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR,
                     scatter=_cell_scatter(view, dataset))
@@ -278,8 +281,8 @@ class Site:
         (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
         specs = {factor: _json_for_script(cell_charts.scatter_matrix(list(LATENT_FIELDS), factor, categorical, SCATTER_SAMPLES))
                  for factor, categorical in data["factors"].items()}
-        self.render("explorer.html.j2", self.out_dir / "explorer.html", "", title="latent space explorer", specs=specs, samples=SCATTER_SAMPLES,
-                    cells=len(data["cells"]), codes_script=CODES_SCRIPT)
+        self.render("explorer.html.j2", self.out_dir / "explorer.html", "", title="latent space explorer", specs=specs,
+                    samples=SCATTER_SAMPLES, cells=len(data["cells"]), codes_script=CODES_SCRIPT)
 
     def _metric_rank(self, key: str) -> tuple:
         known = list(charts.KNOWN_METRICS)
@@ -305,11 +308,11 @@ def _factor_chart(matrices: dict, view: CellView | None) -> Markup | None:
 
 def _glance(view: CellView | None, dataset) -> str | None:
     """One sentence: how many latents carry information, which factor each matches, and which factors none does."""
-    if view is None or not any(latent.factors for latent in view.latents):
+    if view is None or all(latent.factors is None for latent in view.latents):
         return None
     informative = view.informative
     matched = [f"{' + '.join(latent.factors)} ({latent.z})" for latent in informative if latent.factors]
-    missing = [f for f in dataset.factor_names if not any(f in latent.factors for latent in informative)]
+    missing = [f for f in dataset.factor_names if not any(f in (latent.factors or ()) for latent in informative)]
     text = f"{len(informative)} of {len(view.latents)} latents carry information; matched factors: {', '.join(matched) or 'none'}."
     return text + (f" No single latent captures {', '.join(missing)}." if missing else "")
 

@@ -57,7 +57,7 @@ def factor_matrices(matrices: dict, rows: list[str], row_labels: dict[str, str])
         text = base.mark_text(fontSize=10).encode(
             text=alt.Text("value:Q", format=".2f"),
             color=alt.condition(alt.datum.value > _DARK, alt.value("white"), alt.value("#1f2430")))
-        panels.append((cells + text).properties(width=42 * len(matrix["columns"]), height=22 * len(rows)))
+        panels.append((cells + text).properties(width=38 * len(matrix["columns"]), height=22 * len(rows)))
     return alt.hconcat(*panels, spacing=12).to_dict()
 
 

@@ -56,7 +56,7 @@ class Latent:
     index: int
     row: int  # its row in the traversal sprites
     strength: str  # "KL 2.61"
-    factors: tuple[str, ...]  # the factors it matches (matching_factors)
+    factors: tuple[str, ...] | None  # the factors it matches (matching_factors)
     informative: bool
 
     @property
@@ -65,16 +65,19 @@ class Latent:
 
     @property
     def label(self) -> str:
-        if not self.informative:
+        if not self.informative or self.factors is None:
             return f"{self.z} · {self.strength}"
         return f"{self.z} · {self.strength} · ≈ {' + '.join(self.factors) or 'no single factor'}"
 
 
-def matching_factors(matrices: dict, z: str) -> tuple[str, ...]:
-    """The factors latent ``z`` carries, by the first matrix of MATCHING_MATRICES there is (see FACTOR_SHARE, FACTOR_TIE)."""
+def matching_factors(matrices: dict, z: str) -> tuple[str, ...] | None:
+    """The factors latent ``z`` carries, by the first matrix of MATCHING_MATRICES there is (see FACTOR_SHARE, FACTOR_TIE).
+
+    None where no matrix holds the latent (an older cell, or a dataset without factors): nothing to judge by.
+    """
     key = next((k for k in MATCHING_MATRICES if k in matrices and z in matrices[k]["rows"]), None)
     if key is None:
-        return ()
+        return None
     matrix = matrices[key]
     values = np.asarray(matrix["values"], dtype=float)
     row = values[matrix["rows"].index(z)]
@@ -149,7 +152,8 @@ class CellView:
     @property
     def steps(self) -> list[str]:
         """Each traversal column's label: the value in prior units (VAEs) or in standard deviations of the codes (autoencoders)."""
-        return [f"{step:+g}".replace("+0", "0").replace("-", "−") for step in np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)]
+        steps = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)
+        return [f"{step:+g}".replace("-", "−") if step else "0" for step in steps]
 
     def value(self, latent: Latent, step: int) -> str:
         """The value latent takes in traversal column ``step``."""
