@@ -13,9 +13,12 @@ def _matrix(rows):
 
 
 def test_a_tile_is_cut_from_its_sprite_at_the_documented_offset():
-    sprite = Sprite("cell/traversal-0.png", height=64, width=32, gutter=1)
-    assert sprite.tile(0, 0) == "background:url('cell/traversal-0.png') -1px -1px;width:32px;height:64px"
-    assert sprite.tile(2, 3) == "background:url('cell/traversal-0.png') -100px -131px;width:32px;height:64px"
+    sprite = Sprite("cell/traversal-0.png", "s-traversal-0", height=64, width=32, gutter=1)
+    assert sprite.tile(0, 0) == "background-position:-1px -1px"
+    assert sprite.tile(2, 3) == "background-position:-100px -131px"
+    assert sprite.rule == '.s-traversal-0{background-image:url("cell/traversal-0.png");width:32px;height:64px}'
+    odd = Sprite('cell"</style>/x.png', "s-x", height=8, width=8, gutter=1)
+    assert "</style>" not in odd.rule and '"' not in odd.rule.split('url("')[1].split('")')[0]
 
 
 def test_a_latent_is_named_after_the_factor_it_dominates_and_factors_it_ties_are_named_together():
@@ -56,7 +59,8 @@ def test_rows_are_labelled_most_informative_first_and_dead_latents_are_set_apart
     unjudged = CellView.read(tmp_path, {}, "cell/")  # no matrix: no claim about factors
     assert [latent.label for latent in unjudged.informative] == ["z1 · KL 2.61", "z0 · KL 0.40"]
     assert view.steps == ["−3", "−2.5", "−2", "−1.5", "−1", "−0.5", "0", "+0.5", "+1", "+1.5", "+2", "+2.5", "+3"]
-    assert view.inputs[0]["reconstruction"].startswith("background:url('cell/reconstructions.png') -1px -66px")
+    assert view.inputs[0]["reconstructions"].tile(1, 0) == "background-position:-1px -66px"
+    assert [sprite.url for sprite in view.sprites] == ["cell/reconstructions.png", "cell/traversal-0.png", "cell/prior.png"]
 
 
 def test_pictures_of_an_older_layout_are_not_read(tmp_path):

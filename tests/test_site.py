@@ -233,7 +233,7 @@ def test_cell_pages_label_every_traversal_row_and_fold_the_dead_latents(site, si
         for z in dead:
             assert f'<span class="tlabel">z{z} · {strength} ' in folded and f'data-latent="z{z}"><output>' not in page
         assert page.count('<span class="step"') == 3 * 13 and "−3</span>" in page and "+3</span>" in page
-        assert "scatter-rows" in page and "Which latent captures which factor" in page
+        assert "scatter-data" in page and "Which latent captures which factor" in page
 
 
 def test_the_gallery_shows_input_one_of_the_lowest_seed_of_every_model_and_latent_size(site, site_results):
@@ -343,14 +343,16 @@ def test_the_cell_gallery_and_explorer_pages_draw_in_a_real_browser(browser, sit
 def test_moving_a_latent_explorer_slider_changes_the_shown_image(browser, site):
     with _opened(browser, _explorer_page(site)) as page:
         image = page.locator("#explorer-image")
-        before = image.evaluate("e => e.style.backgroundPosition")
+        shown = "e => [getComputedStyle(e).backgroundImage, getComputedStyle(e).backgroundPosition]"
+        before = image.evaluate(shown)
+        assert "reconstructions.png" in before[0]
         slider = page.locator("#latent-explorer input[type=range]").first
         slider.evaluate("e => { e.value = e.max; e.dispatchEvent(new Event('input')); }")
-        after = image.evaluate("e => [e.style.backgroundImage, e.style.backgroundPosition]")
-        assert after[1] != before and "traversal-0.png" in after[0]
+        after = image.evaluate(shown)
+        assert after[1] != before[1] and "traversal-0.png" in after[0]
         assert page.locator("#explorer-says").inner_text().endswith("every other latent at the input's own code")
         page.locator("#explorer-input").select_option("1")
-        assert "reconstructions.png" in image.evaluate("e => e.style.backgroundImage")
+        assert "reconstructions.png" in image.evaluate(shown)[0]
         assert slider.evaluate("e => e.value") == slider.evaluate("e => e.dataset.centre")
 
 

@@ -38,7 +38,7 @@ from vaebench.site.cell_view import (
     CellView,
     matching_rule,
 )
-from vaebench.site.codes import CODES_SCRIPT, LATENT_FIELDS, codes_data, codes_script
+from vaebench.site.codes import CODES_SCRIPT, LATENT_FIELDS, codes_data, codes_script, columns
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
@@ -264,7 +264,7 @@ class Site:
                 experiment = lowest.get((config, latent))
                 view = self.views[experiment.name][0] if experiment else None
                 blocks.append({"experiment": experiment, "url": f"cells/{_slug(experiment.name)}.html" if experiment else None,
-                               "view": view.at(f"cells/{_slug(experiment.name)}/") if view else None})
+                               "view": view.at(f"cells/{_slug(experiment.name)}/", f"g{len(rows)}-{len(blocks)}") if view else None})
             rows.append({"config": config, "blocks": blocks})
         self.render("gallery.html.j2", self.out_dir / "gallery.html", "", title="gallery", rows=rows, latent_dims=latent_dims,
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
@@ -328,11 +328,11 @@ def _cell_scatter(view: CellView | None, dataset) -> dict | None:
     table = view.codes() if view is not None else None
     if table is None:
         return None
-    factors = [f for f in dataset.factor_names if f in table.columns]
-    fields = [c for c in table.columns if c not in factors]
+    factors, fields, codes = columns(table, dataset.factor_names)
     categorical = set(dataset.categorical_factors)
-    return {"fields": fields, "samples": len(table), "rows": _json_for_script(table.to_dict(orient="records")),
-            "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, f in categorical, len(table))) for f in factors}}
+    return {"fields": fields, "samples": len(table), "data": _json_for_script({"factors": factors, "codes": codes}),
+            "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, f in categorical, len(table)))
+                      for f in factors["names"]}}
 
 
 def _cell_pictures(experiment: store.Experiment, dataset) -> Path | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from vaebench.pictures import (
     INFORMATIVE_KL,
@@ -38,17 +39,27 @@ SCATTER_SAMPLES = 500
 
 @dataclass(frozen=True)
 class Sprite:
-    """One PNG of native-size tiles with a gutter (``pictures.save_grid``), at ``url`` relative to the page."""
+    """One PNG of native-size tiles with a gutter (``pictures.save_grid``), at ``url`` relative to the page.
+
+    A page states each sprite once, as the CSS ``rule`` of its class; a tile is an element of that class
+    with the tile's background position.
+    """
 
     url: str
+    css_class: str
     height: int
     width: int
     gutter: int
 
     def tile(self, row: int, col: int) -> str:
-        """The CSS that shows tile (row, col) of the sprite in an element of the tile's size."""
+        """The inline style that shows tile (row, col) in an element of the sprite's class."""
         x, y = self.gutter + col * (self.width + self.gutter), self.gutter + row * (self.height + self.gutter)
-        return f"background:url('{self.url}') -{x}px -{y}px;width:{self.width}px;height:{self.height}px"
+        return f"background-position:-{x}px -{y}px"
+
+    @property
+    def rule(self) -> Markup:
+        quoted = "".join(c if c.isalnum() or c in "-_./" else f"\\{ord(c):x} " for c in self.url)
+        return Markup(f'.{self.css_class}{{background-image:url("{quoted}");width:{self.width}px;height:{self.height}px}}')
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ class CellView:
     """A cell's current pictures folder, read for its page; ``read`` returns None where there is none."""
 
     def __init__(self, meta: dict, matrices: dict, prefix: str, latents_table: Path | None):
-        self.meta, self.prefix = meta, prefix
+        self.meta, self.prefix, self.tag = meta, prefix, "s"
         tile = meta["tile"]
         self._geometry = (tile["height"], tile["width"], tile["gutter"])
         self.tile_width = tile["width"]
@@ -125,14 +136,23 @@ class CellView:
         table = Path(folder) / LATENTS_FILE
         return cls(meta, matrices, prefix, table if table.is_file() else None)
 
-    def at(self, prefix: str) -> CellView:
-        """The same view for a page elsewhere in the site: its pictures at the URL ``prefix``."""
+    def at(self, prefix: str, tag: str) -> CellView:
+        """The same view for a page elsewhere in the site: its pictures at the URL ``prefix``, its CSS classes tagged ``tag``.
+
+        Tags tell apart the sprites of the several cells one page shows.
+        """
         moved = copy.copy(self)
-        moved.prefix = prefix
+        moved.prefix, moved.tag = prefix, tag
         return moved
 
     def sprite(self, name: str) -> Sprite:
-        return Sprite(self.prefix + name, *self._geometry)
+        return Sprite(self.prefix + name, f"{self.tag}-{Path(name).stem}", *self._geometry)
+
+    @property
+    def sprites(self) -> list[Sprite]:
+        """The sprites shown tile by tile: reconstructions, traversals, prior samples."""
+        names = [self.meta["reconstructions"], *self.meta["traversals"], self.meta.get("prior")]
+        return [self.sprite(name) for name in names if name]
 
     @property
     def informative(self) -> list[Latent]:
@@ -144,10 +164,10 @@ class CellView:
 
     @property
     def inputs(self) -> list[dict]:
-        """Per traversed input: its tile and its reconstruction's (from the reconstructions sprite), and its traversal sprite."""
+        """Per traversed input: its index (its column in the reconstructions sprite), that sprite, and its traversal sprite."""
         reconstructions = self.sprite(self.meta["reconstructions"])
-        return [{"index": i, "input": reconstructions.tile(0, i), "reconstruction": reconstructions.tile(1, i),
-                 "traversal": self.sprite(name)} for i, name in enumerate(self.meta["traversals"])]
+        return [{"index": i, "reconstructions": reconstructions, "traversal": self.sprite(name)}
+                for i, name in enumerate(self.meta["traversals"])]
 
     @property
     def steps(self) -> list[str]:

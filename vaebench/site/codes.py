@@ -23,6 +23,14 @@ def _hparams(params: dict) -> str:
                      for key, value in sorted(hparams.items())) or "—"
 
 
+def columns(table, factor_names) -> tuple[dict, list[str], list[list[float]]]:
+    """A latents table (``CellView.codes``) as columns: ({"names", "indices"} of its factors, its latents, their codes)."""
+    names = [f for f in factor_names if f in table.columns]
+    latents = [c for c in table.columns if c not in names][: len(LATENT_FIELDS)]
+    return ({"names": names, "indices": [table[name].astype(int).tolist() for name in names]}, latents,
+            [table[z].round(DECIMALS).tolist() for z in latents])
+
+
 def codes_data(cells) -> dict:
     """``cells``: (params, page url, CellView with a latents table, dataset) per cell.
 
@@ -32,19 +40,15 @@ def codes_data(cells) -> dict:
     """
     factors, factor_sets, cells_out = {}, [], []
     for params, url, view, dataset in cells:
-        table = view.codes()
-        names = [f for f in dataset.factor_names if f in table.columns]
-        for name in names:
+        draw, latents, codes = columns(view.codes(), dataset.factor_names)
+        for name in draw["names"]:
             factors[name] = name in dataset.categorical_factors
-        draw = {"names": names, "indices": [table[name].astype(int).tolist() for name in names]}
         if draw not in factor_sets:
             factor_sets.append(draw)
         labels = {latent.z: latent.label for latent in view.latents}
-        latents = [c for c in table.columns if c not in names][: len(LATENT_FIELDS)]
         cells_out.append({"name": params["name"], "url": url, "model": params["model"], "hparams": _hparams(params),
                           "latent_dim": params["latent_dim"], "seed": params["seed"], "factor_set": factor_sets.index(draw),
-                          "latents": [labels[z] for z in latents],
-                          "codes": [table[z].round(DECIMALS).tolist() for z in latents]})
+                          "latents": [labels[z] for z in latents], "codes": codes})
     return {"factors": factors, "factor_sets": factor_sets, "cells": cells_out}
 
 

@@ -6,7 +6,11 @@
   var picker = document.getElementById("explorer-input");
   var sliders = Array.prototype.slice.call(root.querySelectorAll("input[type=range]"));
   function tile(selector) { return document.querySelector(".tile[data-input='" + picker.value + "']" + selector); }
-  function show(found, text) { shown.style.background = found.style.background; says.textContent = text; }
+  function show(found, text) {
+    shown.className = found.className + " shown";
+    shown.style.backgroundPosition = found.style.backgroundPosition;
+    says.textContent = text;
+  }
   function reset(except) {
     sliders.forEach(function (slider) {
       if (slider !== except) { slider.value = slider.dataset.centre; slider.nextElementSibling.textContent = "own code"; }
@@ -28,7 +32,8 @@
 (function () {
   var picker = document.getElementById("scatter-factor");
   if (!picker) { return; }
-  var rows = JSON.parse(document.getElementById("scatter-rows").textContent), specs = {};
+  var data = JSON.parse(document.getElementById("scatter-data").textContent), specs = {};
+  var fields = JSON.parse(picker.dataset.fields), rows = vaebenchRows(fields, data.codes, data.factors);
   document.querySelectorAll("script[data-factor]").forEach(function (script) { specs[script.dataset.factor] = JSON.parse(script.textContent); });
   function draw() { vaebenchScatter(document.getElementById("scatter"), specs[picker.value], rows); }
   picker.addEventListener("change", draw);

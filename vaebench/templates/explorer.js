@@ -29,16 +29,6 @@
     });
     return cells[0];
   }
-  function rows(cell) {
-    var factors = data.factor_sets[cell.factor_set], count = cell.codes[0].length, out = [];
-    for (var i = 0; i < count; i++) {
-      var row = {};
-      cell.codes.forEach(function (codes, k) { row[fields[k]] = codes[i]; });
-      factors.names.forEach(function (name, j) { row[name] = factors.indices[j][i]; });
-      out.push(row);
-    }
-    return out;
-  }
   function draw() {
     var cell = chosen();
     fill(pickers.factor, data.factor_sets[cell.factor_set].names);
@@ -49,7 +39,8 @@
     link.textContent = cell.name;
     says.appendChild(link);
     says.appendChild(document.createTextNode(": " + cell.latents.map(function (label, k) { return fields[k].split(" ")[0] + " = " + label; }).join("; ")));
-    vaebenchScatter(document.getElementById("explorer-chart"), specs[pickers.factor.value], rows(cell), fields.slice(0, cell.codes.length));
+    vaebenchScatter(document.getElementById("explorer-chart"), specs[pickers.factor.value],
+                    vaebenchRows(fields, cell.codes, data.factor_sets[cell.factor_set]), fields.slice(0, cell.codes.length));
   }
   Object.keys(pickers).forEach(function (key) { pickers[key].addEventListener("change", draw); });
   draw();
