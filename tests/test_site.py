@@ -15,6 +15,7 @@ from altair.vegalite.v6.schema import load_schema
 from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.site import build_site
+from vaebench.site.build import SITE_MANIFEST
 
 
 class _Collector(HTMLParser):
@@ -261,6 +262,14 @@ def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top
         assert entry["latents"][0].startswith(f"z{_stored_pictures(cell)['order'][0]} · ")
     assert "data/codes.js" in (site / "explorer.html").read_text()
     assert not any("codes.js" in page.read_text() for page in site.rglob("*.html") if page.name != "explorer.html")
+
+
+def test_a_site_that_lost_its_manifest_is_still_recognised_as_one_and_rebuilt(site, site_results, tmp_path):
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    (copy / SITE_MANIFEST).unlink()  # every page, the gallery, the explorer and data/codes.js are known site files
+    build_site(site_results, copy)
+    assert (copy / SITE_MANIFEST).is_file()
 
 
 def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_sections(smoke_results, tmp_path):
