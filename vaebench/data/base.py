@@ -55,6 +55,8 @@ class Dataset(ABC):
     factor_sizes: tuple[int, ...] = ()
     #: a table's columns, in the order its encoded records hold them (see ``columns``); () for images and sequences
     columns: tuple = ()
+    #: factors whose indices name categories (no order), e.g. dSprites' shape; charts colour them on categorical scales
+    categorical_factors: tuple[str, ...] = ()
     #: True when an observation is a pure function of its factor indices, so
     #: metrics may encode each grid point once and look codes up by index.
     deterministic: bool = True

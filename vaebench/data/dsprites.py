@@ -47,6 +47,7 @@ class DSprites(FactorDataset):
 
     name = "dsprites"
     factor_names = ("shape", "scale", "orientation", "pos_x", "pos_y")
+    categorical_factors = ("shape",)
     factor_sizes = (3, 6, 40, POSITIONS, POSITIONS)
     num_classes = 3
     channels = 1

@@ -38,6 +38,7 @@ class DSpritesFile(FactorDataset):
 
     name = "dsprites_npz"
     factor_names = DSPRITES_FACTORS
+    categorical_factors = ("shape",)
     num_classes = 3
 
     def __init__(self, path: str | Path):

@@ -24,9 +24,11 @@ from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
 from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, SETTINGS
-from vaebench.pictures import ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, draw_pictures
-from vaebench.site import charts
+from vaebench.pictures import ARITHMETIC_FACTOR, PICTURES_FILE, TRAVERSAL_STEPS, draw_pictures
+from vaebench.site import cell_charts, charts
 from vaebench.site.assets import write_assets
+from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule
+from vaebench.site.codes import CODES_SCRIPT, LATENT_FIELDS, codes_data, codes_script, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
@@ -44,8 +46,8 @@ STRIP_SEEDS = 5
 #: the list of files a build wrote into its out dir: a rebuild replaces or removes those and nothing else
 SITE_MANIFEST = ".vaebench-site.json"
 #: every file a build writes; a folder holding only such files (and index.html) is a site built before the manifest
-_SITE_FILE = re.compile(r"(index|compare|glossary)\.html|tradeoff\.png|assets/[^/]+\.(js|css)|data/[^/]+\.js|cells/[^/]+\.html|"
-                        r"cells/[^/]+/[^/]+\.png")
+_SITE_FILE = re.compile(r"(index|compare|glossary|gallery|explorer)\.html|tradeoff\.png|assets/[^/]+\.(js|css)|data/[^/]+\.js|"
+                        r"cells/[^/]+\.html|cells/[^/]+/[^/]+\.png")
 
 
 def _slug(name: str) -> str:
@@ -69,6 +71,8 @@ class Site:
                                trim_blocks=True, lstrip_blocks=True)
         self.experiments, self.problems = self._read()
         self.frame = self._frame()
+        #: per cell name: (its CellView or None, its dataset), filled by cell_page for the gallery and the explorer
+        self.views: dict[str, tuple[CellView | None, object]] = {}
 
     # --- reading ---------------------------------------------------------------
     def _read(self):
@@ -265,47 +269,128 @@ class Site:
 
     def cell_page(self, experiment: store.Experiment, dataset) -> None:
         slug = _slug(experiment.name)
+        matrices = (experiment.metrics or {}).get("matrices") or {}
         pictures_dir = _cell_pictures(experiment, dataset)
-        images, scatter, pictures = None, None, {}
-        if pictures_dir is not None:
-            pictures = json.loads((pictures_dir / PICTURES_FILE).read_text())
+        view = CellView.read(pictures_dir, matrices, f"{slug}/") if pictures_dir is not None else None
+        if view is not None:
             image_dir = self.out_dir / "cells" / slug
             image_dir.mkdir(parents=True, exist_ok=True)
             for png in sorted(pictures_dir.glob("*.png")):
                 shutil.copyfile(png, image_dir / png.name)
-            images = {"recon": f"{slug}/reconstructions.png",
-                      "traversals": [f"{slug}/{name}" for name in pictures["traversals"]],
-                      "interpolation": f"{slug}/interpolation.png",
-                      "arithmetic": f"{slug}/{pictures['arithmetic']}" if pictures["arithmetic"] else None}
-            if (pictures_dir / LATENTS_FILE).exists():
-                table = pd.read_csv(pictures_dir / LATENTS_FILE)
-                scatter = _json_for_script(charts.latent_scatter_matrix(table, list(dataset.factor_names)))
-        gaussian = pictures.get("gaussian", True)
+        self.views[experiment.name] = (view, dataset)
 
         medians = self.frame.groupby("metric")["value"].median() if not self.frame.empty else pd.Series(dtype=float)
-        scores = [{"key": key, "label": charts.label(key), "value": value, "median": medians.get(key)}
-                  for key, value in sorted(experiment.scores.items(), key=lambda kv: self._metric_rank(kv[0]))]
+        ranked = sorted(experiment.scores.items(), key=lambda kv: self._metric_rank(kv[0]))
+        scores = [{"key": key, "label": charts.label(key), "value": value, "median": medians.get(key),
+                   "direction": _DIRECTION[SCORES[key].higher_is_better] if key in SCORES else ""}
+                  for key, value in ranked if not isinstance(value, str)]
+        # a score that does not apply is stored as "n/a: why"
+        not_applicable = [f"{charts.label(key)} ({value.removeprefix('n/a: ')})"
+                          for key, value in ranked if isinstance(value, str)]
         shown = ("name", "dataset", "image_size", "model", "hparams", "family", "latent_dim", "seed", "steps", "batch_size",
                  "learning_rate", "wall_seconds", "images_per_second")
         params = [(k, json.dumps(experiment.params[k], sort_keys=True) if isinstance(experiment.params.get(k), dict)
                    else experiment.params.get(k)) for k in shown if k in experiment.params]
         environment = experiment.params.get("environment", {})
         params += [(f"environment.{k}", v) for k, v in sorted(environment.items())]
-        strengths = ", ".join(f"z{i} {pictures['strength'][i]:.2f}" for i in pictures.get("order", []))
+        p = experiment.params
+        summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
+                   f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
         self.render("cell.html.j2", self.out_dir / "cells" / f"{slug}.html", "../", title=experiment.name,
-                    cell=experiment, params=params, scores=scores,
+                    cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
+                    glance=_glance(view, dataset),
                     metrics_problem="metrics.json is missing or corrupt: see the index's problem table.",
-                    curves=_json_for_script(charts.training_curves(experiment.history)) if not experiment.history.empty else None,
-                    images=images,
-                    traversal_caption=("Each latent set to −2 … +2 (prior units) around the code of one held-out input."
-                                       if gaussian else "Each latent moved from −2 to +2 standard deviations around its mean over the data, "
-                                       "around the code of one held-out input."),
-                    order_by="mean KL per latent" if gaussian else "variance of the codes", strengths=strengths,
-                    arithmetic_factor=ARITHMETIC_FACTOR, scatter=scatter)
+                    factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
+                    curves=(_json_for_script(cell_charts.training_curves(experiment.history))
+                            if not experiment.history.empty else None),
+                    view=view, pictures_note=_pictures_note(pictures_dir), centre=TRAVERSAL_STEPS // 2,
+                    all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR,
+                    scatter=_cell_scatter(view, dataset))
+
+    def gallery(self) -> None:
+        """Held-out input 0 in every model × latent size (its lowest seed): reconstruction, top traversals, prior samples."""
+        lowest = {}
+        for experiment in self.experiments:
+            key = (_config(experiment.params), experiment.params.get("latent_dim"))
+            if key not in lowest or experiment.params.get("seed", 0) < lowest[key].params.get("seed", 0):
+                lowest[key] = experiment
+        latent_dims = sorted({latent for _, latent in lowest})
+        rows = []
+        for config in sorted({config for config, _ in lowest}):
+            blocks = []
+            for latent in latent_dims:
+                experiment = lowest.get((config, latent))
+                view = self.views[experiment.name][0] if experiment else None
+                blocks.append({"experiment": experiment, "url": f"cells/{_slug(experiment.name)}.html" if experiment else None,
+                               "view": view.at(f"cells/{_slug(experiment.name)}/", f"g{len(rows)}-{len(blocks)}") if view else None})
+            rows.append({"config": config, "blocks": blocks})
+        self.render("gallery.html.j2", self.out_dir / "gallery.html", "", title="gallery", rows=rows, latent_dims=latent_dims,
+                    gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
+
+    def explorer(self) -> None:
+        """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js)."""
+        cells = []
+        for experiment in self.experiments:
+            view, dataset = self.views.get(experiment.name, (None, None))
+            if view is not None and view.latents_table is not None:
+                cells.append((experiment.params, "cells/" + _slug(experiment.name) + ".html", view, dataset))
+        data = codes_data(cells)
+        (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
+        specs = {factor: _json_for_script(cell_charts.scatter_matrix(list(LATENT_FIELDS), factor, categorical, SCATTER_SAMPLES))
+                 for factor, categorical in data["factors"].items()}
+        self.render("explorer.html.j2", self.out_dir / "explorer.html", "", title="latent space explorer", specs=specs,
+                    samples=SCATTER_SAMPLES, cells=len(data["cells"]), codes_script=CODES_SCRIPT)
 
     def _metric_rank(self, key: str) -> tuple:
         known = list(charts.KNOWN_METRICS)
         return (known.index(key) if key in known else len(known), key)
+
+
+#: arrows for Score.higher_is_better: which end of a score is better (None: not a quality)
+_DIRECTION = {True: "↑", False: "↓", None: ""}
+#: traversal rows per block of the gallery (the most informative latents)
+GALLERY_TRAVERSALS = 3
+
+
+def _factor_chart(matrices: dict, view: CellView | None) -> Markup | None:
+    if not any(key in matrices for key in MATCHING_MATRICES):
+        return None
+    rows = next(matrices[key]["rows"] for key in MATCHING_MATRICES if key in matrices)
+    labels = {z: z for z in rows}
+    if view is not None:
+        rows = [latent.z for latent in view.latents]
+        labels = {latent.z: f"{latent.z} · {latent.strength}" for latent in view.latents}
+    return _json_for_script(cell_charts.factor_matrices(matrices, rows, labels))
+
+
+def _glance(view: CellView | None, dataset) -> str | None:
+    """One sentence: how many latents carry information, which factor each matches, and which factors none does."""
+    if view is None or all(latent.factors is None for latent in view.latents):
+        return None
+    informative = view.informative
+    matched = [f"{' + '.join(latent.factors)} ({latent.z})" for latent in informative if latent.factors]
+    missing = [f for f in dataset.factor_names if not any(f in (latent.factors or ()) for latent in informative)]
+    text = f"{len(informative)} of {len(view.latents)} latents carry information; matched factors: {', '.join(matched) or 'none'}."
+    return text + (f" No single latent captures {', '.join(missing)}." if missing else "")
+
+
+def _pictures_note(pictures_dir: Path | None) -> str:
+    if pictures_dir is None:
+        return "None: this cell keeps neither its weights nor the pictures drawn from them (pictures/ in its results dir)."
+    return ("Its pictures/ folder was drawn by an older vaebench and has none of the current picture sections; "
+            "scoring the cell again where its weights exist redraws it.")
+
+
+def _cell_scatter(view: CellView | None, dataset) -> dict | None:
+    table = view.codes() if view is not None else None
+    if table is None:
+        return None
+    factors, fields, codes = columns(table, dataset.factor_names)
+    categorical = set(dataset.categorical_factors)
+    return {"fields": fields, "samples": len(table), "data": _json_for_script({"factors": factors, "codes": codes}),
+            "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, f in categorical, len(table)))
+                      for f in factors["names"]}}
 
 
 def _cell_pictures(experiment: store.Experiment, dataset) -> Path | None:
@@ -357,6 +442,8 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
                 if key not in datasets:
                     datasets[key] = get_dataset(key[0], image_size=key[1])
                 site.cell_page(experiment, datasets[key])
+            site.gallery()
+            site.explorer()
             _swap_in(staging, out_dir, ours)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

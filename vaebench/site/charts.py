@@ -217,24 +217,3 @@ def models_side_by_side(configs: list[str], metrics: list[str]) -> dict:
             .properties(title=_title(picker, metrics, ": every seed"))
             .configure_legend(**LEGEND).to_dict())
 
-
-def training_curves(history: pd.DataFrame) -> dict:
-    """Loss and its terms against the step, one panel per term."""
-    long = history.melt(id_vars="step", var_name="term", value_name="value")
-    return (alt.Chart(long).mark_line(point=True)
-            .encode(x=alt.X("step:Q"), y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=None),
-                    tooltip=["step", "term", alt.Tooltip("value:Q", format=".4g")])
-            .properties(width=220, height=160)
-            .facet(facet=alt.Facet("term:N", title=None), columns=3).resolve_scale(y="independent").to_dict())
-
-
-def latent_scatter_matrix(table: pd.DataFrame, factors: list[str]) -> dict:
-    """Pairs of the most informative latent means, coloured by a ground-truth factor (picker)."""
-    latents = [c for c in table.columns if c not in factors]
-    picker = alt.param(name="colour_factor", value=factors[0], bind=alt.binding_select(options=factors, name="colour by "))
-    return (alt.Chart(table).transform_fold(factors, as_=["factor", "factor_value"])
-            .transform_filter(alt.datum.factor == picker).mark_circle(size=10, opacity=0.6)
-            .encode(x=alt.X(alt.repeat("column"), type="quantitative", scale=alt.Scale(zero=False)),
-                    y=alt.Y(alt.repeat("row"), type="quantitative", scale=alt.Scale(zero=False)),
-                    color=alt.Color("factor_value:Q", title="factor index", scale=alt.Scale(scheme="turbo")))
-            .properties(width=150, height=150).repeat(row=latents, column=latents).add_params(picker).to_dict())

@@ -1,0 +1,194 @@
+"""What the report shows of one cell's stored pictures (``vaebench.pictures``) and latents × factors matrices.
+
+Pictures are shown from their sprites, tile by tile, through CSS background positions: the PNGs
+are copied, never re-encoded, and every tile keeps its native size.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from vaebench.pictures import (
+    INFORMATIVE_KL,
+    LATENTS_FILE,
+    PICTURES_FILE,
+    PICTURES_VERSION,
+    PRIOR_SAMPLES,
+    TRAVERSAL_RANGE,
+    TRAVERSAL_STEPS,
+)
+from vaebench.site.cell_charts import MATRICES
+
+#: a latent matches a factor when it holds at least this many times the average latent's value in that factor's
+#: column (for DCI, whose columns sum to 1: this many times an even share, 1/L)
+FACTOR_SHARE = 1.5
+#: factors a latent matches within this fraction of its largest match are named together ("shape + scale")
+FACTOR_TIE = 0.8
+#: the matrices that can name a latent's factors, in order of preference (metrics.json "matrices")
+MATCHING_MATRICES = tuple(MATRICES)
+#: samples per cell in the scatter matrices (of the LATENTS_FILE's rows): enough to see structure, few enough to draw fast
+SCATTER_SAMPLES = 500
+
+
+@dataclass(frozen=True)
+class Sprite:
+    """One PNG of native-size tiles with a gutter (``pictures.save_grid``), at ``url`` relative to the page.
+
+    A page states each sprite once, as the CSS ``rule`` of its class; a tile is an element of that class
+    with the tile's background position.
+    """
+
+    url: str
+    css_class: str
+    height: int
+    width: int
+    gutter: int
+
+    def tile(self, row: int, col: int) -> str:
+        """The inline style that shows tile (row, col) in an element of the sprite's class."""
+        x, y = self.gutter + col * (self.width + self.gutter), self.gutter + row * (self.height + self.gutter)
+        return f"background-position:-{x}px -{y}px"
+
+    @property
+    def rule(self) -> Markup:
+        quoted = "".join(c if c.isalnum() or c in "-_./" else f"\\{ord(c):x} " for c in self.url)
+        return Markup(f'.{self.css_class}{{background-image:url("{quoted}");width:{self.width}px;height:{self.height}px}}')
+
+
+@dataclass(frozen=True)
+class Latent:
+    index: int
+    row: int  # its row in the traversal sprites
+    strength: str  # "KL 2.61"
+    factors: tuple[str, ...] | None  # the factors it matches (matching_factors)
+    informative: bool
+
+    @property
+    def z(self) -> str:
+        return f"z{self.index}"
+
+    @property
+    def label(self) -> str:
+        if not self.informative or self.factors is None:
+            return f"{self.z} · {self.strength}"
+        return f"{self.z} · {self.strength} · ≈ {' + '.join(self.factors) or 'no single factor'}"
+
+
+def matching_factors(matrices: dict, z: str) -> tuple[str, ...] | None:
+    """The factors latent ``z`` carries, by the first matrix of MATCHING_MATRICES there is (see FACTOR_SHARE, FACTOR_TIE).
+
+    None where no matrix holds the latent (an older cell, or a dataset without factors): nothing to judge by.
+    """
+    key = next((k for k in MATCHING_MATRICES if k in matrices and z in matrices[k]["rows"]), None)
+    if key is None:
+        return None
+    matrix = matrices[key]
+    values = np.asarray(matrix["values"], dtype=float)
+    row = values[matrix["rows"].index(z)]
+    matched = row * (row > 0) * (row >= FACTOR_SHARE * values.mean(axis=0))
+    return tuple(factor for factor, value in zip(matrix["columns"], matched) if value and value >= FACTOR_TIE * matched.max())
+
+
+def matching_rule(matrices: dict) -> str | None:
+    """One line saying how a latent's factors were chosen, or None where no matrix can choose them."""
+    key = next((k for k in MATCHING_MATRICES if k in matrices), None)
+    if key is None:
+        return None
+    return (f"“≈ factor”: the factor for which the latent's {key.upper()} value is largest among those where it is at least "
+            f"{FACTOR_SHARE:g}× the average latent's, with any other within {FACTOR_TIE:.0%} of it; "
+            "“no single factor”: no factor passes, the latent's effect is spread over several")
+
+
+class CellView:
+    """A cell's current pictures folder, read for its page; ``read`` returns None where there is none."""
+
+    def __init__(self, meta: dict, matrices: dict, prefix: str, latents_table: Path | None):
+        self.meta, self.prefix, self.tag = meta, prefix, "s"
+        tile = meta["tile"]
+        self._geometry = (tile["height"], tile["width"], tile["gutter"])
+        self.tile_width = tile["width"]
+        self.gaussian = meta["gaussian"]
+        self.strength_name = meta["strength_name"]
+        self.strength_short = "mean KL to the prior" if self.gaussian else "code variance"
+        self.dead_rule = (f"mean KL below {INFORMATIVE_KL:g} nats: they carry next to no information" if self.gaussian
+                          else "code variance below 1 % of the largest latent's")
+        short = "KL" if self.gaussian else "var"
+        self.latents = [Latent(z, row, f"{short} {meta['strength'][z]:.2f}", matching_factors(matrices, f"z{z}"),
+                               meta["informative"][z]) for row, z in enumerate(meta["order"])]
+        self.latents_table = latents_table
+
+    @classmethod
+    def read(cls, folder: Path, matrices: dict, prefix: str) -> CellView | None:
+        """``folder``: the cell's stored pictures; ``prefix``: the URL of the site's copy of them, relative to the page."""
+        path = Path(folder) / PICTURES_FILE
+        if not path.is_file():
+            return None
+        meta = json.loads(path.read_text())
+        if meta.get("version") != PICTURES_VERSION:
+            return None
+        table = Path(folder) / LATENTS_FILE
+        return cls(meta, matrices, prefix, table if table.is_file() else None)
+
+    def at(self, prefix: str, tag: str) -> CellView:
+        """The same view for a page elsewhere in the site: its pictures at the URL ``prefix``, its CSS classes tagged ``tag``.
+
+        Tags tell apart the sprites of the several cells one page shows.
+        """
+        moved = copy.copy(self)
+        moved.prefix, moved.tag = prefix, tag
+        return moved
+
+    def sprite(self, name: str) -> Sprite:
+        return Sprite(self.prefix + name, f"{self.tag}-{Path(name).stem}", *self._geometry)
+
+    @property
+    def sprites(self) -> list[Sprite]:
+        """The sprites shown tile by tile: reconstructions, traversals, prior samples."""
+        names = [self.meta["reconstructions"], *self.meta["traversals"], self.meta.get("prior")]
+        return [self.sprite(name) for name in names if name]
+
+    @property
+    def informative(self) -> list[Latent]:
+        return [latent for latent in self.latents if latent.informative]
+
+    @property
+    def dead(self) -> list[Latent]:
+        return [latent for latent in self.latents if not latent.informative]
+
+    @property
+    def inputs(self) -> list[dict]:
+        """Per traversed input: its index (its column in the reconstructions sprite), that sprite, and its traversal sprite."""
+        reconstructions = self.sprite(self.meta["reconstructions"])
+        return [{"index": i, "reconstructions": reconstructions, "traversal": self.sprite(name)}
+                for i, name in enumerate(self.meta["traversals"])]
+
+    @property
+    def steps(self) -> list[str]:
+        """Each traversal column's label: the value in prior units (VAEs) or in standard deviations of the codes (autoencoders)."""
+        steps = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)
+        return [f"{step:+g}".replace("-", "−") if step else "0" for step in steps]
+
+    def value(self, latent: Latent, step: int) -> str:
+        """The value latent takes in traversal column ``step``."""
+        return f"{self.meta['values'][step][latent.index]:.3g}"
+
+    @property
+    def step_unit(self) -> str:
+        return "in prior units, the prior being N(0, 1)" if self.gaussian else "in standard deviations of the codes around their mean"
+
+    @property
+    def prior(self) -> Sprite | None:
+        return self.sprite(self.meta["prior"]) if self.meta.get("prior") else None
+
+    prior_shape = PRIOR_SAMPLES
+
+    def codes(self) -> pd.DataFrame | None:
+        """The first SCATTER_SAMPLES rows of the latents table: latent means (most informative first), then factor indices."""
+        return None if self.latents_table is None else pd.read_csv(self.latents_table, nrows=SCATTER_SAMPLES)
