@@ -21,6 +21,7 @@ from vaebench.models import MODELS
 from vaebench.models.likelihoods import BERNOULLI, ColumnLikelihood, likelihood_from_config
 from vaebench.models.probability import bernoulli_log_likelihood
 from vaebench.pictures import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
+from vaebench.site.build import build_site
 
 COLUMNS = (Column("height", "numeric", (), 170.0, 10.0), Column("colour", "categorical", ("red", "green", "blue")),
            Column("smoker", "binary", ("no", "yes")))
@@ -242,6 +243,14 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
     assert len(table) == 1000
     assert {"age", "occupation", "union_member", "label", "sector"} <= set(table.columns)
     assert set(table["union_member"]) <= {"no", "yes"}
+
+    index = build_site(results, tmp_path / "site")
+    page = (index.parent / "cells" / "labour__vae__mlp__z3__s0.html").read_text()
+    for section in ('id="columns"', 'id="column-quality"', 'id="table-traversals"', 'id="codes"', "R² 0.", "accuracy 0."):
+        assert section in page, section
+    assert "neither its weights nor the pictures" not in page
+    csv_page = (index.parent / "cells" / "csv__branched_vae-classifier_weight1__mlp__z3__s0.html").read_text()
+    assert 'id="columns"' in csv_page  # a user's CSV is not read again: the page comes from the stored pictures
 
 
 @pytest.mark.parametrize("dataset, message", [([], "bad dataset []"), (["labour", "labour"], "bad dataset ['labour', 'labour']"),

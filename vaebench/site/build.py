@@ -24,8 +24,9 @@ from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
 from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, SETTINGS
-from vaebench.pictures import ARITHMETIC_FACTOR, PICTURES_FILE, TRAVERSAL_STEPS, draw_pictures
-from vaebench.site import cell_charts, charts
+from vaebench.pictures import (ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, TRAVERSAL_STEPS,
+                               draw_pictures)
+from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
 from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule
 from vaebench.site.codes import CODES_SCRIPT, LATENT_FIELDS, codes_data, codes_script, columns
@@ -271,7 +272,8 @@ class Site:
         slug = _slug(experiment.name)
         matrices = (experiment.metrics or {}).get("matrices") or {}
         pictures_dir = _cell_pictures(experiment, dataset)
-        view = CellView.read(pictures_dir, matrices, f"{slug}/") if pictures_dir is not None else None
+        table = _table_section(pictures_dir)
+        view = CellView.read(pictures_dir, matrices, f"{slug}/") if pictures_dir is not None and table is None else None
         if view is not None:
             image_dir = self.out_dir / "cells" / slug
             image_dir.mkdir(parents=True, exist_ok=True)
@@ -303,9 +305,9 @@ class Site:
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
                     curves=(_json_for_script(cell_charts.training_curves(experiment.history))
                             if not experiment.history.empty else None),
-                    view=view, pictures_note=_pictures_note(pictures_dir), centre=TRAVERSAL_STEPS // 2,
+                    view=view, table=table, pictures_note=_pictures_note(pictures_dir), centre=TRAVERSAL_STEPS // 2,
                     all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR,
-                    scatter=_cell_scatter(view, dataset))
+                    scatter=_table_scatter(pictures_dir) if table else _cell_scatter(view, dataset))
 
     def gallery(self) -> None:
         """Held-out input 0 in every model × latent size (its lowest seed): reconstruction, top traversals, prior samples."""
@@ -332,7 +334,7 @@ class Site:
         cells = []
         for experiment in self.experiments:
             view, dataset = self.views.get(experiment.name, (None, None))
-            if view is not None and view.latents_table is not None:
+            if view is not None and view.latents_table is not None and dataset is not None:
                 cells.append((experiment.params, "cells/" + _slug(experiment.name) + ".html", view, dataset))
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
@@ -366,7 +368,7 @@ def _factor_chart(matrices: dict, view: CellView | None) -> Markup | None:
 
 def _glance(view: CellView | None, dataset) -> str | None:
     """One sentence: how many latents carry information, which factor each matches, and which factors none does."""
-    if view is None or all(latent.factors is None for latent in view.latents):
+    if view is None or dataset is None or all(latent.factors is None for latent in view.latents):
         return None
     informative = view.informative
     matched = [f"{' + '.join(latent.factors)} ({latent.z})" for latent in informative if latent.factors]
@@ -383,7 +385,7 @@ def _pictures_note(pictures_dir: Path | None) -> str:
 
 
 def _cell_scatter(view: CellView | None, dataset) -> dict | None:
-    table = view.codes() if view is not None else None
+    table = view.codes() if view is not None and dataset is not None else None
     if table is None:
         return None
     factors, fields, codes = columns(table, dataset.factor_names)
@@ -393,9 +395,48 @@ def _cell_scatter(view: CellView | None, dataset) -> dict | None:
                       for f in factors["names"]}}
 
 
+def _table_section(pictures_dir: Path | None) -> dict | None:
+    """What a table cell's page shows instead of pictures (vaebench.table_pictures); None for other cells."""
+    if pictures_dir is None:
+        return None
+    meta = json.loads((pictures_dir / PICTURES_FILE).read_text())
+    if meta.get("kind") != "tables" or meta.get("version") != PICTURES_VERSION:
+        return None
+    informative = {t["latent"] for t in meta["traversals"]}
+    return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
+            "record": meta["traversal_record"], "folded": len(meta["strength"]) - len(informative),
+            "charts": {"quality": _json_for_script(table_charts.column_quality(meta)),
+                       "movement": _json_for_script(table_charts.movement_heatmap(meta)) if informative else None,
+                       **{name: (_json_for_script(spec) if spec else None) for name, spec in
+                          (("lines", table_charts.traversal_lines(meta)), ("areas", table_charts.traversal_areas(meta)))}}}
+
+
+def _table_scatter(pictures_dir: Path) -> dict | None:
+    """The scatter matrix of a table cell's codes, colourable by every column, the label and the factors.
+
+    Numeric columns colour on a continuous scale; categories by their index in order of appearance.
+    """
+    path = pictures_dir / LATENTS_FILE
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, nrows=SCATTER_SAMPLES)
+    latents = [c for c in table.columns if re.fullmatch(r"z\d+", c)][: len(LATENT_FIELDS)]
+    names = [c for c in table.columns if c not in latents]
+    numeric = {name: pd.api.types.is_numeric_dtype(table[name]) for name in names}
+    values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
+    data = {"factors": {"names": names, "indices": values}, "codes": [table[z].round(3).tolist() for z in latents]}
+    return {"fields": latents, "samples": len(table), "data": _json_for_script(data),
+            "specs": {name: _json_for_script(cell_charts.scatter_matrix(latents, name, not numeric[name], len(table)))
+                      for name in names}}
+
+
 def _cell_pictures(experiment: store.Experiment, dataset) -> Path | None:
-    """The cell's pictures dir (drawn first where it is missing or outdated and the cell has its weights); None if there is none."""
-    draw_pictures(experiment.path, dataset)
+    """The cell's pictures dir (drawn first where it is missing or outdated and the cell has its weights); None if there is none.
+
+    ``dataset`` is None where it cannot be made here (a user's file): then stored pictures are all there is.
+    """
+    if dataset is not None:
+        draw_pictures(experiment.path, dataset)
     stored = experiment.path / store.PICTURES_DIR
     return stored if (stored / PICTURES_FILE).is_file() else None
 
@@ -419,7 +460,7 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
     killed build leaves the old site as it was (and the next build removes the staging folder). In an
     existing ``out_dir`` only the files an earlier build wrote are replaced or removed; any other file stays.
     """
-    from vaebench.data import get_dataset
+    from vaebench.data import FILE_DATASETS, get_dataset
 
     grid_dir = find_grid_dir(results_dir)
     out_dir = Path(out_dir)
@@ -440,7 +481,7 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
             for experiment in site.experiments:
                 key = (experiment.params["dataset"], experiment.params.get("image_size"))
                 if key not in datasets:
-                    datasets[key] = get_dataset(key[0], image_size=key[1])
+                    datasets[key] = None if key[0] in FILE_DATASETS else get_dataset(key[0], image_size=key[1])
                 site.cell_page(experiment, datasets[key])
             site.gallery()
             site.explorer()
