@@ -138,7 +138,7 @@ def test_the_metrics_table_ships_once_and_the_charts_name_it(site, site_results)
     for page in ("index.html", "compare.html"):
         text = (site / page).read_text()
         assert '<script src="data/metrics.js"></script>' in text
-        specs = [json.loads(t) for t in _parse(site / page).specs]
+        specs = [json.loads(t) for t in _parse(site / page).specs.values()]
         named = [s for s in specs if '"name": "metrics"' in json.dumps(s)]
         assert len(named) >= 2 and all("metrics" not in s.get("datasets", {}) for s in named), page
         assert rows[0]["name"] not in text.split("<h2 id=\"cells\">")[0].split("</details>")[-1]  # no copy of the table
@@ -149,7 +149,7 @@ def test_the_index_leads_with_the_verdict_and_a_leaderboard_marking_each_columns
     assert index.index("<h2>Verdict</h2>") < index.index("leaderboard") < index.index("<details")
     verdict = index.split("<h2>Verdict</h2>")[1].split("</ul>")[0]
     assert "reconstruction NLL (lower is better): best " in verdict and "MIG (higher is better): best " in verdict
-    board = index.split('<table class="numbers leaderboard">')[1].split("</table>")[0]
+    board = index.split('<table id="leaderboard" class="numbers leaderboard">')[1].split("</table>")[0]
     header, *rows = board.split("</tr>")[:-1]
     columns = re.findall(r'<th><a href="glossary.html#(\w+)">', header)
     assert columns[:2] == ["recon_bce", "elbo"] and "mig" in columns
