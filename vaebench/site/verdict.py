@@ -7,7 +7,7 @@ returns findings; every number in them comes from the data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -87,6 +87,34 @@ class Verdict:
     best: list[Best]
     noise: list[SeedNoise]
     uncaptured: list[Uncaptured]
+    #: (config, latent_dim) -> median reconstruction NLL, to price each disentanglement winner
+    reconstruction: dict = field(default_factory=dict)
+
+    @property
+    def answer(self) -> str | None:
+        """The question answered in one or two sentences: who reconstructs best, who disentangles best at what
+        reconstruction cost, and on how many disentanglement scores the seeds disagree more than the models."""
+        if not self.best:
+            return None
+        recon = next((b for b in self.best if b.metric == RECONSTRUCTION), None)
+        parts = [f"{recon.config} at latent size {recon.latent_dim} reconstructs best ({significant(recon.median)} nats)"] \
+            if recon else []
+        winners: dict[tuple, list[str]] = {}
+        for found in self.best:
+            if found.metric != RECONSTRUCTION:
+                winners.setdefault((found.config, found.latent_dim), []).append(SCORES[found.metric].label)
+        for (config, latent_dim), labels in winners.items():
+            text = f"{config} at latent size {latent_dim} scores best on {', '.join(labels)}"
+            cost = self.reconstruction.get((config, latent_dim))
+            if recon is not None and cost is not None and (config, latent_dim) != (recon.config, recon.latent_dim):
+                text += f" ({significant(cost - recon.median)} nats worse reconstruction)"
+            parts.append(text)
+        sentence = "; ".join(parts) + "."
+        judged = [found for found in self.noise if found.metric != RECONSTRUCTION]
+        if judged:
+            sentence += (f" On {sum(found.exceeds for found in judged)} of {len(judged)} disentanglement scores the seeds "
+                         "of one setting differ more than the two best models do.")
+        return sentence
 
     @property
     def lines(self) -> list[str]:
@@ -108,7 +136,9 @@ def verdict(frame: pd.DataFrame, matrices: list[dict] | None = None) -> Verdict:
         found = _seed_noise(ranked, metric)
         if found is not None:
             noise.append(found)
-    return Verdict(best, noise, uncaptured([m for m in matrices or [] if FACTOR_MATRIX in m]))
+    recon = summary[summary["metric"] == RECONSTRUCTION]
+    reconstruction = {(row.config, int(row.latent_dim)): float(row.median) for row in recon.itertuples()}
+    return Verdict(best, noise, uncaptured([m for m in matrices or [] if FACTOR_MATRIX in m]), reconstruction)
 
 
 def _ranked(settings: pd.DataFrame, metric: str) -> pd.DataFrame:
