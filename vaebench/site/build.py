@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+from collections import Counter
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -162,7 +163,7 @@ class Site:
             "latent_dims": sorted({p.get("latent_dim") for p in params if p.get("latent_dim")}),
             "seeds": sorted({p.get("seed") for p in params if p.get("seed") is not None}),
             "steps": first.get("steps"), "batch_size": first.get("batch_size"), "learning_rate": first.get("learning_rate"),
-            "device": environment.get("device", "?"), "backend": environment.get("backend", "?"), "versions": versions,
+            "machines": _machines(params), "versions": versions,
             **{status.value: statuses.count(status) for status in store.CellStatus},
         }
 
@@ -364,6 +365,13 @@ def _factor_chart(matrices: dict, view: CellView | None) -> Markup | None:
         rows = [latent.z for latent in view.latents]
         labels = {latent.z: f"{latent.z} · {latent.strength}" for latent in view.latents}
     return _json_for_script(cell_charts.factor_matrices(matrices, rows, labels))
+
+
+def _machines(params: list[dict]) -> str:
+    """Where the cells trained, with how many each: "GPU (NVIDIA H200), jax: 24 cells; CPU (2 cores), tensorflow: 6 cells"."""
+    where = Counter(f"{p.get('environment', {}).get('device', '?')}, {p.get('environment', {}).get('backend', '?')}"
+                    for p in params)
+    return "; ".join(f"{machine}: {count} cell{'s' if count > 1 else ''}" for machine, count in where.most_common())
 
 
 def _glance(view: CellView | None, dataset) -> str | None:
