@@ -1,4 +1,4 @@
-"""The static assets every page shares: one copy of Vega, Vega-Lite and vega-embed, and the stylesheet."""
+"""The static assets pages share: one copy of Vega, Vega-Lite and vega-embed, the stylesheet and the pages' scripts."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ def vega_bundle() -> str:
     return vl_convert.javascript_bundle(vl_version=major_minor)
 
 
-def write_assets(out_dir: Path, stylesheet: str) -> None:
+def write_assets(out_dir: Path, stylesheet: str, scripts: dict[str, str]) -> None:
+    """The bundle, the stylesheet and the pages' own ``scripts`` (file name -> source), each once for every page."""
     folder = Path(out_dir) / ASSET_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / BUNDLE).write_text(vega_bundle())
     (folder / "style.css").write_text(stylesheet)
+    for name, source in scripts.items():
+        (folder / name).write_text(source)

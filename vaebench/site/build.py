@@ -40,6 +40,8 @@ from vaebench.site.verdict import verdict
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
+#: the scripts of the cell pages and the explorer, shipped once in assets/ rather than inlined in every page
+PAGE_SCRIPTS = ("scatter.js", "cell_page.js", "explorer.js")
 TRADEOFF_PNG = "tradeoff.png"
 #: the one copy of the metrics table that the index's and comparison page's charts read
 METRICS_DATA = "data/metrics.js"
@@ -481,7 +483,7 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
     try:
         with store.results_lock(grid_dir, "build-site"), store.naming(out_dir):
             site = Site(grid_dir, staging)
-            write_assets(staging, STYLESHEET.read_text())
+            write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
             site.index()
             site.compare()
             site.glossary()
