@@ -14,7 +14,7 @@ PICTURES_FILE describes the folder:
 - "order": latents, most informative first; "strength": per latent, what orders them
   ("strength_name" says what: mean KL in nats, or variance of the codes); "informative": per
   latent, whether it carries information (mean KL ≥ INFORMATIVE_KL nats; for an autoencoder,
-  variance ≥ 1 % of the largest latent's);
+  variance ≥ INFORMATIVE_VARIANCE_SHARE of the largest latent's);
 - "tile": {"height", "width", "gutter"} of every sprite's tiles, in pixels;
 - "reconstructions": sprite of 2 rows × RECONSTRUCTIONS columns: held-out inputs, their reconstructions;
 - "traversals": one sprite per input i (the i-th column of the reconstructions): a row per latent in
@@ -41,12 +41,16 @@ PICTURES_VERSION = 2
 #: traversal values: −3 … +3 in steps of 0.5 (prior units for a VAE; standard deviations for an autoencoder)
 TRAVERSAL_STEPS = 13
 TRAVERSAL_RANGE = 3.0
+#: the traversal's steps, −3 … +3 (prior units for a VAE; an autoencoder's are scaled by each latent's spread)
+TRAVERSAL_VALUES = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
 RECONSTRUCTIONS = 10
 PRIOR_SAMPLES = (2, 8)
 #: a latent whose mean KL to the prior is below this (nats) carries next to no information about the input
 INFORMATIVE_KL = 0.05
+#: an autoencoder's latent is informative when its code variance is at least this share of the largest latent's
+INFORMATIVE_VARIANCE_SHARE = 0.01
 #: the factor whose mean code difference the latent-arithmetic picture adds
 ARITHMETIC_FACTOR = "scale"
 #: a pictures dir: these PNGs, LATENTS_FILE (when the dataset has factors) and PICTURES_FILE describing them
@@ -95,7 +99,7 @@ def latent_order(mean: np.ndarray, logvar: np.ndarray | None) -> tuple[np.ndarra
     """
     if logvar is None:
         strength = mean.var(axis=0)
-        informative = strength >= 0.01 * strength.max()
+        informative = strength >= INFORMATIVE_VARIANCE_SHARE * strength.max()
     else:
         strength = (0.5 * (np.exp(logvar) + mean**2 - 1 - logvar)).mean(axis=0)
         informative = strength >= INFORMATIVE_KL
@@ -129,7 +133,7 @@ class CellPictures:
 
     def traversal_values(self) -> np.ndarray:
         """(steps, L) latent values: −3..3 in prior units for VAEs, ±3 standard deviations around the mean for autoencoders."""
-        steps = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)[:, None]
+        steps = TRAVERSAL_VALUES[:, None]
         if self.gaussian:
             return np.repeat(steps, self.mean.shape[1], axis=1)
         return self.mean.mean(axis=0) + steps * self.mean.std(axis=0)

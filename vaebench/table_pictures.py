@@ -38,10 +38,8 @@ from vaebench.data.base import Dataset
 from vaebench.data.columns import Column, decode_means, raw_values
 from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
-from vaebench.pictures import (LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, TRAVERSAL_RANGE, TRAVERSAL_STEPS,
-                               latent_order, strength_name)
+from vaebench.pictures import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, TRAVERSAL_VALUES, latent_order, strength_name
 
-TRAVERSAL_VALUES = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4
 LIKELIHOOD_SENTENCE = ("log p(x|z) is the sum over the columns of each column's log-likelihood, in nats per record: "

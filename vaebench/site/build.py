@@ -30,7 +30,7 @@ from vaebench.pictures import (ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, P
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
 from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule
-from vaebench.site.codes import CODES_SCRIPT, LATENT_FIELDS, codes_data, codes_script, columns
+from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, codes_script, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
@@ -434,7 +434,7 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     names = [c for c in table.columns if c not in latents]
     numeric = {name: pd.api.types.is_numeric_dtype(table[name]) for name in names}
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
-    data = {"factors": {"names": names, "indices": values}, "codes": [table[z].round(3).tolist() for z in latents]}
+    data = {"factors": {"names": names, "indices": values}, "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
     return {"fields": latents, "samples": len(table), "data": _json_for_script(data),
             "specs": {name: _json_for_script(cell_charts.scatter_matrix(latents, name, not numeric[name], len(table)))
                       for name in names}}

@@ -17,12 +17,12 @@ from markupsafe import Markup
 
 from vaebench.pictures import (
     INFORMATIVE_KL,
+    INFORMATIVE_VARIANCE_SHARE,
     LATENTS_FILE,
     PICTURES_FILE,
     PICTURES_VERSION,
     PRIOR_SAMPLES,
-    TRAVERSAL_RANGE,
-    TRAVERSAL_STEPS,
+    TRAVERSAL_VALUES,
 )
 from vaebench.site.cell_charts import MATRICES
 
@@ -118,7 +118,7 @@ class CellView:
         self.strength_name = meta["strength_name"]
         self.strength_short = "mean KL to the prior" if self.gaussian else "code variance"
         self.dead_rule = (f"mean KL below {INFORMATIVE_KL:g} nats: they carry next to no information" if self.gaussian
-                          else "code variance below 1 % of the largest latent's")
+                          else f"code variance below {INFORMATIVE_VARIANCE_SHARE:.0%} of the largest latent's")
         short = "KL" if self.gaussian else "var"
         self.latents = [Latent(z, row, f"{short} {meta['strength'][z]:.2f}", matching_factors(matrices, f"z{z}"),
                                meta["informative"][z]) for row, z in enumerate(meta["order"])]
@@ -172,8 +172,7 @@ class CellView:
     @property
     def steps(self) -> list[str]:
         """Each traversal column's label: the value in prior units (VAEs) or in standard deviations of the codes (autoencoders)."""
-        steps = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)
-        return [f"{step:+g}".replace("-", "−") if step else "0" for step in steps]
+        return [f"{step:+g}".replace("-", "−") if step else "0" for step in TRAVERSAL_VALUES]
 
     def value(self, latent: Latent, step: int) -> str:
         """The value latent takes in traversal column ``step``."""
