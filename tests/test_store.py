@@ -1,6 +1,7 @@
 """The results store: atomic writes, grid bookkeeping, and the query API."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +94,30 @@ def test_reset_cell_dir_removes_leftovers_only_inside_the_cell(tmp_path):
     store.reset_cell_dir(cell)
     assert list(cell.iterdir()) == [] and sibling.read_text() == "keep"
 
+
+
+def _die_after_one_file(path, ignore_errors=False):
+    """shutil.rmtree killed by -9 once it has deleted one file: what a kill leaves half done."""
+    files = [f for f in sorted(Path(path).rglob("*")) if f.is_file()]
+    if files:
+        files[0].unlink()
+        raise KeyboardInterrupt("killed while deleting")
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "move-aside"])
+def test_replacing_a_cell_dir_never_leaves_half_of_either_version(tmp_path, monkeypatch, exchange):
+    name = "d/vae/conv/z2/s0"
+    cell = tmp_path / name
+    store.replace_cell_dir(cell, lambda staging: [(staging / n).write_text("old") for n in ("a", "b")])
+    if not exchange:
+        monkeypatch.setattr(store, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(store.shutil, "rmtree", _die_after_one_file)
+    with pytest.raises(KeyboardInterrupt):
+        store.replace_cell_dir(cell, lambda staging: [(staging / n).write_text("new") for n in ("a", "b")])
+    assert {f.name: f.read_text() for f in cell.iterdir()} == {"a": "new", "b": "new"}
+    monkeypatch.undo()
+    store.record_cells(tmp_path, {name: {}})
+    assert [p.name for p in store.remove_leftovers(tmp_path)] and [p.name for p in cell.parent.iterdir()] == ["s0"]
 
 @pytest.mark.parametrize("matrices", [
     [1, 2],

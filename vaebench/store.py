@@ -9,8 +9,8 @@ Layout of a results directory::
         history.csv                loss terms every ``log_every`` steps
         metrics.json               {"scores": {key: float | "n/a: reason"}, "settings": {...}, "seconds": {...}}
         encoder.keras, decoder.keras
-        pictures/                  the report's pictures of the cell, drawn by ``vaebench build-site``
-                                   from the weights and kept so the report rebuilds without them
+        pictures/                  the report's pictures of the cell, drawn when the cell is scored
+                                   and kept so the report builds without the weights
 
     .vaebench.lock, .vaebench.lock.json
                                    the lock every writing command holds (see :func:`results_lock`) and
@@ -25,6 +25,7 @@ never cells: they are vaebench's temporary files, staging folders and lock.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import enum
 import errno
 import json
@@ -381,21 +382,46 @@ def reset_cell_dir(cell_dir: Path) -> None:
 
 
 def replace_cell_dir(cell_dir: Path, fill) -> None:
-    """Build a (cell) directory with ``fill(staging_dir)`` beside it, then swap it in with one rename.
+    """Build a (cell) directory with ``fill(staging_dir)`` beside it, then swap it in in one step.
 
-    Readers see the old directory or the new one, never a half-filled one.
+    Readers, and a kill -9 at any point, see the old directory or the new one, never a half-filled or
+    half-deleted one (where the file system cannot exchange two names, for an instant neither).
     """
     cell_dir = Path(cell_dir)
     cell_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = make_staging_dir(cell_dir)
+    old = staging  # after an exchange the staging folder holds the old directory
     try:
         with naming(cell_dir):
             fill(staging)
-        if cell_dir.exists():
-            shutil.rmtree(cell_dir)
-        os.replace(staging, cell_dir)
+            if not cell_dir.exists():
+                os.replace(staging, cell_dir)
+            elif not _exchange(staging, cell_dir):
+                # No atomic exchange here: move the old one aside whole first, so no kill leaves half of it.
+                old = make_staging_dir(cell_dir)
+                os.replace(cell_dir, old)
+                os.replace(staging, cell_dir)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        # A kill while deleting these leaves only staging folders, which the next writing command removes.
+        for leftover in {staging, old}:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    renameat2 = getattr(_LIBC, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_cwd, rename_exchange = -100, 2
+    if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False  # an old kernel, or a file system that cannot exchange
+    raise OSError(code, os.strerror(code), str(b))
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def pack_cell_dir(cell_dir: Path) -> dict[str, bytes]:
