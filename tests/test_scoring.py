@@ -13,7 +13,7 @@ from vaebench.errors import VaebenchError
 from vaebench.metrics import (DEFAULT_SETTINGS, METRICS, NO_CLASSIFIER, NO_FACTORS, NOT_TWO_VIEW, SCORES, metric_names,
                               score_cell)
 from vaebench.metrics import scoring
-from vaebench.metrics.sampling import CodeLookup
+from vaebench.metrics.sampling import CodeLookup, padded_size, predict
 from vaebench.models import get_model_class
 from vaebench.models.networks import conv_decoder, conv_encoder
 
@@ -123,6 +123,22 @@ def test_the_cache_encodes_each_grid_point_at_most_once(tmp_path):
     direct = keras.ops.convert_to_numpy(encoder(dataset.render(factors[0]))[0])
     np.testing.assert_allclose(codes[0], direct, rtol=1e-5, atol=1e-5)
 
+
+
+def test_predict_pads_to_a_few_batch_sizes_and_returns_exactly_the_rows_asked_for():
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, [keras.layers.Dense(2)(inputs), keras.layers.Dense(1)(inputs)])
+    rows = np.random.default_rng(0).normal(size=(300, 3)).astype(np.float32)
+    expected = [np.asarray(o) for o in model(rows)]
+    for n in (1, 31, 33, 300):
+        got = predict(model, rows[:n], batch_size=128)
+        assert [g.shape for g in got] == [(n, 2), (n, 1)]
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e[:n], rtol=1e-5, atol=1e-6)
+    assert [padded_size(n, 128) for n in (1, 32, 33, 64, 65, 128)] == [32, 32, 64, 64, 128, 128]
+    assert padded_size(20, 16) == 16  # never above the batch size
 
 def test_defaults_are_the_published_settings():
     assert DEFAULT_SETTINGS["num_train"] == 10_000 and DEFAULT_SETTINGS["num_test"] == 5_000

@@ -24,14 +24,27 @@ def _inputs(data: np.ndarray, labels: np.ndarray | None, num_classes: int):
     return [data, np.eye(num_classes, dtype=np.float32)[labels]]
 
 
+#: the smallest batch :func:`predict` pads to
+MIN_PADDED_BATCH = 32
+
+
+def padded_size(real: int, batch_size: int) -> int:
+    """The batch size ``real`` rows are padded to: the next power of two from MIN_PADDED_BATCH up to ``batch_size``.
+
+    A model traces once per padded size, so at most log2(batch_size / MIN_PADDED_BATCH) + 1 times, while a
+    handful of rows (a traversal, a small test set) no longer costs a whole ``batch_size`` batch.
+    """
+    return min(batch_size, max(MIN_PADDED_BATCH, 1 << (real - 1).bit_length()))
+
+
 def predict(model: keras.Model, inputs, batch_size: int) -> list[np.ndarray]:
-    """``predict_on_batch`` over batches all padded to ``batch_size``, so the model traces exactly once."""
+    """``predict_on_batch`` over batches of at most ``batch_size`` rows, each padded to :func:`padded_size`."""
     arrays = inputs if isinstance(inputs, list) else [inputs]
     chunks = []
     for start in range(0, len(arrays[0]), batch_size):
         batch = [a[start:start + batch_size] for a in arrays]
         real = len(batch[0])
-        batch = [np.concatenate([b, np.repeat(b[-1:], batch_size - real, axis=0)]) for b in batch]
+        batch = [np.concatenate([b, np.repeat(b[-1:], padded_size(real, batch_size) - real, axis=0)]) for b in batch]
         outputs = model.predict_on_batch(batch if len(batch) > 1 else batch[0])
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         chunks.append([np.asarray(o)[:real] for o in outputs])
