@@ -17,6 +17,20 @@ TINY_METRICS = {"num_train": 200, "num_test": 100, "dci_num_train": 100, "dci_nu
                 "factor_vae_votes_train": 40, "factor_vae_votes_eval": 20, "heldout": 64, "iwae_samples": 3}
 
 
+
+def metrics_table(**overrides) -> str:
+    """A preset's [metrics] table with TINY_METRICS (and ``overrides``); JSON spells these values as TOML does."""
+    return "[metrics]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in {**TINY_METRICS, **overrides}.items())
+
+
+def write_preset(path: Path, metrics: dict | None = None, **keys) -> Path:
+    """A preset file: a one-cell VAE grid on 32×32 dSprites (or ``keys``), with tiny metric sample counts."""
+    keys = {"description": "test grid", "dataset": "dsprites", "image_size": 32, "models": ["vae"],
+            "families": ["conv"], "latent_dims": [2], "seeds": [0], "steps": 30, "batch_size": 32,
+            "learning_rate": 1e-3, "log_every": 10, **keys}
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items()) + metrics_table(**(metrics or {})))
+    return path
+
 def run_vaebench(*args, timeout=900, **kwargs):
     """The CLI in a fresh process, exactly as a user runs it."""
     return subprocess.run([*VAEBENCH, *map(str, args)], capture_output=True, text=True, timeout=timeout, **kwargs)

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from conftest import VAEBENCH, run_in_process, run_vaebench
+from conftest import VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
 from vaebench import load_experiments, store
 from vaebench.grid import PRESET_DIR, load_preset
 from vaebench.models import MODELS
@@ -46,8 +46,8 @@ def test_rerun_trains_nothing_and_list_shows_the_grid(smoke_results):
 
 def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     results = tmp_path / "results"
-    args = [*VAEBENCH, "run", "grid", "--preset", "smoke", "--models", "vae", "--latent-dims", "2,3,5",
-            "--steps", "150", "--results", str(results)]
+    preset = write_preset(tmp_path / "p.toml", steps=150, batch_size=64)  # the smoke grid's training, tiny scoring
+    args = [*VAEBENCH, "run", "grid", "--preset", str(preset), "--latent-dims", "2,3,5", "--results", str(results)]
     first_params = results / "dsprites32/vae/conv/z2/s0/params.json"
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -178,27 +178,11 @@ def test_a_real_process_prints_only_the_error_line(tmp_path):
     assert run.stderr.splitlines() == [f"error: unknown model 'gan'; accepted: {', '.join(MODELS)}"]
 
 
-TINY_METRICS = """[metrics]
-num_train = 200
-num_test = 100
-dci_num_train = 100
-dci_num_test = 50
-dci_trees = 2
-beta_vae_points_train = 40
-beta_vae_points_eval = 20
-factor_vae_variance_samples = 200
-factor_vae_votes_train = 40
-factor_vae_votes_eval = 20
-heldout = 100
-iwae_samples = 2
-"""
-
-
 def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     """`--models NAME` alone: sequence and two-view models pick their own dataset and family."""
     results = tmp_path / "zoo"
     preset = tmp_path / "zoo.toml"  # the smoke grid with the fewest samples every metric accepts: this test is about the models
-    preset.write_text((PRESET_DIR / "smoke.toml").read_text().split("[metrics]")[0] + TINY_METRICS)
+    preset.write_text((PRESET_DIR / "smoke.toml").read_text().split("[metrics]")[0] + metrics_table())
     run = run_vaebench("run", "grid", "--preset", preset, "--models", ",".join(MODELS), "--latent-dims", "2",
                        "--steps", "20", "--results", results)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -226,7 +210,7 @@ steps = 2
 batch_size = 8
 learning_rate = 1e-3
 log_every = 1
-""" + TINY_METRICS
+""" + metrics_table()
 
 #: (what a user got wrong, the preset file's content, words the one-line message must hold; {file} is its path)
 BAD_PRESET_FILES = [

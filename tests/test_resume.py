@@ -14,26 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_METRICS, VAEBENCH, run_vaebench
+from conftest import VAEBENCH, run_vaebench, write_preset
 
 from vaebench import store
 from vaebench.metrics.spec import metric_names
-
-
-def write_preset(path: Path, metrics: dict | None = None, **grid) -> Path:
-    """A preset file with smoke.toml's keys, the given grid and tiny metric sample counts."""
-    def toml(value):
-        if isinstance(value, list):
-            return "[" + ", ".join(map(toml, value)) + "]"
-        return json.dumps(value)
-
-    keys = {"description": "resume test", "dataset": "dsprites", "image_size": 32, "models": ["vae"],
-            "families": ["conv"], "latent_dims": [2], "seeds": [0], "steps": 30, "batch_size": 32,
-            "learning_rate": 1e-3, "log_every": 10, **grid}
-    lines = [f"{key} = {toml(value)}" for key, value in keys.items()]
-    lines += ["", "[metrics]"] + [f"{key} = {toml(value)}" for key, value in {**TINY_METRICS, **(metrics or {})}.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def recorded_metrics(cell_dir: Path) -> set:

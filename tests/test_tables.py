@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY_METRICS, run_in_process
+from conftest import run_in_process, write_preset
 from vaebench import store
 from vaebench.data import get_dataset
 from vaebench.data.columns import Column, encode, raw_values
@@ -188,12 +188,7 @@ def test_bad_csv_input_is_one_line_exit_2_and_touches_nothing(case, edit, option
 
 
 def _preset(path, **keys):
-    keys = {"dataset": "labour", "models": ["vae"], "families": ["mlp"], "latent_dims": [3], "seeds": [0], "steps": 20,
-            "batch_size": 32, "learning_rate": 1e-3, "log_every": 10, **keys}
-    lines = [f"{key} = {json.dumps(value)}" for key, value in keys.items()]
-    lines += ["[metrics]"] + [f"{key} = {json.dumps(value)}" for key, value in TINY_METRICS.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_preset(path, **{"dataset": "labour", "families": ["mlp"], "latent_dims": [3], "steps": 20, **keys})
 
 
 def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, capsys):
@@ -249,6 +244,7 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
     for section in ('id="columns"', 'id="column-quality"', 'id="table-traversals"', 'id="codes"', "R² 0.", "accuracy 0."):
         assert section in page, section
     assert "neither its weights nor the pictures" not in page
+    assert "age (index)" not in page  # a numeric column colours the scatter by its value, not by an index
     csv_page = (index.parent / "cells" / "csv__branched_vae-classifier_weight1__mlp__z3__s0.html").read_text()
     assert 'id="columns"' in csv_page  # a user's CSV is not read again: the page comes from the stored pictures
 

@@ -436,7 +436,8 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
     data = {"factors": {"names": names, "indices": values}, "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
     return {"fields": latents, "samples": len(table), "data": _json_for_script(data),
-            "specs": {name: _json_for_script(cell_charts.scatter_matrix(latents, name, not numeric[name], len(table)))
+            "specs": {name: _json_for_script(cell_charts.scatter_matrix(latents, name, not numeric[name], len(table),
+                                                                           indexed=False))
                       for name in names}}
 
 

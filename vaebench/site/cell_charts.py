@@ -61,10 +61,13 @@ def factor_matrices(matrices: dict, rows: list[str], row_labels: dict[str, str])
     return alt.hconcat(*panels, spacing=12).to_dict()
 
 
-def scatter_matrix(fields: list[str], factor: str, categorical: bool, samples: int) -> dict:
-    """Pairs of latent means (``fields`` of the CODES_DATA rows), coloured by one ground-truth factor."""
+def scatter_matrix(fields: list[str], factor: str, categorical: bool, samples: int, indexed: bool = True) -> dict:
+    """Pairs of latent means (``fields`` of the CODES_DATA rows), coloured by one ground-truth factor.
+
+    ``indexed``: a numeric factor's values are its grid indices (image factors), not measured values (table columns).
+    """
     colour = (alt.Color(f"{factor}:N", scale=alt.Scale(scheme="category10"), title=factor) if categorical
-              else alt.Color(f"{factor}:Q", scale=alt.Scale(scheme="viridis"), title=f"{factor} (index)"))
+              else alt.Color(f"{factor}:Q", scale=alt.Scale(scheme="viridis"), title=f"{factor} (index)" if indexed else factor))
     return (alt.Chart(alt.NamedData(CODES_DATA)).mark_circle(size=9, opacity=0.7)
             .encode(x=alt.X(alt.repeat("column"), type="quantitative", scale=alt.Scale(zero=False)),
                     y=alt.Y(alt.repeat("row"), type="quantitative", scale=alt.Scale(zero=False)), color=colour)
