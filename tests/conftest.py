@@ -31,18 +31,33 @@ def write_preset(path: Path, metrics: dict | None = None, **keys) -> Path:
     path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items()) + metrics_table(**(metrics or {})))
     return path
 
+
 def run_vaebench(*args, timeout=900, **kwargs):
     """The CLI in a fresh process, exactly as a user runs it."""
     return subprocess.run([*VAEBENCH, *map(str, args)], capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
+def run_scripts_at_once(scripts: dict) -> dict:
+    """``{key: (python source, backend)}`` run in fresh processes at the same time; ``{key: last output line as JSON}``.
+
+    Tests that mostly trace and compile (one core each) finish in about the time of the longest on two cores.
+    """
+    if any(backend == "jax" for _, backend in scripts.values()):
+        pytest.importorskip("jax")
+    runs = {key: subprocess.Popen([sys.executable, "-c", source], env={**os.environ, "KERAS_BACKEND": backend},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for key, (source, backend) in scripts.items()}
+    reports = {}
+    for key, run in runs.items():
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, f"{key}: {err[-3000:]}"
+        reports[key] = json.loads(out.strip().splitlines()[-1])
+    return reports
+
+
 def run_jax_script(script: str) -> dict:
     """A Python script in a fresh process under the JAX backend; its last line of output, parsed as JSON."""
-    pytest.importorskip("jax")
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_scripts_at_once({"jax": (script, "jax")})["jax"]
 
 
 def run_in_process(argv, capsys):
