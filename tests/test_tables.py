@@ -245,6 +245,7 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
         assert section in page, section
     assert "neither its weights nor the pictures" not in page
     assert "age (index)" not in page  # a numeric column colours the scatter by its value, not by an index
+    assert "−3 … +3 in prior units, the prior being N(0, 1)" in page
     csv_page = (index.parent / "cells" / "csv__branched_vae-classifier_weight1__mlp__z3__s0.html").read_text()
     assert 'id="columns"' in csv_page  # a user's CSV is not read again: the page comes from the stored pictures
 
@@ -256,3 +257,24 @@ def test_a_preset_dataset_list_is_validated(dataset, message, tmp_path):
 
     with pytest.raises(VaebenchError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_preset(str(_preset(tmp_path / "p.toml", dataset=dataset)))
+
+
+def test_an_autoencoders_table_traversal_spans_its_codes(tmp_path):
+    """Without a prior, a latent goes ±3 standard deviations of its codes around their mean, as on image pages."""
+    import pandas as pd
+
+    from vaebench.models.likelihoods import likelihood_for
+    from vaebench.table_pictures import draw_table_pictures
+
+    dataset = Labour()
+    likelihood = likelihood_for(dataset.columns)
+    model_class = MODELS["ae"]
+    model = model_class.create("mlp", dataset.shape, 3, seed=0, likelihood=likelihood)
+    draw_table_pictures(model.encoder, model.decoder, model_class.card("ae", {}, likelihood), dataset, tmp_path)
+    meta = json.loads((tmp_path / PICTURES_FILE).read_text())
+    codes = pd.read_csv(tmp_path / LATENTS_FILE)
+    assert meta["gaussian"] is False and meta["traversals"]
+    for traversal in meta["traversals"]:
+        z = codes[f"z{traversal['latent']}"].to_numpy()
+        expected = z.mean() + np.linspace(-3, 3, 13) * z.std()
+        np.testing.assert_allclose(traversal["values"], expected, rtol=1e-2, atol=1e-3)

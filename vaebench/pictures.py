@@ -106,6 +106,18 @@ def latent_order(mean: np.ndarray, logvar: np.ndarray | None) -> tuple[np.ndarra
     return np.argsort(-strength, kind="stable"), strength, informative
 
 
+
+def traversal_values(mean: np.ndarray, gaussian: bool) -> np.ndarray:
+    """(steps, L) values each latent takes in a traversal, given the (n, L) posterior means of held-out inputs.
+
+    TRAVERSAL_VALUES in prior units for a Gaussian encoder; an autoencoder has no prior, so its latents go
+    TRAVERSAL_VALUES standard deviations of their codes either side of the codes' mean.
+    """
+    steps = TRAVERSAL_VALUES[:, None]
+    if gaussian:
+        return np.repeat(steps, mean.shape[1], axis=1)
+    return mean.mean(axis=0) + steps * mean.std(axis=0)
+
 class CellPictures:
     """Encodes a fixed batch once and draws every picture of one cell's page from it."""
 
@@ -132,11 +144,7 @@ class CellPictures:
         return save_grid(path, np.stack([self.batch.images[indices], outputs]))
 
     def traversal_values(self) -> np.ndarray:
-        """(steps, L) latent values: −3..3 in prior units for VAEs, ±3 standard deviations around the mean for autoencoders."""
-        steps = TRAVERSAL_VALUES[:, None]
-        if self.gaussian:
-            return np.repeat(steps, self.mean.shape[1], axis=1)
-        return self.mean.mean(axis=0) + steps * self.mean.std(axis=0)
+        return traversal_values(self.mean, self.gaussian)
 
     def traversal(self, path: Path, sample: int) -> None:
         """Row r: the code of input ``sample`` with latent order[r] set to each traversal value in turn."""

@@ -12,10 +12,12 @@ as each column's decoded value along a latent, and the codes of held-out records
                   "quality" (number), "quality_name" ("R²" numeric, "accuracy" otherwise)}],
      "strength": [per latent: mean KL in nats (Gaussian encoders) or variance of the codes (autoencoders)],
      "strength_name": as for image cells (vaebench.pictures.strength_name),
+     "gaussian": whether the encoder is Gaussian (the traversal values' unit),
      "order": [latents, strongest first],
-     "traversal_values": [13 latent values, −3 … 3],
      "traversal_record": the held-out record whose code the traversals start from (column name → value),
      "traversals": [{"latent": index, "strength": number,
+                     "values": [13 values of the latent (vaebench.pictures.traversal_values: −3 … 3 in prior
+                                units; an autoencoder's ±3 standard deviations of its codes)],
                      "columns": {name: [13 numbers] (numeric: the de-standardised decoded mean)
                                      | [13 lists of one probability per category] (categorical, binary)}}]}
 
@@ -38,7 +40,7 @@ from vaebench.data.base import Dataset
 from vaebench.data.columns import Column, decode_means, raw_values
 from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
-from vaebench.pictures import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, TRAVERSAL_VALUES, latent_order, strength_name
+from vaebench.pictures import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, latent_order, strength_name, traversal_values
 
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4
@@ -91,18 +93,21 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
                        "quality": round(_quality(c, reconstructed[c.name], true[c.name]), 5),
                        "quality_name": "R²" if c.kind == "numeric" else "accuracy"} for c in columns]
 
+    values = traversal_values(mean, card["gaussian"])
     traversals = []
     for latent in informative:
-        codes = np.repeat(mean[:1], len(TRAVERSAL_VALUES), axis=0)
-        codes[:, latent] = TRAVERSAL_VALUES
-        along = decoded(codes, None if labels is None else np.repeat(labels[:1], len(TRAVERSAL_VALUES)))
+        codes = np.repeat(mean[:1], len(values), axis=0)
+        codes[:, latent] = values[:, latent]
+        along = decoded(codes, None if labels is None else np.repeat(labels[:1], len(values)))
         traversals.append({"latent": latent, "strength": round(float(strength[latent]), 6),
+                           "values": [round(float(v), 4) for v in values[:, latent]],
                            "columns": {c.name: _per_category(c, along[c.name]) for c in columns}})
     record = {c.name: (round(float(true[c.name][0]), 5) if c.kind == "numeric" else c.categories[true[c.name][0]])
               for c in columns}
     meta = {"version": PICTURES_VERSION, "kind": "tables", "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
             "strength": [round(float(v), 6) for v in strength], "strength_name": strength_name(logvar is not None),
-            "order": [int(i) for i in order], "traversal_values": [float(v) for v in TRAVERSAL_VALUES],
+            "gaussian": bool(card["gaussian"]),
+            "order": [int(i) for i in order],
             "traversal_record": record, "traversals": traversals}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")

@@ -29,7 +29,7 @@ from vaebench.pictures import (ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, P
                                draw_pictures)
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
-from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule
+from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule, traversal_unit
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, codes_script, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
@@ -415,6 +415,7 @@ def _table_section(pictures_dir: Path | None) -> dict | None:
     informative = {t["latent"] for t in meta["traversals"]}
     return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
             "record": meta["traversal_record"], "folded": len(meta["strength"]) - len(informative),
+            "step_unit": traversal_unit(meta["gaussian"]),
             "charts": {"quality": _json_for_script(table_charts.column_quality(meta)),
                        "movement": _json_for_script(table_charts.movement_heatmap(meta)) if informative else None,
                        **{name: (_json_for_script(spec) if spec else None) for name, spec in

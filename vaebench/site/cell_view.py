@@ -106,6 +106,11 @@ def matching_rule(matrices: dict) -> str | None:
             "“no single factor”: no factor passes, the latent's effect is spread over several")
 
 
+def traversal_unit(gaussian: bool) -> str:
+    """What the traversal values −3 … +3 are in (vaebench.pictures.traversal_values)."""
+    return "in prior units, the prior being N(0, 1)" if gaussian else "in standard deviations of the codes around their mean"
+
+
 class CellView:
     """A cell's current pictures folder, read for its page; ``read`` returns None where there is none."""
 
@@ -180,7 +185,7 @@ class CellView:
 
     @property
     def step_unit(self) -> str:
-        return "in prior units, the prior being N(0, 1)" if self.gaussian else "in standard deviations of the codes around their mean"
+        return traversal_unit(self.gaussian)
 
     @property
     def prior(self) -> Sprite | None:

@@ -73,7 +73,7 @@ def traversal_lines(pictures: dict) -> dict | None:
         return None
     rows = [{"latent": latent_label(t["latent"], t["strength"]), "value": x, "column": name, "decoded": y}
             for t in pictures["traversals"] for name in numeric
-            for x, y in zip(pictures["traversal_values"], t["columns"][name])]
+            for x, y in zip(t["values"], t["columns"][name])]
     picker = _latent_picker(pictures)
     return alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
         x=alt.X("value:Q", title="latent value"), y=alt.Y("decoded:Q", title="decoded mean", scale=alt.Scale(zero=False)),
@@ -92,7 +92,7 @@ def traversal_areas(pictures: dict) -> dict | None:
     rows = [{"latent": latent_label(t["latent"], t["strength"]), "value": x, "column": c["name"], "category": str(category),
              "probability": p}
             for t in pictures["traversals"] for c in columns
-            for x, probabilities in zip(pictures["traversal_values"], t["columns"][c["name"]])
+            for x, probabilities in zip(t["values"], t["columns"][c["name"]])
             for category, p in zip(c["categories"] or ["0", "1"], probabilities)]
     picker = _latent_picker(pictures)
     return alt.Chart(pd.DataFrame(rows)).mark_area().encode(
