@@ -106,7 +106,6 @@ def latent_order(mean: np.ndarray, logvar: np.ndarray | None) -> tuple[np.ndarra
     return np.argsort(-strength, kind="stable"), strength, informative
 
 
-
 def traversal_values(mean: np.ndarray, gaussian: bool) -> np.ndarray:
     """(steps, L) values each latent takes in a traversal, given the (n, L) posterior means of held-out inputs.
 
@@ -117,6 +116,7 @@ def traversal_values(mean: np.ndarray, gaussian: bool) -> np.ndarray:
     if gaussian:
         return np.repeat(steps, mean.shape[1], axis=1)
     return mean.mean(axis=0) + steps * mean.std(axis=0)
+
 
 class CellPictures:
     """Encodes a fixed batch once and draws every picture of one cell's page from it."""
