@@ -127,6 +127,7 @@ class CellPictures:
         self.batch = dataset.sample(256, np.random.default_rng(0), split="test")
         self.mean, self.logvar = self._encode(self.batch.images, self.batch.labels)
         self.order, self.strength, self.informative = latent_order(self.mean, self.logvar)
+        self.values = traversal_values(self.mean, self.gaussian)  # (steps, L), shared by every traversal
 
     def _encode(self, images: np.ndarray, labels) -> tuple:
         return encode(self.encoder, images, labels if self.reads_labels else None, self.dataset.num_classes)
@@ -143,16 +144,12 @@ class CellPictures:
         outputs = self._decode(self.mean[indices], self._labels(indices))
         return save_grid(path, np.stack([self.batch.images[indices], outputs]))
 
-    def traversal_values(self) -> np.ndarray:
-        return traversal_values(self.mean, self.gaussian)
-
     def traversal(self, path: Path, sample: int) -> None:
         """Row r: the code of input ``sample`` with latent order[r] set to each traversal value in turn."""
-        values = self.traversal_values()
         latents = len(self.order)
         codes = np.repeat(self.mean[sample:sample + 1], latents * TRAVERSAL_STEPS, axis=0)
         for row, latent in enumerate(self.order):
-            codes[row * TRAVERSAL_STEPS:(row + 1) * TRAVERSAL_STEPS, latent] = values[:, latent]
+            codes[row * TRAVERSAL_STEPS:(row + 1) * TRAVERSAL_STEPS, latent] = self.values[:, latent]
         decoded = self._decode(codes, self._labels([sample], latents * TRAVERSAL_STEPS))
         save_grid(path, decoded.reshape((latents, TRAVERSAL_STEPS) + decoded.shape[1:]))
 
@@ -245,7 +242,7 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
             "informative": [bool(v) for v in pictures.informative],
             "tile": {"height": height, "width": width, "gutter": GUTTER},
             "reconstructions": "reconstructions.png", "traversals": traversals,
-            "values": np.round(pictures.traversal_values(), 4).tolist(),
+            "values": np.round(pictures.values, 4).tolist(),
             "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
             "prior": "prior.png", "prior_caption": prior_caption}
     (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
