@@ -10,7 +10,7 @@ from vaebench.site import charts
 from vaebench.site.labels import arrow, heading
 
 METRICS = ["recon_bce", "elbo", "mig", "dci_disentanglement", "active_units"]
-CONFIGS = ["beta_vae-beta4", "dip_vae_ii-lambda_d10-lambda_od10", "vae"]
+CONFIGS = ["VAE", "β-VAE (β = 4)", "DIP-VAE-II (λ = 10)"]
 
 
 def test_headings_say_the_unit_and_which_end_is_better():
@@ -21,7 +21,7 @@ def test_headings_say_the_unit_and_which_end_is_better():
 
 
 @pytest.mark.parametrize("build", [
-    lambda: charts.overview(CONFIGS, METRICS), lambda: charts.heatmap(METRICS), lambda: charts.regularisation(METRICS),
+    lambda: charts.overview(CONFIGS, METRICS), lambda: charts.heatmap(METRICS), lambda: charts.regularisation(CONFIGS, METRICS),
     lambda: charts.seed_strips(CONFIGS, METRICS), lambda: charts.metric_vs_latent(CONFIGS, METRICS),
     lambda: charts.models_side_by_side(CONFIGS, METRICS)])
 def test_shared_table_charts_are_valid_name_the_table_and_show_full_legends(build):
@@ -33,6 +33,32 @@ def test_shared_table_charts_are_valid_name_the_table_and_show_full_legends(buil
     assert spec["config"]["legend"] == {"labelLimit": 0, "symbolOpacity": 1}
     assert "picked metric" not in text and '"title": "value' not in text
     assert "MIG (higher is better)" in text  # the title follows the picker
+
+
+def test_the_answer_figure_reads_the_settings_table_draws_crosshairs_and_the_pareto_front():
+    spec = charts.answer(CONFIGS, METRICS)
+    errors = list(jsonschema.Draft7Validator(load_schema()).iter_errors(spec))
+    assert not errors, errors[0].message[:300]
+    assert json.dumps(spec).count('"name": "settings"') == 1 and "datasets" not in spec
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["rule", "rule", "line", "point", "text"]
+    assert spec["layer"][2]["transform"][-1] == {"filter": "datum.pareto"}
+
+
+def test_every_chart_gives_a_model_the_same_colour():
+    def colours(node):
+        if isinstance(node, dict):
+            if node.get("field") == "config" and "scale" in node and "scheme" in node["scale"]:
+                yield node["scale"]
+            for value in node.values():
+                yield from colours(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from colours(value)
+    scales = [scale for spec in (charts.answer(CONFIGS, METRICS), charts.overview(CONFIGS, METRICS),
+                                 charts.regularisation(CONFIGS, METRICS), charts.seed_strips(CONFIGS, METRICS),
+                                 charts.metric_vs_latent(CONFIGS, METRICS)) for scale in colours(spec)]
+    assert len(scales) >= 5 and all(scale == {"domain": CONFIGS, "scheme": "tableau10"} for scale in scales)
 
 
 def test_the_heatmap_colours_the_best_median_brightest_whichever_end_is_better():

@@ -146,9 +146,9 @@ def test_the_metrics_table_ships_once_and_the_charts_name_it(site, site_results)
 
 def test_the_index_leads_with_the_verdict_and_a_leaderboard_marking_each_columns_best(site):
     index = (site / "index.html").read_text()
-    assert index.index("<h2>Verdict</h2>") < index.index("leaderboard") < index.index("<details")
+    assert index.index('id="answer"') < index.index("<h2>Verdict</h2>") < index.index('id="leaderboard"')
     verdict = index.split("<h2>Verdict</h2>")[1].split("</ul>")[0]
-    assert "reconstruction NLL (lower is better): best " in verdict and "MIG (higher is better): best " in verdict
+    assert "<li>Reconstruction: " in verdict and "<li>MIG: " in verdict
     board = index.split('<table id="leaderboard" class="numbers leaderboard">')[1].split("</table>")[0]
     header, *rows = board.split("</tr>")[:-1]
     columns = re.findall(r'<th><a href="glossary.html#(\w+)">', header)
@@ -432,6 +432,24 @@ def test_the_explorer_switches_cells_in_place(browser, site):
 
 # The index's and the glossary's markup (table#leaderboard, td.best, an id per metric key on glossary.html)
 # comes from the other half of issue 15: this test passes once both halves are merged.
+def test_the_first_screen_holds_the_answer_figure_and_no_page_scrolls_sideways_at_900_px(browser, site):
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    try:
+        for path in (site / "index.html", next((site / "cells").glob("*.html")), site / "gallery.html",
+                     site / "glossary.html"):
+            page.goto(path.as_uri())
+            page.wait_for_function("[...document.querySelectorAll('div.chart')].every("
+                                   "c => c.querySelector(\"svg [class*='mark-']\"))", timeout=20_000)
+            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width[0] <= width[1], f"{path.name} scrolls sideways at 900 px: {width}"
+            if path.name == "index.html":
+                box = page.locator("#answer svg").first.bounding_box()
+                assert box and box["y"] + box["height"] / 2 < 900, f"the answer figure is not on the first screen: {box}"
+                assert page.locator("#answer svg [class*='mark-symbol'] path").count() >= 6  # a point per setting
+    finally:
+        page.close()
+
+
 def test_the_index_and_the_glossary_in_a_real_browser(browser, site, site_results):
     with _opened(browser, site / "index.html") as page:
         headers = page.locator("table#leaderboard thead th").all_inner_texts()

@@ -9,6 +9,7 @@ def test_the_vae_is_the_beta_vae_at_beta_one_and_unswept_models_are_left_out():
              {"name": "bv16", "model": "beta_vae", "hparams": {"beta": 16}},
              {"name": "tc6", "model": "beta_tcvae", "hparams": {"beta": 6.0}},
              {"name": "dip", "model": "dip_vae_ii", "hparams": {"lambda_d": 10.0, "lambda_od": 10.0}}]
-    assert sweep_points(cells) == {"vae-s0": SweepPoint("beta_vae: beta", 1.0), "bv4": SweepPoint("beta_vae: beta", 4.0),
-                                   "bv16": SweepPoint("beta_vae: beta", 16.0)}
+    assert sweep_points(cells) == {"vae-s0": SweepPoint("β-VAE: β", "beta_vae", 1.0),
+                                   "bv4": SweepPoint("β-VAE: β", "beta_vae", 4.0),
+                                   "bv16": SweepPoint("β-VAE: β", "beta_vae", 16.0)}
     assert sweep_points([c for c in cells if c["model"] != "beta_vae"]) == {}  # a VAE alone sweeps nothing

@@ -1,73 +1,86 @@
-"""The index's verdict from hand-made scores: direction, seed noise against model gaps, the factor caveat."""
+"""The index's verdict on a synthetic results dir whose answers are known: a dominant setting, a tie, a score the
+seeds decide, a cell scored under another protocol; every sentence's words and numbers checked."""
+
+import html
+import re
 
 import pandas as pd
+import pytest
 
-from vaebench.site.verdict import CAPTURED_SHARE, verdict
-
-
-def _frame(values: dict) -> pd.DataFrame:
-    """{(config, latent_dim, metric): [value per seed]} as the tidy metrics frame."""
-    rows = [{"config": config, "latent_dim": latent, "seed": seed, "metric": metric, "value": value}
-            for (config, latent, metric), seeds in values.items() for seed, value in enumerate(seeds)]
-    return pd.DataFrame(rows)
+from study_results import write_study
+from vaebench.site import build_site
+from vaebench.site.verdict import CAPTURED_SHARE, capture, verdict
 
 
-def test_the_best_setting_follows_each_scores_direction():
-    frame = _frame({("vae", 4, "recon_bce"): [60.0, 62.0, 64.0], ("vae", 10, "recon_bce"): [50.0, 52.0, 90.0],
-                    ("beta_vae-beta4", 4, "recon_bce"): [80.0, 81.0, 82.0],
-                    ("vae", 4, "mig"): [0.1, 0.1, 0.1], ("vae", 10, "mig"): [0.05, 0.05, 0.05],
-                    ("beta_vae-beta4", 4, "mig"): [0.3, 0.2, float("nan")]})
-    best = {b.metric: b for b in verdict(frame).best}
-    assert (best["recon_bce"].config, best["recon_bce"].latent_dim, best["recon_bce"].median, best["recon_bce"].n) == \
-        ("vae", 10, 52.0, 3)  # lowest median NLL, not the lowest single seed
-    assert (best["mig"].config, best["mig"].median, best["mig"].n) == ("beta_vae-beta4", 0.25, 2)  # highest; NaN not a seed
-    assert best["recon_bce"].sentence == ("reconstruction NLL (lower is better): best vae at latent size 10, "
-                                          "median 52.0 nats (n = 3 seeds).")
-    assert "(higher is better)" in best["mig"].sentence and "median 0.250 (n = 2 seeds)" in best["mig"].sentence
-    assert list(best) == ["recon_bce", "mig"]  # only the headline scores present
+def _text(page) -> str:
+    """The page's visible text, one space between words (scripts and styles removed)."""
+    markup = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page.read_text(), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
 
 
-def test_seed_spread_is_weighed_against_the_gap_between_the_two_best_models():
-    noisy = _frame({("a", 4, "mig"): [0.30, 0.10], ("b", 4, "mig"): [0.18, 0.17], ("b", 10, "mig"): [0.0, 0.0]})
-    [noise] = verdict(noisy).noise
-    assert (noise.leader, noise.runner_up) == ("a", "b")
-    assert round(noise.gap, 6) == 0.025 and round(noise.seed_range, 6) == 0.2 and noise.n == 2
-    assert noise.exceeds and "within seed noise" in noise.sentence and "(a at latent size 4, n = 2)" in noise.sentence
-    clear = _frame({("a", 4, "mig"): [0.30, 0.29], ("b", 4, "mig"): [0.10, 0.12]})
-    [noise] = verdict(clear).noise
-    assert not noise.exceeds and "the lead holds" in noise.sentence
-    [line] = verdict(clear).lines
-    assert line.startswith("MIG (higher is better): best a") and line.endswith("the lead holds over these seeds.")
-    assert verdict(_frame({("a", 4, "mig"): [0.3, 0.1]})).noise == []  # one model: no gap to weigh
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    root = write_study(tmp_path_factory.mktemp("study") / "study")
+    return _text(build_site(root, tmp_path_factory.mktemp("site") / "site"))
 
 
-def _matrix(columns, values):
-    return {"mig": {"rows": [f"z{i}" for i in range(len(values))], "columns": columns, "values": values,
-                    "label": "normalised mutual information I(z_i; v_k) / H(v_k)"}}
+def test_a_dominant_setting_is_named_with_its_p_best_its_dominance_and_its_cost_at_the_same_latent_size(index):
+    assert "Reconstruction: VAE, z = 4 is best (median 50.0 nats, P(best) = 1.00)." in index
+    assert ("MIG: β-VAE (β = 16), z = 4 is best (median 0.300, P(best) = 1.00), at 20.0 nats more reconstruction "
+            "error than the best at z = 4 (VAE, z = 4).") in index
+    assert ("A random seed of β-VAE (β = 16), z = 4 beats one of the runner-up β-TCVAE (β = 6), z = 4 with P = 1.00"
+            in index)
 
 
-def test_a_factor_no_latent_of_any_model_carries_is_a_caveat_and_needs_the_matrices():
-    frame = _frame({("a", 4, "mig"): [0.3]})
-    assert verdict(frame).uncaptured == []
-    assert verdict(frame, [{}]).uncaptured == []  # a metrics.json without matrices
-    low = CAPTURED_SHARE - 0.05
-    matrices = [_matrix(["shape", "x"], [[0.02, 0.6], [low, 0.1]]), _matrix(["shape", "x"], [[0.01, 0.02], [0.0, 0.7]])]
-    [caveat] = verdict(frame, matrices).uncaptured
-    assert (caveat.factor, caveat.best_share, caveat.cells) == ("shape", low, 2)
-    assert caveat.sentence.startswith("No model captures shape: over every latent of all 2 scored models")
-    matrices.append(_matrix(["shape", "x"], [[CAPTURED_SHARE, 0.0]]))
-    assert verdict(frame, matrices).uncaptured == []  # one latent of one model carrying it is enough
+def test_a_tie_is_a_tie_never_a_winner(index):
+    assert "β-VAE score: β-TCVAE (β = 6), z = 4 and β-VAE (β = 16), z = 4 tie at a median of 0.840" in index
+    assert "β-VAE score: β-TCVAE (β = 6), z = 4 is best" not in index and "β-VAE score: β-VAE (β = 16), z = 4 is best" \
+        not in index
 
 
+def test_a_score_the_seeds_decide_says_so_with_eta_squared_and_its_chance_level(index):
+    assert ("FactorVAE score: the setting explains" not in index)
+    # 21 cells: the off-protocol cell counts for every score but the β-VAE score; chance = (4 − 1) / (21 − 1)
+    assert re.search(r"The setting explains η² = 0\.00 of its variance across 21 cells \(5–95 % over seed resamples "
+                     r"[0-9.]+–[0-9.]+; 0\.15 expected by chance for 4 settings; ω² = −0\.\d\d\): seeds decide more of it "
+                     r"than settings\.", index)
+    assert "for FactorVAE score the seeds weigh more than the settings" in index
+    assert "η² = 1.00 of its variance across 21 cells" in index  # reconstruction: only the settings move it
 
-def test_the_short_answer_names_the_winners_and_prices_disentanglement_in_nats():
-    frame = _frame({("vae", 10, "recon_bce"): [50.0, 52.0, 54.0], ("beta_vae-beta4", 4, "recon_bce"): [80.0, 81.0, 82.0],
-                    ("vae", 10, "mig"): [0.05, 0.06, 0.07], ("beta_vae-beta4", 4, "mig"): [0.3, 0.1, 0.2],
-                    ("vae", 10, "dci_disentanglement"): [0.1, 0.1, 0.1],
-                    ("beta_vae-beta4", 4, "dci_disentanglement"): [0.2, 0.2, 0.2]})
-    answer = verdict(frame).answer
-    assert answer.startswith("vae at latent size 10 reconstructs best (52.0 nats); beta_vae-beta4 at latent size 4 "
-                             "scores best on MIG, DCI disentanglement (29.0 nats worse reconstruction).")
-    # MIG: seeds range 0.2 > gap 0.14; DCI: range 0 < gap 0.1
-    assert answer.endswith("On 1 of 2 disentanglement scores the seeds of one setting differ more than the two best models do.")
-    assert verdict(_frame({})).answer is None
+
+def test_a_cell_scored_under_another_protocol_is_left_out_and_said_so(index):
+    # its β-VAE score of 0.99 would otherwise win that column
+    assert ("Left out: β-VAE (β = 4), z = 4 (1 cell) was scored with other settings than the study's for β-VAE score; "
+            "those scores are left out of its comparisons.") in index
+    board = index[index.index("Leaderboard"):index.index("Every score of every trained cell")]
+    assert "other protocol: β-VAE score" in board
+    assert "0.990" not in board and "0.840" in board
+
+
+def test_display_names_replace_config_keys_everywhere_on_the_index(index):
+    assert not re.search(r"\b(beta_vae|beta_tcvae|dip_vae_ii)-[a-z_]+[0-9]", index)
+    assert "β-VAE (β = 16)" in index
+
+
+def test_scores_along_training_say_whether_the_ranking_still_moved():
+    rows = [{"setting": s, "seed": seed, "step": step, "metric": "mig", "value": v}
+            for s, by_step in {"a": {100: 0.1, 300: 0.3}, "b": {100: 0.2, 300: 0.2}, "c": {100: 0.3, 300: 0.1}}.items()
+            for step, v in by_step.items() for seed in range(3)]
+    frame = pd.DataFrame([{"setting": s, "seed": seed, "metric": "mig", "value": v, "dataset": "d", "latent_dim": 4,
+                           "objective": s} for s, v in (("a", 0.3), ("b", 0.2), ("c", 0.1)) for seed in range(3)])
+    finding = verdict(frame, checkpoints=pd.DataFrame(rows)).finding("mig")
+    assert (finding.convergence.tau, finding.convergence.settings, finding.convergence.moved) == (-1.0, 3, 2)
+    assert "Kendall τ = −1.00" in finding.convergence.sentence.replace("-", "−")
+    assert "not converged at this budget" in finding.convergence.sentence
+
+
+def test_the_capture_map_counts_cells_whose_best_latent_passes_the_cut():
+    def matrix(values):
+        return {"mig": {"rows": [f"z{i}" for i in range(len(values))], "columns": ["shape", "x"], "values": values}}
+    cells = {"c0": ("A", matrix([[0.02, 0.6], [CAPTURED_SHARE - 0.05, 0.1]])), "c1": ("A", matrix([[0.3, 0.02]])),
+             "c2": ("B", matrix([[0.01, 0.02]])), "c3": ("B", {})}
+    found = capture(cells)
+    assert found.factors == ("shape", "x")
+    assert found.rows["A"]["shape"] == (pytest.approx(0.25), 1, 2) and found.rows["B"]["x"] == (0.02, 0, 1)
+    assert found.passing("x") == (1, 3)
+    assert capture({}) is None

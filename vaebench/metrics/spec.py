@@ -32,6 +32,11 @@ class Score:
     unit: str | None = None
     #: its short header in the terminal table of ``vaebench list`` (only the headline scores have one)
     column: str | None = None
+    #: its part in the report's verdict: "reconstruction" (the cost axis), "headline" (a disentanglement score
+    #: the verdict judges and the leaderboard shows), "factor" (a further factor score the charts offer), or None
+    role: str | None = None
+    #: what this score alone means, where its metric's definition describes several scores at once
+    definition: str | None = None
 
     @property
     def title(self) -> str:
@@ -93,8 +98,10 @@ CHEN_2018 = Citation("Chen, Li, Grosse & Duvenaud", 2018, "Isolating Sources of 
 METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "reconstruction",
-        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon"),
-         Score("recon_mse", "reconstruction MSE", False)),
+        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon", role="reconstruction"),
+         Score("recon_mse", "reconstruction MSE", False,
+               definition="Mean squared error per pixel between held-out observations and the decoded probabilities "
+                          "of their posterior means (0 is a perfect reconstruction).")),
         "How well held-out observations come back when their posterior mean is decoded: Bernoulli negative "
         "log-likelihood per observation, and mean squared error of the decoded probabilities per pixel.",
         ("heldout", "seed"), needs=None),
@@ -123,7 +130,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         needs=None),
     MetricSpec(
         "mig",
-        (Score("mig", "MIG", True, column="MIG"),),
+        (Score("mig", "MIG", True, column="MIG", role="headline"),),
         "Per factor, the gap between the mutual information of the two latents most informative about it, "
         "divided by the factor's entropy, averaged over factors; latents are discretised into equal-width bins.",
         ("num_train", "bins", "seed"), (CHEN_2018,),
@@ -131,7 +138,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "beta_vae",
         (Score("beta_vae_train", "β-VAE score (train)", True),
-         Score("beta_vae_eval", "β-VAE score", True, column="βVAE")),
+         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role="headline")),
         "Accuracy of a logistic regression telling which factor a batch of pairs shares from the pairs' mean "
         "absolute code difference.",
         ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed"),
@@ -140,8 +147,10 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "factor_vae",
         (Score("factor_vae_train", "FactorVAE score (train)", True),
-         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE"),
-         Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None)),
+         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role="headline"),
+         Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None,
+               definition="How many latents the FactorVAE score reads: those whose standard deviation over the data "
+                          "is at least 0.05 (the others are pruned before voting). A count, not a quality.")),
         "Accuracy of a majority vote telling which factor a batch shares from its latent of least variance, "
         "normalised by the latent's variance over the data; latents with standard deviation below 0.05 are "
         "pruned first, and factor_vae_active counts the dimensions kept after pruning.",
@@ -149,7 +158,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         (Citation("Kim & Mnih", 2018, "Disentangling by Factorising"),)),
     MetricSpec(
         "dci",
-        (Score("dci_disentanglement", "DCI disentanglement", True, column="DCI-D"),
+        (Score("dci_disentanglement", "DCI disentanglement", True, column="DCI-D", role="headline"),
          Score("dci_completeness", "DCI completeness", True),
          Score("dci_informativeness_train", "DCI informativeness (train)", True),
          Score("dci_informativeness_test", "DCI informativeness", True)),
@@ -163,7 +172,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                "each factor's column sums to 1)"),
     MetricSpec(
         "sap",
-        (Score("sap", "SAP", True),),
+        (Score("sap", "SAP", True, role="factor"),),
         "Per factor, the gap in test accuracy between the two best linear classifiers of it that each read a "
         "single latent, averaged over factors.",
         ("num_train", "num_test", "seed"),
@@ -171,7 +180,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                   "Variational Inference of Disentangled Latent Concepts from Unlabeled Observations"),)),
     MetricSpec(
         "modularity",
-        (Score("modularity", "modularity", True),
+        (Score("modularity", "modularity", True, role="factor"),
          Score("explicitness_train", "explicitness (train)", True),
          Score("explicitness_test", "explicitness", True)),
         "Modularity: how much each latent's mutual information with the factors concentrates on one factor, "
@@ -200,6 +209,15 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
 
 #: every score key any metric writes, in report order
 SCORES: dict[str, Score] = {score.key: score for metric in METRICS.values() for score in metric.scores}
+
+#: the metric that writes each score key (its settings in metrics.json are that score's protocol)
+METRIC_OF: dict[str, str] = {score.key: metric.name for metric in METRICS.values() for score in metric.scores}
+#: the reconstruction score, the cost axis of every trade-off
+RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role == "reconstruction")
+#: the disentanglement scores the verdict judges, in report order
+HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.role == "headline")
+#: every factor score the trade-off charts offer: the headline ones first
+FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role == "factor")
 
 #: the published standard settings, the defaults of ``resolve_settings``
 DEFAULT_SETTINGS: dict[str, int] = {name: setting.default for name, setting in SETTINGS.items()}

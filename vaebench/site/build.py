@@ -21,10 +21,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 import vaebench
-from vaebench import store
+from vaebench import display, store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
-from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, SETTINGS
+from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, METRICS, RECONSTRUCTION, SCORES, SETTINGS
+from vaebench.protocol import metric_label, study_protocol
 from vaebench.pictures import (ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, TRAVERSAL_STEPS,
                                draw_pictures)
 from vaebench.site import cell_charts, charts, table_charts
@@ -36,7 +37,8 @@ from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.sweeps import sweep_points
-from vaebench.site.verdict import verdict
+from vaebench.site.verdict import CAPTURED_SHARE, verdict
+from vaebench.stats import WINNER_THRESHOLD, pareto_front
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
@@ -59,8 +61,19 @@ def _slug(name: str) -> str:
 
 
 def _config(params: dict) -> str:
-    """Model with its hyperparameters, as in the cell name: ``beta_vae-beta4``."""
-    return params["name"].split("/")[1]
+    """Model with its hyperparameters, by its display name: ``β-VAE (β = 4)``."""
+    return display.params_model_name(params)
+
+
+def _config_order(params: dict) -> tuple:
+    """Models in registry order, then by their hyperparameters' values (β 1, 4, 16 rather than 1, 16, 4)."""
+    card = params.get("card") or {}
+    model = card.get("model", params.get("model", ""))
+    known = list(display.TITLES)
+    values = tuple((key, value if isinstance(value, str) else float(value))
+                   for key, value in sorted((params.get("hparams") or {}).items()))
+    return (known.index(model) if model in known else len(known), model, str(values) if any(
+        isinstance(v, str) for _, v in values) else "", tuple(v for _, v in values if not isinstance(v, str)))
 
 
 def _json_for_script(spec: dict) -> Markup:
@@ -74,6 +87,8 @@ class Site:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.experiments, self.problems = self._read()
+        #: per metric, the settings the study's cells were scored with; cells scored otherwise are left out of comparisons
+        self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
         self.frame = self._frame()
         #: per cell name: (its CellView or None, its dataset), filled by cell_page for the gallery and the explorer
         self.views: dict[str, tuple[CellView | None, object]] = {}
@@ -119,8 +134,19 @@ class Site:
         frame = frame.dropna(subset=["value"])
         names = {e.name: e for e in self.experiments}
         frame["config"] = [_config(names[n].params) for n in frame["name"]]
+        frame["setting"] = [f"{c}, z = {int(z)}" for c, z in zip(frame["config"], frame["latent_dim"])]
+        points = sweep_points([e.params for e in self.experiments])
+        frame["objective"] = [points[n].objective if n in points else names[n].params.get("model") for n in frame["name"]]
+        frame["on_protocol"] = [self.protocol.on(n, m) for n, m in zip(frame["name"], frame["metric"])]
         frame["url"] = ["cells/" + _slug(n) + ".html" for n in frame["name"]]
-        return frame.sort_values(["config", "latent_dim", "seed", "metric"]).reset_index(drop=True)
+        order = {c: k for k, c in enumerate(self.configs)}
+        frame = frame.assign(_order=frame["config"].map(order))
+        return frame.sort_values(["_order", "latent_dim", "seed", "metric"]).drop(columns="_order").reset_index(drop=True)
+
+    @property
+    def compared(self) -> pd.DataFrame:
+        """The scores the study compares: those computed under its protocol."""
+        return self.frame[self.frame["on_protocol"]] if not self.frame.empty else self.frame
 
     @property
     def metrics(self) -> list[str]:
@@ -131,7 +157,11 @@ class Site:
 
     @property
     def configs(self) -> list[str]:
-        return sorted({_config(e.params) for e in self.experiments})
+        """Every model's display name, in registry order and then by hyperparameter value."""
+        first = {}
+        for e in self.experiments:
+            first.setdefault(_config(e.params), _config_order(e.params))
+        return sorted(first, key=lambda name: first[name])
 
     def wide(self) -> pd.DataFrame:
         wide = self.frame.pivot_table(index=["name", "config", "model", "family", "latent_dim", "seed", "url"], columns="metric",
@@ -179,9 +209,39 @@ class Site:
         text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         path = self.out_dir / METRICS_DATA
         path.parent.mkdir(parents=True, exist_ok=True)
+        settings = json.dumps(self.settings_records(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         path.write_text("window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n"
-                        f"window.VAEBENCH_DATA.{charts.DATA} = {text};\n")
+                        f"window.VAEBENCH_DATA.{charts.DATA} = {text};\n"
+                        f"window.VAEBENCH_DATA.{charts.SETTINGS_DATA} = {settings};\n")
         self.records = records
+
+    def settings_records(self) -> list[dict]:
+        """One row per setting and factor score, for the answer figure: medians and seed ranges of the score and of
+        reconstruction (on-protocol cells only), whether the setting is on the score's Pareto front, its lowest seed's page."""
+        compared = self.compared
+        if compared.empty or RECONSTRUCTION not in set(compared["metric"]):
+            return []
+        def summary(metric):
+            scored = compared[compared["metric"] == metric].groupby("setting")
+            return pd.DataFrame({"median": scored["value"].median(), "low": scored["value"].min(),
+                                 "high": scored["value"].max(), "n": scored["value"].count()})
+        recon = summary(RECONSTRUCTION)
+        first = compared.sort_values("seed").drop_duplicates("setting").set_index("setting")
+        rows = []
+        for metric in FACTOR_SCORES:
+            score = summary(metric).join(recon.add_suffix("_recon"), how="inner")
+            if score.empty:
+                continue
+            front = pareto_front(score["median_recon"], score["median"])
+            for (setting, row), on_front in zip(score.iterrows(), front):
+                cell = first.loc[setting]
+                rows.append({"setting": setting, "metric": metric, "config": cell["config"],
+                             "latent_dim": int(cell["latent_dim"]), "short": f"{cell['config']} z{int(cell['latent_dim'])}",
+                             "url": cell["url"], "median": round(float(row["median"]), 5), "low": round(float(row["low"]), 5),
+                             "high": round(float(row["high"]), 5), "n": int(row["n"]),
+                             "recon": round(float(row["median_recon"]), 4), "recon_low": round(float(row["low_recon"]), 4),
+                             "recon_high": round(float(row["high_recon"]), 4), "pareto": bool(on_front)})
+        return rows
 
     def full_table(self) -> dict:
         """Every scored cell against every metric that is a number somewhere; "n/a" where it does not apply."""
@@ -194,7 +254,8 @@ class Site:
                 value = e.scores.get(key)
                 numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
                 values.append(significant(float(value)) if numeric else "n/a")
-            rows.append({"name": e.name, "url": "cells/" + _slug(e.name) + ".html", "values": values})
+            rows.append({"name": e.name, "title": display.cell_title(e.params), "url": "cells/" + _slug(e.name) + ".html",
+                         "values": values})
         return {"columns": [{"key": k, "label": label(k)} for k in self.metrics], "rows": rows}
 
     def budget(self, run: dict, summary: pd.DataFrame) -> dict:
@@ -222,30 +283,76 @@ class Site:
         if not self.frame.empty:
             self.write_data()
             wide = self.wide()
-            summary = over_seeds(self.frame)
-            found = verdict(self.frame, [(e.metrics or {}).get("matrices") or {} for e in self.experiments if e.metrics])
-            board = leaderboard(summary)
+            summary = over_seeds(self.compared)
+            settings_of = {e.name: f"{_config(e.params)}, z = {e.params.get('latent_dim')}" for e in self.experiments}
+            matrices = {e.name: (settings_of[e.name], (e.metrics or {}).get("matrices") or {})
+                        for e in self.experiments if e.metrics and self.protocol.on(e.name, "mig")}
+            found = verdict(self.compared, matrices, excluded=self.protocol.off_lines(lambda name: settings_of[name]))
+            board = leaderboard(summary, self.configs, self.off_settings())
             if "recon_bce" in wide:  # a still picture of the headline chart, for READMEs and slides
-                still = charts.tradeoff(self.configs, self.metrics)
+                still = charts.answer(self.configs, self.metrics)
                 shown = heading(charts.tradeoff_metrics(self.metrics)[0])
-                still.update(title=f"{shown} against reconstruction, one point per trained model",
-                             datasets={charts.DATA: self.records})
+                still.update(title=f"{shown} against reconstruction, median over seeds per setting",
+                             datasets={charts.SETTINGS_DATA: self.settings_records()})
                 (self.out_dir / TRADEOFF_PNG).write_bytes(charts.to_png(still))
             swept = any(r["sweep"] for r in self.records)
             index_charts = {
+                "answer": _json_for_script(charts.answer(self.configs, self.metrics)) if "recon_bce" in wide else None,
                 "overview": _json_for_script(charts.overview(self.configs, self.metrics)) if "recon_bce" in wide else None,
                 "heatmap": _json_for_script(charts.heatmap(self.metrics)),
-                "strength": _json_for_script(charts.regularisation(self.metrics)) if swept else None,
+                "strength": _json_for_script(charts.regularisation(self.configs, self.metrics)) if swept else None,
                 "strips": (_json_for_script(charts.seed_strips(self.configs, self.metrics))
                            if int(summary["n"].max()) >= STRIP_SEEDS else None),
                 "correlation": _json_for_script(charts.rank_correlation(wide, [m for m in self.metrics if m in wide])),
             }
         run = self.run_facts()
-        cells = [{"name": e.name, "url": "cells/" + _slug(e.name) + ".html"} for e in self.experiments]
+        cells = [{"name": e.name, "title": display.cell_title(e.params), "url": "cells/" + _slug(e.name) + ".html"}
+                 for e in self.experiments]
         self.render("index.html.j2", self.out_dir / "index.html", "", title=f"vaebench report: {self.results_dir.name}",
                     run=run, budget=self.budget(run, summary), verdict=found, board=board, table=self.full_table(),
                     charts=index_charts, problems=self.problems, cells=cells, strip_seeds=STRIP_SEEDS,
+                    threshold=WINNER_THRESHOLD, protocol=self.protocol_facts(),
+                    winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
+                    capture_cut=CAPTURED_SHARE,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+    def off_settings(self) -> dict[str, list[str]]:
+        """Setting -> the labels of the scores some of its cells were scored for under another protocol."""
+        off: dict[str, set] = {}
+        for e in self.experiments:
+            for metric in self.protocol.off.get(e.name, ()):
+                off.setdefault(f"{_config(e.params)}, z = {e.params.get('latent_dim')}", set()).update(
+                    score.key for score in METRICS[metric].scores)
+        return {setting: sorted(keys) for setting, keys in off.items()}
+
+    def protocol_facts(self) -> list[dict]:
+        """The study's protocol, metric by metric: its settings and how many cells share them."""
+        return [{"metric": metric, "settings": ", ".join(f"{k} {v:,}" for k, v in settings if k != "seed"),
+                 "shared": self.protocol.counts[metric][0], "other": self.protocol.counts[metric][1]}
+                for metric, settings in sorted(self.protocol.settings.items())]
+
+    def winner_traversals(self, found) -> list[dict]:
+        """The first named setting of each headline score: its seeds' most informative traversals, side by side."""
+        if found is None:
+            return []
+        shown, out = set(), []
+        for finding in found.findings:
+            if finding.metric == RECONSTRUCTION or finding.winner.settings[0] in shown:
+                continue
+            setting = finding.winner.settings[0]
+            shown.add(setting)
+            seeds = []
+            for e in sorted(self.experiments, key=lambda e: e.params.get("seed", 0)):
+                if f"{_config(e.params)}, z = {e.params.get('latent_dim')}" != setting:
+                    continue
+                view = self.views.get(e.name, (None, None))[0]
+                if view is not None:
+                    seeds.append({"seed": e.params.get("seed"), "url": f"cells/{_slug(e.name)}.html",
+                                  "view": view.at(f"cells/{_slug(e.name)}/", f"w{len(out)}-{len(seeds)}")})
+            if seeds:
+                out.append({"setting": setting, "scores": [SCORES[f.metric].label for f in found.findings
+                                                           if f.winner.settings[0] == setting], "seeds": seeds})
+        return out
 
     def compare(self) -> None:
         compare_charts = None
@@ -301,8 +408,9 @@ class Site:
         p = experiment.params
         summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
                    f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
-        self.render("cell.html.j2", self.out_dir / "cells" / f"{slug}.html", "../", title=experiment.name,
-                    cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
+        self.render("cell.html.j2", self.out_dir / "cells" / f"{slug}.html", "../", title=display.cell_title(p),
+                    cell=experiment, params=params, scores=scores,
+                    off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())], not_applicable=not_applicable, summary=summary,
                     glance=_glance(view, dataset),
                     metrics_problem="metrics.json is missing or corrupt: see the index's problem table.",
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
@@ -486,9 +594,6 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
         with store.results_lock(grid_dir, "build-site"), store.naming(out_dir):
             site = Site(grid_dir, staging)
             write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
-            site.index()
-            site.compare()
-            site.glossary()
             datasets = {}
             for experiment in site.experiments:
                 key = (experiment.params["dataset"], experiment.params.get("image_size"))
@@ -497,6 +602,9 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
                 site.cell_page(experiment, datasets[key])
             site.gallery()
             site.explorer()
+            site.index()  # after the cell pages: it shows the winners' traversals from their views
+            site.compare()
+            site.glossary()
             _swap_in(staging, out_dir, ours)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

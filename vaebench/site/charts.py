@@ -14,12 +14,13 @@ import json
 import altair as alt
 import pandas as pd
 
-from vaebench.metrics.spec import SCORES
+from vaebench.metrics.spec import FACTOR_SCORES, RECONSTRUCTION, SCORES
 from vaebench.site.labels import heading, label
 
 #: every score key a metric writes, in report order, with its label and direction (the metrics' spec)
 KNOWN_METRICS = SCORES
-DISENTANGLEMENT = ("mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement", "sap", "modularity")
+#: the table of one row per (setting, factor score) that the answer figure reads (data/metrics.js)
+SETTINGS_DATA = "settings"
 MODEL_SELECTION = "model_highlight"
 #: the name of the shared table every index and comparison chart reads
 DATA = "metrics"
@@ -60,7 +61,9 @@ def _model_highlight() -> alt.Parameter:
 
 
 def _colour(configs: list[str]) -> alt.Color:
-    return alt.Color("config:N", title="model", scale=alt.Scale(domain=configs))
+    """One colour per model on every chart: the same ordered domain and palette everywhere."""
+    return alt.Color("config:N", title="model",
+                     scale=alt.Scale(domain=configs, scheme="tableau10" if len(configs) <= 10 else "tableau20"))
 
 
 def _picked(picker: alt.Parameter, metrics: list[str]) -> alt.Chart:
@@ -76,7 +79,35 @@ def _cell_tooltip(value_title: str = "score") -> list[alt.Tooltip]:
 
 def tradeoff_metrics(metrics: list[str]) -> list[str]:
     """The metrics the trade-off chart offers, its default first."""
-    return [m for m in DISENTANGLEMENT if m in metrics] or metrics
+    return [m for m in FACTOR_SCORES if m in metrics] or metrics
+
+
+def answer(configs: list[str], metrics: list[str]) -> dict:
+    """The index's first figure: per setting, the median of a factor score (picker) against the median
+    reconstruction, crosshairs from the lowest to the highest seed on both axes, the Pareto front drawn and
+    each point labelled with its setting; reads the ``settings`` table (one row per setting and score)."""
+    present = tradeoff_metrics(metrics)
+    picker = _metric_picker("answer_metric", present, present[0], "score")
+    base = (alt.Chart(alt.NamedData(name=SETTINGS_DATA)).transform_filter(alt.datum.metric == picker)
+            .transform_filter("isValid(datum.median) && isValid(datum.recon)"))
+    x = alt.X("recon:Q", title=f"median {heading(RECONSTRUCTION)}", scale=alt.Scale(zero=False))
+    y = alt.Y("median:Q", title=None, scale=alt.Scale(zero=False))
+    tooltip = [alt.Tooltip("setting:N", title="setting"), alt.Tooltip("n:Q", title="seeds (n)"),
+               alt.Tooltip("median:Q", title="median", format=".3g"), alt.Tooltip("low:Q", title="lowest seed", format=".3g"),
+               alt.Tooltip("high:Q", title="highest seed", format=".3g"),
+               alt.Tooltip("recon:Q", title=f"median {label(RECONSTRUCTION)}", format=".3g")]
+    colour = _colour(configs)
+    across = base.mark_rule(opacity=0.6).encode(x=alt.X("recon_low:Q"), x2="recon_high:Q", y=y, color=colour)
+    upright = base.mark_rule(opacity=0.6).encode(x=x, y=alt.Y("low:Q"), y2="high:Q", color=colour)
+    front = base.transform_filter(alt.datum.pareto).mark_line(color="#555", strokeDash=[5, 3]).encode(
+        x=x, y=y, order=alt.Order("recon:Q"))
+    points = base.mark_point(filled=True, size=110, opacity=1).encode(
+        x=x, y=y, color=colour, shape=alt.Shape("latent_dim:N", title="latent size"), href="url:N", tooltip=tooltip)
+    names = base.mark_text(align="left", dx=7, dy=-6, fontSize=10, color="#333").encode(x=x, y=y, text="short:N")
+    return (alt.layer(across, upright, front, points, names).add_params(picker)
+            .properties(title=_title(picker, present, ": median over seeds against reconstruction (dashed: Pareto front)"),
+                        width=560, height=340)
+            .configure_legend(**LEGEND).to_dict())
 
 
 def _tradeoff(configs: list[str], metrics: list[str], highlight: alt.Parameter) -> alt.Chart:
@@ -152,15 +183,16 @@ def rank_correlation(wide: pd.DataFrame, metrics: list[str]) -> dict:
             ).properties(width=30 * len(varying), height=30 * len(varying)).to_dict()
 
 
-def regularisation(metrics: list[str]) -> dict:
-    """Each swept model's picked score against its regularisation strength (log scale): seeds as points, the
-    median as a line, n above each median; one panel per latent size and sweep (Locatello et al. 2019)."""
+def regularisation(configs: list[str], metrics: list[str]) -> dict:
+    """Each swept model's picked score against its regularisation strength: seeds as points, the median as a line,
+    n above each median; one panel per latent size and sweep (after Locatello et al. 2019). The strengths are
+    evenly spaced in their order, each sweep on its own axis, so 1, 4, 16 fill the panel."""
     present = tradeoff_metrics(metrics)
     picker = _metric_picker("strength_metric", present, present[0])
-    x = alt.X("strength:Q", title="regularisation strength", scale=alt.Scale(type="log"))
+    x = alt.X("strength:O", title="regularisation strength", axis=alt.Axis(labelAngle=0))
     y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
     points = alt.Chart().mark_circle(size=50, opacity=0.8).encode(
-        x=x, y=y, color=alt.Color("config:N", title="model"), href="url:N",
+        x=x, y=y, color=_colour(configs), href="url:N",
         tooltip=[*_cell_tooltip(), alt.Tooltip("strength:Q", title="strength")])
     medians = alt.Chart().transform_aggregate(value="median(value)", n="count()", groupby=["strength"])
     line = medians.mark_line(color="#444").encode(x=x, y=y)
@@ -169,8 +201,9 @@ def regularisation(metrics: list[str]) -> dict:
     return (alt.layer(points, line, counts, data=alt.NamedData(name=DATA))
             .transform_fold(present, as_=["metric", "value"]).transform_filter(alt.datum.metric == picker)
             .transform_filter("isValid(datum.value) && isValid(datum.strength)")
-            .add_params(picker).properties(width=260, height=200)
+            .add_params(picker).properties(width=220, height=180)
             .facet(column=alt.Column("latent_dim:O", title="latent size"), row=alt.Row("sweep:N", title=None))
+            .resolve_scale(x="independent")
             .properties(title=_title(picker, present, " against regularisation strength (numbers: n seeds)"))
             .configure_legend(**LEGEND).to_dict())
 

@@ -1,4 +1,4 @@
-"""The numbers the index leads with: each setting's median over seeds, and which scores it leads with.
+"""The numbers the leaderboard shows: each setting's median over seeds.
 
 A *setting* is one model configuration at one latent size; its seeds are repeated runs of it.
 """
@@ -6,10 +6,6 @@ A *setting* is one model configuration at one latent size; its seeds are repeate
 from __future__ import annotations
 
 import pandas as pd
-
-#: the disentanglement scores the verdict and the leaderboard judge models by
-DISENTANGLEMENT = ("mig", "dci_disentanglement", "factor_vae_eval", "beta_vae_eval")
-RECONSTRUCTION = "recon_bce"
 
 
 def over_seeds(frame: pd.DataFrame) -> pd.DataFrame:

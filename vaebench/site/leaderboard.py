@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from vaebench.metrics.spec import SCORES
+from vaebench.metrics.spec import HEADLINE, RECONSTRUCTION, SCORES
 from vaebench.site import labels
-from vaebench.site.headline import DISENTANGLEMENT, RECONSTRUCTION
 from vaebench.site.numbers import significant
 
-COLUMNS = (RECONSTRUCTION, "elbo", *DISENTANGLEMENT)
+COLUMNS = (RECONSTRUCTION, "elbo", *HEADLINE)
 
 
 @dataclass(frozen=True)
@@ -45,21 +44,29 @@ class Row:
     config: str
     latent_dim: int
     entries: dict[str, Entry | None]
+    #: the labels of the scores some of its cells were scored for under another protocol (left out here)
+    off_protocol: tuple[str, ...] = ()
 
 
-def leaderboard(summary: pd.DataFrame) -> tuple[list[Column], list[Row]]:
-    """Columns (the headline scores present) and rows (config × latent size, latent sizes numerically).
+def leaderboard(summary: pd.DataFrame, configs: list[str] | None = None,
+                off: dict[str, list[str]] | None = None) -> tuple[list[Column], list[Row]]:
+    """Columns (the headline scores present) and rows (config × latent size, in ``configs``' order, latent sizes
+    numerically).
 
-    ``summary`` is ``headline.over_seeds``'s table. Each column's best median is marked, by the score's
-    direction in the metric spec; ties are all marked.
+    ``summary`` is ``headline.over_seeds``'s table of the on-protocol cells; ``off``: setting -> the score keys
+    some of its cells were scored for under another protocol (the row is badged with them). Each column's best
+    median is marked, by the score's direction in the metric spec; ties are all marked.
     """
+    order = {config: k for k, config in enumerate(configs or sorted(set(summary["config"])))}
+    off = off or {}
     keys = [key for key in COLUMNS if key in set(summary["metric"])]
     best = {}
     for key in keys:
         medians = summary.loc[summary["metric"] == key, "median"]
         best[key] = medians.min() if SCORES[key].higher_is_better is False else medians.max()
     rows = []
-    for (config, latent_dim), setting in summary.groupby(["config", "latent_dim"], sort=True):
+    groups = sorted(summary.groupby(["config", "latent_dim"]), key=lambda g: (order.get(g[0][0], len(order)), g[0]))
+    for (config, latent_dim), setting in groups:
         by_metric = setting.set_index("metric")
         entries = {}
         for key in keys:
@@ -69,5 +76,6 @@ def leaderboard(summary: pd.DataFrame) -> tuple[list[Column], list[Row]]:
             score = by_metric.loc[key]
             entries[key] = Entry(significant(score["median"]), significant(score["min"]), significant(score["max"]),
                                  int(score["n"]), bool(score["median"] == best[key]))
-        rows.append(Row(config, int(latent_dim), entries))
+        badge = tuple(SCORES[key].label for key in off.get(f"{config}, z = {int(latent_dim)}", ()) if key in keys)
+        rows.append(Row(config, int(latent_dim), entries, badge))
     return [Column(key) for key in keys], rows

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vaebench.display import SYMBOLS, TITLES
+
 #: models that are another model's sweep at a fixed value: the VAE is the β-VAE at β = 1
 SPECIAL_CASES = {"vae": ("beta_vae", "beta", 1.0)}
 
 
 @dataclass(frozen=True)
 class SweepPoint:
-    sweep: str  # "beta_vae: beta", as the charts name the panel row
+    sweep: str  # "β-VAE: β", as the charts name the panel row
+    #: the model whose sweep it is (the VAE's cells belong to the β-VAE's), the objective of the decomposition
+    objective: str
     strength: float
 
 
@@ -29,6 +33,6 @@ def sweep_points(params: list[dict]) -> dict[str, SweepPoint]:
             continue
         for key, value in (p.get("hparams") or {}).items():
             members.setdefault((p["model"], key), {})[p["name"]] = float(value)
-    return {name: SweepPoint(f"{family}: {key}", value)
+    return {name: SweepPoint(f"{TITLES.get(family, family)}: {SYMBOLS.get(key, key)}", family, value)
             for (family, key), cells in sorted(members.items()) if len(set(cells.values())) >= 2
             for name, value in cells.items()}

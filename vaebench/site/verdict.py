@@ -1,170 +1,274 @@
-"""The index's verdict, computed from the scores: which setting wins each headline score, whether the
-seeds disagree more than the models do, and which factor no model captures.
+"""The index's verdict: one finding per judged score, each sentence drawn from ``vaebench.stats``.
 
-Pure: it reads the tidy metrics frame (and the per-factor matrices of metrics.json when present) and
-returns findings; every number in them comes from the data.
+Pure: it reads a tidy frame of the cells scored under the study's protocol (columns setting, objective,
+dataset, latent_dim, seed, metric, value), optionally the per-factor matrices of each cell and the scores along
+training and the reference rows, and returns findings whose sentences state every number with its n.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from vaebench.metrics.spec import SCORES
-from vaebench.site.headline import DISENTANGLEMENT, RECONSTRUCTION, over_seeds
-from vaebench.site.labels import direction
+from vaebench import stats
+from vaebench.metrics.spec import HEADLINE, RECONSTRUCTION, SCORES
 from vaebench.site.numbers import significant
 
-#: a factor is "captured" when some latent of some model carries at least this share of its entropy
-#: (normalised mutual information I(z_i; v_k) / H(v_k)); below it, no latent tells the factor apart
+#: a factor is "captured" by a cell when one of its latents carries at least this share of the factor's entropy
+#: (normalised mutual information I(z_i; v_k) / H(v_k), the MIG matrix); the cell pages use the same cut
 CAPTURED_SHARE = 0.25
-#: the per-factor matrix the caveat reads: the normalised mutual information of MIG
+#: the per-factor matrix the capture map reads: the normalised mutual information of MIG
 FACTOR_MATRIX = "mig"
+#: below this share of the variance explained by the setting, a score is decided more by seeds than by settings
+SEED_DOMINATED = 0.5
+
+
+def _p(value: float) -> str:
+    """A share or probability to two decimals, with a true minus sign (ω² can be below 0)."""
+    return f"{value:.2f}".replace("-", "\u2212")
+
+
+def _names(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 @dataclass(frozen=True)
-class Best:
-    """The setting with the best median of one score."""
+class Convergence:
+    """Whether a score's ranking of the settings still moved between the last two checkpoints of training."""
+
+    steps: tuple[int, int]
+    tau: float
+    settings: int
+    #: settings whose median moved by more than their seed range between the two checkpoints
+    moved: int
+
+    @property
+    def sentence(self) -> str:
+        tau = "n/a" if not np.isfinite(self.tau) else f"{self.tau:.2f}"
+        verdict = ("still moving: not converged at this budget" if self.moved else
+                   "no setting's median moved by more than its seed range")
+        return (f"Along training, the ranking of the {self.settings} settings between steps {self.steps[0]:,} and "
+                f"{self.steps[1]:,} has Kendall τ = {tau} (n = {self.settings}); {self.moved} of {self.settings} "
+                f"medians moved by more than their seed range ({verdict}).")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the statistics say about one score."""
 
     metric: str
-    config: str
-    latent_dim: int
-    median: float
-    n: int
+    winner: stats.Winner
+    share: stats.VarianceShare | None
+    parts: dict[str, stats.Share] | None
+    #: the runner-up setting (the best outside the named group) and P(a seed of the first named beats a seed of it)
+    runner_up: tuple[str, float] | None = None
+    #: per named setting: its reconstruction cost against the best at its latent size, that best setting, the size
+    cost: dict[str, tuple[float, str, int]] = field(default_factory=dict)
+    convergence: Convergence | None = None
 
     @property
-    def sentence(self) -> str:
-        score = SCORES[self.metric]
-        unit = f" {score.unit}" if score.unit else ""
-        return (f"{score.label} ({direction(self.metric)}): best {self.config} at latent size {self.latent_dim}, "
-                f"median {significant(self.median)}{unit} (n = {self.n} seeds).")
+    def score(self):
+        return SCORES[self.metric]
+
+    @property
+    def seed_dominated(self) -> bool:
+        return self.share is not None and self.share.eta2.value < SEED_DOMINATED
+
+    def _value(self, value: float) -> str:
+        return significant(value) + (f" {self.score.unit}" if self.score.unit else "")
+
+    @property
+    def best_phrase(self) -> str:
+        """"β-VAE (β = 16), z = 4 is best (median 0.167, P(best) = 0.97)", or the group that cannot be separated."""
+        w = self.winner
+        if len(w.tied) > 1:
+            phrase = f"{_names(w.tied)} tie at a median of {self._value(w.medians[w.tied[0]])}"
+            rest = [name for name in w.settings if name not in w.tied]
+            return phrase + (f", and cannot be separated from {_names(rest)}" if rest else "")
+        if w.separated:
+            [name] = w.settings
+            return f"{name} is best (median {self._value(w.medians[name])}, P(best) = {_p(w.p_best[name])})"
+        chances = ", ".join(f"{name} {_p(w.p_best[name])}" for name in w.settings)
+        return f"{_names(w.settings)} cannot be separated at n = {w.seeds} seeds (P(best): {chances})"
+
+    @property
+    def cost_phrase(self) -> str | None:
+        """What the named setting pays in reconstruction against the best at its latent size; for a group, each member."""
+        if not self.cost:
+            return None
+        if len(self.cost) > 1:
+            paid = ", ".join(f"{name} +{significant(nats)}" for name, (nats, _, _) in self.cost.items())
+            return f"reconstruction cost against the best at the same latent size (nats): {paid}"
+        [(name, (nats, best, latent_dim))] = self.cost.items()
+        if nats == 0:
+            return f"it also reconstructs best at z = {latent_dim}"
+        return f"at {significant(nats)} nats more reconstruction error than the best at z = {latent_dim} ({best})"
+
+    @property
+    def share_phrase(self) -> str | None:
+        if self.share is None:
+            return None
+        s = self.share
+        decided = "seeds decide more of it than settings" if self.seed_dominated else "settings, not seeds, decide most of it"
+        return (f"the setting explains η² = {_p(s.eta2.value)} of its variance across {s.cells} cells "
+                f"(5–95 % over seed resamples {_p(s.eta2.low)}–{_p(s.eta2.high)}; {_p(s.chance)} expected by chance "
+                f"for {s.settings} settings; ω² = {_p(s.omega2)}): {decided}")
+
+    @property
+    def lines(self) -> list[str]:
+        """The finding in full: who is best and how sure, against the runner-up, at what cost, and the seeds' share."""
+        first = f"{self.score.label}: {self.best_phrase}"
+        if self.cost_phrase:
+            first += f"; {self.cost_phrase}"
+        out = [first + "."]
+        if self.runner_up is not None:
+            name, p = self.runner_up
+            out.append(f"A random seed of {self.winner.settings[0]} beats one of the runner-up {name} with P = {_p(p)} "
+                       f"(pairs of seeds, ties count one half).")
+        if self.share_phrase:
+            out.append(self.share_phrase[0].upper() + self.share_phrase[1:] + ".")
+        if self.convergence is not None:
+            out.append(self.convergence.sentence)
+        return out
 
 
 @dataclass(frozen=True)
-class SeedNoise:
-    """The largest seed range of one score against the gap between the two best models' medians."""
+class Capture:
+    """The factor-capture map: per setting and factor, the best latent's normalised mutual information."""
 
-    metric: str
-    seed_range: float
-    range_config: str
-    range_latent_dim: int
-    n: int
-    gap: float
-    leader: str
-    runner_up: str
+    factors: tuple[str, ...]
+    #: setting -> factor -> (median over seeds of the best latent's share, cells passing CAPTURED_SHARE, cells)
+    rows: dict[str, dict[str, tuple[float, int, int]]]
 
-    @property
-    def exceeds(self) -> bool:
-        return self.seed_range > self.gap
+    def passing(self, factor: str) -> tuple[int, int]:
+        cells = [row[factor] for row in self.rows.values() if factor in row]
+        return sum(c[1] for c in cells), sum(c[2] for c in cells)
 
     @property
-    def sentence(self) -> str:
-        spread = (f"Seeds of one setting differ by up to {significant(self.seed_range)} "
-                  f"({self.range_config} at latent size {self.range_latent_dim}, n = {self.n})")
-        gap = f"the {significant(self.gap)} between the two best models' medians ({self.leader}, {self.runner_up})"
-        if self.exceeds:
-            return f"{spread}, more than {gap}: their order is within seed noise."
-        return f"{spread}, less than {gap}: the lead holds over these seeds."
-
-
-@dataclass(frozen=True)
-class Uncaptured:
-    """A factor that no latent of any scored model carries."""
-
-    factor: str
-    best_share: float
-    cells: int
-
-    @property
-    def sentence(self) -> str:
-        return (f"No model captures {self.factor}: over every latent of all {self.cells} scored models, the largest "
-                f"normalised mutual information with it is {significant(self.best_share)}, below {CAPTURED_SHARE}.")
+    def sentence(self) -> str | None:
+        if not self.factors:
+            return None
+        parts = []
+        for factor in self.factors:
+            passed, cells = self.passing(factor)
+            parts.append(f"{factor} in {passed} of {cells}")
+        return (f"Factors captured (one latent carries at least {CAPTURED_SHARE} of the factor's entropy) by cells: "
+                f"{', '.join(parts)}.")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    best: list[Best]
-    noise: list[SeedNoise]
-    uncaptured: list[Uncaptured]
-    #: (config, latent_dim) -> median reconstruction NLL, to price each disentanglement winner
-    reconstruction: dict = field(default_factory=dict)
+    findings: list[Finding]
+    capture: Capture | None = None
+    #: lines saying which cells were left out of which comparisons (another scoring protocol)
+    excluded: list[str] = field(default_factory=list)
+    threshold: float = stats.WINNER_THRESHOLD
+
+    def finding(self, metric: str) -> Finding | None:
+        return next((f for f in self.findings if f.metric == metric), None)
 
     @property
-    def answer(self) -> str | None:
-        """The question answered in one or two sentences: who reconstructs best, who disentangles best at what
-        reconstruction cost, and on how many disentanglement scores the seeds disagree more than the models."""
-        if not self.best:
-            return None
-        recon = next((b for b in self.best if b.metric == RECONSTRUCTION), None)
-        parts = [f"{recon.config} at latent size {recon.latent_dim} reconstructs best ({significant(recon.median)} nats)"] \
-            if recon else []
-        winners: dict[tuple, list[str]] = {}
-        for found in self.best:
-            if found.metric != RECONSTRUCTION:
-                winners.setdefault((found.config, found.latent_dim), []).append(SCORES[found.metric].label)
-        for (config, latent_dim), labels in winners.items():
-            text = f"{config} at latent size {latent_dim} scores best on {', '.join(labels)}"
-            cost = self.reconstruction.get((config, latent_dim))
-            if recon is not None and cost is not None and (config, latent_dim) != (recon.config, recon.latent_dim):
-                text += f" ({significant(cost - recon.median)} nats worse reconstruction)"
-            parts.append(text)
-        sentence = "; ".join(parts) + "."
-        judged = [found for found in self.noise if found.metric != RECONSTRUCTION]
+    def answer(self) -> list[str]:
+        """The question answered first: who reconstructs best, who disentangles best on each score at what cost,
+        and whether settings or seeds decide the scores."""
+        out = []
+        recon = self.finding(RECONSTRUCTION)
+        if recon is not None:
+            out.append(f"Reconstruction: {recon.best_phrase}.")
+        for finding in self.findings:
+            if finding.metric == RECONSTRUCTION:
+                continue
+            text = f"{finding.score.label}: {finding.best_phrase}"
+            out.append(text + (f", {finding.cost_phrase}." if finding.cost_phrase else "."))
+        judged = [f for f in self.findings if f.share is not None]
         if judged:
-            sentence += (f" On {sum(found.exceeds for found in judged)} of {len(judged)} disentanglement scores the seeds "
-                         "of one setting differ more than the two best models do.")
-        return sentence
-
-    @property
-    def lines(self) -> list[str]:
-        """One line per judged score (its best setting, then its seed noise), then the caveats."""
-        noise = {found.metric: found.sentence for found in self.noise}
-        return [" ".join(filter(None, (best.sentence, noise.get(best.metric)))) for best in self.best] + \
-            [caveat.sentence for caveat in self.uncaptured]
+            decided = [f.score.label for f in judged if not f.seed_dominated]
+            seeded = [f.score.label for f in judged if f.seed_dominated]
+            sentence = (f"The setting explains at least half of the variance across cells (η² ≥ {SEED_DOMINATED}) for "
+                        f"{len(decided)} of {len(judged)} scores" + (f" ({', '.join(decided)})" if decided else ""))
+            if seeded:
+                sentence += f"; for {', '.join(seeded)} the seeds weigh more than the settings"
+            out.append(sentence + ".")
+        return out
 
 
-def verdict(frame: pd.DataFrame, matrices: list[dict] | None = None) -> Verdict:
-    """Findings from the tidy metrics frame and each cell's metrics.json "matrices" (cells without them are skipped)."""
-    summary = over_seeds(frame) if not frame.empty else pd.DataFrame(columns=["metric"])
-    judged = [m for m in (RECONSTRUCTION, *DISENTANGLEMENT) if m in set(summary["metric"])]
-    best, noise = [], []
-    for metric in judged:
-        ranked = _ranked(summary[summary["metric"] == metric], metric)
-        top = ranked.iloc[0]
-        best.append(Best(metric, top["config"], int(top["latent_dim"]), float(top["median"]), int(top["n"])))
-        found = _seed_noise(ranked, metric)
-        if found is not None:
-            noise.append(found)
-    recon = summary[summary["metric"] == RECONSTRUCTION]
-    reconstruction = {(row.config, int(row.latent_dim)): float(row.median) for row in recon.itertuples()}
-    return Verdict(best, noise, uncaptured([m for m in matrices or [] if FACTOR_MATRIX in m]), reconstruction)
+def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkpoints: pd.DataFrame | None = None,
+            excluded: list[str] | None = None, threshold: float = stats.WINNER_THRESHOLD) -> Verdict:
+    """Findings from the frame of on-protocol scores (see the module's docstring).
+
+    ``matrices``: setting's cell -> (setting, metrics.json "matrices"); ``checkpoints``: scores along training
+    (columns setting, seed, step, metric, value).
+    """
+    if frame.empty:
+        return Verdict([], None, excluded or [], threshold)
+    frame = frame.dropna(subset=["value"])
+    recon = _medians(frame[frame["metric"] == RECONSTRUCTION])
+    costs = stats.same_size_cost(recon) if not recon.empty else pd.Series(dtype=float)
+    findings = []
+    for metric in (RECONSTRUCTION, *HEADLINE):
+        scored = frame[frame["metric"] == metric]
+        if scored.empty:
+            continue
+        higher = SCORES[metric].higher_is_better is not False
+        found = stats.winner(scored, higher, threshold)
+        runner_up = None
+        ranked = _medians(scored).assign(key=lambda m: -m["median"] if higher else m["median"]).sort_values(["key", "setting"])
+        outside = [s for s in ranked["setting"] if s not in found.settings]
+        if outside:
+            by = scored.groupby("setting")["value"]
+            runner_up = (outside[0], stats.dominance(by.get_group(found.settings[0]), by.get_group(outside[0]), higher))
+        cost = {}
+        for name in found.settings if metric != RECONSTRUCTION else ():
+            if name in costs.index:
+                latent_dim = int(recon.set_index("setting").loc[name, "latent_dim"])
+                same = recon[recon["latent_dim"] == latent_dim].sort_values(["median", "setting"])
+                cost[name] = (float(costs[name]), same.iloc[0]["setting"], latent_dim)
+        findings.append(Finding(metric, found, stats.variance_share(scored), stats.decomposition(scored), runner_up,
+                                cost, _convergence(checkpoints, metric)))
+    return Verdict(findings, capture(matrices or {}), excluded or [], threshold)
 
 
-def _ranked(settings: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """The settings of one score, best median first (ties: by name, for a stable verdict)."""
-    ascending = SCORES[metric].higher_is_better is False
-    order = settings.assign(key=settings["median"] if ascending else -settings["median"])
-    return order.sort_values(["key", "config", "latent_dim"]).reset_index(drop=True)
+def _medians(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: dataset, latent size and median."""
+    if frame.empty:
+        return pd.DataFrame(columns=["setting", "dataset", "latent_dim", "median"])
+    grouped = frame.groupby("setting")
+    return pd.DataFrame({"dataset": grouped["dataset"].first(), "latent_dim": grouped["latent_dim"].first(),
+                         "median": grouped["value"].median()}).reset_index()
 
 
-def _seed_noise(ranked: pd.DataFrame, metric: str) -> SeedNoise | None:
-    per_model = ranked.drop_duplicates("config")  # each model at its best latent size
-    if len(per_model) < 2:
+def _convergence(checkpoints: pd.DataFrame | None, metric: str) -> Convergence | None:
+    if checkpoints is None or checkpoints.empty:
         return None
-    spread = ranked.assign(range=ranked["max"] - ranked["min"]).sort_values(["range", "config", "latent_dim"],
-                                                                            ascending=[False, True, True]).iloc[0]
-    leader, runner_up = per_model.iloc[0], per_model.iloc[1]
-    return SeedNoise(metric, float(spread["range"]), spread["config"], int(spread["latent_dim"]), int(spread["n"]),
-                     abs(float(leader["median"]) - float(runner_up["median"])), leader["config"], runner_up["config"])
+    scored = checkpoints[checkpoints["metric"] == metric].dropna(subset=["value"])
+    steps = sorted(scored["step"].unique())
+    if len(steps) < 2:
+        return None
+    last, before = (scored[scored["step"] == step].groupby("setting")["value"] for step in (steps[-1], steps[-2]))
+    tau, n = stats.kendall_tau(before.median(), last.median())
+    spread = (last.max() - last.min()).reindex(before.median().index)
+    moved = int(((last.median() - before.median()).abs() > spread).sum())
+    return Convergence((int(steps[-2]), int(steps[-1])), tau, n, moved)
 
 
-def uncaptured(matrices: list[dict]) -> list[Uncaptured]:
-    """Factors whose largest normalised mutual information over all latents of all cells stays below CAPTURED_SHARE."""
-    best: dict[str, float] = {}
-    for cell in matrices:
-        matrix = cell[FACTOR_MATRIX]
+def capture(matrices: dict[str, tuple[str, dict]]) -> Capture | None:
+    """The capture map from each cell's (setting, matrices); cells without the MIG matrix are skipped."""
+    shares: dict[str, dict[str, list[float]]] = {}
+    factors: list[str] = []
+    for setting, cell in matrices.values():
+        matrix = (cell or {}).get(FACTOR_MATRIX)
+        if not matrix:
+            continue
         for k, factor in enumerate(matrix["columns"]):
-            share = max(row[k] for row in matrix["values"])
-            best[factor] = max(best.get(factor, share), share)
-    return [Uncaptured(factor, share, len(matrices)) for factor, share in best.items() if share < CAPTURED_SHARE]
+            if factor not in factors:
+                factors.append(factor)
+            shares.setdefault(setting, {}).setdefault(factor, []).append(max(row[k] for row in matrix["values"]))
+    if not shares:
+        return None
+    rows = {setting: {factor: (float(np.median(values)), sum(v >= CAPTURED_SHARE for v in values), len(values))
+                      for factor, values in by_factor.items()}
+            for setting, by_factor in shares.items()}
+    return Capture(tuple(factors), rows)

@@ -1,0 +1,59 @@
+"""How the report and the terminal name models, hyperparameters and settings: display names, stated once.
+
+Keras-free (the report is a view and must not import the models): each registry name of
+``vaebench.models.MODELS`` has its title here, and each hyperparameter its symbol; a test checks that
+both cover the registry.
+"""
+
+from __future__ import annotations
+
+#: registry name -> the name the literature gives the model
+TITLES = {
+    "ae": "AE", "vae": "VAE", "beta_vae": "β-VAE", "dip_vae_i": "DIP-VAE-I", "dip_vae_ii": "DIP-VAE-II",
+    "annealed_vae": "AnnealedVAE", "beta_tcvae": "β-TCVAE", "factor_vae": "FactorVAE", "cvae": "conditional VAE",
+    "branched_vae": "VAE with classifier branch", "shared_vae": "shared-latent VAE", "seq_ae": "sequence AE",
+    "seq_vae": "sequence VAE", "seq_cvae": "sequence CVAE",
+}
+#: hyperparameter -> its symbol in the papers
+SYMBOLS = {
+    "beta": "β", "gamma": "γ", "lambda_od": "λ_od", "lambda_d": "λ_d", "c_max": "C_max", "anneal_steps": "annealing steps",
+    "classifier_weight": "classifier weight", "align": "alignment weight", "decoder_mode": "decoder",
+}
+#: hyperparameters that a model ties together and that are named as one when equal (DIP-VAE-II's λ_d = λ_od)
+TIED = {("lambda_od", "lambda_d"): "λ"}
+
+
+def _number(value) -> str:
+    if isinstance(value, str):
+        return value
+    value = float(value)
+    return f"{value:g}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
+def model_name(model: str, hparams: dict | None = None) -> str:
+    """"β-VAE (β = 16)", "DIP-VAE-II (λ = 10)", "VAE"; an unknown model (a newer results dir) keeps its key."""
+    hparams = dict(hparams or {})
+    parts = []
+    for (first, second), symbol in TIED.items():
+        if first in hparams and second in hparams and hparams[first] == hparams[second]:
+            parts.append(f"{symbol} = {_number(hparams.pop(first))}")
+            hparams.pop(second)
+    parts += [f"{SYMBOLS.get(key, key)} = {_number(value)}" for key, value in sorted(hparams.items())]
+    title = TITLES.get(model, model)
+    return f"{title} ({', '.join(parts)})" if parts else title
+
+
+def setting_name(model: str, hparams: dict | None, latent_dim: int) -> str:
+    """A setting (a model with its hyperparameters at one latent size): "β-VAE (β = 16), z = 4"."""
+    return f"{model_name(model, hparams)}, z = {latent_dim}"
+
+
+def cell_title(params: dict) -> str:
+    """A stored cell as a reader names it: "β-VAE (β = 16), z = 4, seed 0"."""
+    return f"{params_model_name(params)}, z = {params.get('latent_dim')}, seed {params.get('seed')}"
+
+
+def params_model_name(params: dict) -> str:
+    """The display name of a stored cell's model, from its params.json (its card's hyperparameters when present)."""
+    card = params.get("card") or {}
+    return model_name(card.get("model", params.get("model", "?")), params.get("hparams", card.get("hparams")))
