@@ -21,6 +21,8 @@ from vaebench.site.labels import heading, label
 KNOWN_METRICS = SCORES
 #: the table of one row per (setting, factor score) that the answer figure reads (data/metrics.js)
 SETTINGS_DATA = "settings"
+#: the table of one row per (setting, checkpoint step, score) that the along-training chart reads
+CHECKPOINTS_DATA = "checkpoints"
 MODEL_SELECTION = "model_highlight"
 #: the name of the shared table every index and comparison chart reads
 DATA = "metrics"
@@ -250,3 +252,21 @@ def models_side_by_side(configs: list[str], metrics: list[str]) -> dict:
             .properties(title=_title(picker, metrics, ": every seed"))
             .configure_legend(**LEGEND).to_dict())
 
+
+
+def along_training(configs: list[str], metrics: list[str]) -> dict:
+    """Each setting's median score (picker) at every checkpoint of training, on a log step axis, with the band from
+    its lowest to its highest seed; one panel per latent size. Reads the ``checkpoints`` table."""
+    picker = _metric_picker("training_metric", metrics, metrics[0], "score")
+    base = (alt.Chart().transform_filter(alt.datum.metric == picker).transform_filter("isValid(datum.median)")
+            .encode(x=alt.X("step:Q", title="training step", scale=alt.Scale(type="log", nice=False)),
+                    color=_colour(configs), detail="setting:N"))
+    band = base.mark_area(opacity=0.12).encode(y=alt.Y("low:Q", title=None, scale=alt.Scale(zero=False)), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("median:Q", title=None), tooltip=[alt.Tooltip("setting:N", title="setting"), alt.Tooltip("step:Q"),
+                                                  alt.Tooltip("median:Q", title="median over seeds", format=".3g"),
+                                                  alt.Tooltip("n:Q", title="seeds (n)")])
+    return (alt.layer(band, line, data=alt.NamedData(name=CHECKPOINTS_DATA)).add_params(picker)
+            .properties(width=300, height=220).facet(column=alt.Column("latent_dim:O", title="latent size"))
+            .properties(title=_title(picker, metrics, ": median over seeds along training"))
+            .configure_legend(**LEGEND).to_dict())
