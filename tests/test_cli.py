@@ -12,7 +12,8 @@ import pytest
 
 from conftest import VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
 from vaebench import load_experiments, store
-from vaebench.grid import PRESET_DIR, load_preset
+from vaebench.grid import load_preset
+from vaebench.preset_files import PRESET_DIR
 from vaebench.models import MODELS
 
 

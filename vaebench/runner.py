@@ -95,6 +95,21 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
     return record
 
 
+def draw_missing_pictures(experiment: store.Experiment, force: bool = False, data_path: str | None = None) -> bool:
+    """Draw a trained cell's pictures from its weights where they are missing or outdated (all of them with ``force``).
+
+    Returns whether the cell has current pictures afterwards: False for a cell without its weights.
+    """
+    from vaebench.pictures import draw_pictures
+    from vaebench.picture_spec import pictures_are_current
+
+    if pictures_are_current(experiment.path) and not force:
+        return True
+    if not experiment.has_models:
+        return False
+    return draw_pictures(experiment.path, dataset_for(Cell.from_params(experiment.params), data_path), force=force)
+
+
 def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:
     """The unfinished cells in packs grouped by :func:`vaebench.packing.pack_key`, at most ``pack_size``
     (None: automatic) per pack. Says once when packing cannot happen."""
