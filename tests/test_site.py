@@ -55,7 +55,7 @@ def _parse(path: Path) -> _Collector:
 
 @pytest.fixture(scope="module")
 def site_results(smoke_results, tmp_path_factory):
-    """A copy of the smoke grid: building a site stores each cell's pictures in it."""
+    """A copy of the smoke grid, for tests that change it."""
     results = tmp_path_factory.mktemp("site-results") / "results"
     shutil.copytree(smoke_results, results)
     return results
@@ -210,7 +210,7 @@ def test_a_cell_with_neither_weights_nor_pictures_gets_a_page_that_says_so(smoke
     build_site(results, tmp_path / "site")
     name = json.loads((cell / "params.json").read_text())["name"]
     page = tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")
-    assert "keeps neither its weights nor the pictures" in page.read_text()
+    assert "pictures not drawn: run `vaebench evaluate --pictures`" in page.read_text()
     experiment = next(e for e in store.load_experiments(results) if e.name == name)
     with pytest.raises(VaebenchError, match="has no encoder.keras: this results dir does not keep its weights"):
         experiment.encoder
@@ -341,7 +341,7 @@ def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_s
     build_site(results, tmp_path / "site")
     name = json.loads((cell / "params.json").read_text())["name"]
     page = (tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")).read_text()
-    assert "was drawn by an older vaebench" in page and "No latents × factors matrices" in page
+    assert "pictures not drawn: run `vaebench evaluate --pictures`" in page and "No latents × factors matrices" in page
     assert 'id="latent-explorer"' not in page and "traversal-0.png" not in page
     assert name not in (tmp_path / "site" / "data" / "codes.js").read_text()
 

@@ -10,18 +10,16 @@ What the folder holds, and PICTURES_FILE's keys: ``vaebench.picture_spec``.
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from vaebench import store
 from vaebench.data.base import Dataset
 from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
-from vaebench.picture_spec import (ARITHMETIC_FACTOR, INFORMATIVE_KL, INFORMATIVE_VARIANCE_SHARE, LATENTS_FILE, PICTURES_FILE,
-                                   PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS, TRAVERSAL_VALUES, pictures_are_current)
+from vaebench.picture_spec import (INFORMATIVE_KL, INFORMATIVE_VARIANCE_SHARE, LATENTS_FILE, PICTURES_FILE,
+                                   PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS, TRAVERSAL_VALUES)
 
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
@@ -190,7 +188,7 @@ class CellPictures:
 
 
 def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> None:
-    """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (module docstring).
+    """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (``vaebench.picture_spec``).
 
     ``card``: the cell's model card (whether it is Gaussian and reads labels).
     """
@@ -217,24 +215,3 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
             "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
             "prior": "prior.png", "prior_caption": prior_caption}
     (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
-
-
-def draw_pictures(cell_dir: Path, dataset: Dataset, force: bool = False) -> bool:
-    """Draw the cell's pictures folder from its weights, unless it is current; swapped in whole, never half-written.
-
-    Returns whether the cell has current pictures afterwards (a cell without weights keeps what it has).
-    """
-    cell_dir = Path(cell_dir)
-    if pictures_are_current(cell_dir) and not force:
-        return True
-    if not all((cell_dir / name).is_file() for name in ("encoder.keras", "decoder.keras")):
-        return False
-    from vaebench.models import model_card
-    from vaebench.table_pictures import draw_table_pictures
-
-    encoder, decoder = store.load_network(cell_dir, "encoder.keras"), store.load_network(cell_dir, "decoder.keras")
-    card = model_card(store.read_params(cell_dir))
-    draw = (draw_table_pictures if card["data_kind"] == "tables"
-            else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR))
-    store.replace_cell_dir(cell_dir / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))
-    return True
