@@ -216,6 +216,7 @@ print(json.dumps({{"backend": keras.backend.backend(), "models": report}}))
 """
 
 
+@pytest.mark.slow
 def test_literature_models_train_and_round_trip_on_both_backends(tmp_path):
     reports = run_scripts_at_once({backend: (TRAIN_SCRIPT.format(tests=str(HERE), names=list(ZOO), out=str(tmp_path / backend)), backend)
                                    for backend in ("tensorflow", "jax")})
@@ -256,6 +257,7 @@ print(json.dumps({{"variance": float(test.var()), "error": float(np.mean((recon 
 """
 
 
+@pytest.mark.slow
 def test_every_rnn_decoder_mode_learns_the_sines():
     from vaebench.models.recurrent import DECODER_MODES
 
