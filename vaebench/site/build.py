@@ -530,9 +530,3 @@ def _swap_in(staging: Path, out_dir: Path, ours: set[str]) -> None:
                 break
             parent.rmdir()
     store.write_json(out_dir / SITE_MANIFEST, {"files": sorted(built)})
-
-
-def site_size_bytes(out_dir: Path) -> int:
-    return sum(p.stat().st_size for p in Path(out_dir).rglob("*") if p.is_file())
-
-
