@@ -1,6 +1,7 @@
 """The model card: written with every trained cell, read by scoring instead of the networks' shapes."""
 
 import numpy as np
+import pytest
 
 from fake_data import Squares
 from vaebench import store
@@ -12,6 +13,7 @@ from vaebench.train import train_cell
 SMALL = {"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2}
 
 
+@pytest.mark.slow
 def test_a_trained_cell_stores_its_card(tmp_path):
     cell = Cell(dataset="squares", image_size=None, model="beta_vae", hparams=(("beta", 2.0),), family="conv",
                 latent_dim=2, seed=0, steps=2, batch_size=8, learning_rate=1e-3, log_every=2)

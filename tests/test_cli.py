@@ -12,7 +12,8 @@ import pytest
 
 from conftest import VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
 from vaebench import load_experiments, store
-from vaebench.grid import PRESET_DIR, load_preset
+from vaebench.grid import load_preset
+from vaebench.preset_files import PRESET_DIR
 from vaebench.models import MODELS
 
 
@@ -22,6 +23,7 @@ def _tree_digest(root: Path) -> dict:
             if p.is_file() and p.name != store.LOCK_FILE}
 
 
+@pytest.mark.slow
 def test_smoke_grid_trains_and_scores_every_cell(smoke_results):
     cells = load_preset("smoke").cells()
     experiments = load_experiments(smoke_results)
@@ -32,6 +34,7 @@ def test_smoke_grid_trains_and_scores_every_cell(smoke_results):
         assert experiment.history["step"].iloc[-1] == experiment.params["steps"]
 
 
+@pytest.mark.slow
 def test_rerun_trains_nothing_and_list_shows_the_grid(smoke_results):
     before = _tree_digest(smoke_results)
     rerun = run_vaebench("run", "grid", "--preset", "smoke", "--results", smoke_results)
@@ -44,6 +47,7 @@ def test_rerun_trains_nothing_and_list_shows_the_grid(smoke_results):
     assert f"{len(load_preset('smoke').cells())} done, 0 failed, 0 pending" in listing.stdout
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     results = tmp_path / "results"
     preset = write_preset(tmp_path / "p.toml", steps=150, batch_size=64)  # the smoke grid's training, tiny scoring
@@ -144,6 +148,7 @@ def test_conflicting_settings_in_an_existing_results_dir(tmp_path, capsys):
     assert _tree_digest(root) == before
 
 
+@pytest.mark.slow
 def test_corrupt_params_file_is_reported_not_crashed_on(smoke_results, tmp_path, capsys):
     import shutil
 
@@ -156,6 +161,7 @@ def test_corrupt_params_file_is_reported_not_crashed_on(smoke_results, tmp_path,
     assert victim.read_text() == "{truncated"
 
 
+@pytest.mark.slow
 def test_rescoring_a_results_dir_without_its_weights_is_one_line_and_changes_nothing(smoke_results, tmp_path, capsys):
     import shutil
 
@@ -178,6 +184,7 @@ def test_a_real_process_prints_only_the_error_line(tmp_path):
     assert run.stderr.splitlines() == [f"error: unknown model 'gan'; accepted: {', '.join(MODELS)}"]
 
 
+@pytest.mark.slow
 def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     """`--models NAME` alone: sequence and two-view models pick their own dataset and family.
 

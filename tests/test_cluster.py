@@ -65,6 +65,7 @@ def _ray_task_pids() -> list[int]:
     return pids
 
 
+@pytest.mark.slow
 def test_ray_without_a_shared_file_system_retries_a_worker_killed_mid_cell_and_matches_local(smoke_results, tmp_path):
     """Workers return each cell's files to the driver; the shared-file-system route is the quarter-GPU test's."""
     results = tmp_path / "ray"
@@ -134,6 +135,7 @@ def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_three_shards_at_once_then_merge_equal_the_single_run(smoke_results, tmp_path):
     shards = [tmp_path / f"shard{k}" for k in (1, 2, 3)]
     runs = [subprocess.Popen([*VAEBENCH, *FOUR_CELLS, "--shard", f"{k}/3", "--results", str(shard)],

@@ -3,7 +3,8 @@
 import pytest
 
 from vaebench.errors import VaebenchError
-from vaebench.grid import Cell, load_preset, preset_names
+from vaebench.grid import Cell, load_preset
+from vaebench.preset_files import preset_names
 
 
 def test_shipped_presets_load_and_expand():
@@ -110,6 +111,6 @@ def test_string_hyperparameters_name_cells_and_are_validated(tmp_path):
 
 
 def load_preset_text(name: str) -> str:
-    from vaebench.grid import PRESET_DIR
+    from vaebench.preset_files import PRESET_DIR
 
     return (PRESET_DIR / f"{name}.toml").read_text()

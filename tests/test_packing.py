@@ -128,3 +128,17 @@ def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path):
     result = run_vaebench("run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r")
     assert result.returncode == 2 and result.stderr.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
     assert not (tmp_path / "r").exists()
+
+
+def test_building_for_training_creates_the_optimizer_and_metrics_variables_fit_would():
+    """Packing stacks every variable before the first step, built by Keras' private Trainer._symbolic_build."""
+    from vaebench.packing import build_for_training
+    from vaebench.train import build_model
+
+    dataset = Squares()
+    cell = _cell()
+    model = build_model(cell, dataset)
+    assert len(model.optimizer.variables) < len(model.trainable_variables)  # iteration and learning rate only
+    build_for_training(model, next(batches(dataset, get_model_class(cell.model), cell.batch_size, cell.seed)))
+    assert len(model.optimizer.variables) >= 2 * len(model.trainable_variables)  # Adam: two moments per weight
+    assert model.metrics_variables

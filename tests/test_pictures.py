@@ -3,11 +3,13 @@
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from vaebench import store
-from vaebench.pictures import (INFORMATIVE_KL, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, RECONSTRUCTIONS,
-                               TRAVERSAL_STEPS, latent_order, pictures_are_current)
+from vaebench.picture_spec import (INFORMATIVE_KL, LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS,
+                                   pictures_are_current)
+from vaebench.pictures import RECONSTRUCTIONS, latent_order
 
 
 def _sprite_shape(tile: dict, rows: int, cols: int) -> tuple[int, int]:
@@ -16,6 +18,7 @@ def _sprite_shape(tile: dict, rows: int, cols: int) -> tuple[int, int]:
     return rows * (tile["height"] + gutter) + gutter, cols * (tile["width"] + gutter) + gutter
 
 
+@pytest.mark.slow
 def test_run_grid_leaves_every_cell_with_current_pictures_whose_sprites_match_their_description(smoke_results):
     cells = [p.parent for p in smoke_results.rglob(store.PARAMS_FILE)]
     assert cells
@@ -36,6 +39,10 @@ def test_run_grid_leaves_every_cell_with_current_pictures_whose_sprites_match_th
             width, height = Image.open(folder / name).size
             assert (height, width) == _sprite_shape(tile, rows, cols), name
         assert np.array(meta["values"]).shape == (TRAVERSAL_STEPS, latents)
+        # the report reads the dataset's factors from here, not from the dataset
+        header = (folder / LATENTS_FILE).read_text().splitlines()[0].split(",")
+        assert meta["factors"] == ["shape", "scale", "orientation", "pos_x", "pos_y"] == header[-5:]
+        assert meta["categorical_factors"] == ["shape"]
 
 
 def test_latents_are_ordered_by_mean_kl_and_flagged_informative_above_the_threshold():

@@ -46,6 +46,7 @@ def finished_at(cell_dir: Path) -> str:
 NOISY_CELL = "noisy_dsprites32/vae/conv/z2/s0"
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_during_scoring_then_rerun_gives_the_scores_of_an_uninterrupted_run(tmp_path):
     """noisy_dsprites renders its noise from a random stream: a resumed scoring must draw what an uninterrupted one drew.
 
@@ -133,6 +134,7 @@ def assert_same_history(a: Path, b: Path) -> None:
         f"histories differ:\n{history_a}\n{history_b}"
 
 
+@pytest.mark.slow
 def test_packed_run_killed_while_training_resumes_per_cell(packed, tmp_path):
     command, reference = packed
     results = tmp_path / "B"
@@ -159,6 +161,7 @@ def test_packed_run_killed_while_training_resumes_per_cell(packed, tmp_path):
     assert not leftovers(results)
 
 
+@pytest.mark.slow
 def test_deleting_one_cell_of_a_finished_pack_retrains_only_that_cell(packed, tmp_path):
     command, reference = packed
     results = tmp_path / "results"

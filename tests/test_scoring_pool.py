@@ -132,6 +132,7 @@ def _scores_and_settings(root: Path) -> dict:
             for path in sorted(root.rglob(store.METRICS_FILE))}
 
 
+@pytest.mark.slow
 def test_two_workers_score_exactly_like_inline_scoring(trained_cells, tmp_path):
     preset, trained = trained_cells
     outcomes = {}

@@ -55,7 +55,7 @@ def _parse(path: Path) -> _Collector:
 
 @pytest.fixture(scope="module")
 def site_results(smoke_results, tmp_path_factory):
-    """A copy of the smoke grid: building a site stores each cell's pictures in it."""
+    """A copy of the smoke grid, for tests that change it."""
     results = tmp_path_factory.mktemp("site-results") / "results"
     shutil.copytree(smoke_results, results)
     return results
@@ -68,6 +68,7 @@ def site(site_results, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_pages_exist_for_every_cell(site, site_results):
     cells = store.load_experiments(site_results)
     pages = sorted((site / "cells").glob("*.html"))
@@ -81,6 +82,7 @@ def test_pages_exist_for_every_cell(site, site_results):
             assert (folder / picture).stat().st_size > 100
 
 
+@pytest.mark.slow
 def test_every_internal_link_resolves(site):
     for page in site.rglob("*.html"):
         parsed = _parse(page)
@@ -94,6 +96,7 @@ def test_every_internal_link_resolves(site):
             assert target.is_file(), f"{page.relative_to(site)} → {link}"
 
 
+@pytest.mark.slow
 def test_every_chart_spec_is_valid_vega_lite(site):
     schema = load_schema()
     validator = jsonschema.Draft7Validator(schema)
@@ -111,6 +114,7 @@ def test_every_chart_spec_is_valid_vega_lite(site):
     assert count >= 4 + 2 + 2 + 5
 
 
+@pytest.mark.slow
 def test_the_vega_libraries_ship_once_and_nothing_loads_from_the_network(site):
     scripts = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.js") if p.parent.name != "data")
     assert scripts == ["assets/cell_page.js", "assets/explorer.js", "assets/scatter.js", "assets/vega-bundle.js"]
@@ -128,6 +132,7 @@ def _shared_table(site: Path) -> list[dict]:
     return json.loads(text[len(prefix):-2])
 
 
+@pytest.mark.slow
 def test_the_metrics_table_ships_once_and_the_charts_name_it(site, site_results):
     rows = _shared_table(site)
     cells = store.load_experiments(site_results)
@@ -144,6 +149,7 @@ def test_the_metrics_table_ships_once_and_the_charts_name_it(site, site_results)
         assert rows[0]["name"] not in text.split("<h2 id=\"cells\">")[0].split("</details>")[-1]  # no copy of the table
 
 
+@pytest.mark.slow
 def test_the_index_leads_with_the_verdict_and_a_leaderboard_marking_each_columns_best(site):
     index = (site / "index.html").read_text()
     assert index.index('id="answer"') < index.index("<h2>Verdict</h2>") < index.index('id="leaderboard"')
@@ -161,6 +167,7 @@ def test_the_index_leads_with_the_verdict_and_a_leaderboard_marking_each_columns
     assert [re.search(r"<td>(\d+)</td>", row).group(1) for row in rows[:2]] == ["2", "4"]
 
 
+@pytest.mark.slow
 def test_the_glossary_defines_every_score_key_any_metrics_json_holds(site, site_results):
     glossary = (site / "glossary.html").read_text()
     anchors = set(re.findall(r'<section class="term" id="(\w+)">', glossary))
@@ -185,11 +192,13 @@ def _assert_same_site(site, again):
         assert a == b, relative
 
 
+@pytest.mark.slow
 def test_rebuilding_gives_the_same_files_except_the_date(site, site_results, tmp_path):
     build_site(site_results, tmp_path / "again")
     _assert_same_site(site, tmp_path / "again")
 
 
+@pytest.mark.slow
 def test_a_results_dir_without_its_weights_rebuilds_the_same_site_from_its_stored_pictures(site, site_results, tmp_path):
     published = tmp_path / "published" / site_results.name  # the footer names the results dir
     shutil.copytree(site_results, published)
@@ -200,6 +209,7 @@ def test_a_results_dir_without_its_weights_rebuilds_the_same_site_from_its_store
     assert not list(published.rglob("*.keras"))
 
 
+@pytest.mark.slow
 def test_a_cell_with_neither_weights_nor_pictures_gets_a_page_that_says_so(smoke_results, tmp_path):
     results = tmp_path / "results"
     shutil.copytree(smoke_results, results)
@@ -210,12 +220,13 @@ def test_a_cell_with_neither_weights_nor_pictures_gets_a_page_that_says_so(smoke
     build_site(results, tmp_path / "site")
     name = json.loads((cell / "params.json").read_text())["name"]
     page = tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")
-    assert "keeps neither its weights nor the pictures" in page.read_text()
+    assert "pictures not drawn: run `vaebench evaluate --pictures`" in page.read_text()
     experiment = next(e for e in store.load_experiments(results) if e.name == name)
     with pytest.raises(VaebenchError, match="has no encoder.keras: this results dir does not keep its weights"):
         experiment.encoder
 
 
+@pytest.mark.slow
 def test_markup_in_results_shows_as_text_and_broken_cells_are_listed(smoke_results, tmp_path):
     results = tmp_path / "results"
     shutil.copytree(smoke_results, results)
@@ -241,16 +252,19 @@ def test_empty_or_missing_results_are_one_line_errors(tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.slow
 def test_the_headline_chart_also_exists_as_a_picture(site):
     assert (site / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_index_says_what_the_grid_is_and_that_it_is_not_the_paper_study(site):
     index = (site / "index.html").read_text()
     assert "Preset smoke: Smoke test: 3 models" in index
     assert "Not the literature-scale study." in index and "300k steps" in index
 
 
+@pytest.mark.slow
 def test_a_folder_holding_one_grid_builds_and_other_folders_are_never_replaced(smoke_results, tmp_path):
     parent = tmp_path / "results"
     shutil.copytree(smoke_results, parent / "smoke")
@@ -274,6 +288,7 @@ def _stored_pictures(cell) -> dict:
     return json.loads((cell.path / store.PICTURES_DIR / "pictures.json").read_text())
 
 
+@pytest.mark.slow
 def test_cell_pages_label_every_traversal_row_and_fold_the_dead_latents(site, site_results):
     for cell in store.load_experiments(site_results):
         page, pictures = _cell_page(site, cell), _stored_pictures(cell)
@@ -290,6 +305,7 @@ def test_cell_pages_label_every_traversal_row_and_fold_the_dead_latents(site, si
         assert "scatter-data" in page and "Which latent captures which factor" in page
 
 
+@pytest.mark.slow
 def test_the_gallery_shows_input_one_of_the_lowest_seed_of_every_model_and_latent_size(site, site_results):
     gallery = (site / "gallery.html").read_text()
     cells = store.load_experiments(site_results)
@@ -300,6 +316,7 @@ def test_the_gallery_shows_input_one_of_the_lowest_seed_of_every_model_and_laten
     assert gallery.count('data-role="reconstruction"') == blocks and 'data-input="1"' not in gallery
 
 
+@pytest.mark.slow
 def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top_latents(site, site_results):
     script = (site / "data" / "codes.js").read_text()
     prefix = "window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\nwindow.VAEBENCH_DATA.codes = "
@@ -317,6 +334,7 @@ def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top
     assert not any("codes.js" in page.read_text() for page in site.rglob("*.html") if page.name != "explorer.html")
 
 
+@pytest.mark.slow
 def test_a_site_that_lost_its_manifest_is_still_recognised_as_one_and_rebuilt(site, site_results, tmp_path):
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
@@ -325,6 +343,7 @@ def test_a_site_that_lost_its_manifest_is_still_recognised_as_one_and_rebuilt(si
     assert (copy / SITE_MANIFEST).is_file()
 
 
+@pytest.mark.slow
 def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_sections(smoke_results, tmp_path):
     results = tmp_path / "results"
     shutil.copytree(smoke_results, results)
@@ -341,7 +360,7 @@ def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_s
     build_site(results, tmp_path / "site")
     name = json.loads((cell / "params.json").read_text())["name"]
     page = (tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")).read_text()
-    assert "was drawn by an older vaebench" in page and "No latents × factors matrices" in page
+    assert "pictures not drawn: run `vaebench evaluate --pictures`" in page and "No latents × factors matrices" in page
     assert 'id="latent-explorer"' not in page and "traversal-0.png" not in page
     assert name not in (tmp_path / "site" / "data" / "codes.js").read_text()
 
@@ -395,6 +414,7 @@ def _explorer_page(site) -> Path:
     return next(p for p in sorted((site / "cells").glob("*.html")) if 'type="range"' in p.read_text())
 
 
+@pytest.mark.slow
 def test_the_cell_gallery_and_explorer_pages_draw_in_a_real_browser(browser, site):
     for path in (site / "gallery.html", site / "explorer.html", site / "compare.html", _explorer_page(site)):
         with _opened(browser, path) as page:
@@ -402,6 +422,7 @@ def test_the_cell_gallery_and_explorer_pages_draw_in_a_real_browser(browser, sit
                 assert page.locator(".gallery-block .tile").count() > 0
 
 
+@pytest.mark.slow
 def test_moving_a_latent_explorer_slider_changes_the_shown_image(browser, site):
     with _opened(browser, _explorer_page(site)) as page:
         image = page.locator("#explorer-image")
@@ -418,6 +439,7 @@ def test_moving_a_latent_explorer_slider_changes_the_shown_image(browser, site):
         assert slider.evaluate("e => e.value") == slider.evaluate("e => e.dataset.centre")
 
 
+@pytest.mark.slow
 def test_the_explorer_switches_cells_in_place(browser, site):
     with _opened(browser, site / "explorer.html") as page:
         first = page.locator("#explorer-cell").inner_text()
@@ -432,6 +454,7 @@ def test_the_explorer_switches_cells_in_place(browser, site):
 
 # The index's and the glossary's markup (table#leaderboard, td.best, an id per metric key on glossary.html)
 # comes from the other half of issue 15: this test passes once both halves are merged.
+@pytest.mark.slow
 def test_the_first_screen_holds_the_answer_figure_and_no_page_scrolls_sideways_at_900_px(browser, site):
     page = browser.new_page(viewport={"width": 900, "height": 900})
     try:
@@ -450,6 +473,7 @@ def test_the_first_screen_holds_the_answer_figure_and_no_page_scrolls_sideways_a
         page.close()
 
 
+@pytest.mark.slow
 def test_the_index_and_the_glossary_in_a_real_browser(browser, site, site_results):
     with _opened(browser, site / "index.html") as page:
         headers = page.locator("table#leaderboard thead th").all_inner_texts()

@@ -20,7 +20,7 @@ from vaebench.metrics.spec import METRICS
 from vaebench.models import MODELS
 from vaebench.models.likelihoods import BERNOULLI, ColumnLikelihood, likelihood_from_config
 from vaebench.models.probability import bernoulli_log_likelihood
-from vaebench.pictures import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
+from vaebench.picture_spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
 from vaebench.site.build import build_site
 
 COLUMNS = (Column("height", "numeric", (), 170.0, 10.0), Column("colour", "categorical", ("red", "green", "blue")),
@@ -191,6 +191,7 @@ def _preset(path, **keys):
     return write_preset(path, **{"dataset": "labour", "families": ["mlp"], "latent_dims": [3], "steps": 20, **keys})
 
 
+@pytest.mark.slow
 def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, capsys):
     results = tmp_path / "results"
     preset = _preset(tmp_path / "t.toml", dataset=["labour", "wine"])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import pandas as pd
 
 from conftest import run_jax_script
@@ -27,6 +28,7 @@ def _weights(cell_dir):
     return [np.asarray(w) for w in model.get_weights()]
 
 
+@pytest.mark.slow
 def test_train_cell_writes_every_file_and_the_exact_step_count(tmp_path):
     params = train_cell(_cell(steps=25), Squares(), tmp_path / "c")
     assert params["status"] == "done"
@@ -39,6 +41,7 @@ def test_train_cell_writes_every_file_and_the_exact_step_count(tmp_path):
     assert stored["wall_seconds"] > 0 and stored["hparams"] == {"beta": 2.0}
 
 
+@pytest.mark.slow
 def test_same_seed_gives_same_weights_and_history(tmp_path):
     for run in ("a", "b"):
         train_cell(_cell(), Squares(), tmp_path / run)
@@ -49,6 +52,7 @@ def test_same_seed_gives_same_weights_and_history(tmp_path):
     assert not np.array_equal(_weights(tmp_path / "a")[0], _weights(tmp_path / "c")[0])
 
 
+@pytest.mark.slow
 def test_non_finite_loss_marks_the_cell_failed_with_step(tmp_path):
     params = train_cell(_cell(steps=40), Squares(nan_after_batches=12), tmp_path / "c")
     assert params["status"] == "failed"
@@ -57,6 +61,7 @@ def test_non_finite_loss_marks_the_cell_failed_with_step(tmp_path):
     assert not (tmp_path / "c" / "encoder.keras").exists()
 
 
+@pytest.mark.slow
 def test_training_replaces_leftovers_of_an_interrupted_run(tmp_path):
     cell_dir = tmp_path / "c"
     cell_dir.mkdir()
@@ -81,11 +86,13 @@ print(json.dumps({{"status": [p["status"] for p in params], "backend": params[0]
 """
 
 
+@pytest.mark.slow
 def test_core_training_under_the_jax_backend(tmp_path):
     report = run_jax_script(JAX_SCRIPT.format(tests=str(HERE), out=str(tmp_path)))
     assert report == {"status": ["done"] * 6, "backend": "jax", "same": True}
 
 
+@pytest.mark.slow
 def test_tensorboard_logs_go_into_the_cell_directory(tmp_path):
     train_cell(_cell(steps=10), Squares(), tmp_path / "c", tensorboard=True)
     assert any((tmp_path / "c" / "logs").rglob("events.out.tfevents.*"))

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_scripts_at_once
 from vaebench.models import get_model_class
 from vaebench.models.dip_vae import covariance, dip_penalty
-from vaebench.models.factor_vae import density_ratio_tc, discriminator_loss
+from vaebench.models.factor_vae import density_ratio_tc, discriminator_loss, variable_key
 from vaebench.models.probability import permute_dims, total_correlation_mws
 
 HERE = Path(__file__).parent
@@ -216,6 +216,7 @@ print(json.dumps({{"backend": keras.backend.backend(), "models": report}}))
 """
 
 
+@pytest.mark.slow
 def test_literature_models_train_and_round_trip_on_both_backends(tmp_path):
     reports = run_scripts_at_once({backend: (TRAIN_SCRIPT.format(tests=str(HERE), names=list(ZOO), out=str(tmp_path / backend)), backend)
                                    for backend in ("tensorflow", "jax")})
@@ -256,6 +257,7 @@ print(json.dumps({{"variance": float(test.var()), "error": float(np.mean((recon 
 """
 
 
+@pytest.mark.slow
 def test_every_rnn_decoder_mode_learns_the_sines():
     from vaebench.models.recurrent import DECODER_MODES
 
@@ -291,3 +293,12 @@ def test_shared_vae_objective_by_hand():
     assert terms["loss"] == pytest.approx(recon + cross + prior + 0.5 * align, rel=1e-5)
     # the cross terms really decode one view from the other view's code
     np.testing.assert_allclose(_np(outputs["logits_a_from_b"]), _np(model.decoder(outputs["mean_b"])), rtol=1e-5)
+
+
+def test_the_optimizer_tells_a_keras_variable_and_the_backend_variable_under_it_by_one_key():
+    """FactorVAE's DiscriminatorAdam gives D its own learning rate by this key (Keras' private Optimizer._var_key)."""
+    optimizer = keras.optimizers.Adam()
+    first, second = keras.Variable(np.zeros(2)), keras.Variable(np.zeros(2))
+    assert variable_key(optimizer, first) == variable_key(optimizer, first) != variable_key(optimizer, second)
+    if keras.backend.backend() == "tensorflow":  # update_step receives the tf.Variable under the KerasVariable
+        assert variable_key(optimizer, first.value) == variable_key(optimizer, first)

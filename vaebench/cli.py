@@ -204,6 +204,8 @@ def evaluate_command(
     label_column: Optional[str] = typer.Option(None, help="csv: the label column the cells were trained with."),
     factor_columns: Optional[str] = typer.Option(None, help="csv: the factor columns the cells were trained with."),
     categorical: Optional[str] = typer.Option(None, help="csv: the categorical columns the cells were trained with."),
+    pictures: bool = typer.Option(False, "--pictures", help="Score nothing: draw the report's pictures of the cells that "
+                                  "lack current ones, from their weights (with --force: of every cell)."),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
     from vaebench import store
@@ -211,6 +213,11 @@ def evaluate_command(
     from vaebench.metrics import metric_names
     from vaebench.runner import score
 
+    if pictures:
+        if metrics is not None or preset is not None:
+            raise VaebenchError("--pictures scores nothing, so it takes neither --metrics nor --preset; run them separately")
+        _draw_pictures(results, force, _data_source(data_path, label_column, factor_columns, categorical))
+        return
     chosen = _split(metrics, str, "--metrics", "mig,dci")
     unknown = sorted(set(chosen or []) - set(metric_names()))
     if unknown:
@@ -227,6 +234,26 @@ def evaluate_command(
                 score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force,
                       data_path=source)
     _print_grid_table(results)
+
+
+def _draw_pictures(results: Path, force: bool, source) -> None:
+    """``evaluate --pictures``: draw the missing (or, forced, all) pictures; name the cells that cannot get any."""
+    from vaebench import store
+    from vaebench.runner import draw_missing_pictures
+
+    with store.results_lock(results, "evaluate --pictures"):
+        experiments = store.load_experiments(results)
+        if not experiments:
+            raise VaebenchError(f"no trained cells in {results}")
+        without = []
+        with console.status("drawing pictures") as status:
+            for index, experiment in enumerate(experiments, 1):
+                status.update(f"drawing pictures {index}/{len(experiments)} {experiment.name}")
+                if not draw_missing_pictures(experiment, force=force, data_path=source):
+                    without.append(experiment.name)
+    console.print(f"{len(experiments) - len(without)} of {len(experiments)} cells have their pictures")
+    for name in without:
+        console.print(f"[red]no pictures[/] {name}: its weights (encoder.keras, decoder.keras) are not in the results dir")
 
 
 @app.command("merge")
@@ -279,8 +306,8 @@ def build_site_command(
     console.print(f"site written: {index}")
 
 
-#: commands that load Keras and its backend
-_BACKEND_COMMANDS = {"run", "evaluate", "build-site", "models"}
+#: commands that load Keras and its backend (build-site does not: the report only reads the results)
+_BACKEND_COMMANDS = {"run", "evaluate", "models"}
 
 
 def main() -> None:

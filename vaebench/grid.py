@@ -11,16 +11,11 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import tomllib
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
-from importlib import resources
-from pathlib import Path
 
 from vaebench.errors import VaebenchError
-
-PRESET_DIR = resources.files("vaebench") / "presets"
-
+from vaebench.preset_files import read_preset_table
 
 @dataclass(frozen=True)
 class Cell:
@@ -168,29 +163,9 @@ class Preset:
         return preset
 
 
-def preset_names() -> list[str]:
-    return sorted(path.name.removesuffix(".toml") for path in PRESET_DIR.iterdir() if path.name.endswith(".toml"))
-
-
 def load_preset(name_or_path: str) -> Preset:
     """A shipped preset by name (smoke, cpu, paper) or a preset TOML file by path, checked in full."""
-    if name_or_path in preset_names():
-        source, text, name = f"preset {name_or_path}", (PRESET_DIR / f"{name_or_path}.toml").read_text(), name_or_path
-    elif name_or_path.endswith(".toml"):
-        path = Path(name_or_path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise VaebenchError(f"cannot read preset file {path}: {error.strerror or error}") from None
-        except UnicodeDecodeError as error:
-            raise VaebenchError(f"cannot read preset file {path}: not UTF-8 text (byte {error.start}); TOML files are UTF-8") from None
-        source, name = f"preset file {path}", path.stem
-    else:
-        raise VaebenchError(f"unknown preset {name_or_path!r}; accepted: {', '.join(preset_names())} or a path to a .toml file")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise VaebenchError(f"malformed {source}: {error}") from None
+    data, name, source = read_preset_table(name_or_path)
     preset = _parse(data, name, source)
     try:
         preset.cells()

@@ -121,6 +121,15 @@ def _state(model: keras.Model) -> tuple:
             [v.value for v in model.optimizer.variables], [v.value for v in model.metrics_variables])
 
 
+def build_for_training(model: keras.Model, batch) -> None:
+    """Build a compiled model's optimiser and metrics variables from one batch, as ``fit`` does before its first step.
+
+    Keras' private ``Trainer._symbolic_build`` (keras 3.5 to 3.15), the one private Keras call of packing: the
+    stacked states need every variable before the first step. tests/test_packing.py checks it still builds them.
+    """
+    model._symbolic_build(data_batch=batch)
+
+
 def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
                on_progress: ProgressFn | None = None) -> list[dict]:
     """Train ``cells`` (one :func:`pack_key`) together into their directories under ``results_dir``.
@@ -141,7 +150,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
     template = models[0]
     example = next(batches(dataset, model_class, first.batch_size, first.seed))
     for model in models:
-        model._symbolic_build(data_batch=example)  # builds the optimiser and metrics, as fit does first
+        build_for_training(model, example)
     states = _stack([_state(model) for model in models])
     fresh_metrics = _stack([_state(model)[3] for model in models])
     hparams = _stack([{k: jnp.float32(v) for k, v in _numeric_hparams(cell).items()} for cell in cells])

@@ -1,61 +1,29 @@
 """Pictures of what a trained model does, drawn once from its weights into the cell's ``pictures/`` folder.
 
-Scoring draws them right after the scores (the weights are at hand there), so the report
-is a view of the results: the committed results keep these pictures, not the weights.
-Images are tiled into PNG sprites with numpy and Pillow, at their native size with a
-1-pixel gutter, so a page can show any tile or row of a sprite and label it in HTML. Every
-random choice uses a fixed seed, so redrawing gives identical files.
-
-PICTURES_FILE describes the folder:
-
-- "version": PICTURES_VERSION (older folders are redrawn where the weights exist); "kind": the data kind
-  ("images", "sequences"; table cells describe other pictures: vaebench.table_pictures);
-- "gaussian": whether codes are posterior means of a Gaussian encoder (else autoencoder codes);
-- "order": latents, most informative first; "strength": per latent, what orders them
-  ("strength_name" says what: mean KL in nats, or variance of the codes); "informative": per
-  latent, whether it carries information (mean KL ≥ INFORMATIVE_KL nats; for an autoencoder,
-  variance ≥ INFORMATIVE_VARIANCE_SHARE of the largest latent's);
-- "tile": {"height", "width", "gutter"} of every sprite's tiles, in pixels;
-- "reconstructions": sprite of 2 rows × RECONSTRUCTIONS columns: held-out inputs, their reconstructions;
-- "traversals": one sprite per input i (the i-th column of the reconstructions): a row per latent in
-  "order", a column per value of "values" ((steps, L): the value each latent takes in each column);
-- "interpolation", "arithmetic" (or null), "prior" (or null): single sprites;
-  "prior_caption" says what the prior samples are drawn from.
+Scoring draws them right after the scores (the weights are at hand there), and ``vaebench evaluate
+--pictures`` draws those of cells scored without them, so the report is a view of the results: the
+committed results keep these pictures, not the weights. Images are tiled into PNG sprites with numpy
+and Pillow, at their native size with a 1-pixel gutter, so a page can show any tile or row of a sprite
+and label it in HTML. Every random choice uses a fixed seed, so redrawing gives identical files.
+What the folder holds, and PICTURES_FILE's keys: ``vaebench.picture_spec``.
 """
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from vaebench import store
 from vaebench.data.base import Dataset
 from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
+from vaebench.picture_spec import (INFORMATIVE_KL, INFORMATIVE_VARIANCE_SHARE, LATENTS_FILE, PICTURES_FILE,
+                                   PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS, TRAVERSAL_VALUES)
 
-#: raised whenever what a pictures folder holds changes, so older folders are redrawn where the weights exist
-PICTURES_VERSION = 2
-#: traversal values: −3 … +3 in steps of 0.5 (prior units for a VAE; standard deviations for an autoencoder)
-TRAVERSAL_STEPS = 13
-TRAVERSAL_RANGE = 3.0
-#: the traversal's steps, −3 … +3 (prior units for a VAE; an autoencoder's are scaled by each latent's spread)
-TRAVERSAL_VALUES = np.linspace(-TRAVERSAL_RANGE, TRAVERSAL_RANGE, TRAVERSAL_STEPS)
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
 RECONSTRUCTIONS = 10
-PRIOR_SAMPLES = (2, 8)
-#: a latent whose mean KL to the prior is below this (nats) carries next to no information about the input
-INFORMATIVE_KL = 0.05
-#: an autoencoder's latent is informative when its code variance is at least this share of the largest latent's
-INFORMATIVE_VARIANCE_SHARE = 0.01
-#: the factor whose mean code difference the latent-arithmetic picture adds
-ARITHMETIC_FACTOR = "scale"
-#: a pictures dir: these PNGs, LATENTS_FILE (when the dataset has factors) and PICTURES_FILE describing them
-PICTURES_FILE = "pictures.json"
-LATENTS_FILE = "latents.csv"
 GUTTER = 1
 
 
@@ -220,7 +188,7 @@ class CellPictures:
 
 
 def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> None:
-    """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (module docstring).
+    """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (``vaebench.picture_spec``).
 
     ``card``: the cell's model card (whether it is Gaussian and reads labels).
     """
@@ -240,39 +208,10 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
             "strength": [round(float(v), 6) for v in pictures.strength],
             "strength_name": strength_name(pictures.gaussian),
             "informative": [bool(v) for v in pictures.informative],
+            "factors": list(dataset.factor_names), "categorical_factors": list(dataset.categorical_factors),
             "tile": {"height": height, "width": width, "gutter": GUTTER},
             "reconstructions": "reconstructions.png", "traversals": traversals,
             "values": np.round(pictures.values, 4).tolist(),
             "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
             "prior": "prior.png", "prior_caption": prior_caption}
     (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
-
-
-def pictures_are_current(cell_dir: Path) -> bool:
-    """Whether the cell's pictures folder exists and was drawn by this PICTURES_VERSION."""
-    path = Path(cell_dir) / store.PICTURES_DIR / PICTURES_FILE
-    try:
-        return json.loads(path.read_text()).get("version") == PICTURES_VERSION
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def draw_pictures(cell_dir: Path, dataset: Dataset, force: bool = False) -> bool:
-    """Draw the cell's pictures folder from its weights, unless it is current; swapped in whole, never half-written.
-
-    Returns whether the cell has current pictures afterwards (a cell without weights keeps what it has).
-    """
-    cell_dir = Path(cell_dir)
-    if pictures_are_current(cell_dir) and not force:
-        return True
-    if not all((cell_dir / name).is_file() for name in ("encoder.keras", "decoder.keras")):
-        return False
-    from vaebench.models import model_card
-    from vaebench.table_pictures import draw_table_pictures
-
-    encoder, decoder = store.load_network(cell_dir, "encoder.keras"), store.load_network(cell_dir, "decoder.keras")
-    card = model_card(store.read_params(cell_dir))
-    draw = (draw_table_pictures if card["data_kind"] == "tables"
-            else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR))
-    store.replace_cell_dir(cell_dir / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))
-    return True

@@ -87,12 +87,45 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
           data_path: str | None = None):
     """Score the cell, then draw its pictures while its weights are at hand (see ``vaebench.pictures``)."""
     from vaebench.metrics import score_cell
-    from vaebench.pictures import draw_pictures
 
     dataset = dataset_for(cell, data_path)
     record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force)
-    draw_pictures(cell_dir, dataset)
+    if pictures_to_draw(cell_dir):
+        draw_pictures(cell_dir, dataset)
     return record
+
+
+def pictures_to_draw(cell_dir: Path, force: bool = False) -> bool:
+    """Whether the cell's pictures can and should be drawn: they are missing or outdated (or ``force``), its weights are there."""
+    from vaebench.picture_spec import pictures_are_current
+
+    return (force or not pictures_are_current(cell_dir)) and all((Path(cell_dir) / name).is_file() for name in store.MODEL_FILES)
+
+
+def draw_pictures(cell_dir: Path, dataset) -> None:
+    """Draw the cell's pictures folder from its weights (``vaebench.pictures``; tables: ``vaebench.table_pictures``),
+    swapped in whole, never half-written."""
+    from vaebench.models import model_card
+    from vaebench.picture_spec import ARITHMETIC_FACTOR
+    from vaebench.pictures import draw_cell_pictures
+    from vaebench.table_pictures import draw_table_pictures
+
+    encoder, decoder = (store.load_network(cell_dir, name) for name in store.MODEL_FILES)
+    card = model_card(store.read_params(cell_dir))
+    draw = draw_table_pictures if card["data_kind"] == "tables" else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
+    store.replace_cell_dir(Path(cell_dir) / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))
+
+
+def draw_missing_pictures(experiment: store.Experiment, force: bool = False, data_path: str | None = None) -> bool:
+    """``vaebench evaluate --pictures``: draw a trained cell's missing or outdated pictures (all of them with ``force``).
+
+    Returns whether the cell has current pictures afterwards: False for a cell without its weights.
+    """
+    from vaebench.picture_spec import pictures_are_current
+
+    if pictures_to_draw(experiment.path, force):
+        draw_pictures(experiment.path, dataset_for(Cell.from_params(experiment.params), data_path))
+    return pictures_are_current(experiment.path)
 
 
 def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:

@@ -40,7 +40,8 @@ from vaebench.data.base import Dataset
 from vaebench.data.columns import Column, decode_means, raw_values
 from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
-from vaebench.pictures import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, latent_order, strength_name, traversal_values
+from vaebench.picture_spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
+from vaebench.pictures import latent_order, strength_name, traversal_values
 
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4

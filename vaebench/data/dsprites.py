@@ -18,7 +18,6 @@ import numpy as np
 from vaebench.data.base import FactorDataset
 
 BASE_SIZE = 64
-SHAPES = ("square", "ellipse", "heart")
 POSITIONS = 32
 #: sprite side in pixels: positions span POSITIONS - 1 pixels, the sprite fills the rest
 SPRITE = BASE_SIZE - (POSITIONS - 1)

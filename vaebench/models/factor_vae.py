@@ -42,6 +42,16 @@ def density_ratio_tc(logits_real):
     return ops.mean(logits_real[:, 0] - logits_real[:, 1])
 
 
+def variable_key(optimizer: keras.optimizers.Optimizer, variable) -> str:
+    """The key an optimizer files ``variable`` under, the same for a KerasVariable and the backend variable under it.
+
+    Keras' private ``Optimizer._var_key`` (keras 3.5 to 3.15): TensorFlow hands ``update_step`` the tf.Variable
+    under each KerasVariable, so only this key tells which model a variable belongs to. The one private Keras
+    call of the models; tests/test_zoo.py checks it still does this.
+    """
+    return optimizer._var_key(variable)
+
+
 @keras.saving.register_keras_serializable(package="vaebench")
 class DiscriminatorAdam(keras.optimizers.Adam):
     """Adam for the whole FactorVAE; the discriminator's weights get their own learning rate and betas.
@@ -55,11 +65,10 @@ class DiscriminatorAdam(keras.optimizers.Adam):
 
     def build(self, variables):
         super().build(variables)
-        # the backend's own variable key: TensorFlow hands update_step the tf.Variable under each KerasVariable
-        self._discriminator_keys = {self._var_key(variable) for variable in self.discriminator.trainable_variables}
+        self._discriminator_keys = {variable_key(self, variable) for variable in self.discriminator.trainable_variables}
 
     def update_step(self, gradient, variable, learning_rate):
-        if self._var_key(variable) not in self._discriminator_keys:
+        if variable_key(self, variable) not in self._discriminator_keys:
             return super().update_step(gradient, variable, learning_rate)
         # Adam's update reads its betas from self; they are Python floats, so swap them while tracing D's update.
         saved = self.beta_1, self.beta_2

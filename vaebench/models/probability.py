@@ -29,11 +29,6 @@ def gaussian_kl(mean, logvar):
     return -0.5 * ops.sum(1.0 + logvar - ops.square(mean) - ops.exp(logvar), axis=1)
 
 
-def gaussian_kl_per_dim(mean, logvar):
-    """The same KL split by latent dimension: (batch, latents)."""
-    return -0.5 * (1.0 + logvar - ops.square(mean) - ops.exp(logvar))
-
-
 def gaussian_log_density(z, mean, logvar):
     """Elementwise log N(z; mean, exp(logvar)), same shape as ``z``."""
     return -0.5 * (LOG_2PI + logvar + ops.square(z - mean) * ops.exp(-logvar))

@@ -1,5 +1,5 @@
 """The static report: ``build_site(results_dir, out_dir)``."""
 
-from vaebench.site.build import build_site, site_size_bytes
+from vaebench.site.build import build_site
 
-__all__ = ["build_site", "site_size_bytes"]
+__all__ = ["build_site"]

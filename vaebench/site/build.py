@@ -23,11 +23,10 @@ from markupsafe import Markup
 import vaebench
 from vaebench import display, store
 from vaebench.errors import VaebenchError
-from vaebench.grid import load_preset
 from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, METRICS, RECONSTRUCTION, SCORES, SETTINGS
+from vaebench.picture_spec import ARITHMETIC_FACTOR, LATENTS_FILE, TRAVERSAL_STEPS, pictures_are_current, read_pictures
+from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
-from vaebench.pictures import (ARITHMETIC_FACTOR, LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, TRAVERSAL_STEPS,
-                               draw_pictures)
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
 from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule, traversal_unit
@@ -49,6 +48,9 @@ TRADEOFF_PNG = "tradeoff.png"
 METRICS_DATA = "data/metrics.js"
 #: strip plots of every seed per model once some setting has this many seeds (fewer: points say it all)
 STRIP_SEEDS = 5
+#: what a cell page and the index's problem table say of a cell without current pictures: the report does not draw them
+PICTURES_NOT_DRAWN = ("pictures not drawn: run `vaebench evaluate --pictures` on its results dir "
+                      "(it draws them from the cell's weights, which the cell must still have)")
 #: the list of files a build wrote into its out dir: a rebuild replaces or removes those and nothing else
 SITE_MANIFEST = ".vaebench-site.json"
 #: every file a build writes; a folder holding only such files (and index.html) is a site built before the manifest
@@ -90,8 +92,8 @@ class Site:
         #: per metric, the settings the study's cells were scored with; cells scored otherwise are left out of comparisons
         self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
         self.frame = self._frame()
-        #: per cell name: (its CellView or None, its dataset), filled by cell_page for the gallery and the explorer
-        self.views: dict[str, tuple[CellView | None, object]] = {}
+        #: per cell name: its CellView or None, filled by cell_page for the gallery and the explorer
+        self.views: dict[str, CellView | None] = {}
 
     # --- reading ---------------------------------------------------------------
     def _read(self):
@@ -122,6 +124,8 @@ class Site:
                 continue
             if metrics is None:
                 problems.append({"name": experiment.name, "status": "not scored", "reason": "metrics.json is missing"})
+            if not pictures_are_current(experiment.path):
+                problems.append({"name": experiment.name, "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN})
             done.append(experiment)
         for name in sorted(set(grid) - seen):
             problems.append({"name": name, "status": store.CellStatus.PENDING, "reason": "not trained yet"})
@@ -188,7 +192,7 @@ class Site:
             "description": " ".join(presets[name] for name in sorted(presets)),
             "presets": sorted(presets),
             # a reader must not mistake a reduced grid for the literature-scale study
-            "paper": None if "paper" in presets else load_preset("paper").description,
+            "paper": None if "paper" in presets else read_preset_table("paper")[0].get("description", ""),
             "dataset": ", ".join(sorted({p.get("dataset", "?") for p in params})),
             "image_size": ", ".join(sorted({str(p.get("image_size")) for p in params})),
             "configs": self.configs, "families": sorted({p.get("family", "?") for p in params}),
@@ -261,13 +265,13 @@ class Site:
     def budget(self, run: dict, summary: pd.DataFrame) -> dict:
         """What the run cost and what, at that cost, it cannot show."""
         seconds = sum(e.params.get("wall_seconds") or 0 for e in self.experiments)
-        paper = load_preset("paper")
+        paper = read_preset_table("paper")[0]
         reduced = sorted(name for name, value in self.settings_used().items()
                          if name != "seed" and min(value) < DEFAULT_SETTINGS[name])
         return {"hours": seconds / 3600, "cells": len(self.experiments),
                 "seeds": sorted({int(n) for n in summary["n"]}) if not summary.empty else [],
-                "paper_steps": paper.steps, "paper_seeds": len(paper.seeds), "reduced": reduced,
-                "short": bool(run["steps"]) and run["steps"] < paper.steps}
+                "paper_steps": paper["steps"], "paper_seeds": len(paper["seeds"]), "reduced": reduced,
+                "short": bool(run["steps"]) and run["steps"] < paper["steps"]}
 
     def settings_used(self) -> dict[str, set]:
         """Each metric setting with the values the cells' metrics.json record."""
@@ -345,7 +349,7 @@ class Site:
             for e in sorted(self.experiments, key=lambda e: e.params.get("seed", 0)):
                 if f"{_config(e.params)}, z = {e.params.get('latent_dim')}" != setting:
                     continue
-                view = self.views.get(e.name, (None, None))[0]
+                view = self.views.get(e.name)
                 if view is not None:
                     seeds.append({"seed": e.params.get("seed"), "url": f"cells/{_slug(e.name)}.html",
                                   "view": view.at(f"cells/{_slug(e.name)}/", f"w{len(out)}-{len(seeds)}")})
@@ -378,18 +382,18 @@ class Site:
         self.render("glossary.html.j2", self.out_dir / "glossary.html", "", title="glossary of metrics",
                     entries=entries, foreign=foreign)
 
-    def cell_page(self, experiment: store.Experiment, dataset) -> None:
+    def cell_page(self, experiment: store.Experiment) -> None:
         slug = _slug(experiment.name)
         matrices = (experiment.metrics or {}).get("matrices") or {}
-        pictures_dir = _cell_pictures(experiment, dataset)
+        pictures_dir = experiment.path / store.PICTURES_DIR
         table = _table_section(pictures_dir)
-        view = CellView.read(pictures_dir, matrices, f"{slug}/") if pictures_dir is not None and table is None else None
+        view = CellView.read(pictures_dir, matrices, f"{slug}/")
         if view is not None:
             image_dir = self.out_dir / "cells" / slug
             image_dir.mkdir(parents=True, exist_ok=True)
             for png in sorted(pictures_dir.glob("*.png")):
                 shutil.copyfile(png, image_dir / png.name)
-        self.views[experiment.name] = (view, dataset)
+        self.views[experiment.name] = view
 
         medians = self.frame.groupby("metric")["value"].median() if not self.frame.empty else pd.Series(dtype=float)
         ranked = sorted(experiment.scores.items(), key=lambda kv: self._metric_rank(kv[0]))
@@ -409,16 +413,16 @@ class Site:
         summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
                    f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
         self.render("cell.html.j2", self.out_dir / "cells" / f"{slug}.html", "../", title=display.cell_title(p),
-                    cell=experiment, params=params, scores=scores,
-                    off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())], not_applicable=not_applicable, summary=summary,
-                    glance=_glance(view, dataset),
+                    cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
+                    off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
+                    glance=_glance(view),
                     metrics_problem="metrics.json is missing or corrupt: see the index's problem table.",
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
                     curves=(_json_for_script(cell_charts.training_curves(experiment.history))
                             if not experiment.history.empty else None),
-                    view=view, table=table, pictures_note=_pictures_note(pictures_dir), centre=TRAVERSAL_STEPS // 2,
+                    view=view, table=table, pictures_note=PICTURES_NOT_DRAWN, centre=TRAVERSAL_STEPS // 2,
                     all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR,
-                    scatter=_table_scatter(pictures_dir) if table else _cell_scatter(view, dataset))
+                    scatter=_table_scatter(pictures_dir) if table else _cell_scatter(view))
 
     def gallery(self) -> None:
         """Held-out input 0 in every model × latent size (its lowest seed): reconstruction, top traversals, prior samples."""
@@ -433,7 +437,7 @@ class Site:
             blocks = []
             for latent in latent_dims:
                 experiment = lowest.get((config, latent))
-                view = self.views[experiment.name][0] if experiment else None
+                view = self.views[experiment.name] if experiment else None
                 blocks.append({"experiment": experiment, "url": f"cells/{_slug(experiment.name)}.html" if experiment else None,
                                "view": view.at(f"cells/{_slug(experiment.name)}/", f"g{len(rows)}-{len(blocks)}") if view else None})
             rows.append({"config": config, "blocks": blocks})
@@ -444,9 +448,9 @@ class Site:
         """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js)."""
         cells = []
         for experiment in self.experiments:
-            view, dataset = self.views.get(experiment.name, (None, None))
-            if view is not None and view.latents_table is not None and dataset is not None:
-                cells.append((experiment.params, "cells/" + _slug(experiment.name) + ".html", view, dataset))
+            view = self.views.get(experiment.name)
+            if view is not None and view.latents_table is not None:
+                cells.append((experiment.params, "cells/" + _slug(experiment.name) + ".html", view))
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
         (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
@@ -484,41 +488,32 @@ def _machines(params: list[dict]) -> str:
     return "; ".join(f"{machine}: {count} cell{'s' if count > 1 else ''}" for machine, count in where.most_common())
 
 
-def _glance(view: CellView | None, dataset) -> str | None:
+def _glance(view: CellView | None) -> str | None:
     """One sentence: how many latents carry information, which factor each matches, and which factors none does."""
-    if view is None or dataset is None or all(latent.factors is None for latent in view.latents):
+    if view is None or all(latent.factors is None for latent in view.latents):
         return None
     informative = view.informative
     matched = [f"{' + '.join(latent.factors)} ({latent.z})" for latent in informative if latent.factors]
-    missing = [f for f in dataset.factor_names if not any(f in (latent.factors or ()) for latent in informative)]
+    missing = [f for f in view.factor_names if not any(f in (latent.factors or ()) for latent in informative)]
     text = f"{len(informative)} of {len(view.latents)} latents carry information; matched factors: {', '.join(matched) or 'none'}."
     return text + (f" No single latent captures {', '.join(missing)}." if missing else "")
 
 
-def _pictures_note(pictures_dir: Path | None) -> str:
-    if pictures_dir is None:
-        return "None: this cell keeps neither its weights nor the pictures drawn from them (pictures/ in its results dir)."
-    return ("Its pictures/ folder was drawn by an older vaebench and has none of the current picture sections; "
-            "scoring the cell again where its weights exist redraws it.")
-
-
-def _cell_scatter(view: CellView | None, dataset) -> dict | None:
-    table = view.codes() if view is not None and dataset is not None else None
+def _cell_scatter(view: CellView | None) -> dict | None:
+    table = view.codes() if view is not None else None
     if table is None:
         return None
-    factors, fields, codes = columns(table, dataset.factor_names)
-    categorical = set(dataset.categorical_factors)
+    factors, fields, codes = columns(table, view.factor_names)
+    categorical = set(view.categorical_factors)
     return {"fields": fields, "samples": len(table), "data": _json_for_script({"factors": factors, "codes": codes}),
             "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, f in categorical, len(table)))
                       for f in factors["names"]}}
 
 
-def _table_section(pictures_dir: Path | None) -> dict | None:
+def _table_section(pictures_dir: Path) -> dict | None:
     """What a table cell's page shows instead of pictures (vaebench.table_pictures); None for other cells."""
-    if pictures_dir is None:
-        return None
-    meta = json.loads((pictures_dir / PICTURES_FILE).read_text())
-    if meta.get("kind") != "tables" or meta.get("version") != PICTURES_VERSION:
+    meta = read_pictures(pictures_dir)
+    if meta is None or meta.get("kind") != "tables":
         return None
     informative = {t["latent"] for t in meta["traversals"]}
     return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
@@ -550,17 +545,6 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
                       for name in names}}
 
 
-def _cell_pictures(experiment: store.Experiment, dataset) -> Path | None:
-    """The cell's pictures dir (drawn first where it is missing or outdated and the cell has its weights); None if there is none.
-
-    ``dataset`` is None where it cannot be made here (a user's file): then stored pictures are all there is.
-    """
-    if dataset is not None:
-        draw_pictures(experiment.path, dataset)
-    stored = experiment.path / store.PICTURES_DIR
-    return stored if (stored / PICTURES_FILE).is_file() else None
-
-
 def find_grid_dir(results_dir: Path) -> Path:
     """``results_dir`` itself if it holds a grid, else the one grid dir inside it."""
     results_dir = Path(results_dir)
@@ -580,8 +564,6 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
     killed build leaves the old site as it was (and the next build removes the staging folder). In an
     existing ``out_dir`` only the files an earlier build wrote are replaced or removed; any other file stays.
     """
-    from vaebench.data import FILE_DATASETS, get_dataset
-
     grid_dir = find_grid_dir(results_dir)
     out_dir = Path(out_dir)
     ours = _earlier_build(out_dir, grid_dir)
@@ -591,15 +573,11 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
             shutil.rmtree(killed)
     staging = store.make_staging_dir(out_dir)
     try:
-        with store.results_lock(grid_dir, "build-site"), store.naming(out_dir):
+        with store.naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
             site = Site(grid_dir, staging)
             write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
-            datasets = {}
             for experiment in site.experiments:
-                key = (experiment.params["dataset"], experiment.params.get("image_size"))
-                if key not in datasets:
-                    datasets[key] = None if key[0] in FILE_DATASETS else get_dataset(key[0], image_size=key[1])
-                site.cell_page(experiment, datasets[key])
+                site.cell_page(experiment)
             site.gallery()
             site.explorer()
             site.index()  # after the cell pages: it shows the winners' traversals from their views
@@ -660,9 +638,3 @@ def _swap_in(staging: Path, out_dir: Path, ours: set[str]) -> None:
                 break
             parent.rmdir()
     store.write_json(out_dir / SITE_MANIFEST, {"files": sorted(built)})
-
-
-def site_size_bytes(out_dir: Path) -> int:
-    return sum(p.stat().st_size for p in Path(out_dir).rglob("*") if p.is_file())
-
-

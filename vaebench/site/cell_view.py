@@ -1,4 +1,4 @@
-"""What the report shows of one cell's stored pictures (``vaebench.pictures``) and latents × factors matrices.
+"""What the report shows of one cell's stored pictures (``vaebench.picture_spec``) and latents × factors matrices.
 
 Pictures are shown from their sprites, tile by tile, through CSS background positions: the PNGs
 are copied, never re-encoded, and every tile keeps its native size.
@@ -7,7 +7,7 @@ are copied, never re-encoded, and every tile keeps its native size.
 from __future__ import annotations
 
 import copy
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from vaebench.pictures import (
+from vaebench.picture_spec import (
     INFORMATIVE_KL,
     INFORMATIVE_VARIANCE_SHARE,
     LATENTS_FILE,
-    PICTURES_FILE,
-    PICTURES_VERSION,
     PRIOR_SAMPLES,
     TRAVERSAL_VALUES,
+    read_pictures,
 )
 from vaebench.site.cell_charts import MATRICES
 
@@ -128,15 +127,18 @@ class CellView:
         self.latents = [Latent(z, row, f"{short} {meta['strength'][z]:.2f}", matching_factors(matrices, f"z{z}"),
                                meta["informative"][z]) for row, z in enumerate(meta["order"])]
         self.latents_table = latents_table
+        self.factor_names = tuple(meta["factors"]) if "factors" in meta else _stored_factors(latents_table, matrices)
+        #: a folder drawn before pictures.json said which factors are categories reads every factor as ordered
+        self.categorical_factors = tuple(meta.get("categorical_factors", ()))
 
     @classmethod
     def read(cls, folder: Path, matrices: dict, prefix: str) -> CellView | None:
-        """``folder``: the cell's stored pictures; ``prefix``: the URL of the site's copy of them, relative to the page."""
-        path = Path(folder) / PICTURES_FILE
-        if not path.is_file():
-            return None
-        meta = json.loads(path.read_text())
-        if meta.get("version") != PICTURES_VERSION:
+        """``folder``: the cell's stored pictures; ``prefix``: the URL of the site's copy of them, relative to the page.
+
+        None where the folder holds no current pictures of images or sequences (none drawn, older ones, or a table's).
+        """
+        meta = read_pictures(folder)
+        if meta is None or meta.get("kind") == "tables":
             return None
         table = Path(folder) / LATENTS_FILE
         return cls(meta, matrices, prefix, table if table.is_file() else None)
@@ -196,3 +198,12 @@ class CellView:
     def codes(self) -> pd.DataFrame | None:
         """The first SCATTER_SAMPLES rows of the latents table: latent means (most informative first), then factor indices."""
         return None if self.latents_table is None else pd.read_csv(self.latents_table, nrows=SCATTER_SAMPLES)
+
+
+def _stored_factors(latents_table: Path | None, matrices: dict) -> tuple[str, ...]:
+    """The factor names of a folder drawn before pictures.json named them: the latents table's columns after the latents,
+    else the columns of a latents × factors matrix."""
+    if latents_table is not None:
+        return tuple(c for c in pd.read_csv(latents_table, nrows=0).columns if not re.fullmatch(r"z\d+", c))
+    key = next((k for k in MATCHING_MATRICES if k in matrices), None)
+    return tuple(matrices[key]["columns"]) if key else ()

@@ -32,17 +32,17 @@ def columns(table, factor_names) -> tuple[dict, list[str], list[list[float]]]:
 
 
 def codes_data(cells) -> dict:
-    """``cells``: (params, page url, CellView with a latents table, dataset) per cell.
+    """``cells``: (params, page url, CellView with a latents table) per cell.
 
     Returns {"factors": {name: categorical}, "factor_sets": [{"names": [...], "indices": [per factor]}], "cells": [...]},
     each cell with its pickers' values, its "factor_set", its "latents" (labels, most informative first) and its
     "codes" (per latent).
     """
     factors, factor_sets, cells_out = {}, [], []
-    for params, url, view, dataset in cells:
-        draw, latents, codes = columns(view.codes(), dataset.factor_names)
+    for params, url, view in cells:
+        draw, latents, codes = columns(view.codes(), view.factor_names)
         for name in draw["names"]:
-            factors[name] = name in dataset.categorical_factors
+            factors[name] = name in view.categorical_factors
         if draw not in factor_sets:
             factor_sets.append(draw)
         labels = {latent.z: latent.label for latent in view.latents}
