@@ -108,24 +108,24 @@ class Site:
         for experiment in experiments:
             seen.add(experiment.name)
             if experiment.status == store.CellStatus.FAILED:
-                problems.append({"name": experiment.name, "status": experiment.status, "reason": experiment.params["failure"]["reason"]})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": experiment.status, "reason": experiment.params["failure"]["reason"]})
                 continue
             try:
                 experiment.history
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "status": "corrupt history.csv", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "corrupt history.csv", "reason": str(error)})
                 experiment.__dict__["history"] = pd.DataFrame()
             try:
                 metrics = experiment.metrics
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "status": "corrupt metrics.json", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "corrupt metrics.json", "reason": str(error)})
                 experiment.__dict__["metrics"] = None
                 done.append(experiment)
                 continue
             if metrics is None:
-                problems.append({"name": experiment.name, "status": "not scored", "reason": "metrics.json is missing"})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": "metrics.json is missing"})
             if not pictures_are_current(experiment.path):
-                problems.append({"name": experiment.name, "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN})
             done.append(experiment)
         for name in sorted(set(grid) - seen):
             problems.append({"name": name, "status": store.CellStatus.PENDING, "reason": "not trained yet"})
