@@ -454,8 +454,9 @@ class Site:
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
         (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
-        specs = {factor: _json_for_script(cell_charts.scatter_matrix(list(LATENT_FIELDS), factor, categorical, SCATTER_SAMPLES))
-                 for factor, categorical in data["factors"].items()}
+        specs = {factor: _json_for_script(cell_charts.scatter_matrix(list(LATENT_FIELDS), factor, samples=SCATTER_SAMPLES,
+                                                                     **scale))
+                 for factor, scale in data["factors"].items()}
         self.render("explorer.html.j2", self.out_dir / "explorer.html", "", title="latent space explorer", specs=specs,
                     samples=SCATTER_SAMPLES, cells=len(data["cells"]), codes_script=CODES_SCRIPT)
 
@@ -504,9 +505,8 @@ def _cell_scatter(view: CellView | None) -> dict | None:
     if table is None:
         return None
     factors, fields, codes = columns(table, view.factor_names)
-    categorical = set(view.categorical_factors)
     return {"fields": fields, "samples": len(table), "data": _json_for_script({"factors": factors, "codes": codes}),
-            "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, f in categorical, len(table)))
+            "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, samples=len(table), **view.factor_scale(f)))
                       for f in factors["names"]}}
 
 

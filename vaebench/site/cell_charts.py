@@ -5,6 +5,7 @@ Parameters are named explicitly so that rebuilding gives byte-identical specs.
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import altair as alt
@@ -61,13 +62,20 @@ def factor_matrices(matrices: dict, rows: list[str], row_labels: dict[str, str])
     return alt.hconcat(*panels, spacing=12).to_dict()
 
 
-def scatter_matrix(fields: list[str], factor: str, categorical: bool, samples: int, indexed: bool = True) -> dict:
+def scatter_matrix(fields: list[str], factor: str, categorical: bool, samples: int, indexed: bool = True,
+                   values: tuple[str, ...] = (), cyclic: bool = False) -> dict:
     """Pairs of latent means (``fields`` of the CODES_DATA rows), coloured by one ground-truth factor.
 
-    ``indexed``: a numeric factor's values are its grid indices (image factors), not measured values (table columns).
+    ``indexed``: a numeric factor's values are its grid indices (image factors), not measured values (table columns);
+    ``values``: a categorical factor's value names in index order (the legend names them); ``cyclic``: the factor
+    wraps around (an angle), so it is coloured on a cyclic scale whose ends meet.
     """
-    colour = (alt.Color(f"{factor}:N", scale=alt.Scale(scheme="category10"), title=factor) if categorical
-              else alt.Color(f"{factor}:Q", scale=alt.Scale(scheme="viridis"), title=f"{factor} (index)" if indexed else factor))
+    if categorical:
+        legend = alt.Legend(labelExpr=f"{json.dumps(list(values), ensure_ascii=False)}[datum.value]") if values else alt.Legend()
+        colour = alt.Color(f"{factor}:N", scale=alt.Scale(scheme="category10"), title=factor, legend=legend)
+    else:
+        colour = alt.Color(f"{factor}:Q", scale=alt.Scale(scheme="sinebow" if cyclic else "viridis"),
+                           title=f"{factor} (index)" if indexed else factor)
     return (alt.Chart(alt.NamedData(CODES_DATA)).mark_circle(size=9, opacity=0.7)
             .encode(x=alt.X(alt.repeat("column"), type="quantitative", scale=alt.Scale(zero=False)),
                     y=alt.Y(alt.repeat("row"), type="quantitative", scale=alt.Scale(zero=False)), color=colour)

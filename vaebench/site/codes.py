@@ -34,7 +34,7 @@ def columns(table, factor_names) -> tuple[dict, list[str], list[list[float]]]:
 def codes_data(cells) -> dict:
     """``cells``: (params, page url, CellView with a latents table) per cell.
 
-    Returns {"factors": {name: categorical}, "factor_sets": [{"names": [...], "indices": [per factor]}], "cells": [...]},
+    Returns {"factors": {name: its scatter_matrix colour keywords}, "factor_sets": [{"names": [...], "indices": [per factor]}], "cells": [...]},
     each cell with its pickers' values, its "factor_set", its "latents" (labels, most informative first) and its
     "codes" (per latent).
     """
@@ -42,7 +42,7 @@ def codes_data(cells) -> dict:
     for params, url, view in cells:
         draw, latents, codes = columns(view.codes(), view.factor_names)
         for name in draw["names"]:
-            factors[name] = name in view.categorical_factors
+            factors[name] = view.factor_scale(name)
         if draw not in factor_sets:
             factor_sets.append(draw)
         labels = {latent.z: latent.label for latent in view.latents}
