@@ -32,6 +32,8 @@ class Score:
     unit: str | None = None
     #: its short header in the terminal table of ``vaebench list`` (only the headline scores have one)
     column: str | None = None
+    #: True for an accuracy at telling which of the dataset's K factors a batch holds fixed: chance is 1/K
+    names_factor: bool = False
 
     @property
     def title(self) -> str:
@@ -71,7 +73,8 @@ class MetricSpec:
 
 
 SETTINGS: dict[str, Setting] = {setting.name: setting for setting in (
-    Setting("num_train", 10_000, "training samples of MIG, SAP, modularity and explicitness"),
+    Setting("num_train", 10_000, "training samples of MIG, SAP, modularity and explicitness, and the training "
+                                 "observations the calibration rows' mean image and PCA are fitted on"),
     Setting("num_test", 5_000, "test samples of SAP and explicitness"),
     Setting("dci_num_train", 10_000, "DCI's training samples (it fits boosted trees per factor class: its own counts)"),
     Setting("dci_num_test", 5_000, "DCI's test samples"),
@@ -130,8 +133,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         matrix="mutual information between each latent and each factor, divided by the factor's entropy (0 to 1)"),
     MetricSpec(
         "beta_vae",
-        (Score("beta_vae_train", "β-VAE score (train)", True),
-         Score("beta_vae_eval", "β-VAE score", True, column="βVAE")),
+        (Score("beta_vae_train", "β-VAE score (train)", True, names_factor=True),
+         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", names_factor=True)),
         "Accuracy of a logistic regression telling which factor a batch of pairs shares from the pairs' mean "
         "absolute code difference.",
         ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed"),
@@ -139,8 +142,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                   "β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework"),)),
     MetricSpec(
         "factor_vae",
-        (Score("factor_vae_train", "FactorVAE score (train)", True),
-         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE"),
+        (Score("factor_vae_train", "FactorVAE score (train)", True, names_factor=True),
+         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", names_factor=True),
          Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None)),
         "Accuracy of a majority vote telling which factor a batch shares from its latent of least variance, "
         "normalised by the latent's variance over the data; latents with standard deviation below 0.05 are "
@@ -203,6 +206,12 @@ SCORES: dict[str, Score] = {score.key: score for metric in METRICS.values() for 
 
 #: the published standard settings, the defaults of ``resolve_settings``
 DEFAULT_SETTINGS: dict[str, int] = {name: setting.default for name, setting in SETTINGS.items()}
+
+
+def chance_level(key: str, num_factors: int) -> float | None:
+    """What guessing scores on ``key`` for a dataset of ``num_factors`` factors: 1/K for the scores that name the
+    fixed factor (both classifiers draw it uniformly among the dataset's factors), None for every other score."""
+    return 1 / num_factors if SCORES[key].names_factor else None
 
 
 def metric_names() -> list[str]:
