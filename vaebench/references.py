@@ -140,13 +140,13 @@ def _random(row: Row, dataset: Dataset, settings: dict):
 REPRESENTATIONS = {"mean_image": _mean_image, "untrained": _untrained, "pca": _pca, "random": _random}
 
 
-def score_row(row: Row, results_dir: Path, metric_settings: dict | None = None, data_path=None) -> bool:
-    """Score the row's missing metrics into ``results_dir/<row.name>/metrics.json``; False when none was missing."""
+def score_row(row: Row, dataset: Dataset, results_dir: Path, metric_settings: dict | None = None) -> bool:
+    """Score the row's missing metrics on ``dataset`` (its cell's) into ``results_dir/<row.name>/metrics.json``;
+    False when none was missing."""
     from vaebench.metrics.scoring import ScoringContext, pending_metrics, score_context
 
     row_dir = Path(results_dir) / row.name
     settings = resolve_settings(metric_settings)
-    dataset = dataset_for(row.cell, data_path)
     if row.kind == "chance":
         if store.read_metrics(row_dir) is not None:
             return False
@@ -174,7 +174,7 @@ def compute_references(preset: Preset, results_dir: Path, console=None, data_pat
         for index, row in enumerate(rows, 1):
             if status is not None:
                 status.update(f"calibration row {index}/{len(rows)} {row.name}")
-            scored += score_row(row, results_dir, preset.metrics, data_path)
+            scored += score_row(row, dataset_for(row.cell, data_path), results_dir, preset.metrics)
     if console is not None:
         console.print(f"calibration rows: {scored} scored, {len(rows) - scored} already stored, "
                       f"in {time.perf_counter() - started:.1f} s → {Path(results_dir) / store.REFERENCES_DIR}")
