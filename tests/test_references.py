@@ -170,9 +170,11 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
     assert compute_references(preset, results) == 1
     assert store.read_metrics(pca_dir)["scores"]["mig"] == mig  # the same streams give the same number
 
-    leftover = pca_dir / ".metrics.json.abcd1234.tmp"
+    leftover, staging = pca_dir / ".metrics.json.abcd1234.tmp", pca_dir.parent / ".s0.staging-abcd1234"
     leftover.write_text("{")
-    assert leftover in store.remove_leftovers(results)
+    (staging / "inner").mkdir(parents=True)
+    assert set(store.remove_leftovers(results)) == {leftover, staging}
+    assert store.read_metrics(pca_dir)["scores"]["mig"] == mig
 
 
 def test_reader_needs_no_keras_and_refuses_a_foreign_row(tmp_path):

@@ -130,8 +130,9 @@ def remove_leftovers(root: Path) -> list[Path]:
     folders = {root, *(path for name in read_grid(root) for path in (root / name, (root / name).parent))}
     references = root / REFERENCES_DIR
     if references.is_dir() and not references.is_symlink():
+        # hidden folders (staging folders, and anything inside them) are leftovers themselves, not places to look
         folders |= {references, *(path for path in references.rglob("*") if path.is_dir() and not path.is_symlink()
-                                  and not STAGING_DIR.fullmatch(path.name))}
+                                  and not any(part.startswith(".") for part in path.relative_to(references).parts))}
     removed = []
     for folder in sorted(folder for folder in folders if folder.is_dir()):
         for path in sorted(folder.iterdir()):
