@@ -234,6 +234,9 @@ def test_run_grid_scores_the_rows_after_its_cells_and_no_references_skips_them(t
     assert [e.name for e in load_experiments(results)] == ["dsprites32/vae/conv/z2/s0"]
     listing = run_vaebench("list", "--results", results)
     assert listing.returncode == 0 and "1 done, 0 failed, 0 pending" in listing.stdout
+    site = run_vaebench("build-site", "--results", results, "--out", tmp_path / "site")
+    assert site.returncode == 0, site.stderr[-3000:]
+    assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == 1
     import shutil
 
     shutil.rmtree(results / store.REFERENCES_DIR)
