@@ -156,7 +156,8 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
     row = frame[frame["reference"] == "untrained"].set_index("metric")
     assert row.loc["recon_bce", "value"] == untrained["scores"]["recon_bce"]
     assert row.loc["classifier_accuracy", "note"] == untrained["scores"]["classifier_accuracy"]
-    assert load_experiments(results) == []  # rows are never cells
+    assert load_experiments(results) == []  # rows are never cells, and no cell may be named like one
+    assert not store.is_cell_name("references/vae/conv/z2/s0") and store.is_cell_name("dsprites32/vae/conv/z2/s0")
 
     before = _digest(results)
     assert compute_references(preset, results) == 0
