@@ -63,6 +63,7 @@ def run_grid_command(
     max_retries: int = typer.Option(2, help="Ray: times a cell whose worker died is retried."),
     shared_fs: bool = typer.Option(True, help="Ray: workers write into the results dir (--no-shared-fs: they return files to the driver)."),
     score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
+    references: bool = typer.Option(True, help="After the cells, score the grid's calibration rows (mean image, untrained VAE, PCA, random code; see README) that are not stored yet."),
 ):
     """Train and score every cell of the grid that is not finished yet."""
     from vaebench import store
@@ -115,6 +116,10 @@ def run_grid_command(
         else:
             run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
                      pack_size=pack, score_workers=score_workers)
+        if references:
+            from vaebench.references import compute_references
+
+            compute_references(chosen, results, console, data_path=source, shard=shard_k_n)
     _print_grid_table(results)
 
 

@@ -41,7 +41,8 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
     different files, or a cell name that is not the grid's own naming, is
     refused with a ``VaebenchError`` and ``into`` is left untouched. Merging
     the same shard twice is a no-op. ``into`` is written under its results
-    lock; each cell directory lands in one rename, and ``grid.json`` is written last.
+    lock; each cell directory lands in one rename, and ``grid.json`` is written last. Calibration rows
+    (``references/``) are copied too, see :func:`_reference_copies`.
     Returns counts: cells ``copied``, ``already`` present, ``unfinished``.
     """
     into = Path(into)
@@ -57,11 +58,30 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
         recorded, copies, counts = _plan_merge(sources, into)  # again: another command may have written meanwhile
         for name, source in sorted(copies.items()):
             store.replace_cell_dir(into / name, partial(store.unpack_cell_dir, store.pack_cell_dir(source / name)))
+        for name, source in sorted(_reference_copies(sources, into).items()):
+            store.replace_cell_dir(into / name, partial(store.unpack_cell_dir, store.pack_cell_dir(source / name)))
         presets = store.read_presets(into)
         for source in sources:
             presets.update(store.read_presets(source))
         store.write_json(into / store.GRID_FILE, {"cells": recorded, "presets": presets})
     return counts
+
+
+def _reference_copies(sources: list[Path], into: Path) -> dict[str, Path]:
+    """{calibration row: the source to copy it from} for every row that holds more metrics in a source than in ``into``.
+
+    Rows are recomputable references, not results, so they never conflict: the copy holding the most
+    metrics wins, ``into``'s own (then the first source's) on a tie.
+    """
+    def metrics(folder: Path) -> int:
+        return len((store.read_metrics(folder) or {}).get("scores", {}))
+
+    best = {name: (metrics(folder), into) for name, folder in store.reference_dirs(into).items()}
+    for source in sources:
+        for name, folder in store.reference_dirs(source).items():
+            if metrics(folder) > best.get(name, (-1, None))[0]:
+                best[name] = (metrics(folder), source)
+    return {name: source for name, (_, source) in best.items() if source != into}
 
 
 def _plan_merge(sources: list[Path], into: Path) -> tuple[dict[str, dict], dict[str, Path], dict[str, int]]:

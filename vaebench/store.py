@@ -12,6 +12,12 @@ Layout of a results directory::
         pictures/                  the report's pictures of the cell, drawn when the cell is scored
                                    and kept so the report builds without the weights
 
+    references/<dataset>/          the calibration rows (see :mod:`vaebench.references`), scored like cells:
+        mean_image/metrics.json    the training set's mean image as every reconstruction
+        chance/metrics.json        the chance level of the scores that name a factor (from the metric spec)
+        pca/z<latent>/s<seed>/metrics.json, random/z<latent>/s<seed>/metrics.json
+        untrained/<family>/z<latent>/s<seed>/metrics.json
+
     .vaebench.lock, .vaebench.lock.json
                                    the lock every writing command holds (see :func:`results_lock`) and
                                    who holds it
@@ -50,6 +56,10 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
 PICTURES_DIR = "pictures"
+REFERENCES_DIR = "references"
+#: each calibration row's kind -> the parts naming one row of that kind below references/<dataset>/<kind>/
+REFERENCE_KINDS = {"mean_image": (), "chance": (), "pca": ("latent_dim", "seed"), "random": ("latent_dim", "seed"),
+                   "untrained": ("family", "latent_dim", "seed")}
 LOCK_FILE = ".vaebench.lock"
 LOCK_INFO_FILE = ".vaebench.lock.json"
 LOCK_GRACE_SECONDS = 1.0
@@ -118,6 +128,11 @@ def remove_leftovers(root: Path) -> list[Path]:
     """
     root = Path(root)
     folders = {root, *(path for name in read_grid(root) for path in (root / name, (root / name).parent))}
+    references = root / REFERENCES_DIR
+    if references.is_dir() and not references.is_symlink():
+        # hidden folders (staging folders, and anything inside them) are leftovers themselves, not places to look
+        folders |= {references, *(path for path in references.rglob("*") if path.is_dir() and not path.is_symlink()
+                                  and not any(part.startswith(".") for part in path.relative_to(references).parts))}
     removed = []
     for folder in sorted(folder for folder in folders if folder.is_dir()):
         for path in sorted(folder.iterdir()):
@@ -256,7 +271,8 @@ _NAME_PARTS = (_NAME_PART, _NAME_PART, _NAME_PART, re.compile(r"z[0-9]+"), re.co
 def is_cell_name(name) -> bool:
     """Whether ``name`` reads like :attr:`vaebench.grid.Cell.name`: five safe parts, none hidden, none ``..``."""
     parts = name.split("/") if isinstance(name, str) else []
-    return len(parts) == len(_NAME_PARTS) and all(rule.fullmatch(part) for rule, part in zip(_NAME_PARTS, parts))
+    return (len(parts) == len(_NAME_PARTS) and parts[0] != REFERENCES_DIR
+            and all(rule.fullmatch(part) for rule, part in zip(_NAME_PARTS, parts)))
 
 
 def check_cell_name(name, root: Path, source: Path) -> None:
@@ -530,8 +546,9 @@ def load_experiments(results_dir, where: dict | None = None, include_failed: boo
         raise VaebenchError(f"results dir {root} does not exist")
     experiments = []
     for params_path in sorted(root.rglob(PARAMS_FILE)):
-        if any(part.startswith(".") for part in params_path.relative_to(root).parts):
-            continue  # a staging folder or other temporary copy, never a cell
+        parts = params_path.relative_to(root).parts
+        if any(part.startswith(".") for part in parts) or parts[0] == REFERENCES_DIR:
+            continue  # a staging folder or other temporary copy, or a calibration row: never a cell
         params = read_params(params_path.parent)
         status = CellStatus(params["status"])
         if status != CellStatus.DONE and not (include_failed and status == CellStatus.FAILED):
@@ -561,3 +578,65 @@ def metrics_frame(experiments: Iterable[Experiment]):
             rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
                          "note": None if numeric else str(value)})
     return pd.DataFrame(rows)
+
+
+# --- calibration rows --------------------------------------------------------
+
+def reference_name(dataset: str, kind: str, family: str | None = None, latent_dim: int | None = None,
+                   seed: int | None = None) -> str:
+    """The folder of one calibration row, relative to the results dir, e.g. ``references/dsprites32/pca/z4/s0``.
+
+    ``dataset`` is spelt as cell names start (``dsprites32``); only the parts ``REFERENCE_KINDS`` names for
+    ``kind`` are used.
+    """
+    values = {"family": family, "latent_dim": f"z{latent_dim}", "seed": f"s{seed}"}
+    return "/".join([REFERENCES_DIR, dataset, kind, *(values[part] for part in REFERENCE_KINDS[kind])])
+
+
+def reference_dirs(root: Path) -> dict[str, Path]:
+    """Name (see :func:`reference_name`) -> folder of every calibration row stored under ``root`` with a metrics.json."""
+    root = Path(root)
+    return {path.parent.relative_to(root).as_posix(): path.parent
+            for path in sorted((root / REFERENCES_DIR).rglob(METRICS_FILE))
+            if not any(part.startswith(".") for part in path.relative_to(root).parts)}
+
+
+def _reference_row(name: str, source: Path) -> dict:
+    """dataset, reference, family, latent_dim and seed of a calibration row's name; a VaebenchError naming ``source`` otherwise."""
+    parts = name.split("/")[1:]
+    kind = parts[1] if len(parts) > 1 else None
+    layout = REFERENCE_KINDS.get(kind)
+    if layout is None or len(parts) != 2 + len(layout) or not _NAME_PART.fullmatch(parts[0]):
+        raise VaebenchError(f"corrupt results file {source}: {name} is not a calibration row; expected "
+                            f"{REFERENCES_DIR}/<dataset>/<kind>/... with a kind among {', '.join(REFERENCE_KINDS)}")
+    row = {"dataset": parts[0], "reference": kind, "family": None, "latent_dim": None, "seed": None}
+    for part, value in zip(layout, parts[2:]):
+        prefix = {"latent_dim": "z", "seed": "s"}.get(part)
+        if prefix and not re.fullmatch(rf"{prefix}[0-9]+", value):
+            raise VaebenchError(f"corrupt results file {source}: {value!r} in {name} is not {prefix}<int>")
+        row[part] = int(value[1:]) if prefix else value
+    return row
+
+
+def load_references(results_dir):
+    """The calibration rows of a results dir as a tidy DataFrame, without Keras: one row per (row, score).
+
+    Columns: dataset (as cell names spell it, e.g. ``dsprites32``), reference (the kind: mean_image, chance,
+    pca, random, untrained), family, latent_dim, seed (missing where the kind has none), metric, value (NaN
+    where the score does not apply) and note (then its "n/a: ..." reason). Empty when none are stored.
+    """
+    import pandas as pd
+
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise VaebenchError(f"results dir {root} does not exist")
+    rows = []
+    for name, folder in reference_dirs(root).items():
+        base = _reference_row(name, folder / METRICS_FILE)
+        for metric, value in sorted(read_metrics(folder)["scores"].items()):
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
+                         "note": None if numeric else str(value)})
+    columns = ["dataset", "reference", "family", "latent_dim", "seed", "metric", "value", "note"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"latent_dim": "Int64", "seed": "Int64", "value": float})

@@ -44,9 +44,17 @@ NO_CLASSIFIER = "n/a: no classifier branch"
 NOT_TWO_VIEW = "n/a: not a two-view model"
 
 
+def stream(seed: int, *names: str) -> np.random.Generator:
+    """The random stream named by ``names`` (a cell, a metric, a purpose) under the scoring ``seed``."""
+    return np.random.default_rng([seed, *(zlib.crc32(name.encode()) for name in names)])
+
+
 @dataclass
 class ScoringContext:
     """A trained cell's networks, its model card and a dataset, with the samples metrics share.
+
+    The networks are Keras models, or any object with their ``predict_on_batch`` (a calibration row's
+    representation, see ``vaebench.references``): scoring reads codes through that method alone.
 
     Every random draw comes from a stream named by the cell, and by the metric being
     computed (``rng``) or by the shared sample it makes (the held-out set, the train/test
@@ -72,8 +80,7 @@ class ScoringContext:
         return store.load_network(self.cell_dir, f"{name}.keras") if name in self.card["networks"] else None
 
     def _stream(self, *names: str) -> np.random.Generator:
-        keys = (self.cell_name, *names)
-        return np.random.default_rng([self.settings["seed"], *(zlib.crc32(key.encode()) for key in keys)])
+        return stream(self.settings["seed"], self.cell_name, *names)
 
     def keep_matrix(self, values) -> None:
         """Keep the current metric's (latents, factors) matrix for metrics.json, labelled as its spec declares."""
@@ -285,41 +292,59 @@ def _scores(metric: MetricSpec, context: ScoringContext) -> dict:
     return {key: _storable(value) for key, value in scores.items()}
 
 
-def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, metrics: list[str] | None = None,
-               force: bool = False) -> dict:
-    """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
+def _stored(cell_dir: Path) -> dict:
+    record = store.read_metrics(cell_dir) or {}
+    return {key: record.get(key, {}) for key in ("scores", "settings", "seconds", "matrices")}
 
-    Each metric is written as soon as it is computed, so an interrupted scoring
-    resumes where it stopped. Metrics whose spec declares a ``matrix`` also keep their
-    latents × factors matrix under "matrices" (rows "z<i>", columns the factor names). What the cell's model is (Gaussian, reads labels,
-    its networks) comes from the card in its params.json. Returns the metrics.json content.
-    """
-    cell_dir = Path(cell_dir)
+
+def pending_metrics(cell_dir: Path, metrics: list[str] | None = None, force: bool = False) -> list[str]:
+    """The requested metrics (default: all) that ``cell_dir/metrics.json`` lacks; all of them with ``force``."""
     names = metric_names() if metrics is None else list(metrics)
     unknown = [name for name in names if name not in METRICS]
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(METRICS)}")
-    settings = resolve_settings(settings)
-    path = cell_dir / store.METRICS_FILE
-    record = store.read_metrics(cell_dir) or {}
-    record = {key: record.get(key, {}) for key in ("scores", "settings", "seconds", "matrices")}
-    todo = [name for name in names if force or name not in record["seconds"]]
-    if not todo:
-        return record
-    params = store.read_params(cell_dir)
-    if params is None:
-        raise VaebenchError(f"{cell_dir} is not trained yet (no {store.PARAMS_FILE}); run `vaebench run grid` first")
-    context = ScoringContext(dataset, store.load_network(cell_dir, "encoder.keras"),
-                             store.load_network(cell_dir, "decoder.keras"), settings, model_card(params),
-                             params["name"], cell_dir)
-    for name in todo:
+    seconds = _stored(Path(cell_dir))["seconds"]
+    return [name for name in names if force or name not in seconds]
+
+
+def score_context(context: ScoringContext, metrics: list[str]) -> dict:
+    """Compute ``metrics`` on the context's representation and merge them into its ``metrics.json``.
+
+    Each metric is written as soon as it is computed, so an interrupted scoring resumes where it stopped.
+    Metrics whose spec declares a ``matrix`` also keep their latents × factors matrix under "matrices"
+    (rows "z<i>", columns the factor names). Returns the metrics.json content.
+    """
+    path = context.cell_dir / store.METRICS_FILE
+    record = _stored(context.cell_dir)
+    for name in metrics:
         metric = METRICS[name]
         started = time.perf_counter()
         record["scores"].update(_scores(metric, context))
         record["matrices"].pop(name, None)
         if name in context.matrices:
             record["matrices"][name] = context.matrices[name]
-        record["settings"][name] = {key: settings[key] for key in metric.settings}
+        record["settings"][name] = {key: context.settings[key] for key in metric.settings}
         record["seconds"][name] = round(time.perf_counter() - started, 3)
         store.write_json(path, record)
     return record
+
+
+def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, metrics: list[str] | None = None,
+               force: bool = False) -> dict:
+    """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
+
+    What the cell's model is (Gaussian, reads labels, its networks) comes from the card in its
+    params.json; see :func:`score_context`. Returns the metrics.json content.
+    """
+    cell_dir = Path(cell_dir)
+    todo = pending_metrics(cell_dir, metrics, force)
+    settings = resolve_settings(settings)
+    if not todo:
+        return _stored(cell_dir)
+    params = store.read_params(cell_dir)
+    if params is None:
+        raise VaebenchError(f"{cell_dir} is not trained yet (no {store.PARAMS_FILE}); run `vaebench run grid` first")
+    context = ScoringContext(dataset, store.load_network(cell_dir, "encoder.keras"),
+                             store.load_network(cell_dir, "decoder.keras"), settings, model_card(params),
+                             params["name"], cell_dir)
+    return score_context(context, todo)

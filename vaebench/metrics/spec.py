@@ -37,6 +37,8 @@ class Score:
     role: str | None = None
     #: what this score alone means, where its metric's definition describes several scores at once
     definition: str | None = None
+    #: True for an accuracy at telling which of the dataset's K factors a batch holds fixed: chance is 1/K
+    names_factor: bool = False
 
     @property
     def title(self) -> str:
@@ -76,7 +78,8 @@ class MetricSpec:
 
 
 SETTINGS: dict[str, Setting] = {setting.name: setting for setting in (
-    Setting("num_train", 10_000, "training samples of MIG, SAP, modularity and explicitness"),
+    Setting("num_train", 10_000, "training samples of MIG, SAP, modularity and explicitness, and the training "
+                                 "observations the calibration rows' mean image and PCA are fitted on"),
     Setting("num_test", 5_000, "test samples of SAP and explicitness"),
     Setting("dci_num_train", 10_000, "DCI's training samples (it fits boosted trees per factor class: its own counts)"),
     Setting("dci_num_test", 5_000, "DCI's test samples"),
@@ -137,8 +140,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         matrix="mutual information between each latent and each factor, divided by the factor's entropy (0 to 1)"),
     MetricSpec(
         "beta_vae",
-        (Score("beta_vae_train", "β-VAE score (train)", True),
-         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role="headline")),
+        (Score("beta_vae_train", "β-VAE score (train)", True, names_factor=True),
+         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role="headline", names_factor=True)),
         "Accuracy of a logistic regression telling which factor a batch of pairs shares from the pairs' mean "
         "absolute code difference.",
         ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed"),
@@ -146,8 +149,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                   "β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework"),)),
     MetricSpec(
         "factor_vae",
-        (Score("factor_vae_train", "FactorVAE score (train)", True),
-         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role="headline"),
+        (Score("factor_vae_train", "FactorVAE score (train)", True, names_factor=True),
+         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role="headline", names_factor=True),
          Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None,
                definition="How many latents the FactorVAE score reads: those whose standard deviation over the data "
                           "is at least 0.05 (the others are pruned before voting). A count, not a quality.")),
@@ -221,6 +224,12 @@ FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.i
 
 #: the published standard settings, the defaults of ``resolve_settings``
 DEFAULT_SETTINGS: dict[str, int] = {name: setting.default for name, setting in SETTINGS.items()}
+
+
+def chance_level(key: str, num_factors: int) -> float | None:
+    """What guessing scores on ``key`` for a dataset of ``num_factors`` factors: 1/K for the scores that name the
+    fixed factor (both classifiers draw it uniformly among the dataset's factors), None for every other score."""
+    return 1 / num_factors if SCORES[key].names_factor else None
 
 
 def metric_names() -> list[str]:
