@@ -68,6 +68,8 @@ class Finding:
     #: per named setting: its reconstruction cost against the best at its latent size, that best setting, the size
     cost: dict[str, tuple[float, str, int]] = field(default_factory=dict)
     convergence: Convergence | None = None
+    #: reference row title -> its median over seeds at the first named setting's latent size (chance: any size)
+    calibration: dict[str, float] = field(default_factory=dict)
 
     @property
     def score(self):
@@ -130,6 +132,11 @@ class Finding:
                        f"(pairs of seeds, ties count one half).")
         if self.share_phrase:
             out.append(self.share_phrase[0].upper() + self.share_phrase[1:] + ".")
+        if self.calibration:
+            latent = next(iter(self.cost.values()))[2] if self.cost else None
+            where = f" at z = {latent}" if latent is not None else ""
+            out.append(f"For scale{where}, scored the same way: " +
+                       ", ".join(f"{name} {self._value(value)}" for name, value in self.calibration.items()) + ".")
         if self.convergence is not None:
             out.append(self.convergence.sentence)
         return out
@@ -196,11 +203,13 @@ class Verdict:
 
 
 def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkpoints: pd.DataFrame | None = None,
-            excluded: list[str] | None = None, threshold: float = stats.WINNER_THRESHOLD) -> Verdict:
+            excluded: list[str] | None = None, threshold: float = stats.WINNER_THRESHOLD,
+            references: pd.DataFrame | None = None) -> Verdict:
     """Findings from the frame of on-protocol scores (see the module's docstring).
 
     ``matrices``: setting's cell -> (setting, metrics.json "matrices"); ``checkpoints``: scores along training
-    (columns setting, seed, step, metric, value).
+    (columns setting, seed, step, metric, value); ``references``: the calibration rows (columns title,
+    latent_dim (NaN where a row has none), metric, value).
     """
     if frame.empty:
         return Verdict([], None, excluded or [], threshold)
@@ -226,9 +235,20 @@ def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkp
                 latent_dim = int(recon.set_index("setting").loc[name, "latent_dim"])
                 same = recon[recon["latent_dim"] == latent_dim].sort_values(["median", "setting"])
                 cost[name] = (float(costs[name]), same.iloc[0]["setting"], latent_dim)
+        latent_dim = int(scored[scored["setting"] == found.settings[0]]["latent_dim"].iloc[0])
         findings.append(Finding(metric, found, stats.variance_share(scored), stats.decomposition(scored), runner_up,
-                                cost, _convergence(checkpoints, metric)))
+                                cost, _convergence(checkpoints, metric), _calibration(references, metric, latent_dim)))
     return Verdict(findings, capture(matrices or {}), excluded or [], threshold)
+
+
+def _calibration(references: pd.DataFrame | None, metric: str, latent_dim: int) -> dict[str, float]:
+    """Each reference row's median of ``metric`` at ``latent_dim`` (rows without a latent size count at every size)."""
+    if references is None or references.empty:
+        return {}
+    rows = references[(references["metric"] == metric) & references["value"].notna()]
+    rows = rows[rows["latent_dim"].isna() | (rows["latent_dim"] == latent_dim)]
+    medians = rows.groupby("title", sort=False)["value"].median()
+    return {title: float(value) for title, value in medians.items()}
 
 
 def _medians(frame: pd.DataFrame) -> pd.DataFrame:
