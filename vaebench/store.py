@@ -7,6 +7,7 @@ Layout of a results directory::
     <dataset>/<model>/<family>/z<latent>/s<seed>/
         params.json                the cell's parameters, environment, status; written last
         history.csv                loss terms every ``log_every`` steps
+        checkpoints.csv            scores along training (step, metric, value; see vaebench.checkpoints)
         metrics.json               {"scores": {key: float | "n/a: reason"}, "settings": {...}, "seconds": {...}}
         encoder.keras, decoder.keras
         pictures/                  the report's pictures of the cell, drawn when the cell is scored
@@ -47,6 +48,8 @@ from vaebench.errors import VaebenchError
 GRID_FILE = "grid.json"
 PARAMS_FILE = "params.json"
 HISTORY_FILE = "history.csv"
+CHECKPOINTS_FILE = "checkpoints.csv"
+CHECKPOINT_COLUMNS = ("step", "metric", "value")
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
 PICTURES_DIR = "pictures"
@@ -369,6 +372,31 @@ def _is_matrix(matrix) -> bool:
                     for row in values))
 
 
+def write_checkpoints(cell_dir: Path, rows: list[dict]) -> None:
+    """A cell's scores along training, one row per (step, score key), in the order they were scored."""
+    lines = [",".join(CHECKPOINT_COLUMNS)] + [f"{int(row['step'])},{row['metric']},{float(row['value'])!r}" for row in rows]
+    write_text(Path(cell_dir) / CHECKPOINTS_FILE, "\n".join(lines) + "\n")
+
+
+def read_checkpoints(cell_dir: Path):
+    """A cell's checkpoints.csv as a DataFrame (step, metric, value), checked; an empty one when it has none."""
+    import pandas as pd
+
+    path = Path(cell_dir) / CHECKPOINTS_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
+    try:
+        frame = pd.read_csv(path, dtype={"metric": str})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        frame = pd.DataFrame()
+    if (list(frame.columns) != list(CHECKPOINT_COLUMNS) or not pd.api.types.is_integer_dtype(frame["step"])
+            or not pd.api.types.is_numeric_dtype(frame["value"]) or frame["value"].isna().any()
+            or not frame["metric"].map(lambda key: isinstance(key, str) and bool(_METRIC_KEY.fullmatch(key))).all()):
+        raise VaebenchError(f"corrupt results file {path}: expected a CSV table with the header "
+                            f"{','.join(CHECKPOINT_COLUMNS)}, integer steps, metric names and numbers")
+    return frame
+
+
 def reset_cell_dir(cell_dir: Path) -> None:
     """Make ``cell_dir`` ready to train into: created if missing, emptied of what an interrupted run left."""
     cell_dir = Path(cell_dir)
@@ -443,7 +471,7 @@ def unpack_cell_dir(files: dict[str, bytes], cell_dir: Path) -> None:
 
 @dataclass
 class Experiment:
-    """One cell of a results dir: params, history, metrics, and lazily loaded models."""
+    """One cell of a results dir: params, history, metrics, checkpoints, and lazily loaded models."""
 
     name: str
     path: Path
@@ -473,6 +501,11 @@ class Experiment:
         if "step" not in history.columns:
             raise VaebenchError(f"corrupt results file {path}: expected a CSV table with a header row (step, loss, …)")
         return history
+
+    @cached_property
+    def checkpoints(self):
+        """Scores along training (step, metric, value); empty for a cell trained without them."""
+        return read_checkpoints(self.path)
 
     @property
     def encoder(self):

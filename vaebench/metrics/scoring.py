@@ -285,6 +285,17 @@ def _scores(metric: MetricSpec, context: ScoringContext) -> dict:
     return {key: _storable(value) for key, value in scores.items()}
 
 
+def score_networks(networks: dict, card: dict, dataset: Dataset, settings: dict, metrics: list[str], cell_name: str,
+                   cell_dir: Path) -> dict:
+    """The scores of ``metrics`` for networks in memory (a cell while it trains, ``settings`` resolved), each a number
+    or "n/a: why" exactly as :func:`score_cell` computes them: same functions, same named streams."""
+    context = ScoringContext(dataset, networks["encoder"], networks["decoder"], settings, card, cell_name, cell_dir)
+    scores = {}
+    for name in metrics:
+        scores.update(_scores(METRICS[name], context))
+    return scores
+
+
 def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, metrics: list[str] | None = None,
                force: bool = False) -> dict:
     """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
