@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import TINY_METRICS, run_jax_script, write_preset
-from vaebench import store
+from vaebench import checkpoints_frame, store
 from vaebench.checkpoints import CHECKPOINT_METRICS, DEFAULT_COUNT, CheckpointPlan, checkpoint_plan, checkpoint_steps
 from vaebench.data import get_dataset
 from vaebench.errors import VaebenchError
@@ -78,6 +78,8 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
     recon = frame[frame["metric"] == "recon_bce"].set_index("step")["value"]
     assert recon[30] < recon[0]  # training improved on the untrained network
     assert experiment.params["checkpoints"]["steps"] == [0, 10, 20, 30]
+    assert checkpoints_frame([experiment])[["step", "metric", "value"]].equals(frame)
+    assert set(checkpoints_frame([experiment])["name"]) == {cell.name}
     assert experiment.params["checkpoints"]["settings"]["heldout"] == TINY_METRICS["heldout"]
 
     # the last checkpoint is the final weights scored at the checkpoint counts
@@ -92,6 +94,7 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
     plain = store.load_experiments(tmp_path / "plain")[0]
     assert plain.checkpoints.empty and list(plain.checkpoints.columns) == ["step", "metric", "value"]
     assert "checkpoints" not in plain.params
+    assert len(checkpoints_frame([experiment, plain])) == len(frame)
 
 
 @pytest.mark.slow
@@ -119,7 +122,7 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 import numpy as np
 from test_checkpoints import TINY_PLAN, _cell
-from vaebench import store
+from vaebench import checkpoints_frame, store
 from vaebench.checkpoints import CheckpointScorer
 from vaebench.data import get_dataset
 from vaebench.packing import train_pack

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vaebench import store
-from vaebench.checkpoints import CheckpointPlan
+from vaebench.checkpoints import CheckpointPlan, CheckpointScorer
 from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
@@ -115,7 +115,6 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
 
     ``checkpoints`` (None or count 0: none) says when and how each cell is scored while it trains.
     """
-    from vaebench.checkpoints import CheckpointScorer
     from vaebench.packing import train_pack
     from vaebench.train import train_cell
 

@@ -587,10 +587,25 @@ def metrics_frame(experiments: Iterable[Experiment]):
 
     rows = []
     for experiment in experiments:
-        base = {column: experiment.params.get(column) for column in PARAM_COLUMNS}
-        base.update({f"hp_{key}": value for key, value in experiment.params.get("hparams", {}).items()})
+        base = _cell_columns(experiment)
         for metric, value in sorted(experiment.scores.items()):
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
                          "note": None if numeric else str(value)})
     return pd.DataFrame(rows)
+
+
+def checkpoints_frame(experiments: Iterable[Experiment]):
+    """A tidy DataFrame of the scores along training: one row per (cell, step, metric), with the cell's parameters."""
+    import pandas as pd
+
+    frames = [experiment.checkpoints.assign(**_cell_columns(experiment)) for experiment in experiments]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
+
+
+def _cell_columns(experiment: Experiment) -> dict:
+    """The cell's parameters as the columns of a tidy frame (hyperparameters prefixed ``hp_``)."""
+    columns = {column: experiment.params.get(column) for column in PARAM_COLUMNS}
+    columns.update({f"hp_{key}": value for key, value in experiment.params.get("hparams", {}).items()})
+    return columns
