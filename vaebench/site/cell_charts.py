@@ -37,15 +37,18 @@ def training_curves(history: pd.DataFrame) -> dict:
 
 def checkpoint_curves(checkpoints: pd.DataFrame) -> dict | None:
     """Each headline score (those with a column in the metric spec) against the step it was scored at, one small
-    panel each; None when the cell has no such checkpoint scores. The step axis is symlog: step 0 (the
-    untrained network) sits at its left end and the later, geometrically spaced steps spread evenly."""
+    panel each; None when the cell has no such checkpoint scores. The step axis is symlog, ticked at the
+    checkpoints: step 0 (the untrained network) at its left end, the geometrically spaced steps spread evenly."""
     shown = checkpoints[checkpoints["metric"].map(lambda key: key in SCORES and SCORES[key].column is not None)]
     if shown.empty:
         return None
     shown = shown.assign(score=shown["metric"].map(heading))
     order = [heading(key) for key in SCORES if key in set(shown["metric"])]
+    steps = sorted(int(step) for step in set(shown["step"]))
+    # symlog whose linear stretch is the first checkpoint: step 0 one even step left of it, log spacing beyond
+    scale = alt.Scale(type="symlog", constant=min([step for step in steps if step > 0], default=1))
     return (alt.Chart(shown).mark_line(point=True)
-            .encode(x=alt.X("step:Q", scale=alt.Scale(type="symlog"), title="training step (symlog)"),
+            .encode(x=alt.X("step:Q", scale=scale, axis=alt.Axis(values=steps, labelAngle=-45), title="training step"),
                     y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=None),
                     tooltip=["step", "score", alt.Tooltip("value:Q", format=".4g")])
             .properties(width=180, height=120)
