@@ -9,7 +9,7 @@ import pytest
 
 from conftest import TINY_METRICS, run_jax_script, write_preset
 from vaebench import checkpoints_frame, store
-from vaebench.checkpoints import CHECKPOINT_METRICS, DEFAULT_COUNT, CheckpointPlan, checkpoint_plan, checkpoint_steps
+from vaebench.checkpoints import CHECKPOINT_METRICS, DEFAULT_COUNT, DEFAULT_COUNTS, CheckpointPlan, checkpoint_plan, checkpoint_steps
 from vaebench.data import get_dataset
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
@@ -34,8 +34,10 @@ def test_checkpoint_steps_are_step_0_and_geometric_interval_ends_up_to_the_last_
 
 
 def test_the_checkpoints_table_sets_the_count_and_counts_on_top_of_the_metric_settings():
-    plan = checkpoint_plan({"count": 2, "heldout": 64}, {"seed": 7, "num_train": 300})
+    plan = checkpoint_plan({"count": 2, "heldout": 64}, {"seed": 7, "num_train": 300, "beta_vae_points_eval": 5000})
     assert plan.count == 2 and plan.settings["heldout"] == 64 and plan.settings["seed"] == 7
+    # the checkpoint's own default count, or the final scoring's where that is smaller
+    assert plan.settings["num_train"] == 300 and plan.settings["beta_vae_points_eval"] == DEFAULT_COUNTS["beta_vae_points_eval"]
     assert checkpoint_plan(None, None).count == DEFAULT_COUNT
     assert load_preset("cpu").checkpoint_plan.count == DEFAULT_COUNT
 

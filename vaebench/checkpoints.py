@@ -3,7 +3,8 @@
 A preset's optional ``[checkpoints]`` table sets ``count`` (checkpoints after step 0, geometrically
 spaced, the last at the final step; 0 turns them off) and may override any metric setting of
 ``vaebench.metrics.spec.SETTINGS``. The settings start from the preset's ``[metrics]`` (seed, bins,
-batch size), then take :data:`DEFAULT_COUNTS`, then the table's own values. Each checkpoint is scored
+batch size), then take :data:`DEFAULT_COUNTS` where the final scoring's counts are not smaller, then the
+table's own values. Each checkpoint is scored
 by the final scoring's own code (:func:`vaebench.metrics.scoring.score_networks`): the same functions
 and the same named random streams, so every checkpoint draws the same samples and differs from the
 others only in the weights. The trainers (``vaebench.train``, ``vaebench.packing``) receive a
@@ -22,7 +23,8 @@ from vaebench.metrics.spec import METRICS, SETTINGS, resolve_settings
 CHECKPOINT_METRICS = ("reconstruction", "elbo", "mig", "factor_vae", "beta_vae")
 #: checkpoints after step 0 when a preset does not say
 DEFAULT_COUNT = 5
-#: sample counts per checkpoint when a preset does not say: a few seconds per checkpoint on a 2-core CPU
+#: sample counts per checkpoint when a preset does not say (or its final scoring takes fewer): a few seconds per
+#: checkpoint of a 64×64 conv cell on a 2-core CPU
 DEFAULT_COUNTS = {"heldout": 500, "iwae_samples": 1, "num_train": 1000, "beta_vae_points_train": 40,
                   "beta_vae_points_eval": 20, "factor_vae_variance_samples": 1000, "factor_vae_votes_train": 40,
                   "factor_vae_votes_eval": 20}
@@ -71,7 +73,10 @@ def checkpoint_plan(table: dict | None, metric_settings: dict | None) -> Checkpo
     unknown = sorted(set(table) - set(SETTINGS))
     if unknown:
         raise VaebenchError(f"unknown key {unknown[0]!r}; accepted: count, {', '.join(SETTINGS)}")
-    return CheckpointPlan(count, resolve_settings({**(metric_settings or {}), **DEFAULT_COUNTS, **table}))
+    final = resolve_settings(metric_settings)
+    # never more samples at a checkpoint than the final scoring takes
+    counts = {name: min(value, final[name]) for name, value in DEFAULT_COUNTS.items()}
+    return CheckpointPlan(count, resolve_settings({**final, **counts, **table}))
 
 
 class CheckpointScorer:
