@@ -4,10 +4,9 @@ A preset's optional ``[checkpoints]`` table sets ``count`` (checkpoints after st
 spaced, the last at the final step; 0 turns them off) and may override any metric setting of
 ``vaebench.metrics.spec.SETTINGS``. The settings start from the preset's ``[metrics]`` (seed, bins,
 batch size), then take :data:`DEFAULT_COUNTS` where the final scoring's counts are not smaller, then the
-table's own values. Each checkpoint is scored
-by the final scoring's own code (:func:`vaebench.metrics.scoring.score_networks`): the same functions
-and the same named random streams, so every checkpoint draws the same samples and differs from the
-others only in the weights. The trainers (``vaebench.train``, ``vaebench.packing``) receive a
+table's own values. Each checkpoint is scored by the final scoring's own code
+(:func:`vaebench.metrics.scoring.score_networks`): the same functions and the same named random
+streams, so every checkpoint draws the same samples and differs from the others only in the weights. The trainers (``vaebench.train``, ``vaebench.packing``) receive a
 :class:`CheckpointScorer` from the runner and never import the metrics themselves.
 """
 
