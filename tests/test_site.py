@@ -83,6 +83,17 @@ def test_pages_exist_for_every_cell(site, site_results):
 
 
 @pytest.mark.slow
+def test_cell_pages_chart_the_headline_scores_along_training(site, site_results):
+    for cell in store.load_experiments(site_results):
+        spec = json.loads(_parse(site / "cells" / (cell.name.replace("/", "__") + ".html")).specs["checkpoint-curves-spec"])
+        shown = {row["metric"] for row in next(iter(spec["datasets"].values()))}
+        steps = {row["step"] for row in next(iter(spec["datasets"].values()))}
+        assert "recon_bce" in shown and "mig" in shown and "recon_mse" not in shown  # headline scores only
+        assert ("elbo" in shown) == (cell.params["model"] != "ae")  # a deterministic encoder has no ELBO
+        assert steps == set(cell.params["checkpoints"]["steps"]) and 0 in steps and cell.params["steps"] in steps
+
+
+@pytest.mark.slow
 def test_every_internal_link_resolves(site):
     for page in site.rglob("*.html"):
         parsed = _parse(page)
@@ -236,10 +247,11 @@ def test_markup_in_results_shows_as_text_and_broken_cells_are_listed(smoke_resul
     store.write_json(cells[0] / "params.json", failed)
     (cells[1] / "metrics.json").write_text("{broken")
     (cells[2] / "metrics.json").unlink()
+    (cells[3] / store.CHECKPOINTS_FILE).write_text("step,metric,value\n10,mig,half-writ\n")
     out = build_site(results, tmp_path / "site")
     index = out.read_text()
     assert "&lt;script&gt;alert(" in index and "<script>alert(" not in index
-    assert "corrupt metrics.json" in index and "metrics.json is missing" in index
+    assert "corrupt metrics.json" in index and "metrics.json is missing" in index and "corrupt checkpoints.csv" in index
     assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == len(cells) - 1
 
 
@@ -357,10 +369,12 @@ def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_s
     metrics = json.loads((cell / "metrics.json").read_text())
     del metrics["matrices"]
     (cell / "metrics.json").write_text(json.dumps(metrics))
+    (cell / store.CHECKPOINTS_FILE).unlink()
     build_site(results, tmp_path / "site")
     name = json.loads((cell / "params.json").read_text())["name"]
     page = (tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")).read_text()
     assert "pictures not drawn: run `vaebench evaluate --pictures`" in page and "No latents × factors matrices" in page
+    assert 'id="checkpoint-curves"' not in page
     assert 'id="latent-explorer"' not in page and "traversal-0.png" not in page
     assert name not in (tmp_path / "site" / "data" / "codes.js").read_text()
 

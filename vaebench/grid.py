@@ -94,9 +94,18 @@ class Preset:
     log_every: int
     #: overrides of the metrics' standard sample counts (see vaebench.metrics)
     metrics: dict = field(default_factory=dict)
+    #: the ``[checkpoints]`` table: how many checkpoints and their sample counts (see vaebench.checkpoints)
+    checkpoints: dict = field(default_factory=dict)
     #: settings the user chose on the command line; a model that cannot use the preset's dataset or
     #: families gets its own defaults, unless the user chose them
     explicit: frozenset = frozenset()
+
+    @property
+    def checkpoint_plan(self):
+        """When and how every cell is scored while it trains (:class:`vaebench.checkpoints.CheckpointPlan`)."""
+        from vaebench.checkpoints import checkpoint_plan
+
+        return checkpoint_plan(self.checkpoints, self.metrics)
 
     def cells(self) -> list["Cell"]:
         """Every cell of the grid, in a stable order."""
@@ -176,8 +185,8 @@ def load_preset(name_or_path: str) -> Preset:
 
 _REQUIRED = {"dataset": (str, list), "models": list, "families": list, "latent_dims": list, "seeds": list,
              "steps": int, "batch_size": int, "learning_rate": (int, float), "log_every": int}
-_OPTIONAL = {"description": str, "image_size": int, "metrics": dict}
-_KIND_NAMES = {str: "text", (str, list): "a name or a list of names", list: "a list", int: "an integer", (int, float): "a number", dict: "a table"}
+_OPTIONAL = {"description": str, "image_size": int, "metrics": dict, "checkpoints": dict}
+_KIND_NAMES = {str: "text", (str, list): "a name or a list of names", list: "a list", int: "an integer", (int, float): "a number"}
 
 #: upper bounds that keep a typo from asking for more than any machine has
 MAX_LATENT_DIM = 1024
@@ -196,7 +205,7 @@ def _parse(data: dict, name: str, source: str) -> Preset:
     for key, kind in {**_REQUIRED, **_OPTIONAL}.items():
         if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool)):
             raise VaebenchError(f"malformed {source}: {key!r} has the wrong type ({type(data[key]).__name__}); "
-                                f"expected {'a table [metrics]' if key == 'metrics' else _KIND_NAMES[kind]}")
+                                f"expected {f'a table [{key}]' if kind is dict else _KIND_NAMES[kind]}")
     models = []
     for entry in data["models"]:
         if isinstance(entry, str):
@@ -219,6 +228,7 @@ def _parse(data: dict, name: str, source: str) -> Preset:
         learning_rate=float(data["learning_rate"]),
         log_every=data["log_every"],
         metrics=data.get("metrics", {}),
+        checkpoints=data.get("checkpoints", {}),
     )
     _validate(preset, source)
     return preset
@@ -251,6 +261,10 @@ def _validate(preset: Preset, source: str) -> None:
         resolve_settings(preset.metrics)
     except VaebenchError as error:
         raise VaebenchError(f"bad [metrics] in {source}: {error}") from None
+    try:
+        preset.checkpoint_plan
+    except VaebenchError as error:
+        raise VaebenchError(f"bad [checkpoints] in {source}: {error}") from None
 
 
 #: the share of available memory one batch of float32 observations may take: training also holds every

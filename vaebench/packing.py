@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -31,6 +32,9 @@ from vaebench.grid import Cell
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
 from vaebench.train import ProgressFn, build_model, record_interval, steady_rate, steps_per_call, store_cell
+
+if TYPE_CHECKING:
+    from vaebench.checkpoints import CheckpointScorer
 
 #: members per pack when ``--pack`` is not given and an accelerator is visible (1 on a CPU, where packing
 #: adds nothing: the cores are already busy with one model)
@@ -130,11 +134,19 @@ def build_for_training(model: keras.Model, batch) -> None:
     model._symbolic_build(data_batch=batch)
 
 
-def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
-               on_progress: ProgressFn | None = None) -> list[dict]:
+def _assign(model: keras.Model, states, index: int) -> None:
+    """Give ``model`` member ``index``'s current weights from the packed ``states``."""
+    for variables, values in zip((model.trainable_variables, model.non_trainable_variables), states[:2]):
+        for variable, value in zip(variables, values):
+            variable.assign(value[index])
+
+
+def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progress: ProgressFn | None = None,
+               checkpoints: list[CheckpointScorer] | None = None) -> list[dict]:
     """Train ``cells`` (one :func:`pack_key`) together into their directories under ``results_dir``.
 
-    Returns the params.json written for each cell, in order.
+    ``checkpoints``: one scorer per cell (or None), scoring that member's weights at its steps, as
+    :func:`vaebench.train.train_cell` does alone. Returns the params.json written for each cell, in order.
     """
     import jax
     import jax.numpy as jnp
@@ -156,12 +168,24 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
     hparams = _stack([{k: jnp.float32(v) for k, v in _numeric_hparams(cell).items()} for cell in cells])
     alive = jnp.ones(len(cells), bool)
     run = _compile_pack(template)
+    checkpoints = checkpoints or [None] * len(cells)
+    checkpoint_seconds = 0.0  # spent scoring checkpoints after the first interval, left out of the rate
+
+    def score_checkpoints(step: int) -> float:
+        """Score every live member due at ``step``; the seconds it took."""
+        started = time.perf_counter()
+        for index, (model, scorer) in enumerate(zip(models, checkpoints)):
+            if scorer and step in scorer.steps and failures[index] is None:
+                _assign(model, states, index)
+                scorer.score(step, model)
+        return time.perf_counter() - started
 
     chunk = steps_per_call(first)
     log_every = min(first.log_every, first.steps)
     rows: list[list[dict]] = [[] for _ in cells]
     failures: list[dict | None] = [None] * len(cells)
     started = time.perf_counter()
+    score_checkpoints(0)
     first_interval_end = None
     step = 0
     while step < first.steps and any(failure is None for failure in failures):
@@ -179,17 +203,16 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
             row, failures[index] = record_interval(interval_start, step, {k: v[index] for k, v in last.items()})
             if failures[index] is None:
                 rows[index].append(row)
+        checkpoint_seconds += score_checkpoints(step)
         if on_progress:
             losses = [rows[i][-1]["loss"] for i in range(len(cells)) if failures[i] is None and rows[i]]
             on_progress(step, float(np.mean(losses)) if losses else float("nan"))
     finished = time.perf_counter()
 
-    rate = steady_rate(step, log_every, first.batch_size, first_interval_end, finished)
+    rate = steady_rate(step, log_every, first.batch_size, first_interval_end, finished - checkpoint_seconds)
     params = []
     for index, (cell, model, cell_dir) in enumerate(zip(cells, models, cell_dirs)):
-        for variables, values in zip((model.trainable_variables, model.non_trainable_variables), states[:2]):
-            for variable, value in zip(variables, values):
-                variable.assign(value[index])
+        _assign(model, states, index)
         params.append(store_cell(cell, cell_dir, model, rows[index], failures[index], finished - started, rate,
-                                 pack_size=len(cells)))
+                                 pack_size=len(cells), checkpoints=checkpoints[index]))
     return params

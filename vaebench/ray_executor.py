@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vaebench import store
+from vaebench.checkpoints import CheckpointPlan
 from vaebench.environment import backend
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset
@@ -48,15 +49,15 @@ class RayOptions:
     shared_fs: bool = True
 
 
-def train_task(cells_params: list[dict], results_dir: str | None, tensorboard: bool,
-               data_path: str | None) -> dict[str, tuple[store.CellStatus, dict[str, bytes] | None]]:
+def train_task(cells_params: list[dict], results_dir: str | None, tensorboard: bool, data_path: str | None,
+               checkpoints: CheckpointPlan | None = None) -> dict[str, tuple[store.CellStatus, dict[str, bytes] | None]]:
     """The body of one training task (a pack): {cell name: (status, the cell's files without a shared file system)}."""
     cells = [Cell.from_params(params) for params in cells_params]
     if results_dir is not None:
-        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path)
+        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
         return {cell.name: (store.cell_status(Path(results_dir) / cell.name), None) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="vaebench-pack-") as private:
-        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path)
+        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
         return {cell.name: (store.cell_status(Path(private) / cell.name), store.pack_cell_dir(Path(private) / cell.name))
                 for cell in cells}
 
@@ -105,7 +106,8 @@ def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options
             gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
         plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per training task)")
         packs = training_packs(plan, pack_size, console)
-        unfinished = _Driver(ray, plan, packs, preset.metrics, options, gpus, tensorboard, data_path).run(console)
+        unfinished = _Driver(ray, plan, packs, preset.metrics, options, gpus, tensorboard, data_path,
+                             preset.checkpoint_plan).run(console)
     finally:
         if started_here:
             ray.shutdown()
@@ -120,7 +122,7 @@ class _Driver:
     """Submits a training task per pack, then a scoring task per trained cell; stores what returns; shows progress."""
 
     def __init__(self, ray, plan: GridPlan, packs: list[list[Cell]], metric_settings: dict, options: RayOptions,
-                 gpus: float, tensorboard: bool, data_path: str | None):
+                 gpus: float, tensorboard: bool, data_path: str | None, checkpoints: CheckpointPlan | None = None):
         self.ray, self.plan, self.options = ray, plan, options
         self.target = str(plan.results_dir) if options.shared_fs else None
         self.metric_settings, self.data_path = metric_settings, data_path
@@ -133,7 +135,7 @@ class _Driver:
                                                max_retries=options.max_retries, retry_exceptions=False)
         self.score_remote = ray.remote(score_task).options(num_cpus=1, num_gpus=0, max_retries=options.max_retries,
                                                            retry_exceptions=False)
-        self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, data_path): pack
+        self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, data_path, checkpoints): pack
                          for pack in packs}
         self.to_score = [cell for cell in plan.work if cell not in plan.to_train]
         self.scoring: dict = {}

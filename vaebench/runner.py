@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vaebench import store
+from vaebench.checkpoints import CheckpointPlan, CheckpointScorer
 from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
@@ -142,16 +143,24 @@ def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> l
 
 
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
-                data_path: str | None = None) -> None:
-    """Train the unfinished cells of one pack: together when there are several, else the one alone."""
+                data_path: str | None = None, checkpoints: CheckpointPlan | None = None) -> None:
+    """Train the unfinished cells of one pack: together when there are several, else the one alone.
+
+    ``checkpoints`` (None or count 0: none) says when and how each cell is scored while it trains.
+    """
     from vaebench.packing import train_pack
     from vaebench.train import train_cell
 
     pending = [cell for cell in cells if store.cell_status(Path(results_dir) / cell.name) == store.CellStatus.PENDING]
+    if not pending:
+        return
+    dataset = dataset_for(pending[0], data_path)
+    scorers = [CheckpointScorer(checkpoints, cell, dataset, Path(results_dir) / cell.name)
+               if checkpoints and checkpoints.count else None for cell in pending]
     if len(pending) == 1:
-        train_cell(pending[0], dataset_for(pending[0], data_path), Path(results_dir) / pending[0].name, on_progress, tensorboard)
-    elif pending:
-        train_pack(pending, dataset_for(pending[0], data_path), results_dir, on_progress)
+        train_cell(pending[0], dataset, Path(results_dir) / pending[0].name, on_progress, tensorboard, scorers[0])
+    else:
+        train_pack(pending, dataset, results_dir, on_progress, scorers)
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
@@ -202,7 +211,7 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
                                     detail=f"{label} step {step}/{steps} loss {loss:.2f}")
 
                 progress.update(task, detail=f"{label} building")
-                train_cells(pack, results_dir, on_progress, tensorboard, data_path)
+                train_cells(pack, results_dir, on_progress, tensorboard, data_path, preset.checkpoint_plan)
                 progress.update(task, completed=already + sum(cell.steps for cell in pack))
                 for cell in pack:
                     if store.cell_status(results_dir / cell.name) == store.CellStatus.FAILED:

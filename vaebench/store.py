@@ -7,6 +7,7 @@ Layout of a results directory::
     <dataset>/<model>/<family>/z<latent>/s<seed>/
         params.json                the cell's parameters, environment, status; written last
         history.csv                loss terms every ``log_every`` steps
+        checkpoints.csv            scores along training (step, metric, value; see vaebench.checkpoints)
         metrics.json               {"scores": {key: float | "n/a: reason"}, "settings": {...}, "seconds": {...}}
         encoder.keras, decoder.keras
         pictures/                  the report's pictures of the cell, drawn when the cell is scored
@@ -53,6 +54,8 @@ from vaebench.errors import VaebenchError
 GRID_FILE = "grid.json"
 PARAMS_FILE = "params.json"
 HISTORY_FILE = "history.csv"
+CHECKPOINTS_FILE = "checkpoints.csv"
+CHECKPOINT_COLUMNS = ("step", "metric", "value")
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
 PICTURES_DIR = "pictures"
@@ -385,6 +388,31 @@ def _is_matrix(matrix) -> bool:
                     for row in values))
 
 
+def write_checkpoints(cell_dir: Path, rows: list[dict]) -> None:
+    """A cell's scores along training, one row per (step, score key), in the order they were scored."""
+    lines = [",".join(CHECKPOINT_COLUMNS)] + [f"{int(row['step'])},{row['metric']},{float(row['value'])!r}" for row in rows]
+    write_text(Path(cell_dir) / CHECKPOINTS_FILE, "\n".join(lines) + "\n")
+
+
+def read_checkpoints(cell_dir: Path):
+    """A cell's checkpoints.csv as a DataFrame (step, metric, value), checked; an empty one when it has none."""
+    import pandas as pd
+
+    path = Path(cell_dir) / CHECKPOINTS_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
+    try:
+        frame = pd.read_csv(path, dtype={"metric": str})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        frame = pd.DataFrame()
+    if (list(frame.columns) != list(CHECKPOINT_COLUMNS) or not pd.api.types.is_integer_dtype(frame["step"])
+            or not pd.api.types.is_numeric_dtype(frame["value"]) or frame["value"].isna().any()
+            or not frame["metric"].map(lambda key: isinstance(key, str) and bool(_METRIC_KEY.fullmatch(key))).all()):
+        raise VaebenchError(f"corrupt results file {path}: expected a CSV table with the header "
+                            f"{','.join(CHECKPOINT_COLUMNS)}, integer steps, metric names and numbers")
+    return frame
+
+
 def reset_cell_dir(cell_dir: Path) -> None:
     """Make ``cell_dir`` ready to train into: created if missing, emptied of what an interrupted run left."""
     cell_dir = Path(cell_dir)
@@ -459,7 +487,7 @@ def unpack_cell_dir(files: dict[str, bytes], cell_dir: Path) -> None:
 
 @dataclass
 class Experiment:
-    """One cell of a results dir: params, history, metrics, and lazily loaded models."""
+    """One cell of a results dir: params, history, metrics, checkpoints, and lazily loaded models."""
 
     name: str
     path: Path
@@ -489,6 +517,11 @@ class Experiment:
         if "step" not in history.columns:
             raise VaebenchError(f"corrupt results file {path}: expected a CSV table with a header row (step, loss, …)")
         return history
+
+    @cached_property
+    def checkpoints(self):
+        """Scores along training (step, metric, value); empty for a cell trained without them."""
+        return read_checkpoints(self.path)
 
     @property
     def encoder(self):
@@ -571,8 +604,7 @@ def metrics_frame(experiments: Iterable[Experiment]):
 
     rows = []
     for experiment in experiments:
-        base = {column: experiment.params.get(column) for column in PARAM_COLUMNS}
-        base.update({f"hp_{key}": value for key, value in experiment.params.get("hparams", {}).items()})
+        base = _cell_columns(experiment)
         for metric, value in sorted(experiment.scores.items()):
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
@@ -640,3 +672,19 @@ def load_references(results_dir):
     columns = ["dataset", "reference", "family", "latent_dim", "seed", "metric", "value", "note"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"latent_dim": "Int64", "seed": "Int64", "value": float})
+
+
+def checkpoints_frame(experiments: Iterable[Experiment]):
+    """A tidy DataFrame of the scores along training: one row per (cell, step, metric), with the cell's parameters."""
+    import pandas as pd
+
+    frames = [experiment.checkpoints.assign(**_cell_columns(experiment)) for experiment in experiments]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
+
+
+def _cell_columns(experiment: Experiment) -> dict:
+    """The cell's parameters as the columns of a tidy frame (hyperparameters prefixed ``hp_``)."""
+    columns = {column: experiment.params.get(column) for column in PARAM_COLUMNS}
+    columns.update({f"hp_{key}": value for key, value in experiment.params.get("hparams", {}).items()})
+    return columns

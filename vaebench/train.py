@@ -16,7 +16,7 @@ import math
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import keras
 
@@ -28,6 +28,9 @@ from vaebench.grid import Cell
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.likelihoods import likelihood_for
+
+if TYPE_CHECKING:
+    from vaebench.checkpoints import CheckpointScorer
 
 #: called once per logging interval with (step, mean of the loss over the interval)
 ProgressFn = Callable[[int, float], None]
@@ -66,13 +69,16 @@ def record_interval(interval_start: int, step: int, logs: dict) -> tuple[dict, d
 
 
 class _Recorder(keras.callbacks.Callback):
-    """Keeps one history row per finite interval, stops at the exact step count, and on a non-finite loss."""
+    """Keeps one history row per finite interval, stops at the exact step count, and on a non-finite loss;
+    scores the weights at the checkpoints that end an interval."""
 
-    def __init__(self, steps: int, log_every: int, on_progress: ProgressFn | None):
+    def __init__(self, steps: int, log_every: int, on_progress: ProgressFn | None, checkpoints: CheckpointScorer | None):
         super().__init__()
         self.steps = steps
         self.log_every = log_every
         self.on_progress = on_progress
+        self.checkpoints = checkpoints
+        self.checkpoint_seconds = 0.0  # spent scoring checkpoints after the first interval, left out of the rate
         self.interval_start = 0
         self.step = 0
         self.rows: list[dict] = []
@@ -96,6 +102,10 @@ class _Recorder(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         self.rows.append(row)
+        if self.checkpoints and self.step in self.checkpoints.steps:
+            before = self.checkpoints.seconds
+            self.checkpoints.score(self.step, self.model)
+            self.checkpoint_seconds += self.checkpoints.seconds - before
         if self.on_progress:
             self.on_progress(self.step, row["loss"])
 
@@ -118,14 +128,18 @@ def steady_rate(steps: int, log_every: int, batch_size: int, first_interval_end:
 
 
 def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
-               wall_seconds: float, images_per_second: float | None, pack_size: int = 1) -> dict:
+               wall_seconds: float, images_per_second: float | None, pack_size: int = 1,
+               checkpoints: CheckpointScorer | None = None) -> dict:
     """Write a trained cell's files, ``params.json`` last; return the params written.
 
-    A failed cell keeps its history of the intervals before the failure, and no model files.
+    A failed cell keeps its history and checkpoints of the intervals before the failure, and no model files.
     """
     store.write_text(cell_dir / store.HISTORY_FILE, history_csv(rows))
     params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(wall_seconds, 3),
               "pack_size": pack_size, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if checkpoints:
+        store.write_checkpoints(cell_dir, checkpoints.rows)
+        params["checkpoints"] = checkpoints.record()
     params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood)
     if images_per_second is not None:
         params["images_per_second"] = round(images_per_second, 1)
@@ -140,23 +154,28 @@ def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict],
 
 
 def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: ProgressFn | None = None,
-               tensorboard: bool = False) -> dict:
+               tensorboard: bool = False, checkpoints: CheckpointScorer | None = None) -> dict:
     """Train ``cell`` on ``dataset`` into ``cell_dir``; return the params.json written.
 
     A non-finite loss ends training early: the cell is stored as failed with
-    the reason and the exact step, and no model files.
+    the reason and the exact step, and no model files. ``checkpoints`` scores the
+    weights at its steps (0: the untrained network) into ``checkpoints.csv``.
     """
     cell_dir = Path(cell_dir)
     store.reset_cell_dir(cell_dir)
     model = build_model(cell, dataset)
     log_every = min(cell.log_every, cell.steps)
-    recorder = _Recorder(cell.steps, log_every, on_progress)
+    recorder = _Recorder(cell.steps, log_every, on_progress, checkpoints)
     callbacks = [recorder]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(cell_dir / "logs"), update_freq=log_every))
     started = time.perf_counter()
+    if checkpoints and 0 in checkpoints.steps:
+        checkpoints.score(0, model)
     model.fit(batches(dataset, get_model_class(cell.model), cell.batch_size, cell.seed), steps_per_epoch=log_every,
               epochs=math.ceil(cell.steps / log_every), shuffle=False, verbose=0, callbacks=callbacks)
     finished = time.perf_counter()
-    rate = steady_rate(recorder.step, log_every, cell.batch_size, recorder.first_interval_end, finished)
-    return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate)
+    rate = steady_rate(recorder.step, log_every, cell.batch_size, recorder.first_interval_end,
+                       finished - recorder.checkpoint_seconds)
+    return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate,
+                      checkpoints=checkpoints)

@@ -297,6 +297,17 @@ def _stored(cell_dir: Path) -> dict:
     return {key: record.get(key, {}) for key in ("scores", "settings", "seconds", "matrices")}
 
 
+def score_networks(networks: dict, card: dict, dataset: Dataset, settings: dict, metrics: list[str], cell_name: str,
+                   cell_dir: Path) -> dict:
+    """The scores of ``metrics`` for networks in memory (a cell while it trains, ``settings`` resolved), each a number
+    or "n/a: why" exactly as :func:`score_cell` computes them: same functions, same named streams."""
+    context = ScoringContext(dataset, networks["encoder"], networks["decoder"], settings, card, cell_name, cell_dir)
+    scores = {}
+    for name in metrics:
+        scores.update(_scores(METRICS[name], context))
+    return scores
+
+
 def pending_metrics(cell_dir: Path, metrics: list[str] | None = None, force: bool = False) -> list[str]:
     """The requested metrics (default: all) that ``cell_dir/metrics.json`` lacks; all of them with ``force``."""
     names = metric_names() if metrics is None else list(metrics)

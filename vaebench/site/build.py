@@ -116,6 +116,11 @@ class Site:
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "corrupt history.csv", "reason": str(error)})
                 experiment.__dict__["history"] = pd.DataFrame()
             try:
+                experiment.checkpoints
+            except VaebenchError as error:
+                problems.append({"name": experiment.name, "status": "corrupt checkpoints.csv", "reason": str(error)})
+                experiment.__dict__["checkpoints"] = pd.DataFrame(columns=list(store.CHECKPOINT_COLUMNS))
+            try:
                 metrics = experiment.metrics
             except VaebenchError as error:
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "corrupt metrics.json", "reason": str(error)})
@@ -420,6 +425,7 @@ class Site:
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
                     curves=(_json_for_script(cell_charts.training_curves(experiment.history))
                             if not experiment.history.empty else None),
+                    checkpoint_curves=_checkpoint_curves(experiment),
                     view=view, table=table, pictures_note=PICTURES_NOT_DRAWN, centre=TRAVERSAL_STEPS // 2,
                     all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR,
                     scatter=_table_scatter(pictures_dir) if table else _cell_scatter(view))
@@ -469,6 +475,11 @@ class Site:
 _DIRECTION = {True: "↑", False: "↓", None: ""}
 #: traversal rows per block of the gallery (the most informative latents)
 GALLERY_TRAVERSALS = 3
+
+
+def _checkpoint_curves(experiment: store.Experiment) -> Markup | None:
+    spec = cell_charts.checkpoint_curves(experiment.checkpoints)
+    return None if spec is None else _json_for_script(spec)
 
 
 def _factor_chart(matrices: dict, view: CellView | None) -> Markup | None:

@@ -11,6 +11,9 @@ import textwrap
 import altair as alt
 import pandas as pd
 
+from vaebench.metrics.spec import SCORES
+from vaebench.site.labels import heading
+
 #: the named dataset a scatter-matrix spec reads; the page supplies its rows (``spec["datasets"]``)
 CODES_DATA = "codes"
 #: the latents × factors matrices of metrics.json that the page draws, with their titles; the first there is names
@@ -30,6 +33,28 @@ def training_curves(history: pd.DataFrame) -> dict:
             .properties(width=220, height=160)
             .facet(facet=alt.Facet("term:N", title=None), columns=3).resolve_scale(y="independent")
             .properties(title="Training objective and its terms against the step (each point: the mean of one logging interval)")
+            .to_dict())
+
+
+def checkpoint_curves(checkpoints: pd.DataFrame) -> dict | None:
+    """Each headline score (those with a column in the metric spec) against the step it was scored at, one small
+    panel each; None when the cell has no such checkpoint scores. The step axis is symlog, ticked at the
+    checkpoints: step 0 (the untrained network) at its left end, the geometrically spaced steps spread evenly."""
+    shown = checkpoints[checkpoints["metric"].map(lambda key: key in SCORES and SCORES[key].column is not None)]
+    if shown.empty:
+        return None
+    shown = shown.assign(score=shown["metric"].map(heading))
+    order = [heading(key) for key in SCORES if key in set(shown["metric"])]
+    steps = sorted(int(step) for step in set(shown["step"]))
+    # symlog whose linear stretch is the first checkpoint: step 0 one even step left of it, log spacing beyond
+    scale = alt.Scale(type="symlog", constant=min([step for step in steps if step > 0], default=1))
+    return (alt.Chart(shown).mark_line(point=True)
+            .encode(x=alt.X("step:Q", scale=scale, axis=alt.Axis(values=steps, labelAngle=-45), title="training step"),
+                    y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=None),
+                    tooltip=["step", "score", alt.Tooltip("value:Q", format=".4g")])
+            .properties(width=180, height=120)
+            .facet(facet=alt.Facet("score:N", sort=order, title=None), columns=5).resolve_scale(y="independent")
+            .properties(title="Scores along training, at small sample counts (step 0: the untrained network)")
             .to_dict())
 
 
