@@ -23,7 +23,8 @@ from markupsafe import Markup
 import vaebench
 from vaebench import display, store
 from vaebench.errors import VaebenchError
-from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, METRICS, RECONSTRUCTION, SCORES, SETTINGS
+from vaebench.metrics.published import PUBLISHED
+from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS
 from vaebench.picture_spec import ARITHMETIC_FACTOR, LATENTS_FILE, TRAVERSAL_STEPS, pictures_are_current, read_pictures
 from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
@@ -92,6 +93,11 @@ class Site:
         #: per metric, the settings the study's cells were scored with; cells scored otherwise are left out of comparisons
         self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
         self.frame = self._frame()
+        references = store.load_references(self.results_dir)
+        #: the calibration rows, each titled as the report names it
+        self.references = references.assign(title=references["reference"].map(lambda k: display.REFERENCE_TITLES.get(k, k)))
+        #: the scores along training, each row with its cell's setting
+        self.checkpoints = self._checkpoints()
         #: per cell name: its CellView or None, filled by cell_page for the gallery and the explorer
         self.views: dict[str, CellView | None] = {}
 
@@ -151,6 +157,53 @@ class Site:
         order = {c: k for k, c in enumerate(self.configs)}
         frame = frame.assign(_order=frame["config"].map(order))
         return frame.sort_values(["_order", "latent_dim", "seed", "metric"]).drop(columns="_order").reset_index(drop=True)
+
+    def setting_of(self, params: dict) -> str:
+        """A cell's setting as the report names it: "β-VAE (β = 16), z = 4"."""
+        return f"{_config(params)}, z = {params.get('latent_dim')}"
+
+    def _checkpoints(self) -> pd.DataFrame:
+        frame = store.checkpoints_frame([e for e in self.experiments if e.checkpoints is not None])
+        if frame.empty:
+            return frame
+        params = {e.name: e.params for e in self.experiments}
+        return frame.assign(setting=[self.setting_of(params[n]) for n in frame["name"]],
+                            config=[_config(params[n]) for n in frame["name"]])
+
+    def checkpoint_records(self) -> list[dict]:
+        """Per setting, checkpoint step and score: median, lowest and highest seed, n (the along-training chart)."""
+        if self.checkpoints.empty:
+            return []
+        grouped = self.checkpoints.groupby(["setting", "config", "latent_dim", "step", "metric"])["value"]
+        table = grouped.agg(median="median", low="min", high="max", n="count").reset_index()
+        return json.loads(table.round(5).to_json(orient="records"))
+
+    def calibration(self) -> dict | None:
+        """The calibration rows against the grid's best: per row title and latent size, the median over seeds of the
+        reconstruction and headline scores; None without rows."""
+        if self.references.empty:
+            return None
+        keys = [key for key in (RECONSTRUCTION, *HEADLINE) if key in set(self.references["metric"])]
+        rows = []
+        for (title, latent), part in self.references.groupby(["title", self.references["latent_dim"].fillna(-1)],
+                                                              sort=False):
+            medians = part.groupby("metric")["value"].median()
+            rows.append({"title": title, "latent_dim": None if latent < 0 else int(latent),
+                         "values": [significant(medians[k]) if k in medians and pd.notna(medians[k]) else "—" for k in keys]})
+        order = list(display.REFERENCE_TITLES.values())
+        rows.sort(key=lambda r: (order.index(r["title"]) if r["title"] in order else len(order), r["latent_dim"] or 0))
+        best = []
+        compared = self.compared
+        for latent in sorted(compared["latent_dim"].unique()) if not compared.empty else []:
+            values = []
+            for key in keys:
+                scored = compared[(compared["metric"] == key) & (compared["latent_dim"] == latent)]
+                medians = scored.groupby("setting")["value"].median()
+                lower = SCORES[key].higher_is_better is False
+                values.append(significant(medians.min() if lower else medians.max()) if not medians.empty else "—")
+            best.append({"title": "best setting of this grid", "latent_dim": int(latent), "values": values})
+        return {"columns": [{"key": k, "label": SCORES[k].label, "arrow": direction(k)} for k in keys],
+                "rows": rows, "best": best}
 
     @property
     def compared(self) -> pd.DataFrame:
@@ -215,13 +268,13 @@ class Site:
         wide["sweep"] = [points[n].sweep if n in points else None for n in wide["name"]]
         wide["strength"] = [points[n].strength if n in points else None for n in wide["name"]]
         records = json.loads(wide.to_json(orient="records"))  # NaN becomes null
-        text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         path = self.out_dir / METRICS_DATA
         path.parent.mkdir(parents=True, exist_ok=True)
-        settings = json.dumps(self.settings_records(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        path.write_text("window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n"
-                        f"window.VAEBENCH_DATA.{charts.DATA} = {text};\n"
-                        f"window.VAEBENCH_DATA.{charts.SETTINGS_DATA} = {settings};\n")
+        shared = {charts.DATA: records, charts.SETTINGS_DATA: self.settings_records(),
+                  charts.CHECKPOINTS_DATA: self.checkpoint_records()}
+        path.write_text("window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n" + "".join(
+            f"window.VAEBENCH_DATA.{name} = {json.dumps(rows, sort_keys=True, separators=(',', ':'), ensure_ascii=False)};\n"
+            for name, rows in shared.items()))
         self.records = records
 
     def settings_records(self) -> list[dict]:
@@ -296,7 +349,10 @@ class Site:
             settings_of = {e.name: f"{_config(e.params)}, z = {e.params.get('latent_dim')}" for e in self.experiments}
             matrices = {e.name: (settings_of[e.name], (e.metrics or {}).get("matrices") or {})
                         for e in self.experiments if e.metrics and self.protocol.on(e.name, "mig")}
-            found = verdict(self.compared, matrices, excluded=self.protocol.off_lines(lambda name: settings_of[name]))
+            along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
+            found = verdict(self.compared, matrices, checkpoints=along,
+                            excluded=self.protocol.off_lines(lambda name: settings_of[name]),
+                            references=self.references[["title", "latent_dim", "metric", "value"]])
             board = leaderboard(summary, self.configs, self.off_settings())
             if "recon_bce" in wide:  # a still picture of the headline chart, for READMEs and slides
                 still = charts.answer(self.configs, self.metrics)
@@ -313,6 +369,9 @@ class Site:
                 "strips": (_json_for_script(charts.seed_strips(self.configs, self.metrics))
                            if int(summary["n"].max()) >= STRIP_SEEDS else None),
                 "correlation": _json_for_script(charts.rank_correlation(wide, [m for m in self.metrics if m in wide])),
+                "training": (_json_for_script(charts.along_training(self.configs, [m for m in (RECONSTRUCTION, *HEADLINE)
+                                                                                  if m in set(self.checkpoints["metric"])]))
+                             if not self.checkpoints.empty else None),
             }
         run = self.run_facts()
         cells = [{"name": e.name, "title": display.cell_title(e.params), "url": "cells/" + _slug(e.name) + ".html"}
@@ -320,7 +379,7 @@ class Site:
         self.render("index.html.j2", self.out_dir / "index.html", "", title=f"vaebench report: {self.results_dir.name}",
                     run=run, budget=self.budget(run, summary), verdict=found, board=board, table=self.full_table(),
                     charts=index_charts, problems=self.problems, cells=cells, strip_seeds=STRIP_SEEDS,
-                    threshold=WINNER_THRESHOLD, protocol=self.protocol_facts(),
+                    threshold=WINNER_THRESHOLD, protocol=self.protocol_facts(), calibration=self.calibration(),
                     winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
                     capture_cut=CAPTURED_SHARE,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
@@ -382,7 +441,8 @@ class Site:
             for score in metric.scores:
                 entries.append({"score": score, "heading": heading(score.key), "metric": metric,
                                 "direction": direction(score.key) or "not a quality: neither end is better",
-                                "settings": settings, "written": score.key in written})
+                                "settings": settings, "written": score.key in written,
+                                "published": [p for p in PUBLISHED if p.metric == score.key]})
         foreign = sorted(written - set(SCORES))
         self.render("glossary.html.j2", self.out_dir / "glossary.html", "", title="glossary of metrics",
                     entries=entries, foreign=foreign)
