@@ -317,12 +317,14 @@ def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top
     assert not any("codes.js" in page.read_text() for page in site.rglob("*.html") if page.name != "explorer.html")
 
 
-def test_a_site_that_lost_its_manifest_is_still_recognised_as_one_and_rebuilt(site, site_results, tmp_path):
+def test_a_site_that_lost_its_manifest_is_refused_and_left_as_it_is(site, site_results, tmp_path):
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
-    (copy / SITE_MANIFEST).unlink()  # every page, the gallery, the explorer and data/codes.js are known site files
-    build_site(site_results, copy)
-    assert (copy / SITE_MANIFEST).is_file()
+    (copy / SITE_MANIFEST).unlink()  # its files look like a site's, but nothing proves vaebench wrote them
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    with pytest.raises(VaebenchError, match="is not a vaebench site"):
+        build_site(site_results, copy)
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
 
 
 def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_sections(smoke_results, tmp_path):
