@@ -12,6 +12,7 @@ import pytest
 from conftest import run_in_process
 from test_reliability import CELLS, GRID, digest, fake_results, one_line_error
 from vaebench import store
+from vaebench.errors import VaebenchError
 from vaebench.site import build as site_build
 from vaebench.site import build_site
 
@@ -225,11 +226,13 @@ def test_a_deeply_nested_or_huge_params_or_grid_file_is_one_line(results, tmp_pa
     one_line_error(code, err, f"corrupt results file {grid}: {grid.stat().st_size} bytes, more than the 100")
 
 
-def test_json_as_deep_as_allowed_is_read():
-    nested = {}
-    for _ in range(store.MAX_JSON_DEPTH - 1):
-        nested = {"a": nested}
-    assert store._depth(nested) == store.MAX_JSON_DEPTH - 1
+def test_json_as_deep_as_the_limit_is_read_and_one_level_deeper_is_refused(tmp_path):
+    path = tmp_path / "nested.json"
+    path.write_text("[" * store.MAX_JSON_DEPTH + "]" * store.MAX_JSON_DEPTH)
+    assert store.read_json(path) is not None
+    path.write_text('{"a": ' + "[" * store.MAX_JSON_DEPTH + "]" * store.MAX_JSON_DEPTH + "}")
+    with pytest.raises(VaebenchError, match="nested deeper than"):
+        store.read_json(path)
 
 
 # --- names and places merge refuses before writing ------------------------------
