@@ -49,9 +49,11 @@ def digest(root: Path) -> dict:
 
 
 def site_digest(out: Path) -> dict:
-    """Like digest, with the build date (the one line that differs between two builds) blanked."""
+    """Like digest, with the build date (the one line that differs between two builds) blanked, and the manifest
+    (which records the build and index.html's digest) as the names it lists."""
     date = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
-    return {str(p.relative_to(out)): hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
+    return {str(p.relative_to(out)): sorted(json.loads(p.read_text())["files"]) if p.name == site_build.SITE_MANIFEST
+            else hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
             for p in sorted(Path(out).rglob("*")) if p.is_file()}
 
 

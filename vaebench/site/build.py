@@ -1,7 +1,7 @@
 """Render a results dir into a static site: index, comparisons, one page per trained cell.
 
 Deterministic: stable ordering, fixed seeds for every picture, explicitly
-named chart parameters; the build date appears once, in index.html.
+named chart parameters; the build date appears once, in index.html (and the manifest records the build).
 """
 
 from __future__ import annotations
@@ -530,8 +530,8 @@ def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | 
         return {}
     manifest = out_dir / SITE_MANIFEST
     if manifest.is_symlink() or not manifest.is_file():
-        raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site (it has no {SITE_MANIFEST}); "
-                            "refusing to replace it: choose another --out, or a new or empty folder")
+        raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: it has no "
+                            f"{SITE_MANIFEST}; choose another --out, or a new or empty folder")
     problem = f"corrupt site manifest {manifest}: expected the files a vaebench build wrote inside {out_dir}"
     try:
         recorded = json.loads(manifest.read_text())
