@@ -197,14 +197,12 @@ def read_json(path: Path) -> Any:
     data = read_bytes(path, MAX_JSON_BYTES)
     try:
         value = json.loads(data)
-    except RecursionError:
-        value = None
-        depth = math.inf
+        too_deep = _depth(value) > MAX_JSON_DEPTH
+    except RecursionError:  # deeper than the parser goes
+        too_deep = True
     except ValueError as error:
         raise VaebenchError(f"corrupt results file {path}: {error}") from None
-    else:
-        depth = _depth(value)
-    if depth > MAX_JSON_DEPTH:
+    if too_deep:
         raise VaebenchError(f"corrupt results file {path}: nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
@@ -231,10 +229,6 @@ def check_entry(path: Path) -> os.stat_result | None:
         info = os.lstat(path)
     except FileNotFoundError:
         return None
-    except OSError as error:
-        if error.errno == errno.ENAMETOOLONG:
-            raise VaebenchError(f"{path}: {error.strerror}") from None
-        raise
     if stat.S_ISLNK(info.st_mode):
         raise VaebenchError(f"{path} is a symbolic link; a results dir must hold its own regular files and folders")
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
