@@ -267,3 +267,12 @@ def test_an_emptied_history_of_a_done_cell_is_reported_as_corrupt(results, tmp_p
     code, _, err = run_in_process(commands(results, tmp_path)[command], capsys)
     one_line_error(code, err, f"corrupt results file {path}: expected a CSV table with a header row")
     assert not (tmp_path / "merged" / store.GRID_FILE).exists()
+
+
+def test_a_file_in_place_of_a_cell_s_folder_is_one_line(results, tmp_path, capsys):
+    family = results / CELLS[0].name.rsplit("/", 2)[0]
+    moved = tmp_path / "moved"
+    family.rename(moved)
+    family.write_text("not a folder")
+    code, _, err = run_in_process(["list", "--results", results], capsys)
+    one_line_error(code, err, f"{family} is a file where the results dir needs a folder")

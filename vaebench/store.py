@@ -227,7 +227,7 @@ def check_entry(path: Path) -> os.stat_result | None:
     """``path``'s own lstat (None if it does not exist); refuse a symbolic link or anything but a file or folder."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # as Path.exists: a file in place of a folder above it
         return None
     if stat.S_ISLNK(info.st_mode):
         raise VaebenchError(f"{path} is a symbolic link; a results dir must hold its own regular files and folders")
@@ -239,10 +239,14 @@ def check_entry(path: Path) -> os.stat_result | None:
 def check_path(root: Path, path: Path) -> None:
     """Refuse ``path`` if it, or any folder between ``root`` and it, is a symbolic link (or a device, pipe, socket)."""
     root, path = Path(root), Path(path)
-    for part in path.relative_to(root).parts:
+    parts = path.relative_to(root).parts
+    for index, part in enumerate(parts):
         root = root / part
-        if check_entry(root) is None:
+        info = check_entry(root)
+        if info is None:
             return
+        if index < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
+            raise VaebenchError(f"{root} is a file where the results dir needs a folder (for {path})")
 
 
 def check_tree(folder: Path) -> None:
