@@ -53,8 +53,8 @@ def test_a_manifest_naming_a_users_file_does_not_get_it_deleted(results, tmp_pat
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
     assert code == 0, err
     assert (out / "notes.txt").read_text() == "mine"
-    assert err.strip().splitlines() == [f"warning: left 1 file in {out} that an earlier build wrote but that changed since "
-                                        "(now yours, no longer the site's): notes.txt"]
+    assert err.strip().splitlines() == [f"warning: left 1 file in {out} that an earlier build wrote but that changed since, "
+                                        "or whose content it did not record (now yours, no longer the site's): notes.txt"]
     assert "notes.txt" not in manifest(out)["files"]
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)  # said once
     assert code == 0 and err == "", err
@@ -276,3 +276,18 @@ def test_a_file_in_place_of_a_cell_s_folder_is_one_line(results, tmp_path, capsy
     family.write_text("not a folder")
     code, _, err = run_in_process(["list", "--results", results], capsys)
     one_line_error(code, err, f"{family} is a file where the results dir needs a folder")
+
+
+def test_a_site_with_a_manifest_without_digests_is_rebuilt_where_the_build_writes_and_nothing_else_goes(results, tmp_path):
+    out = tmp_path / "site"  # as the committed site/ was built: its manifest lists names only
+    build_site(results, out)
+    (out / "index.html").write_text("the old front page")
+    (out / "cells" / "old__cell.html").write_text("a page of a cell no longer in the results")
+    names = sorted(manifest(out)["files"]) + ["cells/old__cell.html"]
+    (out / site_build.SITE_MANIFEST).write_text(json.dumps({"files": names}))
+    warnings = []
+    build_site(results, out, warn=warnings.append)
+    assert "vaebench report" in (out / "index.html").read_text()
+    assert (out / "cells" / "old__cell.html").read_text() == "a page of a cell no longer in the results"
+    assert len(warnings) == 1 and warnings[0].endswith(": cells/old__cell.html")
+    assert all(len(entry["sha256"]) == 64 for entry in manifest(out)["files"].values())

@@ -609,8 +609,8 @@ def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None
                             "move it away and build again, or choose another --out")
     kept = sorted(relative for relative in ours if relative not in mine and os.path.lexists(out_dir / relative))
     if kept:
-        warn(f"left {len(kept)} file{'s' if len(kept) > 1 else ''} in {out_dir} that an earlier build wrote but that "
-             f"changed since (now yours, no longer the site's): {', '.join(kept)}")
+        warn(f"left {len(kept)} file{'s' if len(kept) > 1 else ''} in {out_dir} that an earlier build wrote but that changed "
+             f"since, or whose content it did not record (now yours, no longer the site's): {', '.join(kept)}")
     # From here on the manifest names every file of ours in out_dir with the content it may have, wherever a kill interrupts.
     store.write_json(out_dir / SITE_MANIFEST, {"files": mine, "incoming": built})
     for relative in built:
