@@ -55,7 +55,7 @@ STRIP_SEEDS = 5
 #: or removes a file only while it still has that content, and leaves every other file alone
 SITE_MANIFEST = ".vaebench-site.json"
 #: a manifest entry: {"sha256": hex digest, "build": the build's id}
-_SITE_FILE = {"sha256": re.compile(r"[0-9a-f]{64}"), "build": re.compile(r".+")}
+_MANIFEST_ENTRY = {"sha256": re.compile(r"[0-9a-f]{64}"), "build": re.compile(r".+")}
 
 
 def _slug(name: str) -> str:
@@ -554,8 +554,8 @@ def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | 
 
 
 def _is_entry(entry) -> bool:
-    return isinstance(entry, dict) and set(entry) == set(_SITE_FILE) and \
-        all(isinstance(entry[key], str) and rule.fullmatch(entry[key]) for key, rule in _SITE_FILE.items())
+    return isinstance(entry, dict) and set(entry) == set(_MANIFEST_ENTRY) and \
+        all(isinstance(entry[key], str) and rule.fullmatch(entry[key]) for key, rule in _MANIFEST_ENTRY.items())
 
 
 def _inside(relative: str) -> bool:
