@@ -291,3 +291,12 @@ def test_a_site_with_a_manifest_without_digests_is_rebuilt_where_the_build_write
     assert (out / "cells" / "old__cell.html").read_text() == "a page of a cell no longer in the results"
     assert len(warnings) == 1 and warnings[0].endswith(": cells/old__cell.html")
     assert all(len(entry["sha256"]) == 64 for entry in manifest(out)["files"].values())
+
+
+def test_a_deeply_nested_pictures_file_is_one_line_naming_it(results, tmp_path, capsys):
+    pictures = results / CELLS[0].name / store.PICTURES_DIR
+    pictures.mkdir()
+    (pictures / "pictures.json").write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", tmp_path / "site"], capsys)
+    one_line_error(code, err, f"corrupt results file {pictures / 'pictures.json'}: nested deeper than")
+    assert not (tmp_path / "site").exists()

@@ -33,6 +33,7 @@ from PIL import Image
 
 from vaebench import store
 from vaebench.data.base import Dataset
+from vaebench.errors import VaebenchError
 from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
 
@@ -252,8 +253,8 @@ def pictures_are_current(cell_dir: Path) -> bool:
     """Whether the cell's pictures folder exists and was drawn by this PICTURES_VERSION."""
     path = Path(cell_dir) / store.PICTURES_DIR / PICTURES_FILE
     try:
-        return json.loads(path.read_text()).get("version") == PICTURES_VERSION
-    except (OSError, ValueError, AttributeError):
+        return store.read_json(path).get("version") == PICTURES_VERSION
+    except (OSError, VaebenchError, AttributeError):
         return False
 
 

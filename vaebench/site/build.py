@@ -413,7 +413,7 @@ def _table_section(pictures_dir: Path | None) -> dict | None:
     """What a table cell's page shows instead of pictures (vaebench.table_pictures); None for other cells."""
     if pictures_dir is None:
         return None
-    meta = json.loads((pictures_dir / PICTURES_FILE).read_text())
+    meta = store.read_json(pictures_dir / PICTURES_FILE)
     if meta.get("kind") != "tables" or meta.get("version") != PICTURES_VERSION:
         return None
     informative = {t["latent"] for t in meta["traversals"]}

@@ -7,7 +7,6 @@ are copied, never re-encoded, and every tile keeps its native size.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from vaebench import store
 from vaebench.pictures import (
     INFORMATIVE_KL,
     INFORMATIVE_VARIANCE_SHARE,
@@ -135,7 +135,7 @@ class CellView:
         path = Path(folder) / PICTURES_FILE
         if not path.is_file():
             return None
-        meta = json.loads(path.read_text())
+        meta = store.read_json(path)
         if meta.get("version") != PICTURES_VERSION:
             return None
         table = Path(folder) / LATENTS_FILE
