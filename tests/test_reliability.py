@@ -49,9 +49,11 @@ def digest(root: Path) -> dict:
 
 
 def site_digest(out: Path) -> dict:
-    """Like digest, with the build date (the one line that differs between two builds) blanked."""
+    """Like digest, with the build date (the one line that differs between two builds) blanked, and the manifest
+    (which records the build and index.html's digest) as the names it lists."""
     date = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
-    return {str(p.relative_to(out)): hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
+    return {str(p.relative_to(out)): sorted(json.loads(p.read_text())["files"]) if p.name == site_build.SITE_MANIFEST
+            else hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
             for p in sorted(Path(out).rglob("*")) if p.is_file()}
 
 
@@ -92,19 +94,20 @@ def test_rebuild_keeps_unrelated_files_and_replaces_only_its_own(results, tmp_pa
                                       if p.is_file() and p.name not in ("notes.txt", "draft.md", site_build.SITE_MANIFEST))
 
 
-def test_an_empty_out_dir_and_a_site_built_before_the_manifest_are_replaced(results, tmp_path):
+def test_an_empty_out_dir_is_built_into_and_a_site_without_a_manifest_is_refused(results, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     build_site(results, empty)
     assert (empty / "index.html").is_file()
-    legacy = tmp_path / "legacy"  # as the committed site/ was built: no manifest
+    legacy = tmp_path / "legacy"  # named like a site's files, but nothing proves vaebench wrote them
     for name in ("index.html", "compare.html", "glossary.html", "tradeoff.png", "assets/style.css", "assets/vega-bundle.js",
                  "data/metrics.js", "cells/old__cell.html", "cells/old__cell/traversal-0.png"):
         (legacy / name).parent.mkdir(parents=True, exist_ok=True)
         (legacy / name).write_text("old")
-    build_site(results, legacy)
-    assert not (legacy / "cells" / "old__cell.html").exists() and not (legacy / "cells" / "old__cell").exists()
-    assert (legacy / site_build.SITE_MANIFEST).is_file()
+    before = digest(legacy)
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", legacy], capsys)
+    one_line_error(code, err, "is not a vaebench site", site_build.SITE_MANIFEST)
+    assert digest(legacy) == before
 
 
 @pytest.mark.parametrize("extra", ["notes.txt", "assets/photo.jpg", "cells/a/b/deep.png", ".git/HEAD"])

@@ -200,6 +200,8 @@ def _assert_same_site(site, again):
         if relative.name == "index.html":
             a, b = date.sub("DATE", a.decode()), date.sub("DATE", b.decode())
             assert len(date.findall((site / relative).read_text())) == 1
+        if relative.name == SITE_MANIFEST:  # it records the build, and index.html's digest
+            a, b = (sorted(json.loads(text)["files"]) for text in (a, b))
         assert a == b, relative
 
 
@@ -347,12 +349,14 @@ def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top
 
 
 @pytest.mark.slow
-def test_a_site_that_lost_its_manifest_is_still_recognised_as_one_and_rebuilt(site, site_results, tmp_path):
+def test_a_site_that_lost_its_manifest_is_refused_and_left_as_it_is(site, site_results, tmp_path):
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
-    (copy / SITE_MANIFEST).unlink()  # every page, the gallery, the explorer and data/codes.js are known site files
-    build_site(site_results, copy)
-    assert (copy / SITE_MANIFEST).is_file()
+    (copy / SITE_MANIFEST).unlink()  # its files look like a site's, but nothing proves vaebench wrote them
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    with pytest.raises(VaebenchError, match="is not a vaebench site"):
+        build_site(site_results, copy)
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.slow

@@ -169,6 +169,8 @@ def _print_grid_table(results_dir: Path) -> None:
         if status == store.CellStatus.FAILED:
             table.add_row(name, f"[red]{status}[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
             continue
+        if status == store.CellStatus.DONE:
+            store.read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
         scores = (store.read_metrics(cell_dir) or {}).get("scores", {})
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
         style = f"[green]{status}[/]" if status == store.CellStatus.DONE else f"[yellow]{status}[/]"

@@ -26,7 +26,7 @@ PICTURES_FILE describes the folder:
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +53,11 @@ LATENTS_FILE = "latents.csv"
 
 
 def read_pictures(folder: Path) -> dict | None:
-    """A pictures folder's PICTURES_FILE when this PICTURES_VERSION drew it, else None (none drawn, older, or unreadable)."""
-    try:
-        meta = json.loads((Path(folder) / PICTURES_FILE).read_text())
-    except (OSError, ValueError):
+    """A pictures folder's PICTURES_FILE when this PICTURES_VERSION drew it, else None (none drawn, or older)."""
+    path = Path(folder) / PICTURES_FILE
+    if not os.path.lexists(path):
         return None
+    meta = store.read_json(path)  # a link, an over-deep or a corrupt file is one line naming it
     return meta if isinstance(meta, dict) and meta.get("version") == PICTURES_VERSION else None
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from vaebench.data.base import Dataset
+from vaebench.errors import VaebenchError
 from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
 from vaebench.picture_spec import (INFORMATIVE_KL, INFORMATIVE_VARIANCE_SHARE, LATENTS_FILE, PICTURES_FILE,

@@ -52,6 +52,8 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
             raise VaebenchError(f"{source} is not a results dir (no {store.GRID_FILE}); expected dirs written by `vaebench run grid`")
         if source.resolve() == into.resolve():
             raise VaebenchError(f"cannot merge {source} into itself")
+        if into.resolve().is_relative_to(source.resolve()):
+            raise VaebenchError(f"--into {into} is inside the source {source}; choose a folder outside every source")
     _plan_merge(sources, into)  # refuse what can be refused before creating or locking anything
     store.check_writable(into)
     with store.results_lock(into, "merge"):
@@ -97,8 +99,11 @@ def _plan_merge(sources: list[Path], into: Path) -> tuple[dict[str, dict], dict[
                 raise VaebenchError(f"conflict: cell {name} has different parameters in {owner[name]} and {source}; nothing merged")
             owner.setdefault(name, source)
             recorded.setdefault(name, params)
-            if store.cell_status(source / name) == CellStatus.PENDING:
+            status = store.cell_status(source / name)
+            if status == CellStatus.PENDING:
                 continue
+            if status == CellStatus.DONE:
+                store.read_history(source / name)  # refuse copying a done cell whose history was emptied
             if name in finished:
                 if store.pack_cell_dir(finished[name] / name) != store.pack_cell_dir(source / name):
                     raise VaebenchError(f"conflict: cell {name} is finished in both {finished[name]} and {source} with different files; "

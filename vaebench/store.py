@@ -42,6 +42,7 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -204,13 +205,95 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in JSON")
 
 
+#: a JSON results file larger than this, or nested deeper, is refused as corrupt (vaebench writes a few KB, 3 levels deep)
+MAX_JSON_BYTES = 64 * 2**20
+MAX_JSON_DEPTH = 32
+
+
 def read_json(path: Path) -> Any:
+    """A JSON results file, parsed; a one-line VaebenchError when it is a link, too large, too deep or not JSON."""
+    data = read_bytes(path, MAX_JSON_BYTES)
     try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as error:
+        value = json.loads(data)
+        too_deep = _depth(value) > MAX_JSON_DEPTH
+    except RecursionError:  # deeper than the parser goes
+        too_deep = True
+    except ValueError as error:
         raise VaebenchError(f"corrupt results file {path}: {error}") from None
+    if too_deep:
+        raise VaebenchError(f"corrupt results file {path}: nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _depth(value) -> int:
+    """How deeply ``value`` nests lists and objects, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+# --- reading only what is there ----------------------------------------------
+# Everything vaebench reads from a results dir is a regular file or folder inside it, looked at without
+# following links: a symbolic link would publish or copy a file from elsewhere as if it were a result.
+
+def check_entry(path: Path) -> os.stat_result | None:
+    """``path``'s own lstat (None if it does not exist); refuse a symbolic link or anything but a file or folder."""
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):  # as Path.exists: a file in place of a folder above it
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        raise VaebenchError(f"{path} is a symbolic link; a results dir must hold its own regular files and folders")
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        raise VaebenchError(f"{path} is neither a regular file nor a folder; a results dir holds only those")
+    return info
+
+
+def check_path(root: Path, path: Path) -> None:
+    """Refuse ``path`` if it, or any folder between ``root`` and it, is a symbolic link (or a device, pipe, socket)."""
+    root, path = Path(root), Path(path)
+    parts = path.relative_to(root).parts
+    for index, part in enumerate(parts):
+        root = root / part
+        info = check_entry(root)
+        if info is None:
+            return
+        if index < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
+            raise VaebenchError(f"{root} is a file where the results dir needs a folder (for {path})")
+
+
+def check_tree(folder: Path) -> None:
+    """Refuse ``folder`` if anything below it (hidden names aside: vaebench's temporary files) is not a regular file or folder."""
+    for parent, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in sorted(folders + files):
+            if not name.startswith("."):
+                check_entry(Path(parent) / name)
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file, opened without following a link; FileNotFoundError when it is missing."""
+    path = Path(path)
+    info = check_entry(path)
+    if info is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise VaebenchError(f"corrupt results file {path}: a folder, expected a file")
+    if limit is not None and info.st_size > limit:
+        raise VaebenchError(f"corrupt results file {path}: {info.st_size} bytes, more than the {limit} a results file may hold")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # replaced by a link since the lstat
+            raise VaebenchError(f"{path} is a symbolic link; a results dir must hold its own regular files and folders") from None
+        raise VaebenchError(f"corrupt results file {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read()
 
 
 def check_writable(root: Path) -> None:
@@ -267,22 +350,29 @@ def _holder(root: Path) -> str:
 
 # --- cell names --------------------------------------------------------------
 
+#: the longest part of a cell name, and the longest name: the site names a page after the whole name (file names
+#: stop at 255 bytes), and a results dir nests the parts as folders
+MAX_NAME_PART, MAX_NAME = 100, 200
 _NAME_PART = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
 _NAME_PARTS = (_NAME_PART, _NAME_PART, _NAME_PART, re.compile(r"z[0-9]+"), re.compile(r"s[0-9]+"))
 
 
 def is_cell_name(name) -> bool:
     """Whether ``name`` reads like :attr:`vaebench.grid.Cell.name`: five safe parts, none hidden, none ``..``."""
-    parts = name.split("/") if isinstance(name, str) else []
+    parts = name.split("/") if isinstance(name, str) and len(name) <= MAX_NAME else []
     return (len(parts) == len(_NAME_PARTS) and parts[0] != REFERENCES_DIR
-            and all(rule.fullmatch(part) for rule, part in zip(_NAME_PARTS, parts)))
+            and all(len(part) <= MAX_NAME_PART and rule.fullmatch(part) for rule, part in zip(_NAME_PARTS, parts)))
 
 
 def check_cell_name(name, root: Path, source: Path) -> None:
-    """Refuse (naming ``source``) a cell name that is not ``dataset/model/family/z<int>/s<int>`` inside ``root``."""
-    if not is_cell_name(name) or not (Path(root) / name).resolve().is_relative_to(Path(root).resolve()):
-        raise VaebenchError(f"corrupt results file {source}: {name!r} is not a cell name; expected "
-                            "dataset/model/family/z<int>/s<int> inside the results dir, e.g. dsprites64/beta_vae-beta4/conv/z10/s0")
+    """Refuse (naming ``source``) a cell name that is not ``dataset/model/family/z<int>/s<int>`` inside ``root``,
+    and a cell whose folder, or a folder above it, is a symbolic link."""
+    if not is_cell_name(name):
+        shown = name if not isinstance(name, str) or len(name) <= MAX_NAME else name[:40] + f"… ({len(name)} characters)"
+        raise VaebenchError(f"corrupt results file {source}: {shown!r} is not a cell name; expected "
+                            f"dataset/model/family/z<int>/s<int> (parts of at most {MAX_NAME_PART} characters, "
+                            f"{MAX_NAME} in all), e.g. dsprites64/beta_vae-beta4/conv/z10/s0")
+    check_path(root, Path(root) / name)
 
 
 # --- the grid file -----------------------------------------------------------
@@ -290,7 +380,7 @@ def check_cell_name(name, root: Path, source: Path) -> None:
 def read_grid(root: Path) -> dict[str, dict]:
     """Cell name -> params of every cell recorded in ``root/grid.json`` ({} when absent); every name checked."""
     path = Path(root) / GRID_FILE
-    if not path.exists():
+    if check_entry(path) is None:
         return {}
     grid = read_json(path)
     if not isinstance(grid, dict) or not isinstance(grid.get("cells"), dict):
@@ -310,7 +400,7 @@ def grid_dirs(root: Path) -> list[Path]:
 def read_presets(root: Path) -> dict[str, str]:
     """Preset name -> description of every preset that ran into ``root`` ({} when unknown)."""
     path = Path(root) / GRID_FILE
-    presets = read_json(path).get("presets", {}) if path.exists() else {}
+    presets = read_json(path).get("presets", {}) if check_entry(path) is not None else {}
     return presets if isinstance(presets, dict) else {}
 
 
@@ -334,7 +424,7 @@ def record_cells(root: Path, cells: dict[str, dict], presets: dict[str, str] | N
 def read_params(cell_dir: Path) -> dict | None:
     """A finished cell's params.json, checked; None while the cell is pending (no params.json yet)."""
     path = Path(cell_dir) / PARAMS_FILE
-    if not path.exists():
+    if check_entry(path) is None:
         return None
     params = read_json(path)
     if not isinstance(params, dict):
@@ -361,7 +451,7 @@ _METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def read_metrics(cell_dir: Path) -> dict | None:
     """A cell's metrics.json, checked; None when it has none."""
     path = Path(cell_dir) / METRICS_FILE
-    if not path.exists():
+    if check_entry(path) is None:
         return None
     metrics = read_json(path)
     if not isinstance(metrics, dict) or not all(isinstance(metrics.get(key, {}), dict) for key in ("scores", "settings", "seconds")):
@@ -469,11 +559,14 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def pack_cell_dir(cell_dir: Path) -> dict[str, bytes]:
-    """Every file of a cell directory as {relative path: bytes} (empty when it does not exist); hidden ones are not results."""
+    """Every file of a cell directory as {relative path: bytes} (empty when it does not exist); hidden ones are not results.
+
+    A symbolic link (or pipe, device) anywhere in it is refused, never followed."""
     cell_dir = Path(cell_dir)
-    if not cell_dir.is_dir():
+    if check_entry(cell_dir) is None:
         return {}
-    return {str(path.relative_to(cell_dir)): path.read_bytes() for path in sorted(cell_dir.rglob("*"))
+    check_tree(cell_dir)
+    return {str(path.relative_to(cell_dir)): read_bytes(path) for path in sorted(cell_dir.rglob("*"))
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(cell_dir).parts)}
 
 
@@ -507,16 +600,7 @@ class Experiment:
     def history(self):
         import pandas as pd
 
-        path = self.path / HISTORY_FILE
-        if not path.exists():
-            return pd.DataFrame()
-        try:
-            history = pd.read_csv(path)
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
-            history = pd.DataFrame()
-        if "step" not in history.columns:
-            raise VaebenchError(f"corrupt results file {path}: expected a CSV table with a header row (step, loss, …)")
-        return history
+        return read_history(self.path)
 
     @cached_property
     def checkpoints(self):
@@ -551,10 +635,28 @@ class Experiment:
         return True
 
 
+def read_history(cell_dir: Path):
+    """A cell's history.csv as a DataFrame (empty when it has none); a VaebenchError when it has no header row."""
+    import io
+
+    import pandas as pd
+
+    path = Path(cell_dir) / HISTORY_FILE
+    if check_entry(path) is None:
+        return pd.DataFrame()
+    try:
+        history = pd.read_csv(io.BytesIO(read_bytes(path)))
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        history = pd.DataFrame()
+    if "step" not in history.columns:
+        raise VaebenchError(f"corrupt results file {path}: expected a CSV table with a header row (step, loss, …)")
+    return history
+
+
 def load_network(cell_dir: Path, filename: str):
     """A stored Keras network of a trained cell; a VaebenchError if the cell kept no weights."""
     path = Path(cell_dir) / filename
-    if not path.is_file():
+    if check_entry(path) is None or not path.is_file():
         raise VaebenchError(f"{cell_dir} has no {filename}: this results dir does not keep its weights "
                             "(a published grid keeps only what its report needs); train the cell again to get them")
     import keras
@@ -582,6 +684,8 @@ def load_experiments(results_dir, where: dict | None = None, include_failed: boo
         parts = params_path.relative_to(root).parts
         if any(part.startswith(".") for part in parts) or parts[0] == REFERENCES_DIR:
             continue  # a staging folder or other temporary copy, or a calibration row: never a cell
+        check_path(root, params_path)
+        check_tree(params_path.parent)
         params = read_params(params_path.parent)
         status = CellStatus(params["status"])
         if status != CellStatus.DONE and not (include_failed and status == CellStatus.FAILED):

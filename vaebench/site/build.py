@@ -1,16 +1,20 @@
 """Render a results dir into a static site: index, comparisons, one page per trained cell.
 
 Deterministic: stable ordering, fixed seeds for every picture, explicitly
-named chart parameters; the build date appears once, in index.html.
+named chart parameters; the build date appears once, in index.html (and the manifest records the build).
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
+import stat
+import sys
 from collections import Counter
 from datetime import datetime, timezone
 from importlib import resources
@@ -52,11 +56,11 @@ STRIP_SEEDS = 5
 #: what a cell page and the index's problem table say of a cell without current pictures: the report does not draw them
 PICTURES_NOT_DRAWN = ("pictures not drawn: run `vaebench evaluate --pictures` on its results dir "
                       "(it draws them from the cell's weights, which the cell must still have)")
-#: the list of files a build wrote into its out dir: a rebuild replaces or removes those and nothing else
+#: the files a build wrote into its out dir, each with its sha256 and the build that wrote it: a rebuild replaces
+#: or removes a file only while it still has that content, and leaves every other file alone
 SITE_MANIFEST = ".vaebench-site.json"
-#: every file a build writes; a folder holding only such files (and index.html) is a site built before the manifest
-_SITE_FILE = re.compile(r"(index|compare|glossary|gallery|explorer)\.html|tradeoff\.png|assets/[^/]+\.(js|css)|data/[^/]+\.js|"
-                        r"cells/[^/]+\.html|cells/[^/]+/[^/]+\.png")
+#: a manifest entry: {"sha256": hex digest, "build": the build's id}
+_MANIFEST_ENTRY = {"sha256": re.compile(r"[0-9a-f]{64}"), "build": re.compile(r".+")}
 
 
 def _slug(name: str) -> str:
@@ -628,12 +632,13 @@ def find_grid_dir(results_dir: Path) -> Path:
     return grids[0] if grids else results_dir
 
 
-def build_site(results_dir: Path, out_dir: Path) -> Path:
+def build_site(results_dir: Path, out_dir: Path, warn=None) -> Path:
     """Build the site for ``results_dir`` into ``out_dir``; return its index.html.
 
     The site is built in a hidden staging folder beside ``out_dir`` and then moved in, so a failed or
     killed build leaves the old site as it was (and the next build removes the staging folder). In an
-    existing ``out_dir`` only the files an earlier build wrote are replaced or removed; any other file stays.
+    existing ``out_dir`` only the files an earlier build wrote, still as it wrote them, are replaced or
+    removed; ``warn`` (default: a line on stderr) is told of those that changed since, which are left alone.
     """
     grid_dir = find_grid_dir(results_dir)
     out_dir = Path(out_dir)
@@ -654,14 +659,23 @@ def build_site(results_dir: Path, out_dir: Path) -> Path:
             site.index()  # after the cell pages: it shows the winners' traversals from their views
             site.compare()
             site.glossary()
-            _swap_in(staging, out_dir, ours)
+            _swap_in(staging, out_dir, ours, warn or _warn)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "index.html"
 
 
-def _earlier_build(out_dir: Path, grid_dir: Path) -> set[str]:
-    """The files an earlier build wrote in ``out_dir`` (relative paths); refuse an ``out_dir`` that is not the site's to write."""
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | None]:
+    """What an earlier build wrote in ``out_dir``: {relative path: {sha256 it may have: the build that wrote it}};
+    refuse an ``out_dir`` that is not the site's to write.
+
+    A manifest written before digests were recorded (a plain list of paths) gives None for each path: such a
+    file is replaced only by the file of the same name this build writes, and never removed.
+    """
     out, results = out_dir.resolve(), grid_dir.resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
@@ -669,43 +683,100 @@ def _earlier_build(out_dir: Path, grid_dir: Path) -> set[str]:
         raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
     if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in store.read_grid(grid_dir)}:
         raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
-    if not out_dir.exists():
-        return set()
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return {}
     manifest = out_dir / SITE_MANIFEST
-    if manifest.is_file():
-        files = store.read_json(manifest)
-        files = files.get("files") if isinstance(files, dict) else None
-        if not isinstance(files, list) or not all(isinstance(f, str) and _inside(out_dir, f) for f in files):
-            raise VaebenchError(f"corrupt site manifest {manifest}: expected {{\"files\": [relative paths inside {out_dir}]}}")
-        return set(files)
-    files = {path.relative_to(out_dir).as_posix() for path in out_dir.rglob("*") if not path.is_dir()}
-    if files and not ("index.html" in files and all(_SITE_FILE.fullmatch(f) for f in files)):
-        raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: choose another --out")
-    return files
+    if manifest.is_symlink() or not manifest.is_file():
+        raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: it has no "
+                            f"{SITE_MANIFEST}; choose another --out, or a new or empty folder")
+    problem = f"corrupt site manifest {manifest}: expected the files a vaebench build wrote inside {out_dir}"
+    try:
+        recorded = json.loads(manifest.read_text())
+    except (ValueError, RecursionError, OSError):
+        raise VaebenchError(problem) from None
+    if isinstance(recorded, dict) and isinstance(recorded.get("files"), list):  # written before digests were recorded
+        files = recorded["files"]
+        if not all(isinstance(f, str) and _inside(f) for f in files):
+            raise VaebenchError(problem)
+        return dict.fromkeys(files)
+    sections = [recorded.get(key, {}) for key in ("files", "incoming")] if isinstance(recorded, dict) else [None]
+    if not all(isinstance(section, dict) and all(_inside(f) and _is_entry(entry) for f, entry in section.items())
+               for section in sections):
+        raise VaebenchError(problem)
+    ours: dict[str, dict[str, str] | None] = {}
+    for section in sections:
+        for relative, entry in section.items():
+            ours.setdefault(relative, {})[entry["sha256"]] = entry["build"]
+    return ours
 
 
-def _inside(folder: Path, relative: str) -> bool:
-    parts = Path(relative).parts
-    return bool(parts) and not Path(relative).is_absolute() and ".." not in parts and \
-        (folder / relative).resolve().is_relative_to(folder.resolve())
+def _is_entry(entry) -> bool:
+    return isinstance(entry, dict) and set(entry) == set(_MANIFEST_ENTRY) and \
+        all(isinstance(entry[key], str) and rule.fullmatch(entry[key]) for key, rule in _MANIFEST_ENTRY.items())
 
 
-def _swap_in(staging: Path, out_dir: Path, ours: set[str]) -> None:
-    """Move the built site from ``staging`` into ``out_dir``, replacing the files of ``ours`` and no other."""
-    built = {path.relative_to(staging).as_posix() for path in staging.rglob("*") if path.is_file()}
+def _inside(relative: str) -> bool:
+    """Whether a manifest's path names a file below the site folder (relative, no "..", no empty part)."""
+    parts = relative.split("/")
+    return all(part not in ("", ".", "..") for part in parts) and "\\" not in relative and "\0" not in relative
+
+
+def _digest(path: Path) -> str | None:
+    """The sha256 of the regular file at ``path`` (not followed if a link); None for anything else or nothing."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _in_real_folders(out_dir: Path, relative: str) -> bool:
+    """Whether every folder between ``out_dir`` and ``relative`` is a real folder or missing: never a link or a file."""
+    folder = out_dir
+    for part in relative.split("/")[:-1]:
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            return False
+    return True
+
+
+def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None], warn) -> None:
+    """Move the built site from ``staging`` into ``out_dir``: a file there is replaced or removed only if an earlier
+    build wrote it and it still has that content; the others stay, and ``warn`` is told once of those it had written."""
+    build = f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}-{secrets.token_hex(4)}"
+    built = {path.relative_to(staging).as_posix(): {"sha256": _digest(path), "build": build}
+             for path in sorted(staging.rglob("*")) if path.is_file()}
     if not out_dir.exists():
-        store.write_json(staging / SITE_MANIFEST, {"files": sorted(built)})
+        store.write_json(staging / SITE_MANIFEST, {"files": built})
         os.rename(staging, out_dir)
         return
-    # From here on the manifest names every file of ours in out_dir, wherever a kill interrupts the moves.
-    store.write_json(out_dir / SITE_MANIFEST, {"files": sorted(ours | built)})
-    for relative in sorted(built):
+    present = {relative: _digest(out_dir / relative) if _in_real_folders(out_dir, relative) else None
+               for relative in set(ours) | set(built)}
+    mine = {relative: {"sha256": present[relative], "build": builds[present[relative]] if builds else "unrecorded"}
+            for relative, builds in ours.items()
+            if present[relative] is not None and (present[relative] in builds if builds is not None else relative in built)}
+    blocked = [relative for relative in built if relative not in mine and
+               (not _in_real_folders(out_dir, relative) or os.path.lexists(out_dir / relative))]
+    if blocked:
+        raise VaebenchError(f"--out {out_dir} holds {blocked[0]}{f' and {len(blocked) - 1} more' if len(blocked) > 1 else ''} "
+                            "that vaebench did not write (or that changed since), where this build writes its own; "
+                            "move it away and build again, or choose another --out")
+    kept = sorted(relative for relative in ours if relative not in mine and os.path.lexists(out_dir / relative))
+    if kept:
+        warn(f"left {len(kept)} file{'s' if len(kept) > 1 else ''} in {out_dir} that an earlier build wrote but that changed "
+             f"since, or whose content it did not record (now yours, no longer the site's): {', '.join(kept)}")
+    # From here on the manifest names every file of ours in out_dir with the content it may have, wherever a kill interrupts.
+    store.write_json(out_dir / SITE_MANIFEST, {"files": mine, "incoming": built})
+    for relative in built:
         (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / relative, out_dir / relative)
-    for relative in sorted(ours - built):
+    for relative in sorted(set(mine) - set(built)):
         (out_dir / relative).unlink(missing_ok=True)
         for parent in (out_dir / relative).parents:
             if parent == out_dir or any(parent.iterdir()):
                 break
             parent.rmdir()
-    store.write_json(out_dir / SITE_MANIFEST, {"files": sorted(built)})
+    store.write_json(out_dir / SITE_MANIFEST, {"files": built})
