@@ -114,3 +114,20 @@ def load_preset_text(name: str) -> str:
     from vaebench.preset_files import PRESET_DIR
 
     return (PRESET_DIR / f"{name}.toml").read_text()
+
+
+def test_the_designed_study_is_three_objectives_at_three_strengths_two_latent_sizes_five_seeds_one_protocol():
+    study, cpu = load_preset("study"), load_preset("cpu")
+    cells = study.cells()
+    strengths = {}
+    for cell in cells:
+        hparams = dict(cell.hparams)
+        objective = "beta_vae" if cell.model in ("vae", "beta_vae") else cell.model
+        strengths.setdefault(objective, set()).add(hparams.get("beta", hparams.get("lambda_od", 1.0)))
+        if cell.model == "dip_vae_ii":
+            assert hparams["lambda_d"] == hparams["lambda_od"]
+    assert {k: sorted(v) for k, v in strengths.items()} == {"beta_vae": [1.0, 4.0, 16.0], "beta_tcvae": [2.0, 6.0, 10.0],
+                                                           "dip_vae_ii": [1.0, 5.0, 20.0]}
+    assert sorted({c.latent_dim for c in cells}) == [4, 10] and sorted({c.seed for c in cells}) == [0, 1, 2, 3, 4]
+    assert len(cells) == 90 and (study.image_size, study.steps) == (64, 3000)
+    assert study.metrics == cpu.metrics  # the published grid's protocol
