@@ -333,7 +333,9 @@ class Site:
         return {"hours": seconds / 3600, "cells": len(self.experiments),
                 "seeds": sorted({int(n) for n in summary["n"]}) if not summary.empty else [],
                 "paper_steps": paper["steps"], "paper_seeds": len(paper["seeds"]), "reduced": reduced,
-                "short": bool(run["steps"]) and run["steps"] < paper["steps"]}
+                "short": bool(run["steps"]) and run["steps"] < paper["steps"],
+                "along_training": sorted(set(self.checkpoints["name"])) if not self.checkpoints.empty else [],
+                "references": not self.references.empty}
 
     def settings_used(self) -> dict[str, set]:
         """Each metric setting with the values the cells' metrics.json record."""
