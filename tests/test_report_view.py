@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_vaebench
+from conftest import run_in_process, run_vaebench
 from vaebench import store
+from vaebench.site import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = ROOT / "results" / "cpu"
@@ -78,25 +79,27 @@ def test_the_blocker_does_block_keras(tmp_path):
     assert run.returncode != 0 and "keras is not importable in this test" in run.stderr
 
 
+def _explorer_factors(site: Path) -> dict:
+    """The explorer's factors, each with whether it is categorical (data/codes.js)."""
+    codes = (site / "data" / "codes.js").read_text()
+    return json.loads(codes.split("window.VAEBENCH_DATA.codes = ", 1)[1].rstrip().rstrip(";"))["factors"]
+
+
 def test_the_site_reads_factor_names_and_categories_from_pictures_json(tmp_path):
     """The scatter matrices colour a categorical factor by category: pictures.json says which factors are categories."""
     results = _published_copy(tmp_path, cells=1)
-    run = run_vaebench("build-site", "--results", results, "--out", tmp_path / "site", env=_without_backends(tmp_path))
-    assert run.returncode == 0, run.stderr[-3000:]
-    codes = (tmp_path / "site" / "data" / "codes.js").read_text()
-    factors = json.loads(codes.split("window.VAEBENCH_DATA.codes = ", 1)[1].rstrip().rstrip(";"))["factors"]
-    assert factors == {"shape": True, "scale": False, "orientation": False, "pos_x": False, "pos_y": False}
+    build_site(results, tmp_path / "site")
+    assert _explorer_factors(tmp_path / "site") == {"shape": True, "scale": False, "orientation": False, "pos_x": False,
+                                                    "pos_y": False}
 
     # a folder drawn before pictures.json named them: the names come from latents.csv, every factor reads as ordered
     for path in results.rglob("pictures.json"):
         meta = json.loads(path.read_text())
         del meta["factors"], meta["categorical_factors"]
         path.write_text(json.dumps(meta))
-    run = run_vaebench("build-site", "--results", results, "--out", tmp_path / "older", env=_without_backends(tmp_path))
-    assert run.returncode == 0, run.stderr[-3000:]
-    codes = (tmp_path / "older" / "data" / "codes.js").read_text()
-    factors = json.loads(codes.split("window.VAEBENCH_DATA.codes = ", 1)[1].rstrip().rstrip(";"))["factors"]
-    assert factors == {"shape": False, "scale": False, "orientation": False, "pos_x": False, "pos_y": False}
+    build_site(results, tmp_path / "older")
+    assert _explorer_factors(tmp_path / "older") == {"shape": False, "scale": False, "orientation": False, "pos_x": False,
+                                                     "pos_y": False}
 
 
 def test_build_site_does_not_wait_for_the_results_lock(tmp_path):
@@ -128,7 +131,7 @@ def test_a_cell_without_pictures_is_listed_and_evaluate_pictures_draws_them(smok
     for name in names:
         assert "pictures not drawn: run `vaebench evaluate --pictures`" in _page(tmp_path / "site", name)
         assert index.count(name) >= 1
-    assert index.count("pictures not drawn") == 2
+    assert index.count("pictures not drawn") == index.count("run `vaebench evaluate --pictures`") == 2
 
     run = run_vaebench("evaluate", "--results", results, "--pictures")
     assert run.returncode == 0, run.stderr[-3000:]
@@ -145,6 +148,6 @@ def test_a_cell_without_pictures_is_listed_and_evaluate_pictures_draws_them(smok
     assert "pictures not drawn" in _page(tmp_path / "site", names[1])
 
 
-def test_evaluate_pictures_takes_no_metrics(tmp_path):
-    run = run_vaebench("evaluate", "--results", tmp_path, "--pictures", "--metrics", "mig")
-    assert run.returncode == 2 and run.stderr.startswith("error: --pictures scores nothing")
+def test_evaluate_pictures_takes_no_metrics(tmp_path, capsys):
+    code, _, err = run_in_process(["evaluate", "--results", tmp_path, "--pictures", "--metrics", "mig"], capsys)
+    assert code == 2 and err.startswith("error: --pictures scores nothing")

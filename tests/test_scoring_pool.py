@@ -163,6 +163,7 @@ def _scoring_workers_of(pid: int) -> list[int]:
     return children
 
 
+@pytest.mark.slow
 def test_cli_with_score_workers_survives_a_killed_worker_and_scores_every_cell(tmp_path):
     results = tmp_path / "results"
     process = subprocess.Popen([*VAEBENCH, *TWO_CELLS, "--score-workers", "2", "--results", str(results)],

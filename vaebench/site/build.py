@@ -140,7 +140,8 @@ class Site:
             if metrics is None:
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": "metrics.json is missing"})
             if not pictures_are_current(experiment.path):
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params),
+                                 "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
             done.append(experiment)
         for name in sorted(set(grid) - seen):
             problems.append({"name": name, "status": store.CellStatus.PENDING, "reason": "not trained yet"})
