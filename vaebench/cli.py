@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vaebench.errors import VaebenchError
+from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
 from vaebench.metrics.spec import SCORES
 from vaebench.store import WRITE_ERRNOS
 
@@ -67,6 +68,7 @@ def run_grid_command(
     """Train and score every cell of the grid that is not finished yet."""
     from vaebench import store
     from vaebench.grid import load_preset
+    from vaebench.interruption import stop_at_safe_points
     from vaebench.runner import grid_cells, run_grid
     from vaebench.shards import parse_shard
 
@@ -82,6 +84,8 @@ def run_grid_command(
         raise VaebenchError("--score-workers is for --executor local; under Ray each cell is scored in a Ray CPU task")
     if score_workers is not None and score_workers < 0:
         raise VaebenchError(f"bad --score-workers {score_workers}: expected 0 (score right after training) or more")
+    if score_workers is not None:
+        score_workers = _capped_workers(score_workers)
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
     shard_k_n = parse_shard(shard) if shard is not None else None
@@ -113,9 +117,23 @@ def run_grid_command(
             run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=source,
                             shard=shard_k_n, pack_size=pack)
         else:
-            run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
-                     pack_size=pack, score_workers=score_workers)
+            with stop_at_safe_points():
+                run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
+                         pack_size=pack, score_workers=score_workers)
     _print_grid_table(results)
+
+
+def _capped_workers(requested: int) -> int:
+    """At most one scoring worker per usable core: each is a whole backend process (about 300 MB) that only
+    competes with the others for the cores beyond that."""
+    from vaebench.scoring_pool import usable_cores
+
+    cores = len(usable_cores())
+    if requested <= cores:
+        return requested
+    print(f"--score-workers {requested} is more than the {cores} cores this process may use: starting {cores}",
+          file=sys.stderr)
+    return cores
 
 
 def _data_source(data_path: str | None, label_column: str | None, factor_columns: str | None, categorical: str | None):
@@ -294,7 +312,10 @@ def main() -> None:
     except typer.TyperException as error:  # usage errors: unknown option, bad value type
         _fail(error.format_message())
     except typer.Abort:
-        _fail("interrupted", code=130)
+        _fail("interrupted", code=INTERRUPTED_CODE)
+    except Interrupted as stop:
+        print(f"interrupted: {stop}; run the same command again to resume", file=sys.stderr)
+        sys.exit(INTERRUPTED_CODE)
     except VaebenchError as error:
         _fail(str(error))
     except OSError as error:

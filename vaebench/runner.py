@@ -20,6 +20,7 @@ from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset, check_batch_fits
+from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.quiet_backend import load_backend_quietly
 from vaebench.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
@@ -96,8 +97,12 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
 
 
 def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:
-    """The unfinished cells in packs grouped by :func:`vaebench.packing.pack_key`, at most ``pack_size``
-    (None: automatic) per pack. Says once when packing cannot happen."""
+    """The packs holding an unfinished cell: the grid's cells grouped by :func:`vaebench.packing.pack_key`, at
+    most ``pack_size`` (None: automatic) per pack. Says once when packing cannot happen.
+
+    Packs are formed over every cell, finished or not, so a resumed run trains the very pack it was
+    interrupted in (a pack's float rounding depends on its members), see :func:`vaebench.packing.train_pack`.
+    """
     from vaebench import packing
 
     size = packing.default_pack_size() if pack_size is None else pack_size
@@ -105,20 +110,23 @@ def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> l
     if size > 1 and reason:
         console.print(reason)
         size = 1
-    return packing.form_packs(plan.to_train, size)
+    unfinished = {cell.name for cell in plan.to_train}
+    return [pack for pack in packing.form_packs(plan.cells, size) if any(cell.name in unfinished for cell in pack)]
 
 
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
                 data_path: str | None = None) -> None:
-    """Train the unfinished cells of one pack: together when there are several, else the one alone."""
+    """Train one pack whose cells are not all finished: a single cell alone, several together (storing only
+    the unfinished ones, see :func:`vaebench.packing.train_pack`)."""
     from vaebench.packing import train_pack
     from vaebench.train import train_cell
 
-    pending = [cell for cell in cells if store.cell_status(Path(results_dir) / cell.name) == store.CellStatus.PENDING]
-    if len(pending) == 1:
-        train_cell(pending[0], dataset_for(pending[0], data_path), Path(results_dir) / pending[0].name, on_progress, tensorboard)
-    elif pending:
-        train_pack(pending, dataset_for(pending[0], data_path), results_dir, on_progress)
+    if all(store.cell_status(Path(results_dir) / cell.name) != store.CellStatus.PENDING for cell in cells):
+        return
+    if len(cells) == 1:
+        train_cell(cells[0], dataset_for(cells[0], data_path), Path(results_dir) / cells[0].name, on_progress, tensorboard)
+    else:
+        train_pack(cells, dataset_for(cells[0], data_path), results_dir, on_progress)
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
@@ -135,6 +143,18 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
     """
     results_dir = Path(results_dir)
     plan = plan_grid(preset, results_dir, data_path, shard)
+    try:
+        return _run_planned(plan, preset, console, tensorboard, data_path, pack_size, score_workers)
+    except Interrupted:
+        trained = [cell for cell in plan.cells if store.cell_status(results_dir / cell.name) != store.CellStatus.PENDING]
+        scored = sum((results_dir / cell.name / store.METRICS_FILE).exists() for cell in trained)
+        raise Interrupted(f"{len(trained)} of {len(plan.cells)} cells are trained ({scored} of them scored) and kept "
+                          f"in {results_dir}; unfinished cells stay pending") from None
+
+
+def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: bool, data_path: str | None,
+                 pack_size: int | None, score_workers: int | None) -> GridPlan:
+    results_dir = plan.results_dir
     if score_workers is None:
         score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
     plan.announce(preset, console, executor=f", scoring in {score_workers} worker processes" if score_workers else "")
@@ -144,7 +164,7 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
-        total_steps = sum(cell.steps for cell in plan.to_train)
+        total_steps = sum(cell.steps for pack in packs for cell in pack)
         task = progress.add_task("training", total=max(total_steps, 1), detail="")
         scoring = progress.add_task("scoring", total=0, detail="")
 
@@ -156,11 +176,13 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
         with ScoringPool(score_workers, on_scoring, start_up=load_backend_quietly) as pool:
 
             def submit(cell: Cell) -> None:
+                stop_if_requested()  # between cells (scoring inline, a job at a time)
                 pool.submit(cell.name, partial(score, cell, results_dir / cell.name, preset.metrics, data_path=data_path))
 
             for cell in scored_only:
                 submit(cell)
             for index, pack in enumerate(packs, 1):
+                stop_if_requested()
                 label = f"pack {index}/{len(packs)} {pack[0].name}" + (f" +{len(pack) - 1}" if len(pack) > 1 else "")
                 already = progress.tasks[task].completed
 
@@ -171,7 +193,7 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
                 progress.update(task, detail=f"{label} building")
                 train_cells(pack, results_dir, on_progress, tensorboard, data_path)
                 progress.update(task, completed=already + sum(cell.steps for cell in pack))
-                for cell in pack:
+                for cell in (cell for cell in pack if cell.name in trained):  # a pack's finished cells are queued already
                     if store.cell_status(results_dir / cell.name) == store.CellStatus.FAILED:
                         report_failure(console, results_dir, cell)
                     else:

@@ -25,6 +25,7 @@ from vaebench.batches import batches
 from vaebench.data.base import Dataset
 from vaebench.environment import environment, seed_everything
 from vaebench.grid import Cell
+from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.likelihoods import likelihood_for
@@ -84,6 +85,7 @@ class _Recorder(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         # no read of the logs here: that would wait for the device after every call
+        stop_if_requested()  # between compiled calls: the cell stays pending, nothing of it is stored
         self.step = self.interval_start + batch + 1
         if self.step >= self.steps:
             self.model.stop_training = True
