@@ -32,6 +32,10 @@ def _start(preset, results, *extra):
     return subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _group(process):
+    return subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+
+
 def _wait_for(path, process, seconds=600):
     deadline = time.monotonic() + seconds
     while not path.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -73,8 +77,10 @@ def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_the_same_command_resumes
         cores = len(usable_cores())
         assert err.count(f"--score-workers {workers} is more than the {cores} cores") == 1
         assert f"scoring in {cores} worker processes" in out
-        children = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
-        assert not children, f"scoring workers outlived the run: {children}"
+        deadline = time.monotonic() + 10  # multiprocessing's resource tracker exits just after the run
+        while _group(process) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _group(process), f"processes of the run outlived it by 10 s: {_group(process)}"
 
 
 @pytest.mark.slow
@@ -122,3 +128,66 @@ def test_a_csv_with_more_columns_than_the_limit_is_refused_at_once(tmp_path):
         read_csv_table(path)
     assert time.monotonic() - started < 10
     assert str(refused.value) == f"data file {path} has {width} columns; at most {MAX_COLUMNS} are accepted"
+
+
+# --- data that changed since training -----------------------------------------------------
+
+def _table(path, rows=30, extra_column=False, shift=0):
+    header = ["age", "score", "kind", *(["height"] if extra_column else [])]
+    return _csv(path, header, [(20 + (i * 7 + shift) % 23, i % 3, "ab"[i % 2], *([150 + i] if extra_column else []))
+                               for i in range(rows)])
+
+
+def _snapshot(results):
+    return {path: path.read_bytes() for path in sorted(results.rglob("*")) if path.is_file()
+            and not path.name.startswith(".vaebench.lock")}
+
+
+@pytest.mark.slow
+def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp_path):
+    import hashlib
+
+    data = _table(tmp_path / "table.csv")
+    preset = write_preset(tmp_path / "p.toml", dataset="csv", models=["vae"], families=["mlp"], steps=20)
+    results = tmp_path / "r"
+    common = ["--preset", preset, "--results", results]
+    trained = run_vaebench("run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    (cell,) = [path.parent for path in results.rglob(store.PARAMS_FILE)]
+    recorded = json.loads((cell / store.PARAMS_FILE).read_text())[store.DATA_KEY]
+    assert recorded["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest() and recorded["size"] == data.stat().st_size
+    assert store.DATA_KEY not in json.loads((cell / store.METRICS_FILE).read_text())
+
+    _table(data, shift=5)  # same columns, other values
+    before = _snapshot(results)
+    for command in (["evaluate", *common, "--data-path", data, "--force"],
+                    ["run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0]):
+        refused = run_vaebench(*command)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr[-2000:]
+        assert "other data" in refused.stderr and "--allow-changed-data" in refused.stderr
+        assert _snapshot(results) == before, f"{command[0]} changed the results while refusing"
+
+    allowed = run_vaebench("evaluate", *common, "--data-path", data, "--allow-changed-data")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    metrics = json.loads((cell / store.METRICS_FILE).read_text())
+    assert metrics[store.DATA_KEY]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert metrics["scores"] != json.loads(before[cell / store.METRICS_FILE])["scores"]
+    again = run_vaebench("evaluate", *common, "--data-path", data)  # now scored on this data: nothing to refuse
+    assert again.returncode == 0, again.stderr[-2000:]
+
+    _table(data, extra_column=True)
+    before = _snapshot(results)
+    wider = run_vaebench("evaluate", *common, "--data-path", data, "--allow-changed-data")
+    assert wider.returncode == 2 and wider.stderr.count("\n") == 1 and "cannot score this data" in wider.stderr, wider.stderr
+    assert _snapshot(results) == before
+
+    # results stored before fingerprints were recorded are scored as before
+    params = json.loads((cell / store.PARAMS_FILE).read_text())
+    del params[store.DATA_KEY]
+    (cell / store.PARAMS_FILE).write_text(json.dumps(params))
+    metrics = json.loads((cell / store.METRICS_FILE).read_text())
+    del metrics[store.DATA_KEY]
+    (cell / store.METRICS_FILE).write_text(json.dumps(metrics))
+    _table(data, shift=9)
+    older = run_vaebench("evaluate", *common, "--data-path", data)
+    assert older.returncode == 0, older.stderr[-2000:]

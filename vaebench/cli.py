@@ -39,6 +39,10 @@ def _split(value: str | None, cast, option: str, example: str):
     return items
 
 
+ALLOW_CHANGED_DATA_HELP = ("Score trained cells on a --data-path whose content or column options changed since they "
+                           "were trained (every metric again; metrics.json records the data scored).")
+
+
 @run_app.command("grid")
 def run_grid_command(
     preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
@@ -63,7 +67,8 @@ def run_grid_command(
     gpus_per_cell: Optional[float] = typer.Option(None, help="Ray: GPUs reserved per cell [default: 1 where the cluster has GPUs, else 0]."),
     max_retries: int = typer.Option(2, help="Ray: times a cell whose worker died is retried."),
     shared_fs: bool = typer.Option(True, help="Ray: workers write into the results dir (--no-shared-fs: they return files to the driver)."),
-    score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
+    score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training; at most one per core [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
+    allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """Train and score every cell of the grid that is not finished yet."""
     from vaebench import store
@@ -80,6 +85,8 @@ def run_grid_command(
         import_ray()
     if executor == "local" and address is not None:
         raise VaebenchError("--address needs --executor ray")
+    if executor == "ray" and allow_changed_data:
+        raise VaebenchError("--allow-changed-data is for --executor local; rescore with `vaebench evaluate` instead")
     if executor == "ray" and score_workers is not None:
         raise VaebenchError("--score-workers is for --executor local; under Ray each cell is scored in a Ray CPU task")
     if score_workers is not None and score_workers < 0:
@@ -119,7 +126,7 @@ def run_grid_command(
         else:
             with stop_at_safe_points():
                 run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
-                         pack_size=pack, score_workers=score_workers)
+                         pack_size=pack, score_workers=score_workers, allow_changed_data=allow_changed_data)
     _print_grid_table(results)
 
 
@@ -222,12 +229,13 @@ def evaluate_command(
     label_column: Optional[str] = typer.Option(None, help="csv: the label column the cells were trained with."),
     factor_columns: Optional[str] = typer.Option(None, help="csv: the factor columns the cells were trained with."),
     categorical: Optional[str] = typer.Option(None, help="csv: the categorical columns the cells were trained with."),
+    allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
     from vaebench import store
     from vaebench.grid import Cell, load_preset
     from vaebench.metrics import metric_names
-    from vaebench.runner import score
+    from vaebench.runner import check_same_data, score
 
     chosen = _split(metrics, str, "--metrics", "mig,dci")
     unknown = sorted(set(chosen or []) - set(metric_names()))
@@ -239,11 +247,13 @@ def evaluate_command(
         experiments = store.load_experiments(results)
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
+        cells = [Cell.from_params(experiment.params) for experiment in experiments]
+        check_same_data(cells, results, source, allow_changed_data)
         with console.status("scoring") as status:
-            for index, experiment in enumerate(experiments, 1):
+            for index, (cell, experiment) in enumerate(zip(cells, experiments), 1):
                 status.update(f"scoring {index}/{len(experiments)} {experiment.name}")
-                score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force,
-                      data_path=source)
+                score(cell, experiment.path, settings, metrics=chosen, force=force, data_path=source,
+                      allow_changed_data=allow_changed_data)
     _print_grid_table(results)
 
 

@@ -191,5 +191,5 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path,
             for variable, value in zip(variables, values):
                 variable.assign(value[index])
         params.append(store_cell(cell, cell_dir, model, rows[index], failures[index], finished - started, rate,
-                                 pack_size=len(cells)))
+                                 pack_size=len(cells), data_fingerprint=dataset.fingerprint))
     return params

@@ -72,11 +72,38 @@ def grid_cells(preset: Preset, data_path: str | None = None, shard: tuple[int, i
     return cells
 
 
+def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
+    """Whether ``data_path`` is not the data the trained cell was last scored on, or else trained on (their
+    fingerprints in metrics.json, params.json). Built-in datasets and cells stored without a fingerprint
+    (older results) never count as changed."""
+    current = dataset_for(cell, data_path).fingerprint
+    metrics = store.read_metrics(cell_dir) or {}
+    before = metrics.get(store.DATA_KEY, (store.read_params(cell_dir) or {}).get(store.DATA_KEY))
+    return current is not None and before is not None and before != current
+
+
+def check_same_data(cells: list[Cell], results_dir: Path, data_path=None, allow_changed_data: bool = False) -> None:
+    """Refuse, before anything is written, to score a trained cell on data that changed since (unless allowed)."""
+    if allow_changed_data:
+        return
+    for cell in cells:
+        cell_dir = Path(results_dir) / cell.name
+        if store.cell_status(cell_dir) == store.CellStatus.DONE and data_changed(cell, cell_dir, data_path):
+            raise _changed_data_error(cell, data_path)
+
+
+def _changed_data_error(cell: Cell, data_path) -> VaebenchError:
+    return VaebenchError(f"cell {cell.name} was trained on other data than {data_path.path} holds now (its size, "
+                         "SHA-256 or column options differ): pass the data it was trained on, or score it on this "
+                         "data with --allow-changed-data")
+
+
 def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
-              shard: tuple[int, int] | None = None) -> GridPlan:
+              shard: tuple[int, int] | None = None, allow_changed_data: bool = False) -> GridPlan:
     """Validate everything and record the grid (or shard ``(k, n)`` of it), before any training starts."""
     cells = grid_cells(preset, data_path, shard)
     store.check_writable(results_dir)
+    check_same_data(cells, results_dir, data_path, allow_changed_data)
     store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells}, {preset.name: preset.description})
     status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
     to_train = [cell for cell in cells if status[cell.name] == store.CellStatus.PENDING]
@@ -85,13 +112,31 @@ def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
 
 
 def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] | None = None, force: bool = False,
-          data_path: str | None = None):
-    """Score the cell, then draw its pictures while its weights are at hand (see ``vaebench.pictures``)."""
+          data_path: str | None = None, allow_changed_data: bool = False):
+    """Score the cell, then draw its pictures while its weights are at hand (see ``vaebench.pictures``).
+
+    On data other than the cell's (:func:`data_changed`, allowed explicitly) every metric is computed
+    again and metrics.json records the fingerprint of the data scored.
+    """
     from vaebench.metrics import score_cell
     from vaebench.pictures import draw_pictures
 
     dataset = dataset_for(cell, data_path)
-    record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force)
+    changed = data_changed(cell, cell_dir, data_path)
+    if changed and not allow_changed_data:
+        raise _changed_data_error(cell, data_path)
+    if changed and metrics is not None:
+        raise VaebenchError("scoring on changed data computes every metric again (so all scores are of one data): "
+                            "leave out --metrics")
+    if changed:
+        encoder_input = store.load_network(cell_dir, store.MODEL_FILES[0]).input_shape
+        reads = tuple((encoder_input[0] if isinstance(encoder_input, list) else encoder_input)[1:])  # [x, label]
+        if reads != tuple(dataset.shape):
+            raise VaebenchError(f"cell {cell.name} reads observations of shape {reads}; {data_path.path} now gives "
+                                f"{tuple(dataset.shape)} (its columns or categories changed): it cannot score this data")
+    record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
+    if changed:
+        store.write_json(cell_dir / store.METRICS_FILE, {**store.read_metrics(cell_dir), store.DATA_KEY: dataset.fingerprint})
     draw_pictures(cell_dir, dataset)
     return record
 
@@ -136,15 +181,15 @@ def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
 
 def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
              data_path: str | None = None, shard: tuple[int, int] | None = None, pack_size: int | None = None,
-             score_workers: int | None = None) -> GridPlan:
+             score_workers: int | None = None, allow_changed_data: bool = False) -> GridPlan:
     """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
 
     ``score_workers`` None picks :func:`vaebench.scoring_pool.auto_workers`; 0 scores each cell right after training.
     """
     results_dir = Path(results_dir)
-    plan = plan_grid(preset, results_dir, data_path, shard)
+    plan = plan_grid(preset, results_dir, data_path, shard, allow_changed_data)
     try:
-        return _run_planned(plan, preset, console, tensorboard, data_path, pack_size, score_workers)
+        return _run_planned(plan, preset, console, tensorboard, data_path, pack_size, score_workers, allow_changed_data)
     except Interrupted:
         trained = [cell for cell in plan.cells if store.cell_status(results_dir / cell.name) != store.CellStatus.PENDING]
         scored = sum((results_dir / cell.name / store.METRICS_FILE).exists() for cell in trained)
@@ -153,7 +198,7 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
 
 
 def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: bool, data_path: str | None,
-                 pack_size: int | None, score_workers: int | None) -> GridPlan:
+                 pack_size: int | None, score_workers: int | None, allow_changed_data: bool) -> GridPlan:
     results_dir = plan.results_dir
     if score_workers is None:
         score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
@@ -177,7 +222,8 @@ def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: 
 
             def submit(cell: Cell) -> None:
                 stop_if_requested()  # between cells (scoring inline, a job at a time)
-                pool.submit(cell.name, partial(score, cell, results_dir / cell.name, preset.metrics, data_path=data_path))
+                pool.submit(cell.name, partial(score, cell, results_dir / cell.name, preset.metrics, data_path=data_path,
+                                              allow_changed_data=allow_changed_data))
 
             for cell in scored_only:
                 submit(cell)

@@ -49,6 +49,9 @@ PARAMS_FILE = "params.json"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
+#: the key holding the fingerprint of a file dataset (``vaebench.data.files.data_fingerprint``): in params.json
+#: the data a cell trained on; in metrics.json the data it was scored on, where that differs (--allow-changed-data)
+DATA_KEY = "data"
 PICTURES_DIR = "pictures"
 LOCK_FILE = ".vaebench.lock"
 LOCK_INFO_FILE = ".vaebench.lock.json"

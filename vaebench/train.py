@@ -120,7 +120,8 @@ def steady_rate(steps: int, log_every: int, batch_size: int, first_interval_end:
 
 
 def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
-               wall_seconds: float, images_per_second: float | None, pack_size: int = 1) -> dict:
+               wall_seconds: float, images_per_second: float | None, pack_size: int = 1,
+               data_fingerprint: dict | None = None) -> dict:
     """Write a trained cell's files, ``params.json`` last; return the params written.
 
     A failed cell keeps its history of the intervals before the failure, and no model files.
@@ -131,6 +132,8 @@ def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict],
     params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood)
     if images_per_second is not None:
         params["images_per_second"] = round(images_per_second, 1)
+    if data_fingerprint is not None:
+        params[store.DATA_KEY] = data_fingerprint
     if failure:
         params.update(status=store.CellStatus.FAILED, failure=failure)
     else:
@@ -161,4 +164,5 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
               epochs=math.ceil(cell.steps / log_every), shuffle=False, verbose=0, callbacks=callbacks)
     finished = time.perf_counter()
     rate = steady_rate(recorder.step, log_every, cell.batch_size, recorder.first_interval_end, finished)
-    return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate)
+    return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate,
+                      data_fingerprint=dataset.fingerprint)
