@@ -67,7 +67,7 @@ def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_p
     finished = {path.name: path.read_bytes() for path in first.iterdir() if path.is_file()}
     code, out, err = _stop_with_ctrl_c(process)
     assert code == 130, err[-2000:]
-    last = err.strip().splitlines()[-1]
+    last = (err.strip().splitlines() or [""])[-1]
     assert last.startswith("interrupted: 1 of 2 cells are trained") and "run the same command again" in last, err[-2000:]
     assert "Traceback" not in err
     for name, content in finished.items():
