@@ -101,7 +101,8 @@ def test_kill_minus_nine_during_scoring_then_rerun_gives_the_scores_of_an_uninte
 
 # --- 2. a packed run killed mid-pack ----------------------------------------
 
-PACK_CELLS = ["dsprites32/beta_vae-beta4/mlp/z2/s0", "dsprites32/beta_vae-beta4/mlp/z2/s1"]
+# conv: a pack of conv cells rounds differently from a smaller pack (mlp ones came out bit-identical on the CPU)
+PACK_CELLS = ["dsprites32/beta_vae-beta4/conv/z2/s0", "dsprites32/beta_vae-beta4/conv/z2/s1"]
 JAX = {**os.environ, "KERAS_BACKEND": "jax"}
 
 
@@ -109,7 +110,7 @@ JAX = {**os.environ, "KERAS_BACKEND": "jax"}
 def packed(tmp_path_factory):
     """An uninterrupted packed run (two β-VAE seeds in one pack, JAX) and the command that made it."""
     folder = tmp_path_factory.mktemp("packed")
-    preset = write_preset(folder / "packed.toml", models=["beta_vae"], families=["mlp"], latent_dims=[2], seeds=[0, 1],
+    preset = write_preset(folder / "packed.toml", models=["beta_vae"], families=["conv"], latent_dims=[2], seeds=[0, 1],
                           steps=40, log_every=10)
 
     def command(results: Path) -> list:
