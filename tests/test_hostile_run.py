@@ -43,9 +43,13 @@ def _wait_for(path, process, seconds=600):
     assert path.exists(), f"{path} never appeared"
 
 
-def _stop_with_ctrl_c(process, presses=1, within=90):
+def _stop_with_ctrl_c(process, presses=1, within=90, to_group=True):
+    """SIGINT as a terminal sends it (to the whole process group), or to the main process only."""
     for _ in range(presses):
-        os.killpg(process.pid, signal.SIGINT)
+        if to_group:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            os.kill(process.pid, signal.SIGINT)
         time.sleep(0.2)
     try:
         out, err = process.communicate(timeout=within)
@@ -57,15 +61,15 @@ def _stop_with_ctrl_c(process, presses=1, within=90):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workers", [0, len(usable_cores()) + 1])
-def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_path, workers):
+@pytest.mark.parametrize("workers, to_group", [(0, True), (len(usable_cores()) + 1, True), (len(usable_cores()) + 1, False)])
+def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_path, workers, to_group):
     preset = write_preset(tmp_path / "p.toml", seeds=[0, 1], steps=3000, log_every=10)
     results = tmp_path / "r"
     first, second = (results / name for name in CELLS)
     process = _start(preset, results, "--score-workers", workers)
     _wait_for(first / store.PARAMS_FILE, process)
     finished = {path.name: path.read_bytes() for path in first.iterdir() if path.is_file()}
-    code, out, err = _stop_with_ctrl_c(process)
+    code, out, err = _stop_with_ctrl_c(process, to_group=to_group)
     assert code == 130, err[-2000:]
     last = (err.strip().splitlines() or [""])[-1]
     assert last.startswith("interrupted: 1 of 2 cells are trained") and "run the same command again" in last, err[-2000:]
