@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vaebench.errors import VaebenchError
+from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
 from vaebench.metrics.spec import SCORES
 from vaebench.store import WRITE_ERRNOS
 
@@ -36,6 +37,10 @@ def _split(value: str | None, cast, option: str, example: str):
     if not items:
         raise VaebenchError(f"bad {option} {value!r}: expected a comma-separated list, e.g. {example}")
     return items
+
+
+ALLOW_CHANGED_DATA_HELP = ("Score trained cells on a --data-path whose content or column options changed since they "
+                           "were trained (every metric again; metrics.json records the data scored).")
 
 
 @run_app.command("grid")
@@ -62,12 +67,14 @@ def run_grid_command(
     gpus_per_cell: Optional[float] = typer.Option(None, help="Ray: GPUs reserved per cell [default: 1 where the cluster has GPUs, else 0]."),
     max_retries: int = typer.Option(2, help="Ray: times a cell whose worker died is retried."),
     shared_fs: bool = typer.Option(True, help="Ray: workers write into the results dir (--no-shared-fs: they return files to the driver)."),
-    score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
+    score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training; at most one per core [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
     references: bool = typer.Option(True, help="After the cells, score the grid's calibration rows (mean image, untrained VAE, PCA, random code; see README) that are not stored yet."),
+    allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """Train and score every cell of the grid that is not finished yet."""
     from vaebench import store
     from vaebench.grid import load_preset
+    from vaebench.interruption import stop_at_safe_points
     from vaebench.runner import grid_cells, run_grid
     from vaebench.shards import parse_shard
 
@@ -79,10 +86,14 @@ def run_grid_command(
         import_ray()
     if executor == "local" and address is not None:
         raise VaebenchError("--address needs --executor ray")
+    if executor == "ray" and allow_changed_data:
+        raise VaebenchError("--allow-changed-data is for --executor local; rescore with `vaebench evaluate` instead")
     if executor == "ray" and score_workers is not None:
         raise VaebenchError("--score-workers is for --executor local; under Ray each cell is scored in a Ray CPU task")
     if score_workers is not None and score_workers < 0:
         raise VaebenchError(f"bad --score-workers {score_workers}: expected 0 (score right after training) or more")
+    if score_workers is not None:
+        score_workers = _capped_workers(score_workers)
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
     shard_k_n = parse_shard(shard) if shard is not None else None
@@ -114,13 +125,27 @@ def run_grid_command(
             run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=source,
                             shard=shard_k_n, pack_size=pack)
         else:
-            run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
-                     pack_size=pack, score_workers=score_workers)
-        if references:
-            from vaebench.references import compute_references
+            with stop_at_safe_points():
+                run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
+                         pack_size=pack, score_workers=score_workers, allow_changed_data=allow_changed_data)
+                if references:
+                    from vaebench.references import compute_references
 
-            compute_references(chosen, results, console, data_path=source, shard=shard_k_n)
+                    compute_references(chosen, results, console, data_path=source, shard=shard_k_n)
     _print_grid_table(results)
+
+
+def _capped_workers(requested: int) -> int:
+    """At most one scoring worker per usable core: each is a whole backend process (about 300 MB) that only
+    competes with the others for the cores beyond that."""
+    from vaebench.scoring_pool import usable_cores
+
+    cores = len(usable_cores())
+    if requested <= cores:
+        return requested
+    print(f"--score-workers {requested} is more than the {cores} cores this process may use: starting {cores}",
+          file=sys.stderr)
+    return cores
 
 
 def _data_source(data_path: str | None, label_column: str | None, factor_columns: str | None, categorical: str | None):
@@ -213,12 +238,13 @@ def evaluate_command(
     categorical: Optional[str] = typer.Option(None, help="csv: the categorical columns the cells were trained with."),
     pictures: bool = typer.Option(False, "--pictures", help="Score nothing: draw the report's pictures of the cells that "
                                   "lack current ones, from their weights (with --force: of every cell)."),
+    allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
     from vaebench import store
     from vaebench.grid import Cell, load_preset
     from vaebench.metrics import metric_names
-    from vaebench.runner import score
+    from vaebench.runner import check_same_data, score
 
     if pictures:
         if metrics is not None or preset is not None:
@@ -235,11 +261,13 @@ def evaluate_command(
         experiments = store.load_experiments(results)
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
+        cells = [Cell.from_params(experiment.params) for experiment in experiments]
+        check_same_data(cells, results, source, allow_changed_data)
         with console.status("scoring") as status:
-            for index, experiment in enumerate(experiments, 1):
+            for index, (cell, experiment) in enumerate(zip(cells, experiments), 1):
                 status.update(f"scoring {index}/{len(experiments)} {experiment.name}")
-                score(Cell.from_params(experiment.params), experiment.path, settings, metrics=chosen, force=force,
-                      data_path=source)
+                score(cell, experiment.path, settings, metrics=chosen, force=force, data_path=source,
+                      allow_changed_data=allow_changed_data)
     _print_grid_table(results)
 
 
@@ -328,7 +356,10 @@ def main() -> None:
     except typer.TyperException as error:  # usage errors: unknown option, bad value type
         _fail(error.format_message())
     except typer.Abort:
-        _fail("interrupted", code=130)
+        _fail("interrupted", code=INTERRUPTED_CODE)
+    except Interrupted as stop:
+        print(f"interrupted: {stop}; run the same command again to resume", file=sys.stderr)
+        sys.exit(INTERRUPTED_CODE)
     except VaebenchError as error:
         _fail(str(error))
     except OSError as error:

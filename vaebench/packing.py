@@ -12,7 +12,8 @@ rounding.
 
 A member whose loss turns non-finite stops updating at that step and is
 stored as failed; the others go on. Every member is written as its own cell
-(:func:`vaebench.train.store_cell`), so a killed pack resumes per cell.
+(:func:`vaebench.train.store_cell`); a killed pack is trained again whole and
+stores the cells it had not stored.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from vaebench.batches import batches
 from vaebench.data.base import Dataset
 from vaebench.environment import backend, gpu_names
 from vaebench.grid import Cell
+from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
 from vaebench.train import ProgressFn, build_model, record_interval, steady_rate, steps_per_call, store_cell
@@ -143,10 +145,12 @@ def _assign(model: keras.Model, states, index: int) -> None:
 
 def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progress: ProgressFn | None = None,
                checkpoints: list[CheckpointScorer] | None = None) -> list[dict]:
-    """Train ``cells`` (one :func:`pack_key`) together into their directories under ``results_dir``.
+    """Train ``cells`` (one :func:`pack_key`) together; store those not finished under ``results_dir``.
 
-    ``checkpoints``: one scorer per cell (or None), scoring that member's weights at its steps, as
-    :func:`vaebench.train.train_cell` does alone. Returns the params.json written for each cell, in order.
+    Finished members train again, unstored, so a resumed pack is the pack that was interrupted and its
+    cells come out as an uninterrupted run's (a smaller pack would round differently). ``checkpoints``: one
+    scorer per cell (or None: finished members need none), scoring that member's weights at its steps, as
+    :func:`vaebench.train.train_cell` does alone. Returns the params.json written for each stored cell, in order.
     """
     import jax
     import jax.numpy as jnp
@@ -154,8 +158,10 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     assert len({pack_key(cell) for cell in cells}) == 1, "a pack holds cells of one pack_key only (see form_packs)"
     first = cells[0]
     cell_dirs = [Path(results_dir) / cell.name for cell in cells]
-    for cell_dir in cell_dirs:
-        store.reset_cell_dir(cell_dir)
+    unfinished = [store.cell_status(cell_dir) == store.CellStatus.PENDING for cell_dir in cell_dirs]
+    for cell_dir, to_store in zip(cell_dirs, unfinished):
+        if to_store:
+            store.reset_cell_dir(cell_dir)
     models = [build_model(cell, dataset) for cell in cells]
     model_class = get_model_class(first.model)
     streams = [batches(dataset, model_class, first.batch_size, cell.seed) for cell in cells]
@@ -192,6 +198,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
         interval_start = step
         states = (*states[:3], jax.tree.map(jnp.copy, fresh_metrics))  # fit resets the metrics every interval
         for _ in range((min(step + log_every, first.steps) - step) // chunk):
+            stop_if_requested()  # between compiled calls: no member is stored
             chunk_batches = _stack([_stack([next(stream) for stream in streams]) for _ in range(chunk)])
             states, alive, logs = run(states, hparams, alive, chunk_batches)
             step += chunk
@@ -212,7 +219,10 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     rate = steady_rate(step, log_every, first.batch_size, first_interval_end, finished - checkpoint_seconds)
     params = []
     for index, (cell, model, cell_dir) in enumerate(zip(cells, models, cell_dirs)):
+        if not unfinished[index]:
+            continue
         _assign(model, states, index)
         params.append(store_cell(cell, cell_dir, model, rows[index], failures[index], finished - started, rate,
-                                 pack_size=len(cells), checkpoints=checkpoints[index]))
+                                 pack_size=len(cells), checkpoints=checkpoints[index],
+                                 data_fingerprint=dataset.fingerprint))
     return params

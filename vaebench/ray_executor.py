@@ -105,7 +105,8 @@ def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
         plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per training task)")
-        packs = training_packs(plan, pack_size, console)
+        # a Ray task trains only a pack's unfinished cells: its files replace the cell dirs it returns
+        packs = [[cell for cell in pack if cell in plan.to_train] for pack in training_packs(plan, pack_size, console)]
         unfinished = _Driver(ray, plan, packs, preset.metrics, options, gpus, tensorboard, data_path,
                              preset.checkpoint_plan).run(console)
     finally:

@@ -35,6 +35,7 @@ from vaebench import store
 from vaebench.data import dataset_kind
 from vaebench.data.base import Dataset
 from vaebench.grid import Cell, Preset
+from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.metrics.spec import METRICS, SCORES, chance_level, metric_names, resolve_settings
 from vaebench.models import get_model_class
 from vaebench.models.likelihoods import BERNOULLI, likelihood_for
@@ -172,6 +173,11 @@ def compute_references(preset: Preset, results_dir: Path, console=None, data_pat
     started, scored = time.perf_counter(), 0
     with console.status("calibration rows") if console is not None else contextlib.nullcontext() as status:
         for index, row in enumerate(rows, 1):
+            try:
+                stop_if_requested()  # Ctrl-C: between rows, each stored whole
+            except Interrupted:
+                raise Interrupted(f"every cell is finished and {scored} calibration rows were scored before Ctrl-C; "
+                                  "run the same command again to score the rest") from None
             if status is not None:
                 status.update(f"calibration row {index}/{len(rows)} {row.name}")
             scored += score_row(row, dataset_for(row.cell, data_path), results_dir, preset.metrics)

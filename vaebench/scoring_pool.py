@@ -27,6 +27,7 @@ from multiprocessing.connection import wait as wait_for
 from typing import Callable
 
 from vaebench.errors import VaebenchError
+from vaebench.interruption import stop_if_requested
 
 #: times a job whose worker died is submitted again before it is reported as not done
 RETRIES = 2
@@ -135,7 +136,9 @@ class ScoringPool:
         """Wait for every job; return {name: reason} of the jobs whose workers kept dying."""
         if self._dispatcher is not None:
             self._finishing.set()
-            self._dispatcher.join()
+            while self._dispatcher.is_alive():  # a timed wait, so Ctrl-C stops the wait (and leaving stops the workers)
+                self._dispatcher.join(0.2)
+                stop_if_requested()
         self._raise_any_error()
         return dict(self._not_done)
 

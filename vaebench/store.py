@@ -59,6 +59,9 @@ CHECKPOINTS_FILE = "checkpoints.csv"
 CHECKPOINT_COLUMNS = ("step", "metric", "value")
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
+#: the key holding the fingerprint of a file dataset (``vaebench.data.files.data_fingerprint``): in params.json
+#: the data a cell trained on; in metrics.json the data it was scored on, where that differs (--allow-changed-data)
+DATA_KEY = "data"
 PICTURES_DIR = "pictures"
 REFERENCES_DIR = "references"
 #: each calibration row's kind -> the parts naming one row of that kind below references/<dataset>/<kind>/

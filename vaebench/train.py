@@ -25,6 +25,7 @@ from vaebench.batches import batches
 from vaebench.data.base import Dataset
 from vaebench.environment import environment, seed_everything
 from vaebench.grid import Cell
+from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.likelihoods import likelihood_for
@@ -90,6 +91,7 @@ class _Recorder(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         # no read of the logs here: that would wait for the device after every call
+        stop_if_requested()  # between compiled calls: the cell stays pending, nothing of it is stored
         self.step = self.interval_start + batch + 1
         if self.step >= self.steps:
             self.model.stop_training = True
@@ -129,7 +131,7 @@ def steady_rate(steps: int, log_every: int, batch_size: int, first_interval_end:
 
 def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
                wall_seconds: float, images_per_second: float | None, pack_size: int = 1,
-               checkpoints: CheckpointScorer | None = None) -> dict:
+               checkpoints: CheckpointScorer | None = None, data_fingerprint: dict | None = None) -> dict:
     """Write a trained cell's files, ``params.json`` last; return the params written.
 
     A failed cell keeps its history and checkpoints of the intervals before the failure, and no model files.
@@ -143,6 +145,8 @@ def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict],
     params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood)
     if images_per_second is not None:
         params["images_per_second"] = round(images_per_second, 1)
+    if data_fingerprint is not None:
+        params[store.DATA_KEY] = data_fingerprint
     if failure:
         params.update(status=store.CellStatus.FAILED, failure=failure)
     else:
@@ -178,4 +182,4 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     rate = steady_rate(recorder.step, log_every, cell.batch_size, recorder.first_interval_end,
                        finished - recorder.checkpoint_seconds)
     return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate,
-                      checkpoints=checkpoints)
+                      checkpoints=checkpoints, data_fingerprint=dataset.fingerprint)

@@ -7,7 +7,7 @@ from typing import Callable
 from vaebench.data.base import ArrayDataset, Dataset, FactorDataset, Sample
 from vaebench.data.digits import load_digits_dataset
 from vaebench.data.dsprites import ColorDSprites, DSprites, NoisyDSprites
-from vaebench.data.files import DSpritesFile, load_mnist_like
+from vaebench.data.files import DSpritesFile, data_fingerprint, load_mnist_like
 from vaebench.data.labour import Labour
 from vaebench.data.sines import Sines
 from vaebench.data.source import DataSource
@@ -72,9 +72,12 @@ def get_dataset(name: str, image_size: int | None = None, data_path: str | DataS
         raise VaebenchError(f"unknown dataset {name!r}; accepted: {', '.join(DATASETS)}")
     source = DataSource(data_path) if isinstance(data_path, str) else data_path
     try:
-        return DATASETS[name](image_size, source)
+        dataset = DATASETS[name](image_size, source)
     except ValueError as error:
         raise VaebenchError(f"dataset {name}: {error}") from None
+    if name in FILE_DATASETS:
+        dataset.fingerprint = data_fingerprint(source)
+    return dataset
 
 
 __all__ = ["ArrayDataset", "DataSource", "Dataset", "FactorDataset", "Sample", "TableDataset", "DATASETS", "FILE_DATASETS",

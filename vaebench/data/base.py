@@ -64,6 +64,8 @@ class Dataset(ABC):
     #: True when an observation is a pure function of its factor indices, so
     #: metrics may encode each grid point once and look codes up by index.
     deterministic: bool = True
+    #: what identifies the files a file dataset was read from (``vaebench.data.files.data_fingerprint``); None when built in
+    fingerprint: dict | None = None
 
     @property
     def has_factors(self) -> bool:

@@ -9,15 +9,35 @@ Problems are reported as one-line ``VaebenchError``s naming the file and what wa
 from __future__ import annotations
 
 import gzip
+import hashlib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from vaebench.data.base import ArrayDataset, FactorDataset
+from vaebench.data.source import DataSource
 from vaebench.errors import VaebenchError
 
 DSPRITES_FACTORS = ("shape", "scale", "orientation", "pos_x", "pos_y")
+
+
+def _file_fingerprint(path: Path) -> dict:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def data_fingerprint(source: DataSource) -> dict:
+    """What identifies the data a file dataset reads, as JSON: the file's size and SHA-256 (each file's, by
+    name, for a folder) and the CSV column options. The path is left out: moved data is the same data."""
+    path = Path(source.path)
+    files = (_file_fingerprint(path) if path.is_file() else
+             {"files": {child.name: _file_fingerprint(child) for child in sorted(path.iterdir()) if child.is_file()}})
+    return {**files, "label_column": source.label_column, "factor_columns": list(source.factor_columns),
+            "categorical": list(source.categorical)}
 
 
 def _open_npz(path: Path, keys: tuple[str, ...]) -> dict:

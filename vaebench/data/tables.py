@@ -27,6 +27,13 @@ MIN_RECORDS = 20
 MAX_CATEGORIES = 100
 #: the most distinct values a factor column may take
 MAX_FACTOR_VALUES = 50
+#: the most columns a CSV file may have: the table likelihood traces one slice per column, so a model's
+#: build time grows with the column count (10,000 columns did not build within 600 s)
+MAX_COLUMNS = 1000
+
+
+#: the largest standardised value a model can read (records are float32)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def split_indices(n: int) -> dict[str, np.ndarray]:
@@ -112,7 +119,14 @@ def table_from_values(name: str, values: dict[str, np.ndarray], kinds: dict[str,
         column_values = values[column_name]
         if kind == "numeric":
             numbers = column_values.astype(np.float64)
-            columns.append(Column(column_name, kind, (), float(numbers[train].mean()), float(numbers[train].std() or 1.0)))
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, std = float(numbers[train].mean()), float(numbers[train].std() or 1.0)
+                standardised = (numbers - mean) / std
+            if not (math.isfinite(mean) and math.isfinite(std) and np.all(np.abs(standardised) <= FLOAT32_MAX)):
+                raise VaebenchError(f"numeric column {column_name!r} of {name} overflows once standardised (values up to "
+                                    f"{np.abs(numbers).max():g}); accepted: numbers whose mean and spread fit in 64-bit "
+                                    "floats and whose standardised values fit in 32-bit floats")
+            columns.append(Column(column_name, kind, (), mean, std))
             indexed[column_name] = numbers
         else:
             categories, index = np.unique(column_values.astype(str), return_inverse=True)
@@ -153,7 +167,8 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
     if not path.is_file():
         raise VaebenchError(f"data file {path} not found; expected a CSV file with a header row")
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark (spreadsheet exports write one) is not part of the first column's name
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [(line, row) for line, row in enumerate(csv.reader(handle), 1) if row]  # blank lines skipped
     except UnicodeDecodeError as error:
         raise VaebenchError(f"data file {path} is not UTF-8 text (byte {error.start}); expected a CSV file") from None
@@ -162,6 +177,8 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
     if not rows:
         raise VaebenchError(f"data file {path} is empty; expected a header row and at least {MIN_RECORDS} records")
     header = [name.strip() for name in rows[0][1]]
+    if len(header) > MAX_COLUMNS:
+        raise VaebenchError(f"data file {path} has {len(header)} columns; at most {MAX_COLUMNS} are accepted")
     if any(not name for name in header) or len(set(header)) < len(header):
         raise VaebenchError(f"data file {path}: the header row needs a distinct, non-empty name for every column")
     records = [row for _, row in rows[1:]]

@@ -1,0 +1,214 @@
+"""A run under hostile conditions: Ctrl-C from a terminal, data that changed since training, awkward CSV
+files, more scoring workers than cores. Each case: what the user sees, and that nothing finished is lost."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import VAEBENCH, run_in_process, run_vaebench, write_preset
+from vaebench import store
+from vaebench.data.tables import MAX_COLUMNS, read_csv_table
+from vaebench.errors import VaebenchError
+from vaebench.scoring_pool import usable_cores
+
+CELLS = ["dsprites32/vae/conv/z2/s0", "dsprites32/vae/conv/z2/s1"]
+
+
+def _csv(path, header, rows):
+    path.write_text("\n".join([",".join(header), *(",".join(map(str, row)) for row in rows)]) + "\n", encoding="utf-8")
+    return path
+
+
+# --- Ctrl-C --------------------------------------------------------------------------
+
+def _start(preset, results, *extra):
+    """`vaebench run grid` in its own process group, as a terminal starts it."""
+    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, *map(str, extra)]
+    return subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _group(process):
+    return subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+
+
+def _wait_for(path, process, seconds=600):
+    deadline = time.monotonic() + seconds
+    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"{path} never appeared"
+
+
+def _stop_with_ctrl_c(process, presses=1, within=90, to_group=True):
+    """SIGINT as a terminal sends it (to the whole process group), or to the main process only."""
+    for _ in range(presses):
+        if to_group:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            os.kill(process.pid, signal.SIGINT)
+        time.sleep(0.2)
+    try:
+        out, err = process.communicate(timeout=within)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"still running {within} s after Ctrl-C")
+    return process.returncode, out, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers, to_group", [(0, True), (len(usable_cores()) + 1, True), (len(usable_cores()) + 1, False)])
+def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_path, workers, to_group):
+    preset = write_preset(tmp_path / "p.toml", seeds=[0, 1], steps=3000, log_every=10)
+    results = tmp_path / "r"
+    first, second = (results / name for name in CELLS)
+    process = _start(preset, results, "--score-workers", workers)
+    _wait_for(first / store.PARAMS_FILE, process)
+    finished = {path.name: path.read_bytes() for path in first.iterdir() if path.is_file()}
+    code, out, err = _stop_with_ctrl_c(process, to_group=to_group)
+    assert code == 130, err[-2000:]
+    last = (err.strip().splitlines() or [""])[-1]
+    assert last.startswith("interrupted: 1 of 2 cells are trained") and "run the same command again" in last, err[-2000:]
+    assert "Traceback" not in err
+    for name, content in finished.items():
+        assert (first / name).read_bytes() == content, f"{name} of the finished cell changed"
+    assert store.cell_status(first) == store.CellStatus.DONE and store.cell_status(second) == store.CellStatus.PENDING
+    if workers:
+        cores = len(usable_cores())
+        assert err.count(f"--score-workers {workers} is more than the {cores} cores") == 1
+        assert f"scoring in {cores} worker processes" in out
+        deadline = time.monotonic() + 10  # multiprocessing's resource tracker exits just after the run
+        while _group(process) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _group(process), f"processes of the run outlived it by 10 s: {_group(process)}"
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_exits_at_once_leaving_a_readable_store(tmp_path):
+    preset = write_preset(tmp_path / "p.toml", seeds=[0, 1], steps=3000, log_every=10)
+    results = tmp_path / "r"
+    process = _start(preset, results, "--score-workers", 0)
+    _wait_for(results / CELLS[0] / store.PARAMS_FILE, process)
+    code, _, _ = _stop_with_ctrl_c(process, presses=2, within=20)
+    assert code == 130
+    assert sorted(store.read_grid(results)) == CELLS
+    assert [store.cell_status(results / name) for name in CELLS] == [store.CellStatus.DONE, store.CellStatus.PENDING]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_pack_between_compiled_calls_and_stores_none_of_it(tmp_path):
+    pytest.importorskip("jax")
+    preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=100000, log_every=10)
+    results = tmp_path / "r"
+    members = [results / name.replace("conv", "mlp") for name in CELLS]
+    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, "--pack", "2", "--score-workers", "0"]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "KERAS_BACKEND": "jax"})
+    _wait_for(members[1], process, seconds=300)  # the pack makes its members' dirs, then builds and trains
+    time.sleep(5)
+    code, out, err = _stop_with_ctrl_c(process)
+    assert code == 130, err[-2000:]
+    assert err.strip().splitlines()[-1].startswith("interrupted: 0 of 2 cells are trained"), err[-2000:]
+    assert all(store.cell_status(member) == store.CellStatus.PENDING for member in members)
+
+
+# --- CSV files ---------------------------------------------------------------------------
+
+def _records(n=30):
+    return [(20 + i, i % 3, "ab"[i % 2]) for i in range(n)]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffage,score,kind\n".encode() + "".join(f"{a},{b},{c}\n" for a, b, c in _records()).encode())
+    table = read_csv_table(path, label_column="kind")
+    assert [column.name for column in table.columns] == ["age", "score"]
+
+
+@pytest.mark.parametrize("huge", ["1e308", "-1.7e308"])
+def test_values_that_overflow_once_standardised_are_refused_before_anything_is_written(tmp_path, capsys, huge):
+    rows = [(huge if i % 3 == 0 else i, i % 3, "ab"[i % 2]) for i in range(30)]
+    path = _csv(tmp_path / "huge.csv", ["size", "score", "kind"], rows)
+    code, _, err = run_in_process(["run", "grid", "--preset", write_preset(tmp_path / "p.toml"), "--dataset", "csv",
+                                   "--data-path", path, "--models", "vae", "--families", "mlp",
+                                   "--results", tmp_path / "r"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'size'" in err and "overflows" in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_csv_with_more_columns_than_the_limit_is_refused_at_once(tmp_path):
+    width = MAX_COLUMNS + 1
+    path = _csv(tmp_path / "wide.csv", [f"c{i}" for i in range(width)],
+                [[(row * 7 + column) % 11 for column in range(width)] for row in range(30)])
+    started = time.monotonic()
+    with pytest.raises(VaebenchError) as refused:
+        read_csv_table(path)
+    assert time.monotonic() - started < 10
+    assert str(refused.value) == f"data file {path} has {width} columns; at most {MAX_COLUMNS} are accepted"
+
+
+# --- data that changed since training -----------------------------------------------------
+
+def _table(path, rows=30, extra_column=False, shift=0):
+    header = ["age", "score", "kind", *(["height"] if extra_column else [])]
+    return _csv(path, header, [(20 + (i * 7 + shift) % 23, i % 3, "ab"[i % 2], *([150 + i] if extra_column else []))
+                               for i in range(rows)])
+
+
+def _snapshot(results):
+    return {path: path.read_bytes() for path in sorted(results.rglob("*")) if path.is_file()
+            and not path.name.startswith(".vaebench.lock")}
+
+
+@pytest.mark.slow
+def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp_path):
+    import hashlib
+
+    data = _table(tmp_path / "table.csv")
+    preset = write_preset(tmp_path / "p.toml", dataset="csv", models=["vae"], families=["mlp"], steps=20)
+    results = tmp_path / "r"
+    common = ["--preset", preset, "--results", results]
+    trained = run_vaebench("run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    (cell,) = [path.parent for path in results.rglob(store.PARAMS_FILE)]
+    recorded = json.loads((cell / store.PARAMS_FILE).read_text())[store.DATA_KEY]
+    assert recorded["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest() and recorded["size"] == data.stat().st_size
+    assert store.DATA_KEY not in json.loads((cell / store.METRICS_FILE).read_text())
+
+    _table(data, shift=5)  # same columns, other values
+    before = _snapshot(results)
+    for command in (["evaluate", *common, "--data-path", data, "--force"],
+                    ["run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0]):
+        refused = run_vaebench(*command)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr[-2000:]
+        assert "other data" in refused.stderr and "--allow-changed-data" in refused.stderr
+        assert _snapshot(results) == before, f"{command[0]} changed the results while refusing"
+
+    allowed = run_vaebench("evaluate", *common, "--data-path", data, "--allow-changed-data")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    metrics = json.loads((cell / store.METRICS_FILE).read_text())
+    assert metrics[store.DATA_KEY]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert metrics["scores"] != json.loads(before[cell / store.METRICS_FILE])["scores"]
+    again = run_vaebench("evaluate", *common, "--data-path", data)  # now scored on this data: nothing to refuse
+    assert again.returncode == 0, again.stderr[-2000:]
+
+    _table(data, extra_column=True)
+    before = _snapshot(results)
+    wider = run_vaebench("evaluate", *common, "--data-path", data, "--allow-changed-data")
+    assert wider.returncode == 2 and wider.stderr.count("\n") == 1 and "cannot score this data" in wider.stderr, wider.stderr
+    assert _snapshot(results) == before
+
+    # results stored before fingerprints were recorded are scored as before
+    params = json.loads((cell / store.PARAMS_FILE).read_text())
+    del params[store.DATA_KEY]
+    (cell / store.PARAMS_FILE).write_text(json.dumps(params))
+    metrics = json.loads((cell / store.METRICS_FILE).read_text())
+    del metrics[store.DATA_KEY]
+    (cell / store.METRICS_FILE).write_text(json.dumps(metrics))
+    _table(data, shift=9)
+    older = run_vaebench("evaluate", *common, "--data-path", data)
+    assert older.returncode == 0, older.stderr[-2000:]
