@@ -158,11 +158,12 @@ def test_three_shards_at_once_then_merge_equal_the_single_run(smoke_results, tmp
 
 
 def _fake_results(root: Path, cells: dict[str, dict], finished: dict[str, str]) -> Path:
-    """A results dir written by hand: grid.json, and params.json + one file for finished cells."""
+    """A results dir written by hand: grid.json, and params.json + a history (its one row's loss column says
+    ``marker``, telling runs apart) for finished cells."""
     store.record_cells(root, cells)
     for name, marker in finished.items():
         store.write_json(root / name / store.PARAMS_FILE, {**cells[name], "status": "done"})
-        store.write_text(root / name / store.HISTORY_FILE, marker)
+        store.write_text(root / name / store.HISTORY_FILE, f"step,loss\n10,{marker}\n")
     return root
 
 

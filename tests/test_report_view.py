@@ -80,26 +80,29 @@ def test_the_blocker_does_block_keras(tmp_path):
 
 
 def _explorer_factors(site: Path) -> dict:
-    """The explorer's factors, each with whether it is categorical (data/codes.js)."""
+    """The explorer's factors, each with how its scatter colours it (data/codes.js)."""
     codes = (site / "data" / "codes.js").read_text()
     return json.loads(codes.split("window.VAEBENCH_DATA.codes = ", 1)[1].rstrip().rstrip(";"))["factors"]
+
 
 
 def test_the_site_reads_factor_names_and_categories_from_pictures_json(tmp_path):
     """The scatter matrices colour a categorical factor by category: pictures.json says which factors are categories."""
     results = _published_copy(tmp_path, cells=1)
     build_site(results, tmp_path / "site")
-    assert _explorer_factors(tmp_path / "site") == {"shape": True, "scale": False, "orientation": False, "pos_x": False,
-                                                    "pos_y": False}
+    ordered = {"categorical": False, "values": [], "cyclic": False}
+    assert _explorer_factors(tmp_path / "site") == {
+        "shape": {"categorical": True, "values": ["square", "ellipse", "heart"], "cyclic": False}, "scale": ordered,
+        "orientation": {**ordered, "cyclic": True}, "pos_x": ordered, "pos_y": ordered}
 
     # a folder drawn before pictures.json named them: the names come from latents.csv, every factor reads as ordered
     for path in results.rglob("pictures.json"):
         meta = json.loads(path.read_text())
-        del meta["factors"], meta["categorical_factors"]
+        del meta["factors"], meta["categorical_factors"], meta["category_names"], meta["cyclic_factors"]
         path.write_text(json.dumps(meta))
     build_site(results, tmp_path / "older")
-    assert _explorer_factors(tmp_path / "older") == {"shape": False, "scale": False, "orientation": False, "pos_x": False,
-                                                     "pos_y": False}
+    assert _explorer_factors(tmp_path / "older") == {name: ordered for name in ("shape", "scale", "orientation",
+                                                                                "pos_x", "pos_y")}
 
 
 def test_build_site_does_not_wait_for_the_results_lock(tmp_path):

@@ -14,7 +14,7 @@ PICTURES_FILE describes the folder:
   variance ≥ INFORMATIVE_VARIANCE_SHARE of the largest latent's);
 - "factors", "categorical_factors": the dataset's ground-truth factors (the columns of LATENTS_FILE after the
   latents) and those of them that are categories rather than ordered values (absent from older folders);
-  "factor_values": a categorical factor's value names in index order; "cyclic_factors": factors whose values
+  "category_names": a categorical factor's value names in index order; "cyclic_factors": factors whose values
   wrap around (both absent from older folders);
 - "tile": {"height", "width", "gutter"} of every sprite's tiles, in pixels;
 - "reconstructions": sprite of 2 rows × RECONSTRUCTIONS columns: held-out inputs, their reconstructions;

@@ -210,7 +210,7 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
             "strength_name": strength_name(pictures.gaussian),
             "informative": [bool(v) for v in pictures.informative],
             "factors": list(dataset.factor_names), "categorical_factors": list(dataset.categorical_factors),
-            "factor_values": {name: list(values) for name, values in dataset.factor_values.items()},
+            "category_names": {name: list(values) for name, values in dataset.category_names.items()},
             "cyclic_factors": list(dataset.cyclic_factors),
             "tile": {"height": height, "width": width, "gutter": GUTTER},
             "reconstructions": "reconstructions.png", "traversals": traversals,

@@ -58,7 +58,7 @@ class Dataset(ABC):
     #: factors whose indices name categories (no order), e.g. dSprites' shape; charts colour them on categorical scales
     categorical_factors: tuple[str, ...] = ()
     #: a categorical factor's value names in index order, for legends (dSprites' shape: square, ellipse, heart)
-    factor_values: dict[str, tuple[str, ...]] = {}
+    category_names: dict[str, tuple[str, ...]] = {}
     #: factors whose values wrap around (an angle): charts colour them on a cyclic scale
     cyclic_factors: tuple[str, ...] = ()
     #: True when an observation is a pure function of its factor indices, so

@@ -47,7 +47,7 @@ class DSprites(FactorDataset):
     name = "dsprites"
     factor_names = ("shape", "scale", "orientation", "pos_x", "pos_y")
     categorical_factors = ("shape",)
-    factor_values = {"shape": ("square", "ellipse", "heart")}  # the order _shapes stacks them in
+    category_names = {"shape": ("square", "ellipse", "heart")}  # the order _shapes stacks them in
     cyclic_factors = ("orientation",)
     factor_sizes = (3, 6, 40, POSITIONS, POSITIONS)
     num_classes = 3

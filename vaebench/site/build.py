@@ -354,8 +354,10 @@ class Site:
             wide = self.wide()
             summary = over_seeds(self.compared)
             settings_of = {e.name: f"{_config(e.params)}, z = {e.params.get('latent_dim')}" for e in self.experiments}
+            order = {config: k for k, config in enumerate(self.configs)}
+            in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
             matrices = {e.name: (settings_of[e.name], (e.metrics or {}).get("matrices") or {})
-                        for e in self.experiments if e.metrics and self.protocol.on(e.name, "mig")}
+                        for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
             along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
             found = verdict(self.compared, matrices, checkpoints=along,
                             excluded=self.protocol.off_lines(lambda name: settings_of[name]),

@@ -130,12 +130,12 @@ class CellView:
         self.factor_names = tuple(meta["factors"]) if "factors" in meta else _stored_factors(latents_table, matrices)
         #: a folder drawn before pictures.json said which factors are categories reads every factor as ordered
         self.categorical_factors = tuple(meta.get("categorical_factors", ()))
-        self.factor_values = {name: tuple(values) for name, values in meta.get("factor_values", {}).items()}
+        self.category_names = {name: tuple(values) for name, values in meta.get("category_names", {}).items()}
         self.cyclic_factors = tuple(meta.get("cyclic_factors", ()))
 
     def factor_scale(self, factor: str) -> dict:
         """How a scatter colours ``factor``: cell_charts.scatter_matrix's keywords."""
-        return {"categorical": factor in self.categorical_factors, "values": self.factor_values.get(factor, ()),
+        return {"categorical": factor in self.categorical_factors, "values": self.category_names.get(factor, ()),
                 "cyclic": factor in self.cyclic_factors}
 
     @classmethod

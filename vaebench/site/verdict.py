@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from vaebench import stats
+from vaebench.display import REFERENCE_TITLES
 from vaebench.metrics.spec import HEADLINE, RECONSTRUCTION, SCORES
 from vaebench.site.numbers import significant
 
@@ -248,7 +249,8 @@ def _calibration(references: pd.DataFrame | None, metric: str, latent_dim: int) 
     rows = references[(references["metric"] == metric) & references["value"].notna()]
     rows = rows[rows["latent_dim"].isna() | (rows["latent_dim"] == latent_dim)]
     medians = rows.groupby("title", sort=False)["value"].median()
-    return {title: float(value) for title, value in medians.items()}
+    order = list(REFERENCE_TITLES.values())
+    return {title: float(medians[title]) for title in sorted(medians.index, key=lambda t: order.index(t) if t in order else len(order))}
 
 
 def _medians(frame: pd.DataFrame) -> pd.DataFrame:
