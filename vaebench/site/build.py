@@ -154,7 +154,7 @@ class Site:
         frame = frame.dropna(subset=["value"])
         names = {e.name: e for e in self.experiments}
         frame["config"] = [_config(names[n].params) for n in frame["name"]]
-        frame["setting"] = [f"{c}, z = {int(z)}" for c, z in zip(frame["config"], frame["latent_dim"])]
+        frame["setting"] = [self.setting_of(names[n].params) for n in frame["name"]]
         points = sweep_points([e.params for e in self.experiments])
         frame["objective"] = [points[n].objective if n in points else names[n].params.get("model") for n in frame["name"]]
         frame["on_protocol"] = [self.protocol.on(n, m) for n, m in zip(frame["name"], frame["metric"])]
@@ -353,7 +353,7 @@ class Site:
             self.write_data()
             wide = self.wide()
             summary = over_seeds(self.compared)
-            settings_of = {e.name: f"{_config(e.params)}, z = {e.params.get('latent_dim')}" for e in self.experiments}
+            settings_of = {e.name: self.setting_of(e.params) for e in self.experiments}
             order = {config: k for k, config in enumerate(self.configs)}
             in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
             matrices = {e.name: (settings_of[e.name], (e.metrics or {}).get("matrices") or {})
@@ -398,7 +398,7 @@ class Site:
         off: dict[str, set] = {}
         for e in self.experiments:
             for metric in self.protocol.off.get(e.name, ()):
-                off.setdefault(f"{_config(e.params)}, z = {e.params.get('latent_dim')}", set()).update(
+                off.setdefault(self.setting_of(e.params), set()).update(
                     score.key for score in METRICS[metric].scores)
         return {setting: sorted(keys) for setting, keys in off.items()}
 
@@ -420,7 +420,7 @@ class Site:
             shown.add(setting)
             seeds = []
             for e in sorted(self.experiments, key=lambda e: e.params.get("seed", 0)):
-                if f"{_config(e.params)}, z = {e.params.get('latent_dim')}" != setting:
+                if self.setting_of(e.params) != setting:
                     continue
                 view = self.views.get(e.name)
                 if view is not None:
