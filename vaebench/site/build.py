@@ -42,7 +42,7 @@ from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.verdict import CAPTURED_SHARE, verdict
-from vaebench.stats import WINNER_THRESHOLD, pareto_front
+from vaebench.stats import pareto_front
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
@@ -388,7 +388,7 @@ class Site:
         self.render("index.html.j2", self.out_dir / "index.html", "", title=f"vaebench report: {self.results_dir.name}",
                     run=run, budget=self.budget(run, summary), verdict=found, board=board, table=self.full_table(),
                     charts=index_charts, problems=self.problems, cells=cells, strip_seeds=STRIP_SEEDS,
-                    threshold=WINNER_THRESHOLD, protocol=self.protocol_facts(), calibration=self.calibration(),
+                    protocol=self.protocol_facts(), calibration=self.calibration(),
                     winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
                     capture_cut=CAPTURED_SHARE,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))

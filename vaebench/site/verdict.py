@@ -155,17 +155,6 @@ class Capture:
         cells = [row[factor] for row in self.rows.values() if factor in row]
         return sum(c[1] for c in cells), sum(c[2] for c in cells)
 
-    @property
-    def sentence(self) -> str | None:
-        if not self.factors:
-            return None
-        parts = []
-        for factor in self.factors:
-            passed, cells = self.passing(factor)
-            parts.append(f"{factor} in {passed} of {cells}")
-        return (f"Factors captured (one latent carries at least {CAPTURED_SHARE} of the factor's entropy) by cells: "
-                f"{', '.join(parts)}.")
-
 
 @dataclass(frozen=True)
 class Verdict:
