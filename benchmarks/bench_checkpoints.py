@@ -3,7 +3,7 @@
     python benchmarks/bench_checkpoints.py [--steps 3000] [--count N]
 
 The cell is the cpu preset's β-VAE (β = 4), conv, 10 latents, seed 0 on 64×64 dSprites, batch 64, trained
-through ``vaebench.runner.train_cells`` as a grid trains it: once without checkpoints, then once with the
+through ``vaebench.run.runner.train_cells`` as a grid trains it: once without checkpoints, then once with the
 preset's ``[checkpoints]`` plan (``--count`` overrides its count). With ``--steps`` below 3,000 the cell keeps
 its logging interval, so it gets fewer checkpoints (``checkpoint_steps`` says which) and a larger share.
 """
@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from vaebench.environment import backend, describe_device  # noqa: E402
 from vaebench.grid import load_preset  # noqa: E402
-from vaebench.runner import train_cells  # noqa: E402
+from vaebench.run.runner import train_cells  # noqa: E402
 
 CELL = "dsprites64/beta_vae-beta4/conv/z10/s0"
 

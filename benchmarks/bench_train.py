@@ -4,8 +4,8 @@
     KERAS_BACKEND=jax python benchmarks/bench_train.py --pack 1,8,32,64     # packing needs JAX
 
 Each row trains β-VAE cells (β = 4) on procedural dSprites with the real training code: pack size 1 is
-one cell through ``vaebench.train.train_cell`` (Keras ``fit``), pack size N is N cells (seeds 0..N-1)
-through ``vaebench.packing.train_pack``. Rates are steady state: the first logging interval (tracing
+one cell through ``vaebench.run.train.train_cell`` (Keras ``fit``), pack size N is N cells (seeds 0..N-1)
+through ``vaebench.run.packing.train_pack``. Rates are steady state: the first logging interval (tracing
 and compilation) is left out. "data share" is the time it takes to draw the same batches alone,
 divided by the training time after the first interval: the share of the run spent waiting for data
 where drawing and training do not overlap (on a CPU they never do).
@@ -25,13 +25,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from vaebench.batches import batches, can_be_resident  # noqa: E402
+from vaebench.run.batches import batches, can_be_resident  # noqa: E402
 from vaebench.data import get_dataset  # noqa: E402
 from vaebench.environment import backend, describe_device  # noqa: E402
 from vaebench.grid import Cell  # noqa: E402
 from vaebench.models import get_model_class  # noqa: E402
-from vaebench.packing import train_pack, why_not_packable  # noqa: E402
-from vaebench.train import train_cell  # noqa: E402
+from vaebench.run.packing import train_pack, why_not_packable  # noqa: E402
+from vaebench.run.train import train_cell  # noqa: E402
 
 
 def cells_for(pack: int, args) -> list[Cell]:

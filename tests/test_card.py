@@ -8,7 +8,7 @@ from vaebench import store
 from vaebench.grid import Cell
 from vaebench.metrics import score_cell
 from vaebench.models import get_model_class, model_card
-from vaebench.train import train_cell
+from vaebench.run.train import train_cell
 
 SMALL = {"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2}
 

@@ -2,7 +2,7 @@
 
 import json
 
-from vaebench.picture_spec import PICTURES_VERSION
+from vaebench.pictures.spec import PICTURES_VERSION
 from vaebench.site.cell_view import CellView, Sprite, matching_factors
 
 FACTORS = ["shape", "scale", "pos_x"]

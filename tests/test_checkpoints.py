@@ -9,12 +9,12 @@ import pytest
 
 from conftest import TINY_METRICS, run_jax_script, write_preset
 from vaebench import checkpoints_frame, store
-from vaebench.checkpoints import CHECKPOINT_METRICS, DEFAULT_COUNT, DEFAULT_COUNTS, CheckpointPlan, checkpoint_plan, checkpoint_steps
+from vaebench.checkpoint_plan import CHECKPOINT_METRICS, DEFAULT_COUNT, DEFAULT_COUNTS, CheckpointPlan, checkpoint_plan, checkpoint_steps
 from vaebench.data import get_dataset
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
 from vaebench.metrics import METRICS, resolve_settings, score_cell
-from vaebench.runner import train_cells
+from vaebench.run.runner import train_cells
 
 HERE = Path(__file__).parent
 #: three checkpoints after step 0, each scored at tiny counts
@@ -125,10 +125,10 @@ from pathlib import Path
 import numpy as np
 from test_checkpoints import TINY_PLAN, _cell
 from vaebench import checkpoints_frame, store
-from vaebench.checkpoints import CheckpointScorer
+from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.data import get_dataset
-from vaebench.packing import train_pack
-from vaebench.train import train_cell
+from vaebench.run.packing import train_pack
+from vaebench.run.train import train_cell
 out, dataset = Path({out!r}), get_dataset("dsprites", image_size=32)
 cells = [_cell(seed=seed, hparams=(("beta", beta),), family="mlp") for seed, beta in ((0, 1.0), (1, 4.0))]
 train_pack(cells, dataset, out / "packed", checkpoints=[CheckpointScorer(TINY_PLAN, c, dataset, out / "packed" / c.name) for c in cells])

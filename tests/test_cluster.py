@@ -22,7 +22,7 @@ from conftest import TINY_METRICS, VAEBENCH, run_vaebench
 from vaebench import load_experiments, store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
-from vaebench.shards import parse_shard, shard_cells
+from vaebench.run.shards import parse_shard, shard_cells
 
 #: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid
 FOUR_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae"]
@@ -102,7 +102,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     import ray
 
     from vaebench.environment import backend
-    from vaebench.ray_executor import RayOptions, run_grid_on_ray
+    from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4, 5], steps=20),
                                  metrics=TINY_METRICS)

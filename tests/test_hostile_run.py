@@ -14,7 +14,7 @@ from conftest import VAEBENCH, run_in_process, run_vaebench, write_preset
 from vaebench import store
 from vaebench.data.tables import MAX_COLUMNS, read_csv_table
 from vaebench.errors import VaebenchError
-from vaebench.scoring_pool import usable_cores
+from vaebench.run.scoring_pool import usable_cores
 
 CELLS = ["dsprites32/vae/conv/z2/s0", "dsprites32/vae/conv/z2/s1"]
 

@@ -9,13 +9,13 @@ from rich.console import Console
 
 from conftest import run_jax_script, run_vaebench
 from fake_data import Squares
-from vaebench.batches import batches, can_be_resident
+from vaebench.run.batches import batches, can_be_resident
 from vaebench.data import get_dataset
 from vaebench.data.base import FactorDataset
 from vaebench.grid import Cell, load_preset
 from vaebench.models import get_model_class
-from vaebench.packing import form_packs
-from vaebench.runner import plan_grid, training_packs
+from vaebench.run.packing import form_packs
+from vaebench.run.runner import plan_grid, training_packs
 
 HERE = Path(__file__).parent
 
@@ -84,10 +84,10 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 import keras, numpy as np, pandas as pd
 from test_packing import PoisonedSquares, _cell
-from vaebench.batches import batches, can_be_resident
+from vaebench.run.batches import batches, can_be_resident
 from vaebench.models import get_model_class
-from vaebench.packing import train_pack
-from vaebench.train import train_cell
+from vaebench.run.packing import train_pack
+from vaebench.run.train import train_cell
 assert keras.backend.backend() == "jax"
 out, dataset = Path({out!r}), PoisonedSquares()
 rng = np.random.default_rng(3)
@@ -132,8 +132,8 @@ def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path):
 
 def test_building_for_training_creates_the_optimizer_and_metrics_variables_fit_would():
     """Packing stacks every variable before the first step, built by Keras' private Trainer._symbolic_build."""
-    from vaebench.packing import build_for_training
-    from vaebench.train import build_model
+    from vaebench.run.packing import build_for_training
+    from vaebench.run.train import build_model
 
     dataset = Squares()
     cell = _cell()

@@ -7,9 +7,10 @@ import pytest
 from PIL import Image
 
 from vaebench import store
-from vaebench.picture_spec import (INFORMATIVE_KL, LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS,
+from vaebench.pictures.spec import (INFORMATIVE_KL, LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS,
                                    pictures_are_current)
-from vaebench.pictures import RECONSTRUCTIONS, latent_order
+from vaebench.pictures.images import RECONSTRUCTIONS
+from vaebench.pictures.latents import latent_order
 
 
 def _sprite_shape(tile: dict, rows: int, cols: int) -> tuple[int, int]:

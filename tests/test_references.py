@@ -73,7 +73,7 @@ def test_chance_level_is_one_over_the_number_of_dsprites_factors():
 
 
 def test_chance_row_is_stored_from_the_spec(tmp_path):
-    from vaebench.references import Row, score_row
+    from vaebench.run.references import Row, score_row
 
     assert score_row(Row("chance", _cell("dsprites", 32)), get_dataset("dsprites", 32), tmp_path) is True
     frame = load_references(tmp_path)
@@ -83,7 +83,7 @@ def test_chance_row_is_stored_from_the_spec(tmp_path):
 
 
 def test_random_code_scores_chance_and_no_information(tmp_path):
-    from vaebench.references import Row, score_row
+    from vaebench.run.references import Row, score_row
 
     dataset = get_dataset("dsprites", 32)
     assert score_row(Row("random", _cell("dsprites", 32, latent_dim=4)), dataset, tmp_path, BOUNDED)
@@ -98,7 +98,7 @@ def test_random_code_scores_chance_and_no_information(tmp_path):
 
 
 def test_random_code_is_a_function_of_the_observation_and_of_nothing_else():
-    from vaebench.references import REPRESENTATIONS, Row
+    from vaebench.run.references import REPRESENTATIONS, Row
 
     dataset = get_dataset("dsprites", 32)
     encoder, _, _ = REPRESENTATIONS["random"](Row("random", _cell("dsprites", 32, latent_dim=3)), dataset, {"seed": 0})
@@ -112,7 +112,7 @@ def test_random_code_is_a_function_of_the_observation_and_of_nothing_else():
 
 
 def test_pca_of_pixels_linear_in_the_factors_disentangles_them_and_random_codes_do_not(tmp_path):
-    from vaebench.references import Row, score_row
+    from vaebench.run.references import Row, score_row
 
     dataset = Ramps()
     for kind in ("pca", "random"):
@@ -126,7 +126,7 @@ def test_pca_of_pixels_linear_in_the_factors_disentangles_them_and_random_codes_
 
 
 def test_mean_image_of_fair_coin_pixels_costs_ln2_per_pixel(tmp_path):
-    from vaebench.references import Row, score_row
+    from vaebench.run.references import Row, score_row
 
     assert score_row(Row("mean_image", _cell("coins", family="mlp")), Coins(), tmp_path, BOUNDED)
     scores = load_references(tmp_path).set_index("metric")["value"]
@@ -136,7 +136,7 @@ def test_mean_image_of_fair_coin_pixels_costs_ln2_per_pixel(tmp_path):
 
 
 def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
-    from vaebench.references import ROW_METRICS, compute_references
+    from vaebench.run.references import ROW_METRICS, compute_references
 
     preset = load_preset(str(write_preset(tmp_path / "grid.toml")))
     results = tmp_path / "results"
@@ -197,7 +197,7 @@ def test_reader_needs_no_keras_and_refuses_a_foreign_row(tmp_path):
 
 
 def test_merge_copies_reference_rows_the_fullest_copy_winning(tmp_path):
-    from vaebench.shards import merge_results
+    from vaebench.run.shards import merge_results
 
     name = store.reference_name("dsprites32", "random", latent_dim=2, seed=0)
     other = store.reference_name("dsprites32", "random", latent_dim=2, seed=1)

@@ -17,8 +17,8 @@ from pool_jobs import die, fail, record_pid_then_sleep
 from vaebench import store
 from vaebench.grid import load_preset
 from vaebench.metrics import metric_names
-from vaebench.runner import run_grid, train_cells
-from vaebench.scoring_pool import RETRIES, ScoringPool, ScoringWorkerError, auto_workers
+from vaebench.run.runner import run_grid, train_cells
+from vaebench.run.scoring_pool import RETRIES, ScoringPool, ScoringWorkerError, auto_workers
 
 # no calibration rows: their partial metrics.json files would read as a cell half scored
 TWO_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae", "--latent-dims", "2,3", "--steps", "20", "--no-references"]
@@ -90,7 +90,7 @@ def test_leaving_the_pool_early_stops_its_workers_at_once(tmp_path):
 def test_workers_exit_when_their_parent_is_killed(tmp_path):
     parent = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
               "from pool_jobs import record_pid_then_sleep\n"
-              "from vaebench.scoring_pool import ScoringPool\n"
+              "from vaebench.run.scoring_pool import ScoringPool\n"
               "if __name__ == '__main__':\n"
               "    with ScoringPool(1) as pool:\n"
               f"        pool.submit('long', record_pid_then_sleep, {str(tmp_path)!r}, 'long', 600.0)\n"

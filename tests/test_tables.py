@@ -20,7 +20,7 @@ from vaebench.metrics.spec import METRICS
 from vaebench.models import MODELS
 from vaebench.models.likelihoods import BERNOULLI, ColumnLikelihood, likelihood_from_config
 from vaebench.models.probability import bernoulli_log_likelihood
-from vaebench.picture_spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
+from vaebench.pictures.spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
 from vaebench.site.build import build_site
 
 COLUMNS = (Column("height", "numeric", (), 170.0, 10.0), Column("colour", "categorical", ("red", "green", "blue")),
@@ -265,7 +265,7 @@ def test_an_autoencoders_table_traversal_spans_its_codes(tmp_path):
     import pandas as pd
 
     from vaebench.models.likelihoods import likelihood_for
-    from vaebench.table_pictures import draw_table_pictures
+    from vaebench.pictures.tables import draw_table_pictures
 
     dataset = Labour()
     likelihood = likelihood_for(dataset.columns)

@@ -12,7 +12,7 @@ from conftest import run_jax_script
 from fake_data import Squares
 from vaebench import store
 from vaebench.grid import Cell
-from vaebench.train import train_cell
+from vaebench.run.train import train_cell
 
 HERE = Path(__file__).parent
 
@@ -77,7 +77,7 @@ from pathlib import Path
 import keras, numpy as np
 from fake_data import Squares
 from test_train import _cell, _weights
-from vaebench.train import train_cell
+from vaebench.run.train import train_cell
 assert keras.backend.backend() == "jax"
 out = Path({out!r})
 params = [train_cell(_cell(model=m, hparams=h), Squares(), out / m / r) for m, h in (("ae", ()), ("vae", ()), ("beta_vae", (("beta", 2.0),))) for r in "ab"]

@@ -75,13 +75,13 @@ def run_grid_command(
     from vaebench import store
     from vaebench.grid import load_preset
     from vaebench.interruption import stop_at_safe_points
-    from vaebench.runner import grid_cells, run_grid
-    from vaebench.shards import parse_shard
+    from vaebench.run.runner import grid_cells, run_grid
+    from vaebench.run.shards import parse_shard
 
     if executor not in ("local", "ray"):
         raise VaebenchError(f"unknown executor {executor!r}; accepted: local, ray")
     if executor == "ray":
-        from vaebench.ray_executor import import_ray
+        from vaebench.run.ray_executor import import_ray
 
         import_ray()
     if executor == "local" and address is not None:
@@ -119,7 +119,7 @@ def run_grid_command(
     store.check_writable(results)
     with store.results_lock(results, "run grid"):
         if executor == "ray":
-            from vaebench.ray_executor import RayOptions, run_grid_on_ray
+            from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
             run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=source,
@@ -129,7 +129,7 @@ def run_grid_command(
                 run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
                          pack_size=pack, score_workers=score_workers, allow_changed_data=allow_changed_data)
                 if references:
-                    from vaebench.references import compute_references
+                    from vaebench.run.references import compute_references
 
                     compute_references(chosen, results, console, data_path=source, shard=shard_k_n)
     _print_grid_table(results)
@@ -138,7 +138,7 @@ def run_grid_command(
 def _capped_workers(requested: int) -> int:
     """At most one scoring worker per usable core: each is a whole backend process (about 300 MB) that only
     competes with the others for the cores beyond that."""
-    from vaebench.scoring_pool import usable_cores
+    from vaebench.run.scoring_pool import usable_cores
 
     cores = len(usable_cores())
     if requested <= cores:
@@ -244,7 +244,7 @@ def evaluate_command(
     from vaebench import store
     from vaebench.grid import Cell, load_preset
     from vaebench.metrics import metric_names
-    from vaebench.runner import check_same_data, score
+    from vaebench.run.runner import check_same_data, score
 
     if pictures:
         if metrics is not None or preset is not None:
@@ -274,7 +274,7 @@ def evaluate_command(
 def _draw_pictures(results: Path, force: bool, source) -> None:
     """``evaluate --pictures``: draw the missing (or, forced, all) pictures; name the cells that cannot get any."""
     from vaebench import store
-    from vaebench.runner import draw_missing_pictures
+    from vaebench.run.runner import draw_missing_pictures
 
     with store.results_lock(results, "evaluate --pictures"):
         experiments = store.load_experiments(results)
@@ -297,7 +297,7 @@ def merge_command(
     into: Path = typer.Option(..., help="The results dir to merge into (created if missing)."),
 ):
     """Merge results dirs (e.g. shards) into one; refuses conflicting cells and then writes nothing."""
-    from vaebench.shards import merge_results
+    from vaebench.run.shards import merge_results
 
     counts = merge_results(sources, into)
     console.print(f"merged {len(sources)} dirs into {into}: {counts['copied']} cells copied, "

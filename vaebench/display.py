@@ -19,7 +19,7 @@ SYMBOLS = {
     "beta": "β", "gamma": "γ", "lambda_od": "λ_od", "lambda_d": "λ_d", "c_max": "C_max", "anneal_steps": "annealing steps",
     "classifier_weight": "classifier weight", "align": "alignment weight", "decoder_mode": "decoder",
 }
-#: calibration rows (``vaebench.references``) as the report names them, in the order it lists them
+#: calibration rows (``vaebench.run.references``) as the report names them, in the order it lists them
 REFERENCE_TITLES = {"mean_image": "mean image", "random": "random code, N(0, I)", "pca": "linear code (PCA of the pixels)",
                     "untrained": "untrained encoder (step 0)", "chance": "chance (1/K)"}
 #: hyperparameters that a model ties together and that are named as one when equal (DIP-VAE-II's λ_d = λ_od)

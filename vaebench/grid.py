@@ -94,7 +94,7 @@ class Preset:
     log_every: int
     #: overrides of the metrics' standard sample counts (see vaebench.metrics)
     metrics: dict = field(default_factory=dict)
-    #: the ``[checkpoints]`` table: how many checkpoints and their sample counts (see vaebench.checkpoints)
+    #: the ``[checkpoints]`` table: how many checkpoints and their sample counts (see vaebench.run.checkpoints)
     checkpoints: dict = field(default_factory=dict)
     #: settings the user chose on the command line; a model that cannot use the preset's dataset or
     #: families gets its own defaults, unless the user chose them
@@ -102,8 +102,8 @@ class Preset:
 
     @property
     def checkpoint_plan(self):
-        """When and how every cell is scored while it trains (:class:`vaebench.checkpoints.CheckpointPlan`)."""
-        from vaebench.checkpoints import checkpoint_plan
+        """When and how every cell is scored while it trains (:class:`vaebench.run.checkpoints.CheckpointPlan`)."""
+        from vaebench.checkpoint_plan import checkpoint_plan
 
         return checkpoint_plan(self.checkpoints, self.metrics)
 

@@ -7,13 +7,13 @@ Layout of a results directory::
     <dataset>/<model>/<family>/z<latent>/s<seed>/
         params.json                the cell's parameters, environment, status; written last
         history.csv                loss terms every ``log_every`` steps
-        checkpoints.csv            scores along training (step, metric, value; see vaebench.checkpoints)
+        checkpoints.csv            scores along training (step, metric, value; see vaebench.run.checkpoints)
         metrics.json               {"scores": {key: float | "n/a: reason"}, "settings": {...}, "seconds": {...}}
         encoder.keras, decoder.keras
         pictures/                  the report's pictures of the cell, drawn when the cell is scored
                                    and kept so the report builds without the weights
 
-    references/<dataset>/          the calibration rows (see :mod:`vaebench.references`), scored like cells:
+    references/<dataset>/          the calibration rows (see :mod:`vaebench.run.references`), scored like cells:
         mean_image/metrics.json    the training set's mean image as every reconstruction
         chance/metrics.json        the chance level of the scores that name a factor (from the metric spec)
         pca/z<latent>/s<seed>/metrics.json, random/z<latent>/s<seed>/metrics.json
@@ -601,8 +601,6 @@ class Experiment:
 
     @cached_property
     def history(self):
-        import pandas as pd
-
         return read_history(self.path)
 
     @cached_property

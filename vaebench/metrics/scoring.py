@@ -54,7 +54,7 @@ class ScoringContext:
     """A trained cell's networks, its model card and a dataset, with the samples metrics share.
 
     The networks are Keras models, or any object with their ``predict_on_batch`` (a calibration row's
-    representation, see ``vaebench.references``): scoring reads codes through that method alone.
+    representation, see ``vaebench.run.references``): scoring reads codes through that method alone.
 
     Every random draw comes from a stream named by the cell, and by the metric being
     computed (``rng``) or by the shared sample it makes (the held-out set, the train/test

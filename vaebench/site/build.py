@@ -29,7 +29,7 @@ from vaebench import display, store
 from vaebench.errors import VaebenchError
 from vaebench.metrics.published import PUBLISHED
 from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS
-from vaebench.picture_spec import ARITHMETIC_FACTOR, LATENTS_FILE, TRAVERSAL_STEPS, pictures_are_current, read_pictures
+from vaebench.pictures.spec import ARITHMETIC_FACTOR, LATENTS_FILE, TRAVERSAL_STEPS, pictures_are_current, read_pictures
 from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
 from vaebench.site import cell_charts, charts, table_charts
@@ -591,7 +591,7 @@ def _cell_scatter(view: CellView | None) -> dict | None:
 
 
 def _table_section(pictures_dir: Path) -> dict | None:
-    """What a table cell's page shows instead of pictures (vaebench.table_pictures); None for other cells."""
+    """What a table cell's page shows instead of pictures (vaebench.pictures.tables); None for other cells."""
     meta = read_pictures(pictures_dir)
     if meta is None or meta.get("kind") != "tables":
         return None

@@ -1,4 +1,4 @@
-"""What the report shows of one cell's stored pictures (``vaebench.picture_spec``) and latents × factors matrices.
+"""What the report shows of one cell's stored pictures (``vaebench.pictures.spec``) and latents × factors matrices.
 
 Pictures are shown from their sprites, tile by tile, through CSS background positions: the PNGs
 are copied, never re-encoded, and every tile keeps its native size.
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from vaebench.picture_spec import (
+from vaebench.pictures.spec import (
     INFORMATIVE_KL,
     INFORMATIVE_VARIANCE_SHARE,
     LATENTS_FILE,
@@ -106,7 +106,7 @@ def matching_rule(matrices: dict) -> str | None:
 
 
 def traversal_unit(gaussian: bool) -> str:
-    """What the traversal values −3 … +3 are in (vaebench.pictures.traversal_values)."""
+    """What the traversal values −3 … +3 are in (vaebench.pictures.latents.traversal_values)."""
     return "in prior units, the prior being N(0, 1)" if gaussian else "in standard deviations of the codes around their mean"
 
 

@@ -1,4 +1,4 @@
-"""Charts of a table cell's page, from its pictures.json (vaebench.table_pictures): how well each column is
+"""Charts of a table cell's page, from its pictures.json (vaebench.pictures.tables): how well each column is
 reconstructed, and how each column's decoded value moves along each informative latent.
 
 Each function returns a Vega-Lite spec (a dict) with its data inline: one cell's numbers are small.

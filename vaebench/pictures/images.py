@@ -1,11 +1,11 @@
-"""Pictures of what a trained model does, drawn once from its weights into the cell's ``pictures/`` folder.
+"""Pictures of what a trained image or sequence model does, drawn once from its weights into the cell's ``pictures/`` folder.
 
 Scoring draws them right after the scores (the weights are at hand there), and ``vaebench evaluate
 --pictures`` draws those of cells scored without them, so the report is a view of the results: the
 committed results keep these pictures, not the weights. Images are tiled into PNG sprites with numpy
 and Pillow, at their native size with a 1-pixel gutter, so a page can show any tile or row of a sprite
 and label it in HTML. Every random choice uses a fixed seed, so redrawing gives identical files.
-What the folder holds, and PICTURES_FILE's keys: ``vaebench.picture_spec``.
+What the folder holds, and PICTURES_FILE's keys: ``vaebench.pictures.spec``.
 """
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ import numpy as np
 from PIL import Image
 
 from vaebench.data.base import Dataset
-from vaebench.errors import VaebenchError
 from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
-from vaebench.picture_spec import (INFORMATIVE_KL, INFORMATIVE_VARIANCE_SHARE, LATENTS_FILE, PICTURES_FILE,
-                                   PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS, TRAVERSAL_VALUES)
+from vaebench.pictures.latents import latent_order, strength_name, traversal_values
+from vaebench.pictures.spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS
 
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
@@ -54,37 +53,6 @@ def save_grid(path: Path, tiles: np.ndarray) -> tuple[int, int]:
     pixels = (np.clip(canvas, 0, 1) * 255).round().astype(np.uint8)
     Image.fromarray(pixels[..., 0] if channels == 1 else pixels).save(path, optimize=True)
     return height, width
-
-
-def strength_name(gaussian: bool) -> str:
-    """What orders the latents: mean KL to the prior for a Gaussian encoder, else the variance of the codes."""
-    return "mean KL to the prior (nats)" if gaussian else "variance of the codes"
-
-
-def latent_order(mean: np.ndarray, logvar: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Latents sorted by informativeness: mean KL per dimension (VAEs) or variance of the codes (autoencoders).
-
-    Returns (order, strength per latent, informative per latent).
-    """
-    if logvar is None:
-        strength = mean.var(axis=0)
-        informative = strength >= INFORMATIVE_VARIANCE_SHARE * strength.max()
-    else:
-        strength = (0.5 * (np.exp(logvar) + mean**2 - 1 - logvar)).mean(axis=0)
-        informative = strength >= INFORMATIVE_KL
-    return np.argsort(-strength, kind="stable"), strength, informative
-
-
-def traversal_values(mean: np.ndarray, gaussian: bool) -> np.ndarray:
-    """(steps, L) values each latent takes in a traversal, given the (n, L) posterior means of held-out inputs.
-
-    TRAVERSAL_VALUES in prior units for a Gaussian encoder; an autoencoder has no prior, so its latents go
-    TRAVERSAL_VALUES standard deviations of their codes either side of the codes' mean.
-    """
-    steps = TRAVERSAL_VALUES[:, None]
-    if gaussian:
-        return np.repeat(steps, mean.shape[1], axis=1)
-    return mean.mean(axis=0) + steps * mean.std(axis=0)
 
 
 class CellPictures:
@@ -189,7 +157,7 @@ class CellPictures:
 
 
 def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> None:
-    """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (``vaebench.picture_spec``).
+    """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (``vaebench.pictures.spec``).
 
     ``card``: the cell's model card (whether it is Gaussian and reads labels).
     """

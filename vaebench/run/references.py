@@ -39,8 +39,8 @@ from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.metrics.spec import METRICS, SCORES, chance_level, metric_names, resolve_settings
 from vaebench.models import get_model_class
 from vaebench.models.likelihoods import BERNOULLI, likelihood_for
-from vaebench.runner import dataset_for
-from vaebench.shards import shard_cells
+from vaebench.run.runner import dataset_for
+from vaebench.run.shards import shard_cells
 
 #: the model whose networks the untrained rows use
 PLAIN_MODEL = "vae"
@@ -112,7 +112,7 @@ def _mean_image(row: Row, dataset: Dataset, settings: dict):
 
 
 def _untrained(row: Row, dataset: Dataset, settings: dict):
-    from vaebench.train import build_model
+    from vaebench.run.train import build_model
 
     model = build_model(row.cell, dataset)
     return model.encoder, model.decoder, get_model_class(PLAIN_MODEL).card(PLAIN_MODEL, {}, model.likelihood)

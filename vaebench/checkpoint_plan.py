@@ -6,13 +6,12 @@ spaced, the last at the final step; 0 turns them off) and may override any metri
 batch size), then take :data:`DEFAULT_COUNTS` where the final scoring's counts are not smaller, then the
 table's own values. Each checkpoint is scored by the final scoring's own code
 (:func:`vaebench.metrics.scoring.score_networks`): the same functions and the same named random
-streams, so every checkpoint draws the same samples and differs from the others only in the weights. The trainers (``vaebench.train``, ``vaebench.packing``) receive a
-:class:`CheckpointScorer` from the runner and never import the metrics themselves.
+streams, so every checkpoint draws the same samples and differs from the others only in the weights. This is the plan, read when a preset is parsed; the scoring at each step is
+``vaebench.run.checkpoints.CheckpointScorer``, which the trainers receive from the runner.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from vaebench.errors import VaebenchError
@@ -76,30 +75,3 @@ def checkpoint_plan(table: dict | None, metric_settings: dict | None) -> Checkpo
     # never more samples at a checkpoint than the final scoring takes
     counts = {name: min(value, final[name]) for name, value in DEFAULT_COUNTS.items()}
     return CheckpointPlan(count, resolve_settings({**final, **counts, **table}))
-
-
-class CheckpointScorer:
-    """What a trainer calls at each checkpoint step of one cell: ``score(step, model)`` keeps that step's scores."""
-
-    def __init__(self, plan: CheckpointPlan, cell, dataset, cell_dir):
-        self.plan, self.cell, self.dataset, self.cell_dir = plan, cell, dataset, cell_dir
-        self.steps = frozenset(plan.steps(cell))
-        self.rows: list[dict] = []
-        self.seconds = 0.0
-
-    def score(self, step: int, model) -> None:
-        """Score ``model``'s current weights as the cell's state after ``step`` training steps."""
-        from vaebench.metrics.scoring import score_networks
-        from vaebench.models import get_model_class
-
-        started = time.perf_counter()
-        card = get_model_class(self.cell.model).card(self.cell.model, dict(self.cell.hparams), model.likelihood)
-        scores = score_networks(model.networks(), card, self.dataset, self.plan.settings, list(CHECKPOINT_METRICS),
-                                self.cell.name, self.cell_dir)
-        # a score that does not apply here ("n/a: why") has no row, as it has no number in metrics.json
-        self.rows += [{"step": step, "metric": key, "value": value} for key, value in scores.items()
-                      if not isinstance(value, str)]
-        self.seconds += time.perf_counter() - started
-
-    def record(self) -> dict:
-        return self.plan.record(self.cell, self.seconds)

@@ -11,17 +11,17 @@ as each column's decoded value along a latent, and the codes of held-out records
                   "std" (a numeric column's standard deviation in the training data, the unit it was standardised by),
                   "quality" (number), "quality_name" ("R²" numeric, "accuracy" otherwise)}],
      "strength": [per latent: mean KL in nats (Gaussian encoders) or variance of the codes (autoencoders)],
-     "strength_name": as for image cells (vaebench.pictures.strength_name),
+     "strength_name": as for image cells (vaebench.pictures.latents.strength_name),
      "gaussian": whether the encoder is Gaussian (the traversal values' unit),
      "order": [latents, strongest first],
      "traversal_record": the held-out record whose code the traversals start from (column name → value),
      "traversals": [{"latent": index, "strength": number,
-                     "values": [13 values of the latent (vaebench.pictures.traversal_values: −3 … 3 in prior
+                     "values": [13 values of the latent (vaebench.pictures.latents.traversal_values: −3 … 3 in prior
                                 units; an autoencoder's ±3 standard deviations of its codes)],
                      "columns": {name: [13 numbers] (numeric: the de-standardised decoded mean)
                                      | [13 lists of one probability per category] (categorical, binary)}}]}
 
-Traversals cover the informative latents (as vaebench.pictures.latent_order decides), strongest first. Quality is measured on held-out records decoded from their posterior mean: R² of the
+Traversals cover the informative latents (as vaebench.pictures.latents.latent_order decides), strongest first. Quality is measured on held-out records decoded from their posterior mean: R² of the
 decoded mean for a numeric column, the share of records whose most probable category is theirs otherwise.
 
 ``latents.csv``: one row per held-out record (LATENT_RECORDS of them): the codes of the LATENT_COLUMNS
@@ -40,8 +40,8 @@ from vaebench.data.base import Dataset
 from vaebench.data.columns import Column, decode_means, raw_values
 from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
-from vaebench.picture_spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
-from vaebench.pictures import latent_order, strength_name, traversal_values
+from vaebench.pictures.spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
+from vaebench.pictures.latents import latent_order, strength_name, traversal_values
 
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4

@@ -1,6 +1,6 @@
 """Train one cell with Keras' own ``fit`` and store it.
 
-Batches come from :mod:`vaebench.batches`, reproducible from the cell's seed.
+Batches come from :mod:`vaebench.run.batches`, reproducible from the cell's seed.
 ``fit`` runs several steps per compiled call (``steps_per_execution``) and the
 host reads the logs once per logging interval: the loss's finiteness is kept on
 the device (:class:`~vaebench.models.base.FirstNonFinite`), which still names
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 import keras
 
 from vaebench import store
-from vaebench.batches import batches
+from vaebench.run.batches import batches
 from vaebench.data.base import Dataset
 from vaebench.environment import environment, seed_everything
 from vaebench.grid import Cell
@@ -31,7 +31,7 @@ from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.likelihoods import likelihood_for
 
 if TYPE_CHECKING:
-    from vaebench.checkpoints import CheckpointScorer
+    from vaebench.run.checkpoints import CheckpointScorer
 
 #: called once per logging interval with (step, mean of the loss over the interval)
 ProgressFn = Callable[[int, float], None]

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vaebench import store
-from vaebench.checkpoints import CheckpointPlan, CheckpointScorer
+from vaebench.checkpoint_plan import CheckpointPlan
+from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
@@ -24,8 +25,8 @@ from vaebench.grid import Cell, Preset, check_batch_fits
 from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.quiet_backend import load_backend_quietly
-from vaebench.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
-from vaebench.shards import shard_cells
+from vaebench.run.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
+from vaebench.run.shards import shard_cells
 
 
 @lru_cache(maxsize=8)
@@ -114,7 +115,7 @@ def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
 
 def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] | None = None, force: bool = False,
           data_path: str | None = None, allow_changed_data: bool = False):
-    """Score the cell, then draw its pictures while its weights are at hand (see ``vaebench.pictures``).
+    """Score the cell, then draw its pictures while its weights are at hand (``vaebench.pictures.draw``).
 
     On data other than the cell's (:func:`data_changed`, allowed explicitly) every metric is computed
     again and metrics.json records the fingerprint of the data scored.
@@ -137,30 +138,11 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
     record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
     if changed:
         store.write_json(cell_dir / store.METRICS_FILE, {**store.read_metrics(cell_dir), store.DATA_KEY: dataset.fingerprint})
+    from vaebench.pictures.draw import draw_pictures, pictures_to_draw
+
     if pictures_to_draw(cell_dir):
         draw_pictures(cell_dir, dataset)
     return record
-
-
-def pictures_to_draw(cell_dir: Path, force: bool = False) -> bool:
-    """Whether the cell's pictures can and should be drawn: they are missing or outdated (or ``force``), its weights are there."""
-    from vaebench.picture_spec import pictures_are_current
-
-    return (force or not pictures_are_current(cell_dir)) and all((Path(cell_dir) / name).is_file() for name in store.MODEL_FILES)
-
-
-def draw_pictures(cell_dir: Path, dataset) -> None:
-    """Draw the cell's pictures folder from its weights (``vaebench.pictures``; tables: ``vaebench.table_pictures``),
-    swapped in whole, never half-written."""
-    from vaebench.models import model_card
-    from vaebench.picture_spec import ARITHMETIC_FACTOR
-    from vaebench.pictures import draw_cell_pictures
-    from vaebench.table_pictures import draw_table_pictures
-
-    encoder, decoder = (store.load_network(cell_dir, name) for name in store.MODEL_FILES)
-    card = model_card(store.read_params(cell_dir))
-    draw = draw_table_pictures if card["data_kind"] == "tables" else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
-    store.replace_cell_dir(Path(cell_dir) / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))
 
 
 def draw_missing_pictures(experiment: store.Experiment, force: bool = False, data_path: str | None = None) -> bool:
@@ -168,7 +150,8 @@ def draw_missing_pictures(experiment: store.Experiment, force: bool = False, dat
 
     Returns whether the cell has current pictures afterwards: False for a cell without its weights.
     """
-    from vaebench.picture_spec import pictures_are_current
+    from vaebench.pictures.draw import draw_pictures, pictures_to_draw
+    from vaebench.pictures.spec import pictures_are_current
 
     if pictures_to_draw(experiment.path, force):
         draw_pictures(experiment.path, dataset_for(Cell.from_params(experiment.params), data_path))
@@ -176,13 +159,13 @@ def draw_missing_pictures(experiment: store.Experiment, force: bool = False, dat
 
 
 def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:
-    """The packs holding an unfinished cell: the grid's cells grouped by :func:`vaebench.packing.pack_key`, at
+    """The packs holding an unfinished cell: the grid's cells grouped by :func:`vaebench.run.packing.pack_key`, at
     most ``pack_size`` (None: automatic) per pack. Says once when packing cannot happen.
 
     Packs are formed over every cell, finished or not, so a resumed run trains the very pack it was
-    interrupted in (a pack's float rounding depends on its members), see :func:`vaebench.packing.train_pack`.
+    interrupted in (a pack's float rounding depends on its members), see :func:`vaebench.run.packing.train_pack`.
     """
-    from vaebench import packing
+    from vaebench.run import packing
 
     size = packing.default_pack_size() if pack_size is None else pack_size
     reason = packing.why_not_packable()
@@ -196,12 +179,12 @@ def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> l
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
                 data_path: str | None = None, checkpoints: CheckpointPlan | None = None) -> None:
     """Train one pack whose cells are not all finished: a single cell alone, several together (storing only
-    the unfinished ones, see :func:`vaebench.packing.train_pack`).
+    the unfinished ones, see :func:`vaebench.run.packing.train_pack`).
 
     ``checkpoints`` (None or count 0: none) says when and how each unfinished cell is scored while it trains.
     """
-    from vaebench.packing import train_pack
-    from vaebench.train import train_cell
+    from vaebench.run.packing import train_pack
+    from vaebench.run.train import train_cell
 
     pending = [store.cell_status(Path(results_dir) / cell.name) == store.CellStatus.PENDING for cell in cells]
     if not any(pending):
@@ -225,7 +208,7 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
              score_workers: int | None = None, allow_changed_data: bool = False) -> GridPlan:
     """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
 
-    ``score_workers`` None picks :func:`vaebench.scoring_pool.auto_workers`; 0 scores each cell right after training.
+    ``score_workers`` None picks :func:`vaebench.run.scoring_pool.auto_workers`; 0 scores each cell right after training.
     """
     results_dir = Path(results_dir)
     plan = plan_grid(preset, results_dir, data_path, shard, allow_changed_data)

@@ -1,7 +1,7 @@
 """Run a grid's unfinished cells as Ray tasks, on a local Ray instance or a cluster.
 
 Each pack of cells that needs training (see ``--pack``; one cell per pack by
-default off a GPU) is one training task (:func:`vaebench.runner.train_cells`,
+default off a GPU) is one training task (:func:`vaebench.run.runner.train_cells`,
 with ``--gpus-per-cell`` GPUs, a fraction placing several tasks on one GPU);
 each trained cell is then scored in its own scoring task on one CPU and no
 GPU, so training tasks never wait for scoring. The driver keeps as many
@@ -29,11 +29,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vaebench import store
-from vaebench.checkpoints import CheckpointPlan
+from vaebench.checkpoint_plan import CheckpointPlan
 from vaebench.environment import backend
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset
-from vaebench.runner import GridPlan, plan_grid, report_failure, score, train_cells, training_packs
+from vaebench.run.runner import GridPlan, plan_grid, report_failure, score, train_cells, training_packs
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _one_line(error: Exception) -> str:
 def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
                     tensorboard: bool = False, data_path: str | None = None,
                     shard: tuple[int, int] | None = None, pack_size: int | None = None) -> GridPlan:
-    """Like :func:`vaebench.runner.run_grid`, with one Ray training task per pack and one scoring task per cell."""
+    """Like :func:`vaebench.run.runner.run_grid`, with one Ray training task per pack and one scoring task per cell."""
     ray = import_ray()
     results_dir = Path(results_dir).resolve()
     plan = plan_grid(preset, results_dir, data_path, shard)

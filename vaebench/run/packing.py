@@ -5,14 +5,14 @@ share one network shape, so their weights, optimiser states and
 hyperparameters stack along a leading "member" axis, and one step trains them
 all: ``jax.vmap`` over Keras' own stateless ``train_step`` (the very function
 ``fit`` compiles on JAX), ``jax.lax.scan`` over the steps of a call. Each member
-draws the batches its cell draws alone (:func:`vaebench.batches.batches`, its
+draws the batches its cell draws alone (:func:`vaebench.run.batches.batches`, its
 own seed) and starts from the weights its cell starts from, so a packed cell
 gives the history and weights of the same cell trained alone, up to float
 rounding.
 
 A member whose loss turns non-finite stops updating at that step and is
 stored as failed; the others go on. Every member is written as its own cell
-(:func:`vaebench.train.store_cell`); a killed pack is trained again whole and
+(:func:`vaebench.run.train.store_cell`); a killed pack is trained again whole and
 stores the cells it had not stored.
 """
 
@@ -26,17 +26,17 @@ import keras
 import numpy as np
 
 from vaebench import store
-from vaebench.batches import batches
+from vaebench.run.batches import batches
 from vaebench.data.base import Dataset
 from vaebench.environment import backend, gpu_names
 from vaebench.grid import Cell
 from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
-from vaebench.train import ProgressFn, build_model, record_interval, steady_rate, steps_per_call, store_cell
+from vaebench.run.train import ProgressFn, build_model, record_interval, steady_rate, steps_per_call, store_cell
 
 if TYPE_CHECKING:
-    from vaebench.checkpoints import CheckpointScorer
+    from vaebench.run.checkpoints import CheckpointScorer
 
 #: members per pack when ``--pack`` is not given and an accelerator is visible (1 on a CPU, where packing
 #: adds nothing: the cores are already busy with one model)
@@ -150,7 +150,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     Finished members train again, unstored, so a resumed pack is the pack that was interrupted and its
     cells come out as an uninterrupted run's (a smaller pack would round differently). ``checkpoints``: one
     scorer per cell (or None: finished members need none), scoring that member's weights at its steps, as
-    :func:`vaebench.train.train_cell` does alone. Returns the params.json written for each stored cell, in order.
+    :func:`vaebench.run.train.train_cell` does alone. Returns the params.json written for each stored cell, in order.
     """
     import jax
     import jax.numpy as jnp

@@ -1,12 +1,12 @@
 """What a cell's ``pictures/`` folder holds: its file names, version, traversal grid and thresholds, and its reader.
 
-The drawing (``vaebench.pictures``, ``vaebench.table_pictures``) needs the weights and Keras; this
+The drawing (``vaebench.pictures.images``, ``vaebench.pictures.tables``) needs the weights and Keras; this
 vocabulary does not, so the report reads the folders through it without loading either.
 
 PICTURES_FILE describes the folder:
 
 - "version": PICTURES_VERSION (older folders are redrawn where the weights exist); "kind": the data kind
-  ("images", "sequences"; table cells describe other pictures: vaebench.table_pictures);
+  ("images", "sequences"; table cells describe other pictures: vaebench.pictures.tables);
 - "gaussian": whether codes are posterior means of a Gaussian encoder (else autoencoder codes);
 - "order": latents, most informative first; "strength": per latent, what orders them
   ("strength_name" says what: mean KL in nats, or variance of the codes); "informative": per

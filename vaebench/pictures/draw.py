@@ -1,0 +1,31 @@
+"""Which drawer draws a cell's pictures folder: one per data kind, chosen from the cell's model card.
+
+Scoring calls it right after the scores, while the weights are at hand; ``vaebench evaluate --pictures``
+calls it for cells scored without pictures. The report never does: it reads the folders
+(``vaebench.pictures.spec``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from vaebench import store
+from vaebench.models import model_card
+from vaebench.pictures.images import draw_cell_pictures
+from vaebench.pictures.spec import ARITHMETIC_FACTOR, pictures_are_current
+from vaebench.pictures.tables import draw_table_pictures
+
+
+def pictures_to_draw(cell_dir: Path, force: bool = False) -> bool:
+    """Whether the cell's pictures can and should be drawn: they are missing or outdated (or ``force``), its weights are there."""
+    return (force or not pictures_are_current(cell_dir)) and all((Path(cell_dir) / name).is_file() for name in store.MODEL_FILES)
+
+
+def draw_pictures(cell_dir: Path, dataset) -> None:
+    """Draw the cell's pictures folder from its weights (``vaebench.pictures.images``; tables: ``vaebench.pictures.tables``),
+    swapped in whole, never half-written."""
+    encoder, decoder = (store.load_network(cell_dir, name) for name in store.MODEL_FILES)
+    card = model_card(store.read_params(cell_dir))
+    draw = draw_table_pictures if card["data_kind"] == "tables" else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
+    store.replace_cell_dir(Path(cell_dir) / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))

@@ -1,0 +1,38 @@
+"""What a trainer calls at a cell's checkpoint steps: the plan (``vaebench.checkpoint_plan``) scored on the live weights.
+
+The trainers (``vaebench.run.train``, ``vaebench.run.packing``) receive a :class:`CheckpointScorer` from the
+runner and never import the metrics themselves.
+"""
+
+from __future__ import annotations
+
+import time
+
+from vaebench.checkpoint_plan import CHECKPOINT_METRICS, CheckpointPlan
+
+
+class CheckpointScorer:
+    """What a trainer calls at each checkpoint step of one cell: ``score(step, model)`` keeps that step's scores."""
+
+    def __init__(self, plan: CheckpointPlan, cell, dataset, cell_dir):
+        self.plan, self.cell, self.dataset, self.cell_dir = plan, cell, dataset, cell_dir
+        self.steps = frozenset(plan.steps(cell))
+        self.rows: list[dict] = []
+        self.seconds = 0.0
+
+    def score(self, step: int, model) -> None:
+        """Score ``model``'s current weights as the cell's state after ``step`` training steps."""
+        from vaebench.metrics.scoring import score_networks
+        from vaebench.models import get_model_class
+
+        started = time.perf_counter()
+        card = get_model_class(self.cell.model).card(self.cell.model, dict(self.cell.hparams), model.likelihood)
+        scores = score_networks(model.networks(), card, self.dataset, self.plan.settings, list(CHECKPOINT_METRICS),
+                                self.cell.name, self.cell_dir)
+        # a score that does not apply here ("n/a: why") has no row, as it has no number in metrics.json
+        self.rows += [{"step": step, "metric": key, "value": value} for key, value in scores.items()
+                      if not isinstance(value, str)]
+        self.seconds += time.perf_counter() - started
+
+    def record(self) -> dict:
+        return self.plan.record(self.cell, self.seconds)
