@@ -17,7 +17,7 @@ from rich.table import Table
 from vaebench.errors import VaebenchError
 from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
 from vaebench.metrics.spec import SCORES
-from vaebench.store import WRITE_ERRNOS
+from vaebench.store import METRICS_FILE, WRITE_ERRNOS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
@@ -40,7 +40,7 @@ def _split(value: str | None, cast, option: str, example: str):
 
 
 ALLOW_CHANGED_DATA_HELP = ("Score trained cells on a --data-path whose content or column options changed since they "
-                           "were trained (every metric again; metrics.json records the data scored).")
+                           f"were trained (every metric again; {METRICS_FILE} records the data scored).")
 
 
 @run_app.command("grid")
@@ -230,7 +230,7 @@ def list_command(results: Path = typer.Option(Path("results"), help="A results d
 def evaluate_command(
     results: Path = typer.Option(..., help="The results dir of one grid."),
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metric names [default: all]."),
-    force: bool = typer.Option(False, help="Recompute metrics already in metrics.json."),
+    force: bool = typer.Option(False, help=f"Recompute metrics already in {METRICS_FILE}."),
     preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
     data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets."),
     label_column: Optional[str] = typer.Option(None, help="csv: the label column the cells were trained with."),
@@ -288,7 +288,7 @@ def _draw_pictures(results: Path, force: bool, source) -> None:
                     without.append(experiment.name)
     console.print(f"{len(experiments) - len(without)} of {len(experiments)} cells have their pictures")
     for name in without:
-        console.print(f"[red]no pictures[/] {name}: its weights (encoder.keras, decoder.keras) are not in the results dir")
+        console.print(f"[red]no pictures[/] {name}: its weights ({', '.join(store.MODEL_FILES)}) are not in the results dir")
 
 
 @app.command("merge")

@@ -59,6 +59,9 @@ CHECKPOINTS_FILE = "checkpoints.csv"
 CHECKPOINT_COLUMNS = ("step", "metric", "value")
 METRICS_FILE = "metrics.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
+ENCODER_FILE, DECODER_FILE = MODEL_FILES
+PICTURES_FILE = "pictures.json"  # what a cell's pictures folder holds: vaebench.pictures.spec
+LATENTS_FILE = "latents.csv"
 #: the key holding the fingerprint of a file dataset (``vaebench.data.files.data_fingerprint``): in params.json
 #: the data a cell trained on; in metrics.json the data it was scored on, where that differs (--allow-changed-data)
 DATA_KEY = "data"
@@ -610,11 +613,11 @@ class Experiment:
 
     @property
     def encoder(self):
-        return self._load_model("encoder.keras")
+        return self._load_model(ENCODER_FILE)
 
     @property
     def decoder(self):
-        return self._load_model("decoder.keras")
+        return self._load_model(DECODER_FILE)
 
     @property
     def has_models(self) -> bool:

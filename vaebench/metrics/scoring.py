@@ -355,7 +355,7 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     params = store.read_params(cell_dir)
     if params is None:
         raise VaebenchError(f"{cell_dir} is not trained yet (no {store.PARAMS_FILE}); run `vaebench run grid` first")
-    context = ScoringContext(dataset, store.load_network(cell_dir, "encoder.keras"),
-                             store.load_network(cell_dir, "decoder.keras"), settings, model_card(params),
+    context = ScoringContext(dataset, store.load_network(cell_dir, store.ENCODER_FILE),
+                             store.load_network(cell_dir, store.DECODER_FILE), settings, model_card(params),
                              params["name"], cell_dir)
     return score_context(context, todo)

@@ -48,8 +48,7 @@ INFORMATIVE_VARIANCE_SHARE = 0.01
 #: the factor whose mean code difference the latent-arithmetic picture adds
 ARITHMETIC_FACTOR = "scale"
 #: a pictures dir: its PNGs, LATENTS_FILE (when the dataset has factors) and PICTURES_FILE describing them
-PICTURES_FILE = "pictures.json"
-LATENTS_FILE = "latents.csv"
+PICTURES_FILE, LATENTS_FILE = store.PICTURES_FILE, store.LATENTS_FILE  # named where every results file is
 
 
 def read_pictures(folder: Path) -> dict | None:

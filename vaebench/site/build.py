@@ -123,22 +123,22 @@ class Site:
             try:
                 experiment.history
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "corrupt history.csv", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.HISTORY_FILE}", "reason": str(error)})
                 experiment.__dict__["history"] = pd.DataFrame()
             try:
                 experiment.checkpoints
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "status": "corrupt checkpoints.csv", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.CHECKPOINTS_FILE}", "reason": str(error)})
                 experiment.__dict__["checkpoints"] = pd.DataFrame(columns=list(store.CHECKPOINT_COLUMNS))
             try:
                 metrics = experiment.metrics
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "corrupt metrics.json", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.METRICS_FILE}", "reason": str(error)})
                 experiment.__dict__["metrics"] = None
                 done.append(experiment)
                 continue
             if metrics is None:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": "metrics.json is missing"})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": f"{store.METRICS_FILE} is missing"})
             if not pictures_are_current(experiment.path):
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params),
                                  "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
@@ -490,7 +490,7 @@ class Site:
                     cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
                     off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
                     glance=_glance(view),
-                    metrics_problem="metrics.json is missing or corrupt: see the index's problem table.",
+                    metrics_problem=f"{store.METRICS_FILE} is missing or corrupt: see the index's problem table.",
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
                     curves=(_json_for_script(cell_charts.training_curves(experiment.history))
                             if not experiment.history.empty else None),
