@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from fake_data import Squares
-from vaebench import store
 from vaebench.grid import Cell
 from vaebench.metrics import score_cell
 from vaebench.models import get_model_class, model_card
+from vaebench.results.files import read_json, save_keras, write_json
+from vaebench.results.layout import PARAMS_FILE
 from vaebench.run.train import train_cell
 
 SMALL = {"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2}
@@ -18,7 +19,7 @@ def test_a_trained_cell_stores_its_card(tmp_path):
     cell = Cell(dataset="squares", image_size=None, model="beta_vae", hparams=(("beta", 2.0),), family="conv",
                 latent_dim=2, seed=0, steps=2, batch_size=8, learning_rate=1e-3, log_every=2)
     train_cell(cell, Squares(), tmp_path / "c")
-    card = store.read_json(tmp_path / "c" / store.PARAMS_FILE)["card"]
+    card = read_json(tmp_path / "c" / PARAMS_FILE)["card"]
     assert card == {"model": "beta_vae", "data_kind": "images", "reads_labels": False, "gaussian": True,
                     "networks": ["encoder", "decoder"], "hparams": {"beta": 2.0},
                     "likelihood": {"kind": "bernoulli"}}
@@ -38,9 +39,9 @@ def test_cells_without_a_card_get_their_model_class_card():
 def _save(model, cell_dir, params):
     """A finished cell as training leaves it: its networks, then a valid params.json (status, cell name)."""
     for name, network in model.networks().items():
-        store.save_keras(network, cell_dir / f"{name}.keras")
+        save_keras(network, cell_dir / f"{name}.keras")
     cell_name = f"squares/{params['model']}/conv/z2/s0"
-    store.write_json(cell_dir / store.PARAMS_FILE, {"status": "done", **params, "name": cell_name})
+    write_json(cell_dir / PARAMS_FILE, {"status": "done", **params, "name": cell_name})
     return cell_dir
 
 

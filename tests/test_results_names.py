@@ -1,6 +1,7 @@
-"""Every results file is named once, in vaebench/store.py: no other module spells one in a string literal.
+"""Every results file is named once, in vaebench/results/layout.py: no module outside the results package spells
+one in a string literal.
 
-Docstrings may mention a file by name (prose explains the layout); code must use store's constant, so a
+Docstrings may mention a file by name (prose explains the layout); code must use layout's constant, so a
 renamed file changes in one place.
 """
 
@@ -8,17 +9,17 @@ import ast
 import re
 from pathlib import Path
 
-from vaebench import store
+from vaebench.results import layout
 
 ROOT = Path(__file__).resolve().parent.parent
-OWNER = ROOT / "vaebench" / "store.py"
+OWNER = ROOT / "vaebench" / "results"
 
 
 def results_file_names() -> set[str]:
-    """The names store declares: every ``*_FILE`` string and ``*_FILES`` tuple of strings."""
+    """The names layout declares: every ``*_FILE`` string and ``*_FILES`` tuple of strings."""
     names = set()
-    for attribute in dir(store):
-        value = getattr(store, attribute)
+    for attribute in dir(layout):
+        value = getattr(layout, attribute)
         if attribute.endswith("_FILE") and isinstance(value, str):
             names.add(value)
         elif attribute.endswith("_FILES") and isinstance(value, tuple):
@@ -40,7 +41,7 @@ def spelled_names(source: str, names: set[str]) -> list[tuple[int, str]]:
     return found
 
 
-def test_store_declares_the_layout():
+def test_layout_declares_the_layout():
     assert {"grid.json", "params.json", "metrics.json", "history.csv", "checkpoints.csv", "encoder.keras",
             "decoder.keras", "pictures.json", "latents.csv"} <= results_file_names()
 
@@ -50,8 +51,8 @@ def test_the_check_finds_a_spelled_name_but_not_prose():
     assert spelled_names(source, results_file_names()) == [(4, "params.json")]
 
 
-def test_no_module_but_store_spells_a_results_file_name():
+def test_no_module_outside_the_results_package_spells_a_results_file_name():
     names = results_file_names()
     offenders = [f"{path.relative_to(ROOT)}:{line}: {name}" for path in sorted((ROOT / "vaebench").rglob("*.py"))
-                 if path != OWNER for line, name in spelled_names(path.read_text(), names)]
-    assert not offenders, "use vaebench.store's constant instead:\n" + "\n".join(offenders)
+                 if not path.is_relative_to(OWNER) for line, name in spelled_names(path.read_text(), names)]
+    assert not offenders, "use vaebench.results.layout's constant instead:\n" + "\n".join(offenders)

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from fake_data import NoisySquares, Squares
-from vaebench import store
 from vaebench.data.base import ArrayDataset
 from vaebench.errors import VaebenchError
+from vaebench.results.files import read_json, save_keras, write_json
+from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
 from vaebench.metrics import (DEFAULT_SETTINGS, METRICS, NO_CLASSIFIER, NO_FACTORS, NOT_TWO_VIEW, SCORES, metric_names,
                               score_cell)
 from vaebench.metrics import scoring
@@ -27,10 +28,10 @@ def _cell(tmp_path, gaussian=True, latent_dim=3, collapsed=False):
     encoder = conv_encoder((16, 16, 1), latent_dim, gaussian=gaussian)
     if collapsed:  # every code the same: a dead representation
         encoder.set_weights([np.zeros_like(w) for w in encoder.get_weights()])
-    store.save_keras(encoder, tmp_path / "encoder.keras")
-    store.save_keras(conv_decoder((16, 16, 1), latent_dim), tmp_path / "decoder.keras")
+    save_keras(encoder, tmp_path / "encoder.keras")
+    save_keras(conv_decoder((16, 16, 1), latent_dim), tmp_path / "decoder.keras")
     model = "vae" if gaussian else "ae"
-    store.write_json(tmp_path / store.PARAMS_FILE, {"name": f"squares/{model}/conv/z{latent_dim}/s0", "model": model, "status": "done",
+    write_json(tmp_path / PARAMS_FILE, {"name": f"squares/{model}/conv/z{latent_dim}/s0", "model": model, "status": "done",
                                                    "card": get_model_class(model).card(model, {})})
     return tmp_path
 
@@ -156,7 +157,7 @@ def test_one_metric_at_a_time_or_in_any_order_gives_the_same_scores(tmp_path):
     for name in names:  # a fresh score_cell per metric, as after a kill between metrics
         score_cell(one_by_one, NoisySquares(), SMALL, metrics=[name])
     reversed_order = score_cell(reversed_order, NoisySquares(), SMALL, metrics=names[::-1])["scores"]
-    assert store.read_json(one_by_one / store.METRICS_FILE)["scores"] == together
+    assert read_json(one_by_one / METRICS_FILE)["scores"] == together
     assert reversed_order == together
 
 
@@ -176,7 +177,7 @@ def test_a_non_finite_score_is_stored_as_na_and_scoring_goes_on(tmp_path, monkey
     record = score_cell(_cell(tmp_path), Squares(), SMALL, metrics=["mig", "sap"])
     assert record["scores"]["mig"] == "n/a: not finite (inf)"
     assert isinstance(record["scores"]["sap"], float)
-    assert store.read_json(tmp_path / store.METRICS_FILE) == record
+    assert read_json(tmp_path / METRICS_FILE) == record
 
 
 def test_a_collapsed_encoder_is_scored_without_stopping(tmp_path):

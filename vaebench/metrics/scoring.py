@@ -19,7 +19,6 @@ from typing import Callable
 import keras
 import numpy as np
 
-from vaebench import store
 from vaebench.data.base import Dataset, NoRecord
 from vaebench.errors import VaebenchError
 from vaebench.metrics.beta_vae import beta_vae_score, pair_batches, pair_features
@@ -36,6 +35,10 @@ from vaebench.metrics.spec import METRICS, MetricSpec, metric_names, resolve_set
 from vaebench.metrics.unsupervised import active_units, gaussian_total_correlation
 from vaebench.models import model_card
 from vaebench.models.likelihoods import Likelihood, likelihood_from_config
+from vaebench.results.experiments import load_network
+from vaebench.results.files import write_json
+from vaebench.results.layout import DECODER, ENCODER, METRICS_FILE, PARAMS_FILE
+from vaebench.results.records import read_metrics, read_params
 
 NO_FACTORS = "n/a: no ground-truth factors"
 NO_LABELS = "n/a: no labels"
@@ -77,7 +80,7 @@ class ScoringContext:
 
     def network(self, name: str) -> keras.Model | None:
         """One of the cell's other stored networks (e.g. a classifier), or None if its model has no such network."""
-        return store.load_network(self.cell_dir, f"{name}.keras") if name in self.card["networks"] else None
+        return load_network(self.cell_dir, name) if name in self.card["networks"] else None
 
     def _stream(self, *names: str) -> np.random.Generator:
         return stream(self.settings["seed"], self.cell_name, *names)
@@ -293,7 +296,7 @@ def _scores(metric: MetricSpec, context: ScoringContext) -> dict:
 
 
 def _stored(cell_dir: Path) -> dict:
-    record = store.read_metrics(cell_dir) or {}
+    record = read_metrics(cell_dir) or {}
     return {key: record.get(key, {}) for key in ("scores", "settings", "seconds", "matrices")}
 
 
@@ -301,7 +304,7 @@ def score_networks(networks: dict, card: dict, dataset: Dataset, settings: dict,
                    cell_dir: Path) -> dict:
     """The scores of ``metrics`` for networks in memory (a cell while it trains, ``settings`` resolved), each a number
     or "n/a: why" exactly as :func:`score_cell` computes them: same functions, same named streams."""
-    context = ScoringContext(dataset, networks["encoder"], networks["decoder"], settings, card, cell_name, cell_dir)
+    context = ScoringContext(dataset, networks[ENCODER], networks[DECODER], settings, card, cell_name, cell_dir)
     scores = {}
     for name in metrics:
         scores.update(_scores(METRICS[name], context))
@@ -325,7 +328,7 @@ def score_context(context: ScoringContext, metrics: list[str]) -> dict:
     Metrics whose spec declares a ``matrix`` also keep their latents × factors matrix under "matrices"
     (rows "z<i>", columns the factor names). Returns the metrics.json content.
     """
-    path = context.cell_dir / store.METRICS_FILE
+    path = context.cell_dir / METRICS_FILE
     record = _stored(context.cell_dir)
     for name in metrics:
         metric = METRICS[name]
@@ -336,7 +339,7 @@ def score_context(context: ScoringContext, metrics: list[str]) -> dict:
             record["matrices"][name] = context.matrices[name]
         record["settings"][name] = {key: context.settings[key] for key in metric.settings}
         record["seconds"][name] = round(time.perf_counter() - started, 3)
-        store.write_json(path, record)
+        write_json(path, record)
     return record
 
 
@@ -352,10 +355,10 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     settings = resolve_settings(settings)
     if not todo:
         return _stored(cell_dir)
-    params = store.read_params(cell_dir)
+    params = read_params(cell_dir)
     if params is None:
-        raise VaebenchError(f"{cell_dir} is not trained yet (no {store.PARAMS_FILE}); run `vaebench run grid` first")
-    context = ScoringContext(dataset, store.load_network(cell_dir, store.ENCODER_FILE),
-                             store.load_network(cell_dir, store.DECODER_FILE), settings, model_card(params),
+        raise VaebenchError(f"{cell_dir} is not trained yet (no {PARAMS_FILE}); run `vaebench run grid` first")
+    context = ScoringContext(dataset, load_network(cell_dir, ENCODER),
+                             load_network(cell_dir, DECODER), settings, model_card(params),
                              params["name"], cell_dir)
     return score_context(context, todo)

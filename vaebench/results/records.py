@@ -1,0 +1,189 @@
+"""What each results file holds, checked as it is read: a malformed one is a one-line "corrupt results file"
+error naming the file and what is wrong, never a traceback and never a wrong report."""
+
+from __future__ import annotations
+
+import enum
+import io
+import math
+import re
+from pathlib import Path
+
+from vaebench.errors import VaebenchError
+from vaebench.results.files import check_entry, check_path, read_bytes, read_json, write_json, write_text
+from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, MAX_NAME, MAX_NAME_PART, METRICS_FILE,
+                                     PARAMS_FILE, is_cell_name)
+
+CHECKPOINT_COLUMNS = ("step", "metric", "value")
+
+#: the key holding the fingerprint of a file dataset (``vaebench.data.files.data_fingerprint``): in params.json
+#: the data a cell trained on; in metrics.json the data it was scored on, where that differs (--allow-changed-data)
+DATA_KEY = "data"
+
+
+class CellStatus(str, enum.Enum):
+    """Where a cell stands; stored in params.json as its plain value ("done", "failed")."""
+
+    DONE = "done"
+    FAILED = "failed"
+    PENDING = "pending"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: the statuses a params.json records (a cell without one is pending)
+STORED_STATUSES = (CellStatus.DONE, CellStatus.FAILED)
+
+
+def check_cell_name(name, root: Path, source: Path) -> None:
+    """Refuse (naming ``source``) a cell name that is not ``dataset/model/family/z<int>/s<int>`` inside ``root``,
+    and a cell whose folder, or a folder above it, is a symbolic link."""
+    if not is_cell_name(name):
+        shown = name if not isinstance(name, str) or len(name) <= MAX_NAME else name[:40] + f"… ({len(name)} characters)"
+        raise VaebenchError(f"corrupt results file {source}: {shown!r} is not a cell name; expected "
+                            f"dataset/model/family/z<int>/s<int> (parts of at most {MAX_NAME_PART} characters, "
+                            f"{MAX_NAME} in all), e.g. dsprites64/beta_vae-beta4/conv/z10/s0")
+    check_path(root, Path(root) / name)
+
+
+
+# --- the grid file -----------------------------------------------------------
+
+def read_grid(root: Path) -> dict[str, dict]:
+    """Cell name -> params of every cell recorded in ``root/grid.json`` ({} when absent); every name checked."""
+    path = Path(root) / GRID_FILE
+    if check_entry(path) is None:
+        return {}
+    grid = read_json(path)
+    if not isinstance(grid, dict) or not isinstance(grid.get("cells"), dict):
+        raise VaebenchError(f"corrupt results file {path}: expected an object with a 'cells' object")
+    for name, params in grid["cells"].items():
+        check_cell_name(name, root, path)
+        if not isinstance(params, dict):
+            raise VaebenchError(f"corrupt results file {path}: cell {name} has no parameter object")
+    return grid["cells"]
+
+
+
+
+def read_presets(root: Path) -> dict[str, str]:
+    """Preset name -> description of every preset that ran into ``root`` ({} when unknown)."""
+    path = Path(root) / GRID_FILE
+    presets = read_json(path).get("presets", {}) if check_entry(path) is not None else {}
+    return presets if isinstance(presets, dict) else {}
+
+
+def record_cells(root: Path, cells: dict[str, dict], presets: dict[str, str] | None = None) -> None:
+    """Add cells (and the presets they came from) to ``grid.json``; refuse (touching nothing) a name recorded with other params."""
+    recorded = read_grid(root)
+    for name, params in cells.items():
+        check_cell_name(name, root, Path(root) / GRID_FILE)
+        old = recorded.get(name)
+        if old is not None and old != params:
+            changed = sorted(key for key in set(old) | set(params) if old.get(key) != params.get(key))
+            raise VaebenchError(
+                f"results dir {root} already holds cell {name} with other settings ({', '.join(changed)}); "
+                "use another --results dir or the settings it was trained with"
+            )
+    write_json(Path(root) / GRID_FILE, {"cells": {**recorded, **cells}, "presets": {**read_presets(root), **(presets or {})}})
+
+
+# --- reading cells back ------------------------------------------------------
+
+def read_params(cell_dir: Path) -> dict | None:
+    """A finished cell's params.json, checked; None while the cell is pending (no params.json yet)."""
+    path = Path(cell_dir) / PARAMS_FILE
+    if check_entry(path) is None:
+        return None
+    params = read_json(path)
+    if not isinstance(params, dict):
+        problem = "expected an object"
+    elif params.get("status") not in [status.value for status in STORED_STATUSES]:
+        problem = f"unknown status {params.get('status')!r}; expected one of {', '.join(STORED_STATUSES)}"
+    elif not is_cell_name(params.get("name")):
+        problem = f"expected the cell's 'name' (dataset/model/family/z<int>/s<int>), found {params.get('name')!r}"
+    elif params["status"] == CellStatus.FAILED and not isinstance((params.get("failure") or {}).get("reason"), str):
+        problem = "a failed cell needs a 'failure' object with its 'reason'"
+    else:
+        return params
+    raise VaebenchError(f"corrupt results file {path}: {problem}")
+
+
+def cell_status(cell_dir: Path) -> CellStatus:
+    params = read_params(cell_dir)
+    return CellStatus.PENDING if params is None else CellStatus(params["status"])
+
+
+_METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def read_metrics(cell_dir: Path) -> dict | None:
+    """A cell's metrics.json, checked; None when it has none."""
+    path = Path(cell_dir) / METRICS_FILE
+    if check_entry(path) is None:
+        return None
+    metrics = read_json(path)
+    if not isinstance(metrics, dict) or not all(isinstance(metrics.get(key, {}), dict) for key in ("scores", "settings", "seconds")):
+        raise VaebenchError(f"corrupt results file {path}: expected an object whose 'scores', 'settings' and 'seconds' are objects")
+    for key, value in metrics.get("scores", {}).items():
+        if not _METRIC_KEY.fullmatch(key):  # charts use keys as field names, where markup or "." and "[" break them
+            raise VaebenchError(f"corrupt results file {path}: score key {key!r} is not a metric name (letters, digits, _)")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise VaebenchError(f"corrupt results file {path}: score {key!r} is neither a number nor an 'n/a: reason'")
+    matrices = metrics.get("matrices", {})
+    if not isinstance(matrices, dict) or not all(_is_matrix(m) for m in matrices.values()):
+        raise VaebenchError(f"corrupt results file {path}: 'matrices' must map metric names to "
+                            "{\"rows\": [latents], \"columns\": [factors], \"values\": rows × columns numbers}")
+    return metrics
+
+
+def _is_matrix(matrix) -> bool:
+    if not isinstance(matrix, dict) or not all(isinstance(matrix.get(k), list) for k in ("rows", "columns", "values")):
+        return False
+    rows, columns, values = matrix["rows"], matrix["columns"], matrix["values"]
+    return (all(isinstance(name, str) for name in rows + columns) and len(values) == len(rows)
+            and all(isinstance(row, list) and len(row) == len(columns) and
+                    all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in row)
+                    for row in values))
+
+
+def write_checkpoints(cell_dir: Path, rows: list[dict]) -> None:
+    """A cell's scores along training, one row per (step, score key), in the order they were scored."""
+    lines = [",".join(CHECKPOINT_COLUMNS)] + [f"{int(row['step'])},{row['metric']},{float(row['value'])!r}" for row in rows]
+    write_text(Path(cell_dir) / CHECKPOINTS_FILE, "\n".join(lines) + "\n")
+
+
+def read_checkpoints(cell_dir: Path):
+    """A cell's checkpoints.csv as a DataFrame (step, metric, value), checked; an empty one when it has none."""
+    import pandas as pd
+
+    path = Path(cell_dir) / CHECKPOINTS_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
+    try:
+        frame = pd.read_csv(path, dtype={"metric": str})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        frame = pd.DataFrame()
+    if (list(frame.columns) != list(CHECKPOINT_COLUMNS) or not pd.api.types.is_integer_dtype(frame["step"])
+            or not pd.api.types.is_numeric_dtype(frame["value"]) or frame["value"].isna().any()
+            or not frame["metric"].map(lambda key: isinstance(key, str) and bool(_METRIC_KEY.fullmatch(key))).all()):
+        raise VaebenchError(f"corrupt results file {path}: expected a CSV table with the header "
+                            f"{','.join(CHECKPOINT_COLUMNS)}, integer steps, metric names and numbers")
+    return frame
+
+
+def read_history(cell_dir: Path):
+    """A cell's history.csv as a DataFrame (empty when it has none); a VaebenchError when it has no header row."""
+    import pandas as pd
+
+    path = Path(cell_dir) / HISTORY_FILE
+    if check_entry(path) is None:
+        return pd.DataFrame()
+    try:
+        history = pd.read_csv(io.BytesIO(read_bytes(path)))
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        history = pd.DataFrame()
+    if "step" not in history.columns:
+        raise VaebenchError(f"corrupt results file {path}: expected a CSV table with a header row (step, loss, …)")
+    return history
