@@ -70,7 +70,7 @@ def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     assert "1 already trained, 2 to train" in resumed.stdout
     assert json.loads(first_params.read_text())["finished_at"] == finished_before
     for experiment in load_experiments(results):
-        assert experiment.metrics["scores"]
+        assert experiment.metrics.scores
         keras.saving.load_model(experiment.path / "encoder.keras")
     assert not [p for p in results.rglob("*") if ".tmp" in p.name]
 

@@ -96,7 +96,7 @@ def test_a_second_ctrl_c_exits_at_once_leaving_a_readable_store(tmp_path):
     _wait_for(results / CELLS[0] / PARAMS_FILE, process)
     code, _, _ = _stop_with_ctrl_c(process, presses=2, within=20)
     assert code == 130
-    assert sorted(read_grid(results)) == CELLS
+    assert sorted(read_grid(results).cells) == CELLS
     assert [cell_status(results / name) for name in CELLS] == [CellStatus.DONE, CellStatus.PENDING]
 
 

@@ -22,7 +22,7 @@ from vaebench.metrics.spec import METRICS, SCORES, chance_level
 from vaebench.results.files import write_json
 from vaebench.results.layout import LOCK_FILE, METRICS_FILE, REFERENCES_DIR, is_cell_name, reference_name
 from vaebench.results.lock import remove_leftovers
-from vaebench.results.records import read_metrics, record_cells
+from vaebench.results.records import read_metrics, record_cells, write_metrics
 
 #: more samples than TINY_METRICS where a test bounds an estimator's value, still seconds per row
 BOUNDED = {**TINY_METRICS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200, "beta_vae_points_eval": 200,
@@ -158,8 +158,8 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
             assert pd.isna(latent_dim) and pd.isna(seed)
     untrained = read_metrics(results / reference_name("dsprites32", "untrained", "conv", 2, 0))
     row = frame[frame["reference"] == "untrained"].set_index("metric")
-    assert row.loc["recon_bce", "value"] == untrained["scores"]["recon_bce"]
-    assert row.loc["classifier_accuracy", "note"] == untrained["scores"]["classifier_accuracy"]
+    assert row.loc["recon_bce", "value"] == untrained.scores["recon_bce"]
+    assert row.loc["classifier_accuracy", "note"] == untrained.scores["classifier_accuracy"]
     assert load_experiments(results) == []  # rows are never cells, and no cell may be named like one
     assert not is_cell_name("references/vae/conv/z2/s0") and is_cell_name("dsprites32/vae/conv/z2/s0")
 
@@ -169,17 +169,17 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
 
     pca_dir = results / reference_name("dsprites32", "pca", latent_dim=2, seed=0)
     record = read_metrics(pca_dir)
-    mig = record["scores"].pop("mig")
-    del record["seconds"]["mig"]
-    write_json(pca_dir / METRICS_FILE, record)
+    mig = record.scores.pop("mig")
+    del record.seconds["mig"]
+    write_metrics(pca_dir, record)
     assert compute_references(preset, results) == 1
-    assert read_metrics(pca_dir)["scores"]["mig"] == mig  # the same streams give the same number
+    assert read_metrics(pca_dir).scores["mig"] == mig  # the same streams give the same number
 
     leftover, staging = pca_dir / ".metrics.json.abcd1234.tmp", pca_dir.parent / ".s0.staging-abcd1234"
     leftover.write_text("{")
     (staging / "inner").mkdir(parents=True)
     assert set(remove_leftovers(results)) == {leftover, staging}
-    assert read_metrics(pca_dir)["scores"]["mig"] == mig
+    assert read_metrics(pca_dir).scores["mig"] == mig
 
 
 def test_reader_needs_no_keras_and_refuses_a_foreign_row(tmp_path):

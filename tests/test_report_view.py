@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_in_process, run_vaebench
-from vaebench.results.files import read_json, write_json
-from vaebench.results.layout import GRID_FILE, PICTURES_DIR
+from vaebench.results.layout import PICTURES_DIR
 from vaebench.results.lock import results_lock
-from vaebench.results.records import read_grid, read_params
+from vaebench.results.records import Grid, read_grid, read_params, write_grid
 from vaebench.site import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,11 +56,10 @@ def _published_copy(tmp_path: Path, cells: int = 4) -> Path:
     """A results dir holding the first ``cells`` cells of the published grid (stored pictures, no weights)."""
     results = tmp_path / "results"
     grid = read_grid(PUBLISHED)
-    names = sorted(grid)[:cells]
+    names = sorted(grid.cells)[:cells]
     for name in names:
         shutil.copytree(PUBLISHED / name, results / name)
-    write_json(results / GRID_FILE, {**read_json(PUBLISHED / GRID_FILE),
-                                     "cells": {name: grid[name] for name in names}})
+    write_grid(results, Grid({name: grid.cells[name] for name in names}, grid.presets))
     return results
 
 
@@ -71,7 +69,7 @@ def test_build_site_runs_without_keras_and_writes_nothing_into_the_results(tmp_p
     run = run_vaebench("build-site", "--results", results, "--out", tmp_path / "site", env=_without_backends(tmp_path))
     assert run.returncode == 0, run.stderr[-3000:]
     assert _listing(results) == before
-    name = sorted(read_grid(results))[0]
+    name = sorted(read_grid(results).cells)[0]
     assert "traversal-0.png" in _page(tmp_path / "site", name)
     assert "pictures not drawn" not in (tmp_path / "site" / "index.html").read_text()
 

@@ -11,7 +11,7 @@ from vaebench.results.experiments import load_experiments, metrics_frame
 from vaebench.results.files import atomic_path, check_writable, replace_cell_dir, reset_cell_dir, write_json
 from vaebench.results.layout import METRICS_FILE
 from vaebench.results.lock import remove_leftovers
-from vaebench.results.records import read_grid, read_metrics, record_cells
+from vaebench.results.records import Metrics, read_grid, read_metrics, record_cells, write_metrics
 
 
 def test_atomic_write_leaves_old_file_when_writer_crashes(tmp_path):
@@ -35,7 +35,7 @@ def test_record_cells_merges_and_refuses_conflicts(tmp_path):
     a, b = "d/vae/conv/z2/s0", "d/vae/conv/z2/s1"
     record_cells(tmp_path, {a: {"steps": 1}})
     record_cells(tmp_path, {b: {"steps": 1}})
-    assert set(read_grid(tmp_path)) == {a, b}
+    assert set(read_grid(tmp_path).cells) == {a, b}
     before = (tmp_path / "grid.json").read_bytes()
     with pytest.raises(VaebenchError, match=f"already holds cell {a} with other settings \\(steps\\)"):
         record_cells(tmp_path, {a: {"steps": 2}})
@@ -142,4 +142,16 @@ def test_a_well_formed_matrix_is_read_back(tmp_path):
     record = {"scores": {"mig": 0.1}, "settings": {}, "seconds": {},
               "matrices": {"mig": {"label": "x", "rows": ["z0", "z1"], "columns": ["shape"], "values": [[0.25], [0]]}}}
     write_json(tmp_path / METRICS_FILE, record)
-    assert read_metrics(tmp_path) == record
+    assert read_metrics(tmp_path) == Metrics(**record)
+
+
+@pytest.mark.parametrize("record", [
+    {"scores": {"mig": 0.5}, "settings": {}, "seconds": {}},  # a chance row: no matrices
+    {"scores": {"mig": "n/a: why"}, "settings": {"mig": {"seed": 0}}, "seconds": {"mig": 1.5}, "matrices": {},
+     "data": "sha256:abc"},  # scored on other data than it trained on
+], ids=["without-matrices", "with-data"])
+def test_a_metrics_record_is_written_back_byte_for_byte(tmp_path, record):
+    write_json(tmp_path / METRICS_FILE, record)
+    stored = (tmp_path / METRICS_FILE).read_bytes()
+    write_metrics(tmp_path, read_metrics(tmp_path))
+    assert (tmp_path / METRICS_FILE).read_bytes() == stored

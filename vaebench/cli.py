@@ -181,7 +181,7 @@ SUMMARY_SCORES = {score.key: score.column for score in SCORES.values() if score.
 def _print_grid_table(results_dir: Path) -> None:
     from vaebench.results.records import CellStatus, read_grid, read_history, read_metrics, read_params
 
-    grid = read_grid(results_dir)
+    grid = read_grid(results_dir).cells
     table = Table(title=f"{results_dir} — {len(grid)} cells")
     table.add_column("cell", no_wrap=True)
     table.add_column("status")
@@ -198,7 +198,8 @@ def _print_grid_table(results_dir: Path) -> None:
             continue
         if status == CellStatus.DONE:
             read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
-        scores = (read_metrics(cell_dir) or {}).get("scores", {})
+        metrics = read_metrics(cell_dir)
+        scores = metrics.scores if metrics else {}
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
         style = f"[green]{status}[/]" if status == CellStatus.DONE else f"[yellow]{status}[/]"
         table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)

@@ -11,7 +11,7 @@ import math
 import os
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -36,9 +36,8 @@ from vaebench.metrics.unsupervised import active_units, gaussian_total_correlati
 from vaebench.models import model_card
 from vaebench.models.likelihoods import Likelihood, likelihood_from_config
 from vaebench.results.experiments import load_network
-from vaebench.results.files import write_json
-from vaebench.results.layout import DECODER, ENCODER, METRICS_FILE, PARAMS_FILE
-from vaebench.results.records import read_metrics, read_params
+from vaebench.results.layout import DECODER, ENCODER, PARAMS_FILE
+from vaebench.results.records import Metrics, read_metrics, read_params, write_metrics
 
 NO_FACTORS = "n/a: no ground-truth factors"
 NO_LABELS = "n/a: no labels"
@@ -295,9 +294,10 @@ def _scores(metric: MetricSpec, context: ScoringContext) -> dict:
     return {key: _storable(value) for key, value in scores.items()}
 
 
-def _stored(cell_dir: Path) -> dict:
-    record = read_metrics(cell_dir) or {}
-    return {key: record.get(key, {}) for key in ("scores", "settings", "seconds", "matrices")}
+def _stored(cell_dir: Path) -> Metrics:
+    """The folder's metrics.json to add scores to (an empty one when it has none), with a place for matrices."""
+    record = read_metrics(cell_dir) or Metrics()
+    return replace(record, matrices=record.matrices or {})
 
 
 def score_networks(networks: dict, card: dict, dataset: Dataset, settings: dict, metrics: list[str], cell_name: str,
@@ -317,38 +317,37 @@ def pending_metrics(cell_dir: Path, metrics: list[str] | None = None, force: boo
     unknown = [name for name in names if name not in METRICS]
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(METRICS)}")
-    seconds = _stored(Path(cell_dir))["seconds"]
+    seconds = _stored(Path(cell_dir)).seconds
     return [name for name in names if force or name not in seconds]
 
 
-def score_context(context: ScoringContext, metrics: list[str]) -> dict:
+def score_context(context: ScoringContext, metrics: list[str]) -> Metrics:
     """Compute ``metrics`` on the context's representation and merge them into its ``metrics.json``.
 
     Each metric is written as soon as it is computed, so an interrupted scoring resumes where it stopped.
-    Metrics whose spec declares a ``matrix`` also keep their latents × factors matrix under "matrices"
-    (rows "z<i>", columns the factor names). Returns the metrics.json content.
+    Metrics whose spec declares a ``matrix`` also keep their latents × factors matrix in the record's matrices
+    (rows "z<i>", columns the factor names). Returns the metrics.json record.
     """
-    path = context.cell_dir / METRICS_FILE
     record = _stored(context.cell_dir)
     for name in metrics:
         metric = METRICS[name]
         started = time.perf_counter()
-        record["scores"].update(_scores(metric, context))
-        record["matrices"].pop(name, None)
+        record.scores.update(_scores(metric, context))
+        record.matrices.pop(name, None)
         if name in context.matrices:
-            record["matrices"][name] = context.matrices[name]
-        record["settings"][name] = {key: context.settings[key] for key in metric.settings}
-        record["seconds"][name] = round(time.perf_counter() - started, 3)
-        write_json(path, record)
+            record.matrices[name] = context.matrices[name]
+        record.settings[name] = {key: context.settings[key] for key in metric.settings}
+        record.seconds[name] = round(time.perf_counter() - started, 3)
+        write_metrics(context.cell_dir, record)
     return record
 
 
 def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, metrics: list[str] | None = None,
-               force: bool = False) -> dict:
+               force: bool = False) -> Metrics:
     """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
 
     What the cell's model is (Gaussian, reads labels, its networks) comes from the card in its
-    params.json; see :func:`score_context`. Returns the metrics.json content.
+    params.json; see :func:`score_context`. Returns the metrics.json record.
     """
     cell_dir = Path(cell_dir)
     todo = pending_metrics(cell_dir, metrics, force)

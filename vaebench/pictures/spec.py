@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from vaebench.results.files import read_json
-from vaebench.results.layout import LATENTS_FILE, PICTURES_DIR, PICTURES_FILE
+from vaebench.results.layout import PICTURES_DIR, PICTURES_FILE
 
 #: raised whenever what a pictures folder holds changes, so older folders are redrawn where the weights exist
 PICTURES_VERSION = 2

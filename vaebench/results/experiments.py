@@ -13,10 +13,11 @@ from typing import Iterable
 
 from vaebench.errors import VaebenchError
 from vaebench.results.files import check_entry, check_path, check_tree
-from vaebench.results.layout import (DECODER, ENCODER, NETWORKS, PARAMS_FILE, REFERENCES_DIR, METRICS_FILE,
+from vaebench.results.layout import (DECODER, ENCODER, METRICS_FILE, NETWORKS, PARAMS_FILE, REFERENCES_DIR,
                                      network_file, reference_dirs, reference_parts)
-from vaebench.results.records import (CHECKPOINT_COLUMNS, CellStatus, read_checkpoints, read_history, read_metrics,
-                                      read_params)
+from vaebench.results.records import (CHECKPOINT_COLUMNS, CellStatus, Metrics, read_checkpoints, read_history,
+                                      read_metrics, read_params)
+
 
 @dataclass
 class Experiment:
@@ -29,12 +30,12 @@ class Experiment:
     _models: dict = field(default_factory=dict, repr=False)
 
     @cached_property
-    def metrics(self) -> dict | None:
+    def metrics(self) -> Metrics | None:
         return read_metrics(self.path)
 
     @property
     def scores(self) -> dict:
-        return (self.metrics or {}).get("scores", {})
+        return self.metrics.scores if self.metrics else {}
 
     @cached_property
     def history(self):
@@ -138,8 +139,6 @@ def metrics_frame(experiments: Iterable[Experiment]):
 
 # --- calibration rows --------------------------------------------------------
 
-
-
 def load_references(results_dir):
     """The calibration rows of a results dir as a tidy DataFrame, without Keras: one row per (row, score).
 
@@ -155,7 +154,7 @@ def load_references(results_dir):
     rows = []
     for name, folder in reference_dirs(root).items():
         base = reference_parts(name, folder / METRICS_FILE)
-        for metric, value in sorted(read_metrics(folder)["scores"].items()):
+        for metric, value in sorted(read_metrics(folder).scores.items()):
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
             rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
                          "note": None if numeric else str(value)})

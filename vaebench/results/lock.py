@@ -62,7 +62,7 @@ def remove_leftovers(root: Path) -> list[Path]:
     looked at, and only names matching vaebench's own patterns are touched. Returns what was removed.
     """
     root = Path(root)
-    folders = {root, *(path for name in read_grid(root) for path in (root / name, (root / name).parent))}
+    folders = {root, *(path for name in read_grid(root).cells for path in (root / name, (root / name).parent))}
     references = root / REFERENCES_DIR
     if references.is_dir() and not references.is_symlink():
         # hidden folders (staging folders, and anything inside them) are leftovers themselves, not places to look

@@ -1,5 +1,6 @@
-"""What each results file holds, checked as it is read: a malformed one is a one-line "corrupt results file"
-error naming the file and what is wrong, never a traceback and never a wrong report."""
+"""What each results file holds, checked as it is read: grid.json and metrics.json as typed records, params.json
+as a checked object, history.csv and checkpoints.csv as checked tables. A malformed file is a one-line "corrupt
+results file" error naming the file and what is wrong, never a traceback and never a wrong report."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import enum
 import io
 import math
 import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vaebench.errors import VaebenchError
@@ -16,8 +18,8 @@ from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, 
 
 CHECKPOINT_COLUMNS = ("step", "metric", "value")
 
-#: the key holding the fingerprint of a file dataset (``vaebench.data.files.data_fingerprint``): in params.json
-#: the data a cell trained on; in metrics.json the data it was scored on, where that differs (--allow-changed-data)
+#: params.json's key holding the fingerprint of the file dataset a cell trained on
+#: (``vaebench.data.files.data_fingerprint``; the data it was scored on, where that differs, is :attr:`Metrics.data`)
 DATA_KEY = "data"
 
 
@@ -47,14 +49,22 @@ def check_cell_name(name, root: Path, source: Path) -> None:
     check_path(root, Path(root) / name)
 
 
-
 # --- the grid file -----------------------------------------------------------
 
-def read_grid(root: Path) -> dict[str, dict]:
-    """Cell name -> params of every cell recorded in ``root/grid.json`` ({} when absent); every name checked."""
+@dataclass(frozen=True)
+class Grid:
+    """A results dir's grid.json: every cell ever asked for there (name -> its params, as
+    :meth:`vaebench.grid.Cell.to_params` gives them) and the presets that asked (name -> description)."""
+
+    cells: dict[str, dict] = field(default_factory=dict)
+    presets: dict[str, str] = field(default_factory=dict)
+
+
+def read_grid(root: Path) -> Grid:
+    """``root/grid.json`` (empty when absent), every cell name checked; presets stored as anything but an object read as none."""
     path = Path(root) / GRID_FILE
     if check_entry(path) is None:
-        return {}
+        return Grid()
     grid = read_json(path)
     if not isinstance(grid, dict) or not isinstance(grid.get("cells"), dict):
         raise VaebenchError(f"corrupt results file {path}: expected an object with a 'cells' object")
@@ -62,16 +72,12 @@ def read_grid(root: Path) -> dict[str, dict]:
         check_cell_name(name, root, path)
         if not isinstance(params, dict):
             raise VaebenchError(f"corrupt results file {path}: cell {name} has no parameter object")
-    return grid["cells"]
+    presets = grid.get("presets", {})
+    return Grid(grid["cells"], presets if isinstance(presets, dict) else {})
 
 
-
-
-def read_presets(root: Path) -> dict[str, str]:
-    """Preset name -> description of every preset that ran into ``root`` ({} when unknown)."""
-    path = Path(root) / GRID_FILE
-    presets = read_json(path).get("presets", {}) if check_entry(path) is not None else {}
-    return presets if isinstance(presets, dict) else {}
+def write_grid(root: Path, grid: Grid) -> None:
+    write_json(Path(root) / GRID_FILE, asdict(grid))
 
 
 def record_cells(root: Path, cells: dict[str, dict], presets: dict[str, str] | None = None) -> None:
@@ -79,14 +85,14 @@ def record_cells(root: Path, cells: dict[str, dict], presets: dict[str, str] | N
     recorded = read_grid(root)
     for name, params in cells.items():
         check_cell_name(name, root, Path(root) / GRID_FILE)
-        old = recorded.get(name)
+        old = recorded.cells.get(name)
         if old is not None and old != params:
             changed = sorted(key for key in set(old) | set(params) if old.get(key) != params.get(key))
             raise VaebenchError(
                 f"results dir {root} already holds cell {name} with other settings ({', '.join(changed)}); "
                 "use another --results dir or the settings it was trained with"
             )
-    write_json(Path(root) / GRID_FILE, {"cells": {**recorded, **cells}, "presets": {**read_presets(root), **(presets or {})}})
+    write_grid(root, Grid({**recorded.cells, **cells}, {**recorded.presets, **(presets or {})}))
 
 
 # --- reading cells back ------------------------------------------------------
@@ -118,9 +124,27 @@ def cell_status(cell_dir: Path) -> CellStatus:
 _METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def read_metrics(cell_dir: Path) -> dict | None:
-    """A cell's metrics.json, checked; None when it has none."""
-    path = Path(cell_dir) / METRICS_FILE
+@dataclass
+class Metrics:
+    """A cell's (or calibration row's) metrics.json.
+
+    ``scores``: score key -> number, or "n/a: reason" where the metric does not apply; ``settings``: metric -> the
+    settings it was scored with; ``seconds``: metric -> how long it took (a metric is scored once it has them);
+    ``matrices``: metric -> its latents × factors matrix ({"rows", "columns", "values", "label"}), absent from the
+    calibration rows that are not scored by the cells' code; ``data``: the fingerprint of the data scored, where
+    it differs from the data the cell trained on (``--allow-changed-data``).
+    """
+
+    scores: dict[str, float | str] = field(default_factory=dict)
+    settings: dict[str, dict] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    matrices: dict[str, dict] | None = None
+    data: str | None = None
+
+
+def read_metrics(folder: Path) -> Metrics | None:
+    """A cell's (or calibration row's) metrics.json, checked; None when it has none."""
+    path = Path(folder) / METRICS_FILE
     if check_entry(path) is None:
         return None
     metrics = read_json(path)
@@ -135,7 +159,11 @@ def read_metrics(cell_dir: Path) -> dict | None:
     if not isinstance(matrices, dict) or not all(_is_matrix(m) for m in matrices.values()):
         raise VaebenchError(f"corrupt results file {path}: 'matrices' must map metric names to "
                             "{\"rows\": [latents], \"columns\": [factors], \"values\": rows × columns numbers}")
-    return metrics
+    return Metrics(**{name: metrics[name] for name in Metrics.__dataclass_fields__ if name in metrics})
+
+
+def write_metrics(folder: Path, metrics: Metrics) -> None:
+    write_json(Path(folder) / METRICS_FILE, {key: value for key, value in asdict(metrics).items() if value is not None})
 
 
 def _is_matrix(matrix) -> bool:

@@ -38,9 +38,8 @@ from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.metrics.spec import METRICS, SCORES, chance_level, metric_names, resolve_settings
 from vaebench.models import get_model_class
 from vaebench.models.likelihoods import BERNOULLI, likelihood_for
-from vaebench.results.files import write_json
-from vaebench.results.layout import METRICS_FILE, REFERENCES_DIR, reference_name
-from vaebench.results.records import read_metrics
+from vaebench.results.layout import REFERENCES_DIR, reference_name
+from vaebench.results.records import Metrics, read_metrics, write_metrics
 from vaebench.run.runner import dataset_for
 from vaebench.run.shards import shard_cells
 
@@ -154,8 +153,7 @@ def score_row(row: Row, dataset: Dataset, results_dir: Path, metric_settings: di
         if read_metrics(row_dir) is not None:
             return False
         levels = {key: chance_level(key, len(dataset.factor_sizes)) for key in SCORES}
-        write_json(row_dir / METRICS_FILE, {"scores": {key: level for key, level in levels.items() if level is not None},
-                                            "settings": {}, "seconds": {}})
+        write_metrics(row_dir, Metrics(scores={key: level for key, level in levels.items() if level is not None}))
         return True
     todo = pending_metrics(row_dir, list(ROW_METRICS[row.kind]))
     if not todo:

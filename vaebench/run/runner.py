@@ -8,7 +8,7 @@ their arguments, so other executors can map them over packs and cells.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -24,9 +24,10 @@ from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.quiet_backend import load_backend_quietly
 from vaebench.results.experiments import Experiment, load_network
-from vaebench.results.files import check_writable, read_json, write_json
+from vaebench.results.files import check_writable, read_json
 from vaebench.results.layout import ENCODER, METRICS_FILE, PARAMS_FILE
-from vaebench.results.records import CellStatus, DATA_KEY, cell_status, read_metrics, read_params, record_cells
+from vaebench.results.records import (DATA_KEY, CellStatus, cell_status, read_metrics, read_params, record_cells,
+                                      write_metrics)
 from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.run.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
 from vaebench.run.shards import shard_cells
@@ -82,8 +83,8 @@ def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
     fingerprints in metrics.json, params.json). Built-in datasets and cells stored without a fingerprint
     (older results) never count as changed."""
     current = dataset_for(cell, data_path).fingerprint
-    metrics = read_metrics(cell_dir) or {}
-    before = metrics.get(DATA_KEY, (read_params(cell_dir) or {}).get(DATA_KEY))
+    scored = read_metrics(cell_dir)
+    before = (scored.data if scored else None) or (read_params(cell_dir) or {}).get(DATA_KEY)
     return current is not None and before is not None and before != current
 
 
@@ -140,7 +141,8 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
                                 f"{tuple(dataset.shape)} (its columns or categories changed): it cannot score this data")
     record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
     if changed:
-        write_json(cell_dir / METRICS_FILE, {**read_metrics(cell_dir), DATA_KEY: dataset.fingerprint})
+        record = replace(record, data=dataset.fingerprint)
+        write_metrics(cell_dir, record)
     from vaebench.pictures.draw import draw_pictures, pictures_to_draw
 
     if pictures_to_draw(cell_dir):

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell
-from vaebench.results.files import check_writable, replace_cell_dir, write_json
+from vaebench.results.files import check_writable, replace_cell_dir
 from vaebench.results.layout import GRID_FILE, reference_dirs
 from vaebench.results.lock import results_lock
-from vaebench.results.records import CellStatus, cell_status, read_grid, read_history, read_metrics, read_presets
+from vaebench.results.records import (CellStatus, Grid, cell_status, read_grid, read_history, read_metrics,
+                                      write_grid)
 from vaebench.results.transfer import pack_cell_dir, unpack_cell_dir
 
 
@@ -65,10 +66,10 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
             replace_cell_dir(into / name, partial(unpack_cell_dir, pack_cell_dir(source / name)))
         for name, source in sorted(_reference_copies(sources, into).items()):
             replace_cell_dir(into / name, partial(unpack_cell_dir, pack_cell_dir(source / name)))
-        presets = read_presets(into)
+        presets = read_grid(into).presets
         for source in sources:
-            presets.update(read_presets(source))
-        write_json(into / GRID_FILE, {"cells": recorded, "presets": presets})
+            presets.update(read_grid(source).presets)
+        write_grid(into, Grid(recorded, presets))
     return counts
 
 
@@ -79,7 +80,8 @@ def _reference_copies(sources: list[Path], into: Path) -> dict[str, Path]:
     metrics wins, ``into``'s own (then the first source's) on a tie.
     """
     def metrics(folder: Path) -> int:
-        return len((read_metrics(folder) or {}).get("scores", {}))
+        stored = read_metrics(folder)
+        return len(stored.scores) if stored else 0
 
     best = {name: (metrics(folder), into) for name, folder in reference_dirs(into).items()}
     for source in sources:
@@ -91,8 +93,8 @@ def _reference_copies(sources: list[Path], into: Path) -> dict[str, Path]:
 
 def _plan_merge(sources: list[Path], into: Path) -> tuple[dict[str, dict], dict[str, Path], dict[str, int]]:
     """(merged grid, {cell: source to copy it from}, counts), or a VaebenchError; reads only."""
-    grids = {source: read_grid(source) for source in sources}
-    recorded = dict(read_grid(into))
+    grids = {source: read_grid(source).cells for source in sources}
+    recorded = dict(read_grid(into).cells)
     owner = {name: into for name in recorded}
     finished = {name: into for name in recorded if cell_status(into / name) != CellStatus.PENDING}
     copies: dict[str, Path] = {}

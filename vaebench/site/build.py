@@ -36,7 +36,7 @@ from vaebench.results.experiments import Experiment, checkpoints_frame, load_exp
 from vaebench.results.files import STAGING_DIR, make_staging_dir, naming, write_json
 from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR,
                                      grid_dirs)
-from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid, read_presets
+from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
@@ -114,7 +114,7 @@ class Site:
     def _read(self):
         if not self.results_dir.is_dir():
             raise VaebenchError(f"results dir {self.results_dir} does not exist; run `vaebench run grid` first")
-        grid = read_grid(self.results_dir)
+        grid = read_grid(self.results_dir).cells
         experiments = load_experiments(self.results_dir, include_failed=True)
         if not grid and not experiments:
             raise VaebenchError(f"results dir {self.results_dir} holds no grid; run `vaebench run grid` first")
@@ -254,8 +254,8 @@ class Site:
         environment = first.get("environment", {})
         versions = ", ".join(f"{k} {v}" for k, v in sorted(environment.items()) if k not in ("backend", "device", "platform"))
         grid = read_grid(self.results_dir)
-        statuses = [cell_status(self.results_dir / name) for name in grid] or [e.status for e in self.experiments]
-        presets = read_presets(self.results_dir)
+        statuses = [cell_status(self.results_dir / name) for name in grid.cells] or [e.status for e in self.experiments]
+        presets = grid.presets
         return {
             "description": " ".join(presets[name] for name in sorted(presets)),
             "presets": sorted(presets),
@@ -347,7 +347,7 @@ class Site:
         """Each metric setting with the values the cells' metrics.json record."""
         used: dict[str, set] = {}
         for e in self.experiments:
-            for metric_settings in ((e.metrics or {}).get("settings") or {}).values():
+            for metric_settings in (e.metrics.settings if e.metrics else {}).values():
                 for name, value in metric_settings.items():
                     used.setdefault(name, set()).add(value)
         return used
@@ -361,7 +361,7 @@ class Site:
             settings_of = {e.name: self.setting_of(e.params) for e in self.experiments}
             order = {config: k for k, config in enumerate(self.configs)}
             in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
-            matrices = {e.name: (settings_of[e.name], (e.metrics or {}).get("matrices") or {})
+            matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
                         for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
             along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
             found = verdict(self.compared, matrices, checkpoints=along,
@@ -463,7 +463,7 @@ class Site:
 
     def cell_page(self, experiment: Experiment) -> None:
         slug = _slug(experiment.name)
-        matrices = (experiment.metrics or {}).get("matrices") or {}
+        matrices = (experiment.metrics.matrices if experiment.metrics else None) or {}
         pictures_dir = experiment.path / PICTURES_DIR
         table = _table_section(pictures_dir)
         view = CellView.read(pictures_dir, matrices, f"{slug}/")
@@ -538,7 +538,7 @@ class Site:
                                                                      **scale))
                  for factor, scale in data["factors"].items()}
         self.render("explorer.html.j2", self.out_dir / "explorer.html", "", title="latent space explorer", specs=specs,
-                    samples=SCATTER_SAMPLES, cells=len(data["cells"]), codes_script=CODES_SCRIPT)
+                    samples=SCATTER_SAMPLES, cells=len(cells), codes_script=CODES_SCRIPT)
 
     def _metric_rank(self, key: str) -> tuple:
         known = list(charts.KNOWN_METRICS)
@@ -691,7 +691,7 @@ def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | 
         raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
     if results.is_relative_to(out):
         raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
-    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in read_grid(grid_dir)}:
+    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in read_grid(grid_dir).cells}:
         raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
     if not out_dir.exists() or not any(out_dir.iterdir()):
         return {}
