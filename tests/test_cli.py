@@ -11,16 +11,19 @@ import keras
 import pytest
 
 from conftest import VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
-from vaebench import load_experiments, store
+from vaebench import load_experiments
 from vaebench.grid import load_preset
-from vaebench.preset_files import PRESET_DIR
 from vaebench.models import MODELS
+from vaebench.preset_files import PRESET_DIR
+from vaebench.results.files import write_json
+from vaebench.results.layout import LOCK_FILE
+from vaebench.results.records import record_cells
 
 
 def _tree_digest(root: Path) -> dict:
     """Every file's hash, but for the lock file: empty, vaebench's own, and kept once a writing command has run."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != store.LOCK_FILE}
+            if p.is_file() and p.name != LOCK_FILE}
 
 
 @pytest.mark.slow
@@ -67,7 +70,7 @@ def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     assert "1 already trained, 2 to train" in resumed.stdout
     assert json.loads(first_params.read_text())["finished_at"] == finished_before
     for experiment in load_experiments(results):
-        assert experiment.metrics["scores"]
+        assert experiment.metrics.scores
         keras.saving.load_model(experiment.path / "encoder.keras")
     assert not [p for p in results.rglob("*") if ".tmp" in p.name]
 
@@ -76,8 +79,8 @@ def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
 def populated(tmp_path):
     """A results dir with content that bad commands must leave untouched."""
     root = tmp_path / "results"
-    store.record_cells(root, {"x/vae/conv/z2/s0": {"steps": 1}})
-    store.write_json(root / "x/vae/conv/z2/s0/params.json", {"name": "x/vae/conv/z2/s0", "status": "done", "hparams": {}})
+    record_cells(root, {"x/vae/conv/z2/s0": {"steps": 1}})
+    write_json(root / "x/vae/conv/z2/s0/params.json", {"name": "x/vae/conv/z2/s0", "status": "done", "hparams": {}})
     return root
 
 
@@ -141,7 +144,7 @@ def test_malformed_preset_file_and_unwritable_results(tmp_path, capsys):
 def test_conflicting_settings_in_an_existing_results_dir(tmp_path, capsys):
     root = tmp_path / "results"
     cell = load_preset("smoke").cells()[0]
-    store.record_cells(root, {cell.name: {**cell.to_params(), "steps": 999}})
+    record_cells(root, {cell.name: {**cell.to_params(), "steps": 999}})
     before = _tree_digest(root)
     code, _, err = run_in_process(["run", "grid", "--results", root], capsys)
     assert code == 2 and "already holds cell" in err and "(steps)" in err

@@ -19,9 +19,12 @@ import pytest
 from rich.console import Console
 
 from conftest import TINY_METRICS, VAEBENCH, run_vaebench
-from vaebench import load_experiments, store
+from vaebench import load_experiments
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
+from vaebench.results.files import write_json, write_text
+from vaebench.results.layout import HISTORY_FILE, PARAMS_FILE
+from vaebench.results.records import read_grid, record_cells
 from vaebench.run.shards import parse_shard, shard_cells
 
 #: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid
@@ -149,12 +152,12 @@ def test_three_shards_at_once_then_merge_equal_the_single_run(smoke_results, tmp
     for run in runs:
         _, err = run.communicate(timeout=600)
         assert run.returncode == 0, err[-3000:]
-    assert sorted(len(store.read_grid(shard)) for shard in shards) == [1, 1, 2]
+    assert sorted(len(read_grid(shard).cells) for shard in shards) == [1, 1, 2]
     merged = tmp_path / "merged"
     run = run_vaebench("merge", *shards, "--into", merged)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "4 cells copied" in run.stdout
-    assert len(store.read_grid(merged)) == 4
+    assert len(read_grid(merged).cells) == 4
     _assert_same_cells(merged, smoke_results)
     before = _tree_digest(merged)
     again = run_vaebench("merge", *shards, "--into", merged)
@@ -165,10 +168,10 @@ def test_three_shards_at_once_then_merge_equal_the_single_run(smoke_results, tmp
 def _fake_results(root: Path, cells: dict[str, dict], finished: dict[str, str]) -> Path:
     """A results dir written by hand: grid.json, and params.json + a history (its one row's loss column says
     ``marker``, telling runs apart) for finished cells."""
-    store.record_cells(root, cells)
+    record_cells(root, cells)
     for name, marker in finished.items():
-        store.write_json(root / name / store.PARAMS_FILE, {**cells[name], "status": "done"})
-        store.write_text(root / name / store.HISTORY_FILE, f"step,loss\n10,{marker}\n")
+        write_json(root / name / PARAMS_FILE, {**cells[name], "status": "done"})
+        write_text(root / name / HISTORY_FILE, f"step,loss\n10,{marker}\n")
     return root
 
 

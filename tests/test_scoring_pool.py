@@ -14,9 +14,11 @@ from rich.console import Console
 
 from conftest import TINY_METRICS, VAEBENCH
 from pool_jobs import die, fail, record_pid_then_sleep
-from vaebench import store
 from vaebench.grid import load_preset
 from vaebench.metrics import metric_names
+from vaebench.results.files import read_json
+from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
+from vaebench.results.records import CellStatus, cell_status, record_cells
 from vaebench.run.runner import run_grid, train_cells
 from vaebench.run.scoring_pool import RETRIES, ScoringPool, ScoringWorkerError, auto_workers
 
@@ -121,16 +123,16 @@ def trained_cells(tmp_path_factory):
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4], steps=20),
                                  metrics=TINY_METRICS)
     root = tmp_path_factory.mktemp("trained") / "results"
-    store.record_cells(root, {cell.name: cell.to_params() for cell in preset.cells()})
+    record_cells(root, {cell.name: cell.to_params() for cell in preset.cells()})
     for cell in preset.cells():
         train_cells([cell], root)
-        assert store.cell_status(root / cell.name) == store.CellStatus.DONE
+        assert cell_status(root / cell.name) == CellStatus.DONE
     return preset, root
 
 
 def _scores_and_settings(root: Path) -> dict:
-    return {path.parent.relative_to(root).as_posix(): {k: v for k, v in store.read_json(path).items() if k != "seconds"}
-            for path in sorted(root.rglob(store.METRICS_FILE))}
+    return {path.parent.relative_to(root).as_posix(): {k: v for k, v in read_json(path).items() if k != "seconds"}
+            for path in sorted(root.rglob(METRICS_FILE))}
 
 
 @pytest.mark.slow
@@ -170,8 +172,8 @@ def test_cli_with_score_workers_survives_a_killed_worker_and_scores_every_cell(t
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def mid_scoring():
-        for path in results.rglob(store.METRICS_FILE):
-            if 0 < len(store.read_json(path)["seconds"]) < len(metric_names()):
+        for path in results.rglob(METRICS_FILE):
+            if 0 < len(read_json(path)["seconds"]) < len(metric_names()):
                 return True
         return process.poll() is not None
 
@@ -191,8 +193,8 @@ def test_cli_with_score_workers_survives_a_killed_worker_and_scores_every_cell(t
     assert err == ""  # no backend start-up noise from the workers, no traceback
     assert "scoring in 2 worker processes" in out and "not scored" not in out
     assert "2 done, 0 failed, 0 pending" in out
-    for path in results.rglob(store.PARAMS_FILE):
-        assert set(store.read_json(path.parent / store.METRICS_FILE)["seconds"]) == set(metric_names())
+    for path in results.rglob(PARAMS_FILE):
+        assert set(read_json(path.parent / METRICS_FILE)["seconds"]) == set(metric_names())
     assert len(replacements) == 2, "killed workers were not replaced"
     assert not [pid for pid in killed + replacements if _alive(pid)], "workers outlived the run"
 

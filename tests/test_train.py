@@ -10,8 +10,8 @@ import pandas as pd
 
 from conftest import run_jax_script
 from fake_data import Squares
-from vaebench import store
 from vaebench.grid import Cell
+from vaebench.results.records import cell_status
 from vaebench.run.train import train_cell
 
 HERE = Path(__file__).parent
@@ -57,7 +57,7 @@ def test_non_finite_loss_marks_the_cell_failed_with_step(tmp_path):
     params = train_cell(_cell(steps=40), Squares(nan_after_batches=12), tmp_path / "c")
     assert params["status"] == "failed"
     assert params["failure"]["step"] <= 14 and "loss became nan" in params["failure"]["reason"]
-    assert store.cell_status(tmp_path / "c") == "failed"
+    assert cell_status(tmp_path / "c") == "failed"
     assert not (tmp_path / "c" / "encoder.keras").exists()
 
 

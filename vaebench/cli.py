@@ -17,7 +17,8 @@ from rich.table import Table
 from vaebench.errors import VaebenchError
 from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
 from vaebench.metrics.spec import SCORES
-from vaebench.store import METRICS_FILE, WRITE_ERRNOS
+from vaebench.results.files import WRITE_ERRNOS
+from vaebench.results.layout import METRICS_FILE
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
@@ -72,9 +73,10 @@ def run_grid_command(
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """Train and score every cell of the grid that is not finished yet."""
-    from vaebench import store
     from vaebench.grid import load_preset
     from vaebench.interruption import stop_at_safe_points
+    from vaebench.results.files import check_writable
+    from vaebench.results.lock import results_lock
     from vaebench.run.runner import grid_cells, run_grid
     from vaebench.run.shards import parse_shard
 
@@ -116,8 +118,8 @@ def run_grid_command(
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
     grid_cells(chosen, source, shard_k_n)  # refuse a bad grid before the results dir is created or locked
-    store.check_writable(results)
-    with store.results_lock(results, "run grid"):
+    check_writable(results)
+    with results_lock(results, "run grid"):
         if executor == "ray":
             from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
@@ -177,28 +179,29 @@ SUMMARY_SCORES = {score.key: score.column for score in SCORES.values() if score.
 
 
 def _print_grid_table(results_dir: Path) -> None:
-    from vaebench import store
+    from vaebench.results.records import CellStatus, read_grid, read_history, read_metrics, read_params
 
-    grid = store.read_grid(results_dir)
+    grid = read_grid(results_dir).cells
     table = Table(title=f"{results_dir} — {len(grid)} cells")
     table.add_column("cell", no_wrap=True)
     table.add_column("status")
     for column in ("train s", *SUMMARY_SCORES.values()):
         table.add_column(column, justify="right")
-    counts = dict.fromkeys(store.CellStatus, 0)
+    counts = dict.fromkeys(CellStatus, 0)
     for name in sorted(grid):
         cell_dir = results_dir / name
-        params = store.read_params(cell_dir) or {}
-        status = store.CellStatus(params.get("status", store.CellStatus.PENDING))
+        params = read_params(cell_dir) or {}
+        status = CellStatus(params.get("status", CellStatus.PENDING))
         counts[status] += 1
-        if status == store.CellStatus.FAILED:
+        if status == CellStatus.FAILED:
             table.add_row(name, f"[red]{status}[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
             continue
-        if status == store.CellStatus.DONE:
-            store.read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
-        scores = (store.read_metrics(cell_dir) or {}).get("scores", {})
+        if status == CellStatus.DONE:
+            read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
+        metrics = read_metrics(cell_dir)
+        scores = metrics.scores if metrics else {}
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
-        style = f"[green]{status}[/]" if status == store.CellStatus.DONE else f"[yellow]{status}[/]"
+        style = f"[green]{status}[/]" if status == CellStatus.DONE else f"[yellow]{status}[/]"
         table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)
     console.print(table)
     console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
@@ -215,11 +218,11 @@ def _fmt(value) -> str:
 @app.command("list")
 def list_command(results: Path = typer.Option(Path("results"), help="A results dir, or a folder holding several.")):
     """A table of cells: done / failed (with the reason) / pending, with their main numbers."""
-    from vaebench import store
+    from vaebench.results.layout import grid_dirs
 
     if not results.is_dir():
         raise VaebenchError(f"results dir {results} does not exist")
-    roots = store.grid_dirs(results)
+    roots = grid_dirs(results)
     if not roots:
         raise VaebenchError(f"no grid in {results}: run `vaebench run grid` first")
     for root in roots:
@@ -241,9 +244,10 @@ def evaluate_command(
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
-    from vaebench import store
     from vaebench.grid import Cell, load_preset
     from vaebench.metrics import metric_names
+    from vaebench.results.experiments import load_experiments
+    from vaebench.results.lock import results_lock
     from vaebench.run.runner import check_same_data, score
 
     if pictures:
@@ -257,8 +261,8 @@ def evaluate_command(
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(metric_names())}")
     settings = load_preset(preset).metrics if preset else {}
     source = _data_source(data_path, label_column, factor_columns, categorical)
-    with store.results_lock(results, "evaluate"):
-        experiments = store.load_experiments(results)
+    with results_lock(results, "evaluate"):
+        experiments = load_experiments(results)
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
         cells = [Cell.from_params(experiment.params) for experiment in experiments]
@@ -273,11 +277,13 @@ def evaluate_command(
 
 def _draw_pictures(results: Path, force: bool, source) -> None:
     """``evaluate --pictures``: draw the missing (or, forced, all) pictures; name the cells that cannot get any."""
-    from vaebench import store
+    from vaebench.results.experiments import load_experiments
+    from vaebench.results.layout import MODEL_FILES
+    from vaebench.results.lock import results_lock
     from vaebench.run.runner import draw_missing_pictures
 
-    with store.results_lock(results, "evaluate --pictures"):
-        experiments = store.load_experiments(results)
+    with results_lock(results, "evaluate --pictures"):
+        experiments = load_experiments(results)
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
         without = []
@@ -288,7 +294,7 @@ def _draw_pictures(results: Path, force: bool, source) -> None:
                     without.append(experiment.name)
     console.print(f"{len(experiments) - len(without)} of {len(experiments)} cells have their pictures")
     for name in without:
-        console.print(f"[red]no pictures[/] {name}: its weights ({', '.join(store.MODEL_FILES)}) are not in the results dir")
+        console.print(f"[red]no pictures[/] {name}: its weights ({', '.join(MODEL_FILES)}) are not in the results dir")
 
 
 @app.command("merge")

@@ -15,6 +15,7 @@ from keras import ops
 from vaebench.data.base import Sample
 from vaebench.models.networks import FAMILIES
 from vaebench.models.likelihoods import BERNOULLI, Likelihood, likelihood_from_config
+from vaebench.results.layout import NETWORKS
 
 
 class FirstNonFinite(keras.metrics.Metric):
@@ -71,8 +72,8 @@ class Autoencoder(keras.Model):
 
     #: what the training data must carry beyond images: "labels" for models that use the class label
     requires: tuple[str, ...] = ()
-    #: the sub-networks (attributes) stored with a trained cell, as ``<name>.keras``
-    network_names: tuple[str, ...] = ("encoder", "decoder")
+    #: the sub-networks (attributes) stored with a trained cell, each in ``vaebench.results.layout.network_file``
+    network_names: tuple[str, ...] = NETWORKS
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int = 0, likelihood: Likelihood = BERNOULLI,
                  **hparams):
@@ -140,7 +141,7 @@ class Autoencoder(keras.Model):
         return {name: hparams.get(name, cls.hparams[name]) for name in cls.decoder_options}
 
     def networks(self) -> dict[str, keras.Model]:
-        """The sub-networks stored with a trained cell, as ``<name>.keras``."""
+        """The sub-networks stored with a trained cell, by name."""
         return {name: getattr(self, name) for name in self.network_names}
 
     def make_optimizer(self, learning_rate: float) -> keras.optimizers.Optimizer:

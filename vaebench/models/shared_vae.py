@@ -14,6 +14,7 @@ from keras import ops
 from vaebench.models.networks import FAMILIES
 from vaebench.models.probability import gaussian_kl, gaussian_kl_between, reparameterize
 from vaebench.models.vae import VAE
+from vaebench.results.layout import NETWORKS
 
 
 @keras.saving.register_keras_serializable(package="vaebench")
@@ -24,7 +25,7 @@ class SharedVAE(VAE):
     data_kind = "two_views"
     default_dataset = "dsprites_outline"
     other_data_kinds: dict[str, tuple[str, ...]] = {}
-    network_names = ("encoder", "decoder", "encoder_b", "decoder_b")
+    network_names = (*NETWORKS, "encoder_b", "decoder_b")
 
     def __init__(self, encoder, decoder, encoder_b, decoder_b, seed: int = 0, **hparams):
         super().__init__(encoder, decoder, seed=seed, **hparams)

@@ -40,8 +40,9 @@ from vaebench.data.base import Dataset
 from vaebench.data.columns import Column, decode_means, raw_values
 from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
-from vaebench.pictures.spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
+from vaebench.pictures.spec import PICTURES_VERSION
+from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
 
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4

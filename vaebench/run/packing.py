@@ -25,14 +25,15 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from vaebench import store
-from vaebench.run.batches import batches
 from vaebench.data.base import Dataset
 from vaebench.environment import backend, gpu_names
 from vaebench.grid import Cell
 from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
+from vaebench.results.files import reset_cell_dir
+from vaebench.results.records import CellStatus, cell_status
+from vaebench.run.batches import batches
 from vaebench.run.train import ProgressFn, build_model, record_interval, steady_rate, steps_per_call, store_cell
 
 if TYPE_CHECKING:
@@ -158,10 +159,10 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     assert len({pack_key(cell) for cell in cells}) == 1, "a pack holds cells of one pack_key only (see form_packs)"
     first = cells[0]
     cell_dirs = [Path(results_dir) / cell.name for cell in cells]
-    unfinished = [store.cell_status(cell_dir) == store.CellStatus.PENDING for cell_dir in cell_dirs]
+    unfinished = [cell_status(cell_dir) == CellStatus.PENDING for cell_dir in cell_dirs]
     for cell_dir, to_store in zip(cell_dirs, unfinished):
         if to_store:
-            store.reset_cell_dir(cell_dir)
+            reset_cell_dir(cell_dir)
     models = [build_model(cell, dataset) for cell in cells]
     model_class = get_model_class(first.model)
     streams = [batches(dataset, model_class, first.batch_size, cell.seed) for cell in cells]

@@ -28,11 +28,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vaebench import store
 from vaebench.checkpoint_plan import CheckpointPlan
 from vaebench.environment import backend
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset
+from vaebench.results.files import replace_cell_dir
+from vaebench.results.records import CellStatus, cell_status
+from vaebench.results.transfer import pack_cell_dir, unpack_cell_dir
 from vaebench.run.runner import GridPlan, plan_grid, report_failure, score, train_cells, training_packs
 
 
@@ -50,15 +52,15 @@ class RayOptions:
 
 
 def train_task(cells_params: list[dict], results_dir: str | None, tensorboard: bool, data_path: str | None,
-               checkpoints: CheckpointPlan | None = None) -> dict[str, tuple[store.CellStatus, dict[str, bytes] | None]]:
+               checkpoints: CheckpointPlan | None = None) -> dict[str, tuple[CellStatus, dict[str, bytes] | None]]:
     """The body of one training task (a pack): {cell name: (status, the cell's files without a shared file system)}."""
     cells = [Cell.from_params(params) for params in cells_params]
     if results_dir is not None:
         train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
-        return {cell.name: (store.cell_status(Path(results_dir) / cell.name), None) for cell in cells}
+        return {cell.name: (cell_status(Path(results_dir) / cell.name), None) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="vaebench-pack-") as private:
         train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
-        return {cell.name: (store.cell_status(Path(private) / cell.name), store.pack_cell_dir(Path(private) / cell.name))
+        return {cell.name: (cell_status(Path(private) / cell.name), pack_cell_dir(Path(private) / cell.name))
                 for cell in cells}
 
 
@@ -70,9 +72,9 @@ def score_task(cell_params: dict, results_dir: str | None, metric_settings: dict
         score(cell, Path(results_dir) / cell.name, metric_settings, data_path=data_path)
         return None
     with tempfile.TemporaryDirectory(prefix="vaebench-cell-") as private:
-        store.unpack_cell_dir(files, Path(private) / cell.name)
+        unpack_cell_dir(files, Path(private) / cell.name)
         score(cell, Path(private) / cell.name, metric_settings, data_path=data_path)
-        return store.pack_cell_dir(Path(private) / cell.name)
+        return pack_cell_dir(Path(private) / cell.name)
 
 
 def import_ray():
@@ -169,12 +171,12 @@ class _Driver:
                         console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
                     progress.update(bar, advance=len(cells))
                     continue
-                outcomes = outcome if is_training else {cells[0].name: (store.CellStatus.DONE, outcome)}
+                outcomes = outcome if is_training else {cells[0].name: (CellStatus.DONE, outcome)}
                 for cell in cells:
                     status, files = outcomes[cell.name]
                     if files is not None:
-                        store.replace_cell_dir(results_dir / cell.name, partial(store.unpack_cell_dir, files))
-                    if status == store.CellStatus.FAILED:
+                        replace_cell_dir(results_dir / cell.name, partial(unpack_cell_dir, files))
+                    if status == CellStatus.FAILED:
                         report_failure(console, results_dir, cell)
                     elif is_training:
                         self.to_score.append(cell)
@@ -185,6 +187,6 @@ class _Driver:
         return unfinished
 
     def _submit_scoring(self, cell: Cell) -> None:
-        files = {} if self.options.shared_fs else store.pack_cell_dir(self.plan.results_dir / cell.name)
+        files = {} if self.options.shared_fs else pack_cell_dir(self.plan.results_dir / cell.name)
         self.scoring[self.score_remote.remote(cell.to_params(), self.target, self.metric_settings, self.data_path,
                                               files)] = cell

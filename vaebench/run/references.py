@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vaebench import store
 from vaebench.data import dataset_kind
 from vaebench.data.base import Dataset
 from vaebench.grid import Cell, Preset
@@ -39,6 +38,8 @@ from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.metrics.spec import METRICS, SCORES, chance_level, metric_names, resolve_settings
 from vaebench.models import get_model_class
 from vaebench.models.likelihoods import BERNOULLI, likelihood_for
+from vaebench.results.layout import REFERENCES_DIR, reference_name
+from vaebench.results.records import Metrics, read_metrics, write_metrics
 from vaebench.run.runner import dataset_for
 from vaebench.run.shards import shard_cells
 
@@ -61,8 +62,8 @@ class Row:
 
     @property
     def name(self) -> str:
-        return store.reference_name(self.cell.name.split("/")[0], self.kind, self.cell.family, self.cell.latent_dim,
-                                    self.cell.seed)
+        return reference_name(self.cell.name.split("/")[0], self.kind, self.cell.family, self.cell.latent_dim,
+                              self.cell.seed)
 
 
 class Representation:
@@ -149,11 +150,10 @@ def score_row(row: Row, dataset: Dataset, results_dir: Path, metric_settings: di
     row_dir = Path(results_dir) / row.name
     settings = resolve_settings(metric_settings)
     if row.kind == "chance":
-        if store.read_metrics(row_dir) is not None:
+        if read_metrics(row_dir) is not None:
             return False
         levels = {key: chance_level(key, len(dataset.factor_sizes)) for key in SCORES}
-        store.write_json(row_dir / store.METRICS_FILE, {"scores": {key: level for key, level in levels.items() if level is not None},
-                                                        "settings": {}, "seconds": {}})
+        write_metrics(row_dir, Metrics(scores={key: level for key, level in levels.items() if level is not None}))
         return True
     todo = pending_metrics(row_dir, list(ROW_METRICS[row.kind]))
     if not todo:
@@ -183,5 +183,5 @@ def compute_references(preset: Preset, results_dir: Path, console=None, data_pat
             scored += score_row(row, dataset_for(row.cell, data_path), results_dir, preset.metrics)
     if console is not None:
         console.print(f"calibration rows: {scored} scored, {len(rows) - scored} already stored, "
-                      f"in {time.perf_counter() - started:.1f} s → {Path(results_dir) / store.REFERENCES_DIR}")
+                      f"in {time.perf_counter() - started:.1f} s → {Path(results_dir) / REFERENCES_DIR}")
     return scored

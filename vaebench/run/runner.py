@@ -8,16 +8,14 @@ their arguments, so other executors can map them over packs and cells.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from vaebench import store
 from vaebench.checkpoint_plan import CheckpointPlan
-from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
@@ -25,6 +23,12 @@ from vaebench.grid import Cell, Preset, check_batch_fits
 from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.quiet_backend import load_backend_quietly
+from vaebench.results.experiments import Experiment, load_network
+from vaebench.results.files import check_writable, read_json
+from vaebench.results.layout import ENCODER, METRICS_FILE, PARAMS_FILE
+from vaebench.results.records import (DATA_KEY, CellStatus, cell_status, read_metrics, read_params, record_cells,
+                                      write_metrics)
+from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.run.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
 from vaebench.run.shards import shard_cells
 
@@ -79,8 +83,8 @@ def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
     fingerprints in metrics.json, params.json). Built-in datasets and cells stored without a fingerprint
     (older results) never count as changed."""
     current = dataset_for(cell, data_path).fingerprint
-    metrics = store.read_metrics(cell_dir) or {}
-    before = metrics.get(store.DATA_KEY, (store.read_params(cell_dir) or {}).get(store.DATA_KEY))
+    scored = read_metrics(cell_dir)
+    before = (scored.data if scored else None) or (read_params(cell_dir) or {}).get(DATA_KEY)
     return current is not None and before is not None and before != current
 
 
@@ -90,7 +94,7 @@ def check_same_data(cells: list[Cell], results_dir: Path, data_path=None, allow_
         return
     for cell in cells:
         cell_dir = Path(results_dir) / cell.name
-        if store.cell_status(cell_dir) == store.CellStatus.DONE and data_changed(cell, cell_dir, data_path):
+        if cell_status(cell_dir) == CellStatus.DONE and data_changed(cell, cell_dir, data_path):
             raise _changed_data_error(cell, data_path)
 
 
@@ -104,12 +108,12 @@ def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
               shard: tuple[int, int] | None = None, allow_changed_data: bool = False) -> GridPlan:
     """Validate everything and record the grid (or shard ``(k, n)`` of it), before any training starts."""
     cells = grid_cells(preset, data_path, shard)
-    store.check_writable(results_dir)
+    check_writable(results_dir)
     check_same_data(cells, results_dir, data_path, allow_changed_data)
-    store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells}, {preset.name: preset.description})
-    status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
-    to_train = [cell for cell in cells if status[cell.name] == store.CellStatus.PENDING]
-    to_score = [cell for cell in cells if status[cell.name] != store.CellStatus.FAILED]
+    record_cells(results_dir, {cell.name: cell.to_params() for cell in cells}, {preset.name: preset.description})
+    status = {cell.name: cell_status(results_dir / cell.name) for cell in cells}
+    to_train = [cell for cell in cells if status[cell.name] == CellStatus.PENDING]
+    to_score = [cell for cell in cells if status[cell.name] != CellStatus.FAILED]
     return GridPlan(results_dir, cells, to_train, to_score)
 
 
@@ -130,14 +134,15 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
         raise VaebenchError("scoring on changed data computes every metric again (so all scores are of one data): "
                             "leave out --metrics")
     if changed:
-        encoder_input = store.load_network(cell_dir, store.MODEL_FILES[0]).input_shape
+        encoder_input = load_network(cell_dir, ENCODER).input_shape
         reads = tuple((encoder_input[0] if isinstance(encoder_input, list) else encoder_input)[1:])  # [x, label]
         if reads != tuple(dataset.shape):
             raise VaebenchError(f"cell {cell.name} reads observations of shape {reads}; {data_path.path} now gives "
                                 f"{tuple(dataset.shape)} (its columns or categories changed): it cannot score this data")
     record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
     if changed:
-        store.write_json(cell_dir / store.METRICS_FILE, {**store.read_metrics(cell_dir), store.DATA_KEY: dataset.fingerprint})
+        record = replace(record, data=dataset.fingerprint)
+        write_metrics(cell_dir, record)
     from vaebench.pictures.draw import draw_pictures, pictures_to_draw
 
     if pictures_to_draw(cell_dir):
@@ -145,7 +150,7 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
     return record
 
 
-def draw_missing_pictures(experiment: store.Experiment, force: bool = False, data_path: str | None = None) -> bool:
+def draw_missing_pictures(experiment: Experiment, force: bool = False, data_path: str | None = None) -> bool:
     """``vaebench evaluate --pictures``: draw a trained cell's missing or outdated pictures (all of them with ``force``).
 
     Returns whether the cell has current pictures afterwards: False for a cell without its weights.
@@ -186,7 +191,7 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
     from vaebench.run.packing import train_pack
     from vaebench.run.train import train_cell
 
-    pending = [store.cell_status(Path(results_dir) / cell.name) == store.CellStatus.PENDING for cell in cells]
+    pending = [cell_status(Path(results_dir) / cell.name) == CellStatus.PENDING for cell in cells]
     if not any(pending):
         return
     dataset = dataset_for(cells[0], data_path)
@@ -199,7 +204,7 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
-    reason = store.read_json(Path(results_dir) / cell.name / store.PARAMS_FILE)["failure"]["reason"]
+    reason = read_json(Path(results_dir) / cell.name / PARAMS_FILE)["failure"]["reason"]
     console.print(f"[red]failed[/] {cell.name}: {reason}")
 
 
@@ -215,8 +220,8 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
     try:
         return _run_planned(plan, preset, console, tensorboard, data_path, pack_size, score_workers, allow_changed_data)
     except Interrupted:
-        trained = [cell for cell in plan.cells if store.cell_status(results_dir / cell.name) != store.CellStatus.PENDING]
-        scored = sum((results_dir / cell.name / store.METRICS_FILE).exists() for cell in trained)
+        trained = [cell for cell in plan.cells if cell_status(results_dir / cell.name) != CellStatus.PENDING]
+        scored = sum((results_dir / cell.name / METRICS_FILE).exists() for cell in trained)
         raise Interrupted(f"{len(trained)} of {len(plan.cells)} cells are trained ({scored} of them scored) and kept "
                           f"in {results_dir}; unfinished cells stay pending") from None
 
@@ -264,7 +269,7 @@ def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: 
                 train_cells(pack, results_dir, on_progress, tensorboard, data_path, preset.checkpoint_plan)
                 progress.update(task, completed=already + sum(cell.steps for cell in pack))
                 for cell in (cell for cell in pack if cell.name in trained):  # a pack's finished cells are queued already
-                    if store.cell_status(results_dir / cell.name) == store.CellStatus.FAILED:
+                    if cell_status(results_dir / cell.name) == CellStatus.FAILED:
                         report_failure(console, results_dir, cell)
                     else:
                         submit(cell)

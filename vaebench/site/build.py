@@ -25,16 +25,21 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 import vaebench
-from vaebench import display, store
+from vaebench import display
 from vaebench.errors import VaebenchError
 from vaebench.metrics.published import PUBLISHED
 from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS
-from vaebench.pictures.spec import ARITHMETIC_FACTOR, LATENTS_FILE, TRAVERSAL_STEPS, pictures_are_current, read_pictures
+from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, pictures_are_current, read_pictures
 from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
+from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
+from vaebench.results.files import STAGING_DIR, make_staging_dir, naming, write_json
+from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR,
+                                     grid_dirs)
+from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
-from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule, traversal_unit
+from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, codes_script, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
@@ -97,7 +102,7 @@ class Site:
         #: per metric, the settings the study's cells were scored with; cells scored otherwise are left out of comparisons
         self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
         self.frame = self._frame()
-        references = store.load_references(self.results_dir)
+        references = load_references(self.results_dir)
         #: the calibration rows, each titled as the report names it
         self.references = references.assign(title=references["reference"].map(lambda k: display.REFERENCE_TITLES.get(k, k)))
         #: the scores along training, each row with its cell's setting
@@ -109,46 +114,46 @@ class Site:
     def _read(self):
         if not self.results_dir.is_dir():
             raise VaebenchError(f"results dir {self.results_dir} does not exist; run `vaebench run grid` first")
-        grid = store.read_grid(self.results_dir)
-        experiments = store.load_experiments(self.results_dir, include_failed=True)
+        grid = read_grid(self.results_dir).cells
+        experiments = load_experiments(self.results_dir, include_failed=True)
         if not grid and not experiments:
             raise VaebenchError(f"results dir {self.results_dir} holds no grid; run `vaebench run grid` first")
         problems, done = [], []
         seen = set()
         for experiment in experiments:
             seen.add(experiment.name)
-            if experiment.status == store.CellStatus.FAILED:
+            if experiment.status == CellStatus.FAILED:
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": experiment.status, "reason": experiment.params["failure"]["reason"]})
                 continue
             try:
                 experiment.history
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.HISTORY_FILE}", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {HISTORY_FILE}", "reason": str(error)})
                 experiment.__dict__["history"] = pd.DataFrame()
             try:
                 experiment.checkpoints
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.CHECKPOINTS_FILE}", "reason": str(error)})
-                experiment.__dict__["checkpoints"] = pd.DataFrame(columns=list(store.CHECKPOINT_COLUMNS))
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {CHECKPOINTS_FILE}", "reason": str(error)})
+                experiment.__dict__["checkpoints"] = pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
             try:
                 metrics = experiment.metrics
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.METRICS_FILE}", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {METRICS_FILE}", "reason": str(error)})
                 experiment.__dict__["metrics"] = None
                 done.append(experiment)
                 continue
             if metrics is None:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": f"{store.METRICS_FILE} is missing"})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": f"{METRICS_FILE} is missing"})
             if not pictures_are_current(experiment.path):
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params),
                                  "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
             done.append(experiment)
         for name in sorted(set(grid) - seen):
-            problems.append({"name": name, "status": store.CellStatus.PENDING, "reason": "not trained yet"})
+            problems.append({"name": name, "status": CellStatus.PENDING, "reason": "not trained yet"})
         return done, sorted(problems, key=lambda p: p["name"])
 
     def _frame(self) -> pd.DataFrame:
-        frame = store.metrics_frame([e for e in self.experiments if e.metrics])
+        frame = metrics_frame([e for e in self.experiments if e.metrics])
         if frame.empty:
             return frame
         frame = frame.dropna(subset=["value"])
@@ -168,7 +173,7 @@ class Site:
         return f"{_config(params)}, z = {params.get('latent_dim')}"
 
     def _checkpoints(self) -> pd.DataFrame:
-        frame = store.checkpoints_frame([e for e in self.experiments if e.checkpoints is not None])
+        frame = checkpoints_frame([e for e in self.experiments if e.checkpoints is not None])
         if frame.empty:
             return frame
         params = {e.name: e.params for e in self.experiments}
@@ -248,9 +253,9 @@ class Site:
         first = params[0]
         environment = first.get("environment", {})
         versions = ", ".join(f"{k} {v}" for k, v in sorted(environment.items()) if k not in ("backend", "device", "platform"))
-        grid = store.read_grid(self.results_dir)
-        statuses = [store.cell_status(self.results_dir / name) for name in grid] or [e.status for e in self.experiments]
-        presets = store.read_presets(self.results_dir)
+        grid = read_grid(self.results_dir)
+        statuses = [cell_status(self.results_dir / name) for name in grid.cells] or [e.status for e in self.experiments]
+        presets = grid.presets
         return {
             "description": " ".join(presets[name] for name in sorted(presets)),
             "presets": sorted(presets),
@@ -263,7 +268,7 @@ class Site:
             "seeds": sorted({p.get("seed") for p in params if p.get("seed") is not None}),
             "steps": first.get("steps"), "batch_size": first.get("batch_size"), "learning_rate": first.get("learning_rate"),
             "machines": _machines(params), "versions": versions,
-            **{status.value: statuses.count(status) for status in store.CellStatus},
+            **{status.value: statuses.count(status) for status in CellStatus},
         }
 
     def write_data(self) -> None:
@@ -342,7 +347,7 @@ class Site:
         """Each metric setting with the values the cells' metrics.json record."""
         used: dict[str, set] = {}
         for e in self.experiments:
-            for metric_settings in ((e.metrics or {}).get("settings") or {}).values():
+            for metric_settings in (e.metrics.settings if e.metrics else {}).values():
                 for name, value in metric_settings.items():
                     used.setdefault(name, set()).add(value)
         return used
@@ -356,7 +361,7 @@ class Site:
             settings_of = {e.name: self.setting_of(e.params) for e in self.experiments}
             order = {config: k for k, config in enumerate(self.configs)}
             in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
-            matrices = {e.name: (settings_of[e.name], (e.metrics or {}).get("matrices") or {})
+            matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
                         for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
             along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
             found = verdict(self.compared, matrices, checkpoints=along,
@@ -456,10 +461,10 @@ class Site:
         self.render("glossary.html.j2", self.out_dir / "glossary.html", "", title="glossary of metrics",
                     entries=entries, foreign=foreign)
 
-    def cell_page(self, experiment: store.Experiment) -> None:
+    def cell_page(self, experiment: Experiment) -> None:
         slug = _slug(experiment.name)
-        matrices = (experiment.metrics or {}).get("matrices") or {}
-        pictures_dir = experiment.path / store.PICTURES_DIR
+        matrices = (experiment.metrics.matrices if experiment.metrics else None) or {}
+        pictures_dir = experiment.path / PICTURES_DIR
         table = _table_section(pictures_dir)
         view = CellView.read(pictures_dir, matrices, f"{slug}/")
         if view is not None:
@@ -490,7 +495,7 @@ class Site:
                     cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
                     off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
                     glance=_glance(view),
-                    metrics_problem=f"{store.METRICS_FILE} is missing or corrupt: see the index's problem table.",
+                    metrics_problem=f"{METRICS_FILE} is missing or corrupt: see the index's problem table.",
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
                     curves=(_json_for_script(cell_charts.training_curves(experiment.history))
                             if not experiment.history.empty else None),
@@ -533,7 +538,7 @@ class Site:
                                                                      **scale))
                  for factor, scale in data["factors"].items()}
         self.render("explorer.html.j2", self.out_dir / "explorer.html", "", title="latent space explorer", specs=specs,
-                    samples=SCATTER_SAMPLES, cells=len(data["cells"]), codes_script=CODES_SCRIPT)
+                    samples=SCATTER_SAMPLES, cells=len(cells), codes_script=CODES_SCRIPT)
 
     def _metric_rank(self, key: str) -> tuple:
         known = list(charts.KNOWN_METRICS)
@@ -546,7 +551,7 @@ _DIRECTION = {True: "↑", False: "↓", None: ""}
 GALLERY_TRAVERSALS = 3
 
 
-def _checkpoint_curves(experiment: store.Experiment) -> Markup | None:
+def _checkpoint_curves(experiment: Experiment) -> Markup | None:
     spec = cell_charts.checkpoint_curves(experiment.checkpoints)
     return None if spec is None else _json_for_script(spec)
 
@@ -628,9 +633,9 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
 def find_grid_dir(results_dir: Path) -> Path:
     """``results_dir`` itself if it holds a grid, else the one grid dir inside it."""
     results_dir = Path(results_dir)
-    if (results_dir / store.GRID_FILE).exists() or not results_dir.is_dir():
+    if (results_dir / GRID_FILE).exists() or not results_dir.is_dir():
         return results_dir
-    grids = store.grid_dirs(results_dir)
+    grids = grid_dirs(results_dir)
     if len(grids) > 1:
         raise VaebenchError(f"{results_dir} holds several grids ({', '.join(str(g.relative_to(results_dir)) for g in grids)}); "
                             "pass one of them with --results")
@@ -650,11 +655,11 @@ def build_site(results_dir: Path, out_dir: Path, warn=None) -> Path:
     ours = _earlier_build(out_dir, grid_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     for killed in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
-        if store.STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
+        if STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
             shutil.rmtree(killed)
-    staging = store.make_staging_dir(out_dir)
+    staging = make_staging_dir(out_dir)
     try:
-        with store.naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
+        with naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
             site = Site(grid_dir, staging)
             write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
             for experiment in site.experiments:
@@ -686,7 +691,7 @@ def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | 
         raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
     if results.is_relative_to(out):
         raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
-    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in store.read_grid(grid_dir)}:
+    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in read_grid(grid_dir).cells}:
         raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
     if not out_dir.exists() or not any(out_dir.iterdir()):
         return {}
@@ -755,7 +760,7 @@ def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None
     built = {path.relative_to(staging).as_posix(): {"sha256": _digest(path), "build": build}
              for path in sorted(staging.rglob("*")) if path.is_file()}
     if not out_dir.exists():
-        store.write_json(staging / SITE_MANIFEST, {"files": built})
+        write_json(staging / SITE_MANIFEST, {"files": built})
         os.rename(staging, out_dir)
         return
     present = {relative: _digest(out_dir / relative) if _in_real_folders(out_dir, relative) else None
@@ -774,7 +779,7 @@ def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None
         warn(f"left {len(kept)} file{'s' if len(kept) > 1 else ''} in {out_dir} that an earlier build wrote but that changed "
              f"since, or whose content it did not record (now yours, no longer the site's): {', '.join(kept)}")
     # From here on the manifest names every file of ours in out_dir with the content it may have, wherever a kill interrupts.
-    store.write_json(out_dir / SITE_MANIFEST, {"files": mine, "incoming": built})
+    write_json(out_dir / SITE_MANIFEST, {"files": mine, "incoming": built})
     for relative in built:
         (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / relative, out_dir / relative)
@@ -784,4 +789,4 @@ def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None
             if parent == out_dir or any(parent.iterdir()):
                 break
             parent.rmdir()
-    store.write_json(out_dir / SITE_MANIFEST, {"files": built})
+    write_json(out_dir / SITE_MANIFEST, {"files": built})

@@ -18,11 +18,11 @@ from markupsafe import Markup
 from vaebench.pictures.spec import (
     INFORMATIVE_KL,
     INFORMATIVE_VARIANCE_SHARE,
-    LATENTS_FILE,
     PRIOR_SAMPLES,
     TRAVERSAL_VALUES,
     read_pictures,
 )
+from vaebench.results.layout import LATENTS_FILE
 from vaebench.site.cell_charts import MATRICES
 
 #: a latent matches a factor when it holds at least this many times the average latent's value in that factor's
