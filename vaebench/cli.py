@@ -316,7 +316,7 @@ def models_command():
     for name, model_class in MODELS.items():
         hparams = ", ".join(f"{key}={value}" if isinstance(value, str) else f"{key}={value:g}"
                             for key, value in model_class.hparams.items()) or "—"
-        table.add_row(name, hparams, f"{model_class.description} [{model_class.data_kind.replace('_', ' ')}: {model_class.default_dataset}]")
+        table.add_row(name, hparams, f"{model_class.description} [{model_class.data_kind.label}: {model_class.default_dataset}]")
     console.print(table)
 
 

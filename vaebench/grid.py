@@ -141,12 +141,12 @@ class Preset:
         if not model_class.families_for(dataset_kind(dataset)):
             if "dataset" in self.explicit:
                 accepted = [name for name in dataset_names() if model_class.families_for(dataset_kind(name))]
-                kinds = " and ".join(kind.replace("_", " ") for kind in (model_class.data_kind, *model_class.other_data_kinds))
+                kinds = " and ".join(kind.label for kind in (model_class.data_kind, *model_class.other_data_kinds))
                 raise VaebenchError(f"model {model} trains on {kinds}, which dataset {dataset!r} does not provide; "
                                     f"accepted for it: {', '.join(accepted)}")
             dataset = model_class.default_dataset
         kind = dataset_kind(dataset)
-        if kind in ("sequences", "tables"):
+        if not kind.has_image_size:
             image_size = None
         accepted = model_class.families_for(kind)
         families = tuple(check_family(family) for family in self.families)
@@ -154,7 +154,7 @@ class Preset:
         if len(usable) < len(families) and "families" in self.explicit:
             wrong = next(family for family in families if family not in usable)
             raise VaebenchError(f"model {model} cannot use the {wrong} family; accepted for it: {', '.join(accepted)} "
-                                f"(on {kind.replace('_', ' ')})")
+                                f"(on {kind.label})")
         return dataset, image_size, usable or accepted[:1]
 
     def with_overrides(self, dataset=None, image_size=None, models=None, families=None, latent_dims=None,

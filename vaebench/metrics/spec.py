@@ -6,9 +6,21 @@ module. It imports neither keras nor TensorFlow, so anything may load it cheaply
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from vaebench.errors import VaebenchError
+
+
+class ScoreRole(str, enum.Enum):
+    """A score's part in the report's verdict."""
+
+    #: the cost axis of every trade-off
+    RECONSTRUCTION = "reconstruction"
+    #: a disentanglement score the verdict judges and the leaderboard shows
+    HEADLINE = "headline"
+    #: a further factor score the trade-off charts offer
+    FACTOR = "factor"
 
 
 @dataclass(frozen=True)
@@ -32,9 +44,8 @@ class Score:
     unit: str | None = None
     #: its short header in the terminal table of ``vaebench list`` (only the headline scores have one)
     column: str | None = None
-    #: its part in the report's verdict: "reconstruction" (the cost axis), "headline" (a disentanglement score
-    #: the verdict judges and the leaderboard shows), "factor" (a further factor score the charts offer), or None
-    role: str | None = None
+    #: its part in the report's verdict; None: the report shows it on cell pages only
+    role: ScoreRole | None = None
     #: what this score alone means, where its metric's definition describes several scores at once
     definition: str | None = None
     #: True for an accuracy at telling which of the dataset's K factors a batch holds fixed: chance is 1/K
@@ -101,7 +112,7 @@ CHEN_2018 = Citation("Chen, Li, Grosse & Duvenaud", 2018, "Isolating Sources of 
 METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "reconstruction",
-        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon", role="reconstruction"),
+        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon", role=ScoreRole.RECONSTRUCTION),
          Score("recon_mse", "reconstruction MSE", False,
                definition="Mean squared error per pixel between held-out observations and the decoded probabilities "
                           "of their posterior means (0 is a perfect reconstruction).")),
@@ -133,7 +144,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         needs=None),
     MetricSpec(
         "mig",
-        (Score("mig", "MIG", True, column="MIG", role="headline"),),
+        (Score("mig", "MIG", True, column="MIG", role=ScoreRole.HEADLINE),),
         "Per factor, the gap between the mutual information of the two latents most informative about it, "
         "divided by the factor's entropy, averaged over factors; latents are discretised into equal-width bins.",
         ("num_train", "bins", "seed"), (CHEN_2018,),
@@ -141,7 +152,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "beta_vae",
         (Score("beta_vae_train", "β-VAE score (train)", True, names_factor=True),
-         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role="headline", names_factor=True)),
+         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role=ScoreRole.HEADLINE, names_factor=True)),
         "Accuracy of a logistic regression telling which factor a batch of pairs shares from the pairs' mean "
         "absolute code difference.",
         ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed"),
@@ -150,7 +161,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "factor_vae",
         (Score("factor_vae_train", "FactorVAE score (train)", True, names_factor=True),
-         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role="headline", names_factor=True),
+         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role=ScoreRole.HEADLINE, names_factor=True),
          Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None,
                definition="How many latents the FactorVAE score reads: those whose standard deviation over the data "
                           "is at least 0.05 (the others are pruned before voting). A count, not a quality.")),
@@ -161,7 +172,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         (Citation("Kim & Mnih", 2018, "Disentangling by Factorising"),)),
     MetricSpec(
         "dci",
-        (Score("dci_disentanglement", "DCI disentanglement", True, column="DCI-D", role="headline"),
+        (Score("dci_disentanglement", "DCI disentanglement", True, column="DCI-D", role=ScoreRole.HEADLINE),
          Score("dci_completeness", "DCI completeness", True),
          Score("dci_informativeness_train", "DCI informativeness (train)", True),
          Score("dci_informativeness_test", "DCI informativeness", True)),
@@ -175,7 +186,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                "each factor's column sums to 1)"),
     MetricSpec(
         "sap",
-        (Score("sap", "SAP", True, role="factor"),),
+        (Score("sap", "SAP", True, role=ScoreRole.FACTOR),),
         "Per factor, the gap in test accuracy between the two best linear classifiers of it that each read a "
         "single latent, averaged over factors.",
         ("num_train", "num_test", "seed"),
@@ -183,7 +194,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                   "Variational Inference of Disentangled Latent Concepts from Unlabeled Observations"),)),
     MetricSpec(
         "modularity",
-        (Score("modularity", "modularity", True, role="factor"),
+        (Score("modularity", "modularity", True, role=ScoreRole.FACTOR),
          Score("explicitness_train", "explicitness (train)", True),
          Score("explicitness_test", "explicitness", True)),
         "Modularity: how much each latent's mutual information with the factors concentrates on one factor, "
@@ -216,11 +227,11 @@ SCORES: dict[str, Score] = {score.key: score for metric in METRICS.values() for 
 #: the metric that writes each score key (its settings in metrics.json are that score's protocol)
 METRIC_OF: dict[str, str] = {score.key: metric.name for metric in METRICS.values() for score in metric.scores}
 #: the reconstruction score, the cost axis of every trade-off
-RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role == "reconstruction")
+RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role is ScoreRole.RECONSTRUCTION)
 #: the disentanglement scores the verdict judges, in report order
-HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.role == "headline")
+HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.role is ScoreRole.HEADLINE)
 #: every factor score the trade-off charts offer: the headline ones first
-FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role == "factor")
+FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role is ScoreRole.FACTOR)
 
 #: the published standard settings, the defaults of ``resolve_settings``
 DEFAULT_SETTINGS: dict[str, int] = {name: setting.default for name, setting in SETTINGS.items()}

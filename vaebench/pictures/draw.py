@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from vaebench import store
+from vaebench.kinds import DataKind
 from vaebench.models import model_card
 from vaebench.pictures.images import draw_cell_pictures
 from vaebench.pictures.spec import ARITHMETIC_FACTOR, pictures_are_current
@@ -27,5 +28,5 @@ def draw_pictures(cell_dir: Path, dataset) -> None:
     swapped in whole, never half-written."""
     encoder, decoder = (store.load_network(cell_dir, name) for name in store.MODEL_FILES)
     card = model_card(store.read_params(cell_dir))
-    draw = draw_table_pictures if card["data_kind"] == "tables" else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
+    draw = draw_table_pictures if card["data_kind"] == DataKind.TABLES else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
     store.replace_cell_dir(Path(cell_dir) / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))

@@ -27,6 +27,7 @@ from markupsafe import Markup
 import vaebench
 from vaebench import display, store
 from vaebench.errors import VaebenchError
+from vaebench.kinds import DataKind
 from vaebench.metrics.published import PUBLISHED
 from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS
 from vaebench.pictures.spec import ARITHMETIC_FACTOR, LATENTS_FILE, TRAVERSAL_STEPS, pictures_are_current, read_pictures
@@ -593,7 +594,7 @@ def _cell_scatter(view: CellView | None) -> dict | None:
 def _table_section(pictures_dir: Path) -> dict | None:
     """What a table cell's page shows instead of pictures (vaebench.pictures.tables); None for other cells."""
     meta = read_pictures(pictures_dir)
-    if meta is None or meta.get("kind") != "tables":
+    if meta is None or meta.get("kind") != DataKind.TABLES:
         return None
     informative = {t["latent"] for t in meta["traversals"]}
     return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
