@@ -7,7 +7,8 @@ module. It imports neither keras nor TensorFlow, so anything may load it cheaply
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from vaebench.errors import VaebenchError
 
@@ -233,10 +234,6 @@ HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.
 #: every factor score the trade-off charts offer: the headline ones first
 FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role is ScoreRole.FACTOR)
 
-#: the published standard settings, the defaults of ``resolve_settings``
-DEFAULT_SETTINGS: dict[str, int] = {name: setting.default for name, setting in SETTINGS.items()}
-
-
 def chance_level(key: str, num_factors: int) -> float | None:
     """What guessing scores on ``key`` for a dataset of ``num_factors`` factors: 1/K for the scores that name the
     fixed factor (both classifiers draw it uniformly among the dataset's factors), None for every other score."""
@@ -247,7 +244,49 @@ def metric_names() -> list[str]:
     return list(METRICS)
 
 
-def resolve_settings(overrides: dict | None) -> dict:
+@dataclass(frozen=True, eq=False)
+class MetricSettings(Mapping):
+    """Every metric setting, resolved once (:func:`resolve_settings`) and immutable: a mapping of name to value.
+
+    A metric computes with :meth:`for_metric`'s view, which refuses to read a setting the metric's spec does
+    not declare: ``metrics.json`` records a metric's declared settings as its protocol, so a metric reading
+    another one would depend on a count that no record shows.
+    """
+
+    values: tuple[tuple[str, int], ...]
+    #: the metric this view is read for (None: every setting is readable)
+    metric: str | None = None
+
+    def __getitem__(self, name: str) -> int:
+        if self.metric is not None and name not in METRICS[self.metric].settings:
+            raise KeyError(f"metric {self.metric} read the setting {name!r}, which its spec does not declare; "
+                           f"it declares {', '.join(METRICS[self.metric].settings)}")
+        return dict(self.values)[name]
+
+    def __iter__(self):
+        """Every setting's name; a metric's view: its declared ones, in its spec's order (as metrics.json lists them)."""
+        return iter(METRICS[self.metric].settings if self.metric is not None else (name for name, _ in self.values))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __hash__(self) -> int:
+        return hash((self.values, self.metric))
+
+    def for_metric(self, metric: str) -> "MetricSettings":
+        """The settings as ``metric`` may read them: only those its spec declares."""
+        return replace(self, metric=metric)
+
+    def recorded(self, metric: str) -> dict[str, int]:
+        """What metrics.json records as ``metric``'s settings: its declared ones, in its spec's order."""
+        return dict(self.for_metric(metric))
+
+
+#: the published standard settings, the defaults of ``resolve_settings``
+DEFAULT_SETTINGS = MetricSettings(tuple((name, setting.default) for name, setting in SETTINGS.items()))
+
+
+def resolve_settings(overrides: Mapping | None = None) -> MetricSettings:
     """DEFAULT_SETTINGS with a preset's overrides; unknown keys and non-integer or too small values are errors."""
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(SETTINGS))
@@ -258,4 +297,4 @@ def resolve_settings(overrides: dict | None) -> dict:
         minimum = SETTINGS[name].minimum
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise VaebenchError(f"bad metric setting {name} = {value!r}: expected an integer ≥ {minimum}")
-    return settings
+    return MetricSettings(tuple(settings.items()))
