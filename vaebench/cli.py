@@ -244,7 +244,7 @@ def evaluate_command(
     unknown = sorted(set(chosen or []) - set(metric_names()))
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(metric_names())}")
-    settings = load_preset(preset).metrics if preset else DEFAULT_SETTINGS
+    settings = load_preset(preset).metric_settings if preset else DEFAULT_SETTINGS
     source = _data_source(data_path, label_column, factor_columns, categorical)
     with store.results_lock(results, "evaluate"):
         experiments = store.load_experiments(results)

@@ -96,7 +96,7 @@ class Preset:
     learning_rate: float
     log_every: int
     #: the metrics' settings: the standard ones with the ``[metrics]`` table's overrides (see vaebench.metrics)
-    metrics: MetricSettings = DEFAULT_SETTINGS
+    metric_settings: MetricSettings = DEFAULT_SETTINGS
     #: the ``[checkpoints]`` table: when and how every cell is scored while it trains (see vaebench.checkpoint_plan)
     checkpoint_plan: CheckpointPlan = field(default_factory=checkpoint_plan)
     #: settings the user chose on the command line; a model that cannot use the preset's dataset or
@@ -231,7 +231,7 @@ def _parse(data: dict, name: str, source: str) -> Preset:
         batch_size=data["batch_size"],
         learning_rate=float(data["learning_rate"]),
         log_every=data["log_every"],
-        metrics=metrics,
+        metric_settings=metrics,
         checkpoint_plan=checkpoints,
     )
     _validate(preset, source)

@@ -45,7 +45,7 @@ class Plan:
 
     @property
     def metric_settings(self) -> MetricSettings:
-        return self.preset.metrics
+        return self.preset.metric_settings
 
     @property
     def checkpoints(self) -> CheckpointPlan:
