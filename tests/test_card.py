@@ -5,13 +5,13 @@ import pytest
 
 from fake_data import Squares
 from vaebench.grid import Cell
-from vaebench.metrics import score_cell
+from vaebench.metrics import resolve_settings, score_cell
 from vaebench.models import get_model_class, model_card
 from vaebench.results.files import read_json, save_keras, write_json
 from vaebench.results.layout import PARAMS_FILE
 from vaebench.run.train import train_cell
 
-SMALL = {"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2}
+SMALL = resolve_settings({"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2})
 
 
 @pytest.mark.slow

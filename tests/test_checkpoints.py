@@ -38,11 +38,11 @@ def test_checkpoint_steps_are_step_0_and_geometric_interval_ends_up_to_the_last_
 
 
 def test_the_checkpoints_table_sets_the_count_and_counts_on_top_of_the_metric_settings():
-    plan = checkpoint_plan({"count": 2, "heldout": 64}, {"seed": 7, "num_train": 300, "beta_vae_points_eval": 5000})
+    plan = checkpoint_plan({"count": 2, "heldout": 64}, resolve_settings({"seed": 7, "num_train": 300, "beta_vae_points_eval": 5000}))
     assert plan.count == 2 and plan.settings["heldout"] == 64 and plan.settings["seed"] == 7
     # the checkpoint's own default count, or the final scoring's where that is smaller
     assert plan.settings["num_train"] == 300 and plan.settings["beta_vae_points_eval"] == DEFAULT_COUNTS["beta_vae_points_eval"]
-    assert checkpoint_plan(None, None).count == DEFAULT_COUNT
+    assert checkpoint_plan(None).count == DEFAULT_COUNT
     assert load_preset("cpu").checkpoint_plan.count == DEFAULT_COUNT
 
 

@@ -108,7 +108,7 @@ BAD_COMMANDS = [
     (["run", "grid", "--latent-dims", "100000"], "bad latent dims [100000] in command line: expected integers from 1 to 1,024"),
     (["run", "grid", "--steps", "1000000000"], "bad steps [1000000000] in command line: expected integers from 1 to 100,000,000"),
     (["run", "grid", "--batch-size", "1000000000"], "bad batch size [1000000000] in command line: expected integers from 1 to 65,536"),
-    (["run", "grid", "--data-path", "{missing}"], "--data-path only applies to file datasets (dsprites_npz, mnist, fashion_mnist, mnist_inverted, csv); this grid uses built-in ones only: dsprites"),
+    (["run", "grid", "--data-path", "{missing}"], "--data-path only applies to file datasets (mnist_inverted, dsprites_npz, mnist, fashion_mnist, csv); this grid uses built-in ones only: dsprites"),
     (["list", "--results", "{missing}"], "does not exist"),
     (["build-site", "--results", "{missing}"], ""),
 ]

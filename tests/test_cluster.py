@@ -105,6 +105,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     import ray
 
     from vaebench.environment import backend
+    from vaebench.run.plan import make_plan
     from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4, 5], steps=20),
@@ -123,7 +124,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     watcher.start()
     out = io.StringIO()
     try:
-        run_grid_on_ray(preset, tmp_path / "results", Console(file=out, width=200), RayOptions(gpus_per_cell=0.25))
+        run_grid_on_ray(make_plan(preset), tmp_path / "results", Console(file=out, width=200), RayOptions(gpus_per_cell=0.25))
     finally:
         done.set()
         watcher.join()

@@ -15,7 +15,7 @@ from vaebench.errors import VaebenchError
 from vaebench.results import files
 from vaebench.results.files import MAX_JSON_DEPTH, read_json, write_json
 from vaebench.results.layout import GRID_FILE, HISTORY_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE, PICTURES_DIR
-from vaebench.site import build as site_build, build_site
+from vaebench.site import build_site, publish
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def results(tmp_path):
 
 
 def manifest(out):
-    return json.loads((out / site_build.SITE_MANIFEST).read_text())
+    return json.loads((out / publish.SITE_MANIFEST).read_text())
 
 
 # --- build-site touches only what it can prove it wrote ------------------------
@@ -36,7 +36,7 @@ def test_a_folder_named_like_a_site_without_a_manifest_is_refused_and_untouched(
         (out / name).write_text(f"the user's {name}")
     before = digest(out)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
-    one_line_error(code, err, f"out dir {out} exists and is not a vaebench site", site_build.SITE_MANIFEST)
+    one_line_error(code, err, f"out dir {out} exists and is not a vaebench site", publish.SITE_MANIFEST)
     assert digest(out) == before
 
 
@@ -50,7 +50,7 @@ def test_a_manifest_naming_a_users_file_does_not_get_it_deleted(results, tmp_pat
         recorded = {"files": sorted(recorded["files"]) + ["notes.txt"]}
     else:
         recorded["files"]["notes.txt"] = {"sha256": hashlib.sha256(b"something else").hexdigest(), "build": "forged"}
-    (out / site_build.SITE_MANIFEST).write_text(json.dumps(recorded))
+    (out / publish.SITE_MANIFEST).write_text(json.dumps(recorded))
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
     assert code == 0, err
     assert (out / "notes.txt").read_text() == "mine"
@@ -66,7 +66,7 @@ def test_every_file_of_the_site_is_recorded_with_its_sha256_and_build(results, t
     build_site(results, out)
     files = manifest(out)["files"]
     on_disk = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-               for p in out.rglob("*") if p.is_file() and p.name != site_build.SITE_MANIFEST}
+               for p in out.rglob("*") if p.is_file() and p.name != publish.SITE_MANIFEST}
     assert {name: entry["sha256"] for name, entry in files.items()} == on_disk
     assert len({entry["build"] for entry in files.values()}) == 1
 
@@ -118,15 +118,15 @@ def test_a_build_killed_while_moving_files_in_is_completed_by_the_next_without_l
         moves.append(target)
         real_replace(source, target)
 
-    monkeypatch.setattr(site_build.os, "replace", killed_after_three)
+    monkeypatch.setattr(publish.os, "replace", killed_after_three)
     with pytest.raises(KeyboardInterrupt):
         build_site(results, out)
-    monkeypatch.setattr(site_build.os, "replace", real_replace)
+    monkeypatch.setattr(publish.os, "replace", real_replace)
     warnings = []
     build_site(results, out, warn=warnings.append)
     assert warnings == []
     assert set(manifest(out)["files"]) == {p.relative_to(out).as_posix() for p in out.rglob("*")
-                                           if p.is_file() and p.name != site_build.SITE_MANIFEST}
+                                           if p.is_file() and p.name != publish.SITE_MANIFEST}
 
 
 @pytest.mark.parametrize("content", ['{"files": {"../outside": {"sha256": "%s", "build": "b"}}}' % ("0" * 64),
@@ -135,10 +135,10 @@ def test_a_build_killed_while_moving_files_in_is_completed_by_the_next_without_l
 def test_a_corrupt_site_manifest_is_one_line_and_nothing_changes(results, tmp_path, content, capsys):
     out = tmp_path / "site"
     build_site(results, out)
-    (out / site_build.SITE_MANIFEST).write_text(content)
+    (out / publish.SITE_MANIFEST).write_text(content)
     before = digest(out)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
-    one_line_error(code, err, f"corrupt site manifest {out / site_build.SITE_MANIFEST}")
+    one_line_error(code, err, f"corrupt site manifest {out / publish.SITE_MANIFEST}")
     assert digest(out) == before
 
 
@@ -285,7 +285,7 @@ def test_a_site_with_a_manifest_without_digests_is_rebuilt_where_the_build_write
     (out / "index.html").write_text("the old front page")
     (out / "cells" / "old__cell.html").write_text("a page of a cell no longer in the results")
     names = sorted(manifest(out)["files"]) + ["cells/old__cell.html"]
-    (out / site_build.SITE_MANIFEST).write_text(json.dumps({"files": names}))
+    (out / publish.SITE_MANIFEST).write_text(json.dumps({"files": names}))
     warnings = []
     build_site(results, out, warn=warnings.append)
     assert "vaebench report" in (out / "index.html").read_text()

@@ -15,6 +15,7 @@ from vaebench.data.base import FactorDataset
 from vaebench.grid import Cell, load_preset
 from vaebench.models import get_model_class
 from vaebench.run.packing import form_packs
+from vaebench.run.plan import make_plan
 from vaebench.run.runner import plan_grid, training_packs
 
 HERE = Path(__file__).parent
@@ -56,7 +57,7 @@ def test_packs_hold_cells_that_differ_only_in_seed_and_numeric_hyperparameters()
 def test_packing_off_the_jax_backend_says_so_once_and_trains_one_cell_at_a_time(tmp_path):
     preset = load_preset("smoke").with_overrides(models=["vae", "beta_vae"], seeds=[0, 1])
     out = io.StringIO()
-    packs = training_packs(plan_grid(preset, tmp_path / "results"), 4, Console(file=out))
+    packs = training_packs(plan_grid(make_plan(preset), tmp_path / "results"), 4, Console(file=out))
     assert out.getvalue().count("packing needs the JAX backend") == 1
     assert sorted(len(pack) for pack in packs) == [1] * 8
 

@@ -18,16 +18,16 @@ from vaebench.data.base import FactorDataset
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
 from vaebench.metrics.published import PUBLISHED
-from vaebench.metrics.spec import METRICS, SCORES, chance_level
+from vaebench.metrics.spec import METRICS, SCORES, chance_level, resolve_settings
 from vaebench.results.files import write_json
 from vaebench.results.layout import LOCK_FILE, METRICS_FILE, REFERENCES_DIR, is_cell_name, reference_name
 from vaebench.results.lock import remove_leftovers
 from vaebench.results.records import read_metrics, record_cells, write_metrics
 
 #: more samples than TINY_METRICS where a test bounds an estimator's value, still seconds per row
-BOUNDED = {**TINY_METRICS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200, "beta_vae_points_eval": 200,
-           "factor_vae_variance_samples": 1000, "factor_vae_votes_train": 200, "factor_vae_votes_eval": 200,
-           "dci_num_train": 300, "dci_num_test": 150, "dci_trees": 5}
+BOUNDED = resolve_settings({**TINY_METRICS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200,
+                            "beta_vae_points_eval": 200, "factor_vae_variance_samples": 1000, "factor_vae_votes_train": 200,
+                            "factor_vae_votes_eval": 200, "dci_num_train": 300, "dci_num_test": 150, "dci_trees": 5})
 
 
 def _digest(root: Path) -> dict:
@@ -140,11 +140,12 @@ def test_mean_image_of_fair_coin_pixels_costs_ln2_per_pixel(tmp_path):
 
 
 def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
+    from vaebench.run.plan import make_plan
     from vaebench.run.references import ROW_METRICS, compute_references
 
     preset = load_preset(str(write_preset(tmp_path / "grid.toml")))
     results = tmp_path / "results"
-    assert compute_references(preset, results) == 5
+    assert compute_references(make_plan(preset), results) == 5
     frame = load_references(results)
     assert sorted(set(frame["reference"])) == ["chance", "mean_image", "pca", "random", "untrained"]
     for (reference, family, latent_dim, seed), rows in frame.groupby(["reference", "family", "latent_dim", "seed"],
@@ -164,7 +165,7 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
     assert not is_cell_name("references/vae/conv/z2/s0") and is_cell_name("dsprites32/vae/conv/z2/s0")
 
     before = _digest(results)
-    assert compute_references(preset, results) == 0
+    assert compute_references(make_plan(preset), results) == 0
     assert _digest(results) == before
 
     pca_dir = results / reference_name("dsprites32", "pca", latent_dim=2, seed=0)
@@ -172,7 +173,7 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
     mig = record.scores.pop("mig")
     del record.seconds["mig"]
     write_metrics(pca_dir, record)
-    assert compute_references(preset, results) == 1
+    assert compute_references(make_plan(preset), results) == 1
     assert read_metrics(pca_dir).scores["mig"] == mig  # the same streams give the same number
 
     leftover, staging = pca_dir / ".metrics.json.abcd1234.tmp", pca_dir.parent / ".s0.staging-abcd1234"

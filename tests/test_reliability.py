@@ -28,6 +28,7 @@ from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, LOCK_FILE, LOCK_IN
                                      PARAMS_FILE, is_cell_name)
 from vaebench.results.records import record_cells
 from vaebench.site import build as site_build, build_site
+from vaebench.site.publish import SITE_MANIFEST
 
 #: `vaebench run grid` with these options asks for exactly the cells `fake_results` writes
 GRID = ["--preset", "smoke", "--models", "vae", "--latent-dims", "2,3"]
@@ -56,7 +57,7 @@ def site_digest(out: Path) -> dict:
     """Like digest, with the build date (the one line that differs between two builds) blanked, and the manifest
     (which records the build and index.html's digest) as the names it lists."""
     date = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
-    return {str(p.relative_to(out)): sorted(json.loads(p.read_text())["files"]) if p.name == site_build.SITE_MANIFEST
+    return {str(p.relative_to(out)): sorted(json.loads(p.read_text())["files"]) if p.name == SITE_MANIFEST
             else hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
             for p in sorted(Path(out).rglob("*")) if p.is_file()}
 
@@ -90,12 +91,12 @@ def test_rebuild_keeps_unrelated_files_and_replaces_only_its_own(results, tmp_pa
     write_json(results / CELLS[1].name / PARAMS_FILE, {**dropped, "status": "failed", "failure": {"reason": "x"}})
     build_site(results, out)
     assert (out / "notes.txt").read_text() == "mine" and (out / "cells" / "draft.md").read_text() == "mine too"
-    manifest = json.loads((out / site_build.SITE_MANIFEST).read_text())["files"]
+    manifest = json.loads((out / SITE_MANIFEST).read_text())["files"]
     assert "notes.txt" not in manifest and "index.html" in manifest
     pages = sorted(p.name for p in (out / "cells").glob("*.html"))
     assert pages == [CELLS[0].name.replace("/", "__") + ".html"]  # the failed cell's old page is gone
     assert sorted(manifest) == sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                                      if p.is_file() and p.name not in ("notes.txt", "draft.md", site_build.SITE_MANIFEST))
+                                      if p.is_file() and p.name not in ("notes.txt", "draft.md", SITE_MANIFEST))
 
 
 def test_an_empty_out_dir_is_built_into_and_a_site_without_a_manifest_is_refused(results, tmp_path, capsys):
@@ -110,7 +111,7 @@ def test_an_empty_out_dir_is_built_into_and_a_site_without_a_manifest_is_refused
         (legacy / name).write_text("old")
     before = digest(legacy)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", legacy], capsys)
-    one_line_error(code, err, "is not a vaebench site", site_build.SITE_MANIFEST)
+    one_line_error(code, err, "is not a vaebench site", SITE_MANIFEST)
     assert digest(legacy) == before
 
 

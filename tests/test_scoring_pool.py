@@ -19,6 +19,7 @@ from vaebench.metrics import metric_names
 from vaebench.results.files import read_json
 from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
 from vaebench.results.records import CellStatus, cell_status, record_cells
+from vaebench.run.plan import make_plan
 from vaebench.run.runner import run_grid, train_cells
 from vaebench.run.scoring_pool import RETRIES, ScoringPool, ScoringWorkerError, auto_workers
 
@@ -142,7 +143,7 @@ def test_two_workers_score_exactly_like_inline_scoring(trained_cells, tmp_path):
     for workers in (0, 2):
         root = tmp_path / f"workers{workers}"
         shutil.copytree(trained, root)
-        run_grid(preset, root, Console(file=open(os.devnull, "w")), score_workers=workers)
+        run_grid(make_plan(preset), root, Console(file=open(os.devnull, "w")), score_workers=workers)
         outcomes[workers] = _scores_and_settings(root)
     assert len(outcomes[0]) == 3
     assert all(set(record["settings"]) == set(metric_names()) for record in outcomes[0].values())

@@ -17,7 +17,7 @@ from vaebench.results.experiments import load_experiments
 from vaebench.results.files import write_json
 from vaebench.results.layout import CHECKPOINTS_FILE, PICTURES_DIR
 from vaebench.site import build_site
-from vaebench.site.build import SITE_MANIFEST
+from vaebench.site.publish import SITE_MANIFEST
 
 
 class _Collector(HTMLParser):
@@ -507,3 +507,12 @@ def test_the_index_and_the_glossary_in_a_real_browser(browser, site, site_result
     with _opened(browser, site / "glossary.html") as page:
         missing = [key for key in sorted(keys) if page.locator(f"[id='{key}']").count() != 1]
         assert not missing, f"glossary.html has no entry for {missing}"
+
+
+def test_a_cell_page_and_its_pictures_lie_where_every_link_to_them_points():
+    from vaebench.site.pages import cell_pictures_from_its_page, cell_pictures_url, cell_url
+
+    name = "dsprites32/beta_vae-beta4/conv/z4/s0"
+    assert cell_url(name) == "cells/dsprites32__beta_vae-beta4__conv__z4__s0.html"
+    assert cell_pictures_url(name) == "cells/dsprites32__beta_vae-beta4__conv__z4__s0/"
+    assert cell_pictures_from_its_page(name) == "dsprites32__beta_vae-beta4__conv__z4__s0/"

@@ -14,9 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaebench.data import FILE_DATASETS
 from vaebench.errors import VaebenchError
 from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
-from vaebench.metrics.spec import SCORES
+from vaebench.metrics.spec import DEFAULT_SETTINGS, SCORES
 from vaebench.results.files import WRITE_ERRNOS
 from vaebench.results.layout import METRICS_FILE
 
@@ -40,6 +41,7 @@ def _split(value: str | None, cast, option: str, example: str):
     return items
 
 
+DATA_PATH_HELP = f"Local file or folder for file datasets ({', '.join(FILE_DATASETS)})."
 ALLOW_CHANGED_DATA_HELP = ("Score trained cells on a --data-path whose content or column options changed since they "
                            f"were trained (every metric again; {METRICS_FILE} records the data scored).")
 
@@ -49,7 +51,7 @@ def run_grid_command(
     preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
     results: Optional[Path] = typer.Option(None, help="Results dir [default: results/<preset>]."),
     dataset: Optional[str] = typer.Option(None, help="Dataset name (see `vaebench datasets`)."),
-    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets (dsprites_npz, mnist, fashion_mnist, csv)."),
+    data_path: Optional[str] = typer.Option(None, help=DATA_PATH_HELP),
     label_column: Optional[str] = typer.Option(None, help="csv: the column holding each record's class label."),
     factor_columns: Optional[str] = typer.Option(None, help="csv: comma-separated discrete columns (integers or text) that score disentanglement."),
     categorical: Optional[str] = typer.Option(None, help="csv: comma-separated columns to read as categorical [default: the columns holding text]."),
@@ -77,7 +79,8 @@ def run_grid_command(
     from vaebench.interruption import stop_at_safe_points
     from vaebench.results.files import check_writable
     from vaebench.results.lock import results_lock
-    from vaebench.run.runner import grid_cells, run_grid
+    from vaebench.run.plan import make_plan
+    from vaebench.run.runner import run_grid
     from vaebench.run.shards import parse_shard
 
     if executor not in ("local", "ray"):
@@ -111,29 +114,26 @@ def run_grid_command(
         steps=steps,
         batch_size=batch_size,
     )
-    source = _data_source(data_path, label_column, factor_columns, categorical)
-    if source is not None:
-        _check_data_path_applies(chosen, source)
+    # the grid expanded once, and refused if bad, before the results dir is created or locked
+    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n)
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
-    grid_cells(chosen, source, shard_k_n)  # refuse a bad grid before the results dir is created or locked
     check_writable(results)
     with results_lock(results, "run grid"):
         if executor == "ray":
             from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=source,
-                            shard=shard_k_n, pack_size=pack)
+            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack)
         else:
             with stop_at_safe_points():
-                run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
-                         pack_size=pack, score_workers=score_workers, allow_changed_data=allow_changed_data)
+                run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack, score_workers=score_workers,
+                         allow_changed_data=allow_changed_data)
                 if references:
                     from vaebench.run.references import compute_references
 
-                    compute_references(chosen, results, console, data_path=source, shard=shard_k_n)
+                    compute_references(plan, results, console)
     _print_grid_table(results)
 
 
@@ -161,17 +161,6 @@ def _data_source(data_path: str | None, label_column: str | None, factor_columns
         return None
     return DataSource(data_path, label_column, tuple(_split(factor_columns, str, "--factor-columns", "age,region") or ()),
                       tuple(_split(categorical, str, "--categorical", "region,sector") or ()))
-
-
-def _check_data_path_applies(preset, source) -> None:
-    from vaebench.data import FILE_DATASETS
-
-    datasets = sorted({cell.dataset for cell in preset.cells()})
-    if not set(datasets) & set(FILE_DATASETS):
-        raise VaebenchError(f"--data-path only applies to file datasets ({', '.join(FILE_DATASETS)}); "
-                            f"this grid uses built-in ones only: {', '.join(datasets)}")
-    if source.has_table_options and "csv" not in datasets:
-        raise VaebenchError("--label-column, --factor-columns and --categorical apply to --dataset csv only")
 
 
 #: score key -> short column header for the terminal table (the metrics' spec names the headline scores)
@@ -235,7 +224,7 @@ def evaluate_command(
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metric names [default: all]."),
     force: bool = typer.Option(False, help=f"Recompute metrics already in {METRICS_FILE}."),
     preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
-    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets."),
+    data_path: Optional[str] = typer.Option(None, help=DATA_PATH_HELP),
     label_column: Optional[str] = typer.Option(None, help="csv: the label column the cells were trained with."),
     factor_columns: Optional[str] = typer.Option(None, help="csv: the factor columns the cells were trained with."),
     categorical: Optional[str] = typer.Option(None, help="csv: the categorical columns the cells were trained with."),
@@ -259,7 +248,7 @@ def evaluate_command(
     unknown = sorted(set(chosen or []) - set(metric_names()))
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(metric_names())}")
-    settings = load_preset(preset).metrics if preset else {}
+    settings = load_preset(preset).metric_settings if preset else DEFAULT_SETTINGS
     source = _data_source(data_path, label_column, factor_columns, categorical)
     with results_lock(results, "evaluate"):
         experiments = load_experiments(results)
@@ -322,7 +311,7 @@ def models_command():
     for name, model_class in MODELS.items():
         hparams = ", ".join(f"{key}={value}" if isinstance(value, str) else f"{key}={value:g}"
                             for key, value in model_class.hparams.items()) or "—"
-        table.add_row(name, hparams, f"{model_class.description} [{model_class.data_kind.replace('_', ' ')}: {model_class.default_dataset}]")
+        table.add_row(name, hparams, f"{model_class.description} [{model_class.data_kind.label}: {model_class.default_dataset}]")
     console.print(table)
 
 

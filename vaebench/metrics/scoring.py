@@ -31,7 +31,7 @@ from vaebench.metrics.mig import mig
 from vaebench.metrics.modularity import modularity_explicitness
 from vaebench.metrics.sampling import CodeLookup, decode, encode, predict
 from vaebench.metrics.sap import sap
-from vaebench.metrics.spec import METRICS, MetricSpec, metric_names, resolve_settings
+from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, MetricSettings, MetricSpec, metric_names
 from vaebench.metrics.unsupervised import active_units, gaussian_total_correlation
 from vaebench.models import model_card
 from vaebench.models.likelihoods import Likelihood, likelihood_from_config
@@ -67,7 +67,7 @@ class ScoringContext:
     dataset: Dataset
     encoder: keras.Model
     decoder: keras.Model
-    settings: dict
+    all_settings: MetricSettings
     card: dict
     cell_name: str
     cell_dir: Path
@@ -76,6 +76,11 @@ class ScoringContext:
     #: metric name -> the latents × factors matrix it kept (see ``keep_matrix``)
     matrices: dict = field(default_factory=dict)
     _samples: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def settings(self) -> MetricSettings:
+        """The settings the current metric may read: those its spec declares."""
+        return self.all_settings.for_metric(self.metric)
 
     def network(self, name: str) -> keras.Model | None:
         """One of the cell's other stored networks (e.g. a classifier), or None if its model has no such network."""
@@ -184,7 +189,7 @@ def _cross_reconstruction(ctx: ScoringContext) -> dict:
 
 
 def _mig(ctx: ScoringContext) -> dict:
-    (codes, factors), _ = ctx.train_test
+    (codes, factors), = ctx.samples("num_train")
     scores = mig(codes, factors, ctx.settings["bins"])
     ctx.keep_matrix(scores["normalised_information"])
     return {"mig": scores["mig"]}
@@ -300,8 +305,8 @@ def _stored(cell_dir: Path) -> Metrics:
     return replace(record, matrices=record.matrices or {})
 
 
-def score_networks(networks: dict, card: dict, dataset: Dataset, settings: dict, metrics: list[str], cell_name: str,
-                   cell_dir: Path) -> dict:
+def score_networks(networks: dict, card: dict, dataset: Dataset, settings: MetricSettings, metrics: list[str],
+                   cell_name: str, cell_dir: Path) -> dict:
     """The scores of ``metrics`` for networks in memory (a cell while it trains, ``settings`` resolved), each a number
     or "n/a: why" exactly as :func:`score_cell` computes them: same functions, same named streams."""
     context = ScoringContext(dataset, networks[ENCODER], networks[DECODER], settings, card, cell_name, cell_dir)
@@ -336,14 +341,14 @@ def score_context(context: ScoringContext, metrics: list[str]) -> Metrics:
         record.matrices.pop(name, None)
         if name in context.matrices:
             record.matrices[name] = context.matrices[name]
-        record.settings[name] = {key: context.settings[key] for key in metric.settings}
+        record.settings[name] = context.all_settings.recorded(name)
         record.seconds[name] = round(time.perf_counter() - started, 3)
         write_metrics(context.cell_dir, record)
     return record
 
 
-def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, metrics: list[str] | None = None,
-               force: bool = False) -> Metrics:
+def score_cell(cell_dir: Path, dataset: Dataset, settings: MetricSettings = DEFAULT_SETTINGS,
+               metrics: list[str] | None = None, force: bool = False) -> Metrics:
     """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
 
     What the cell's model is (Gaussian, reads labels, its networks) comes from the card in its
@@ -351,7 +356,6 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, m
     """
     cell_dir = Path(cell_dir)
     todo = pending_metrics(cell_dir, metrics, force)
-    settings = resolve_settings(settings)
     if not todo:
         return _stored(cell_dir)
     params = read_params(cell_dir)
