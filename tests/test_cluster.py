@@ -18,14 +18,16 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import TINY_METRICS, VAEBENCH, run_vaebench
+from conftest import VAEBENCH, run_vaebench
 from vaebench import load_experiments, store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
+from vaebench.metrics import FAST_SETTINGS
 from vaebench.run.shards import parse_shard, shard_cells
 
-#: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid
-FOUR_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae"]
+#: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid (without calibration
+#: rows: these tests compare cells)
+FOUR_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae", "--no-references"]
 VOLATILE = {"environment", "wall_seconds", "finished_at", "images_per_second"}
 
 
@@ -105,7 +107,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4, 5], steps=20),
-                                 metrics=TINY_METRICS)
+                                 metrics=FAST_SETTINGS)
     # Ray schedules by resource counts, so a declared GPU places tasks exactly as a real one would
     ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"KERAS_BACKEND": backend(), "TF_CPP_MIN_LOG_LEVEL": "2"}})

@@ -28,7 +28,7 @@ def _csv(path, header, rows):
 
 def _start(preset, results, *extra):
     """`vaebench run grid` in its own process group, as a terminal starts it."""
-    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, *map(str, extra)]
+    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--no-references", "--results", results, *map(str, extra)]
     return subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -105,7 +105,8 @@ def test_ctrl_c_stops_a_pack_between_compiled_calls_and_stores_none_of_it(tmp_pa
     preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=100000, log_every=10)
     results = tmp_path / "r"
     members = [results / name.replace("conv", "mlp") for name in CELLS]
-    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, "--pack", "2", "--score-workers", "0"]
+    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, "--pack", "2", "--score-workers", "0",
+               "--no-references"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "KERAS_BACKEND": "jax"})
     _wait_for(members[1], process, seconds=300)  # the pack makes its members' dirs, then builds and trains
@@ -172,7 +173,7 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
     preset = write_preset(tmp_path / "p.toml", dataset="csv", models=["vae"], families=["mlp"], steps=20)
     results = tmp_path / "r"
     common = ["--preset", preset, "--results", results]
-    trained = run_vaebench("run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0)
+    trained = run_vaebench("run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0, "--no-references")
     assert trained.returncode == 0, trained.stderr[-2000:]
     (cell,) = [path.parent for path in results.rglob(store.PARAMS_FILE)]
     recorded = json.loads((cell / store.PARAMS_FILE).read_text())[store.DATA_KEY]
