@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import VAEBENCH, run_vaebench
+from conftest import VAEBENCH, run_in_process, run_vaebench
 from vaebench import load_experiments, store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
@@ -133,12 +133,11 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     assert len(experiments) == 4 and all(e.params["status"] == "done" and e.scores for e in experiments)
 
 
-def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path):
-    blocked = ("import sys; sys.modules['ray'] = None; from vaebench.cli import main; "
-               f"sys.argv = ['vaebench', *{FOUR_CELLS!r}, '--executor', 'ray', '--results', {str(tmp_path / 'r')!r}]; main()")
-    run = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2
-    assert run.stderr.strip() == "error: --executor ray needs Ray, which is not installed: pip install 'vaebench[ray]'"
+def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` finds where Ray is not installed
+    code, _, err = run_in_process([*FOUR_CELLS, "--executor", "ray", "--results", tmp_path / "r"], capsys)
+    assert code == 2
+    assert err.strip() == "error: --executor ray needs Ray, which is not installed: pip install 'vaebench[ray]'"
     assert not (tmp_path / "r").exists()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import VAEBENCH
+from conftest import VAEBENCH, run_in_process
 from pool_jobs import die, fail, record_pid_then_sleep
 from vaebench import store
 from vaebench.grid import load_preset
@@ -197,11 +197,10 @@ def test_cli_with_score_workers_survives_a_killed_worker_and_scores_every_cell(t
     assert not [pid for pid in killed + replacements if _alive(pid)], "workers outlived the run"
 
 
-def test_cli_refuses_bad_score_workers_before_writing_anything(tmp_path):
+def test_cli_refuses_bad_score_workers_before_writing_anything(tmp_path, capsys):
     for extra, message in [(["--score-workers", "-1"], "bad --score-workers -1"),
                            (["--score-workers", "2", "--executor", "ray"], "--score-workers is for --executor local")]:
-        run = subprocess.run([*VAEBENCH, *TWO_CELLS, *extra, "--results", str(tmp_path / "r")],
-                             capture_output=True, text=True, timeout=300)
-        lines = run.stderr.strip().splitlines()
-        assert run.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], run.stderr
+        code, _, err = run_in_process([*TWO_CELLS, *extra, "--results", tmp_path / "r"], capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
         assert not (tmp_path / "r").exists()
