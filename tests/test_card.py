@@ -5,13 +5,11 @@ import pytest
 
 from fake_data import Squares
 from vaebench.grid import Cell
-from vaebench.metrics import resolve_settings, score_cell
+from vaebench.metrics import FAST_SETTINGS, score_cell
 from vaebench.models import get_model_class, model_card
 from vaebench.results.files import read_json, save_keras, write_json
 from vaebench.results.layout import PARAMS_FILE
 from vaebench.run.train import train_cell
-
-SMALL = resolve_settings({"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2})
 
 
 @pytest.mark.slow
@@ -51,7 +49,7 @@ def test_a_conditional_cell_is_scored_with_its_labels(tmp_path):
     for folder, params in (("old", {"model": "cvae", "hparams": {}}),  # results from before cards existed
                            ("new", {"model": "cvae", "hparams": {}, "card": get_model_class("cvae").card("cvae", {})})):
         cell_dir = _save(model, tmp_path / folder, params)
-        scores = score_cell(cell_dir, dataset, SMALL, metrics=["reconstruction", "elbo", "label_probe", "mig"]).scores
+        scores = score_cell(cell_dir, dataset, FAST_SETTINGS, metrics=["reconstruction", "elbo", "label_probe", "mig"]).scores
         assert all(isinstance(scores[key], float) and np.isfinite(scores[key])
                    for key in ("recon_bce", "elbo", "iwae_log_px", "label_from_z", "mig")), scores
 
@@ -61,6 +59,6 @@ def test_scoring_follows_the_card_not_the_network_shapes(tmp_path):
     model = get_model_class("vae").create("conv", dataset.shape, 2)  # a Gaussian encoder: two outputs
     card = {**get_model_class("vae").card("vae", {}), "gaussian": False}
     cell_dir = _save(model, tmp_path, {"model": "vae", "hparams": {}, "card": card})
-    scores = score_cell(cell_dir, dataset, SMALL, metrics=["elbo", "classifier"]).scores
+    scores = score_cell(cell_dir, dataset, FAST_SETTINGS, metrics=["elbo", "classifier"]).scores
     assert scores["elbo"] == "n/a: deterministic encoder"
     assert scores["classifier_accuracy"] == "n/a: no classifier branch"

@@ -1,28 +1,26 @@
 """Scores along training: the checkpoint steps, the [checkpoints] table, and the file both training paths write."""
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from conftest import TINY_METRICS, run_jax_script, write_preset
+from conftest import run_jax_script, write_preset
 from vaebench import checkpoints_frame
 from vaebench.checkpoint_plan import (CHECKPOINT_METRICS, CheckpointPlan, DEFAULT_COUNT, DEFAULT_COUNTS,
                                       checkpoint_plan, checkpoint_steps)
 from vaebench.data import get_dataset
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
-from vaebench.metrics import METRICS, resolve_settings, score_cell
+from vaebench.metrics import FAST_SETTINGS, METRICS, resolve_settings, score_cell
 from vaebench.results.experiments import load_experiments
 from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE
 from vaebench.results.records import read_checkpoints, write_checkpoints
 from vaebench.run.runner import train_cells
 
 HERE = Path(__file__).parent
-#: three checkpoints after step 0, each scored at tiny counts
-TINY_PLAN = CheckpointPlan(3, resolve_settings(TINY_METRICS))
+#: three checkpoints after step 0, each scored at the fast counts
+TINY_PLAN = CheckpointPlan(3, FAST_SETTINGS)
 
 
 def test_checkpoint_steps_are_step_0_and_geometric_interval_ends_up_to_the_last_step():
@@ -53,8 +51,7 @@ def test_the_checkpoints_table_sets_the_count_and_counts_on_top_of_the_metric_se
     ("heldout = 0", "bad [checkpoints] in preset file {path}: bad metric setting heldout = 0: expected an integer ≥ 1"),
 ])
 def test_a_bad_checkpoints_table_is_refused_in_one_line(tmp_path, table, problem):
-    path = write_preset(tmp_path / "p.toml")
-    path.write_text(path.read_text() + f"[checkpoints]\n{table}\n")
+    path = write_preset(tmp_path / "p.toml", checkpoints=f"[checkpoints]\n{table}\n")
     with pytest.raises(VaebenchError) as error:
         load_preset(str(path))
     assert str(error.value).startswith(problem.format(path=path))
@@ -86,7 +83,7 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
     assert experiment.params["checkpoints"]["steps"] == [0, 10, 20, 30]
     assert checkpoints_frame([experiment])[["step", "metric", "value"]].equals(frame)
     assert set(checkpoints_frame([experiment])["name"]) == {cell.name}
-    assert experiment.params["checkpoints"]["settings"]["heldout"] == TINY_METRICS["heldout"]
+    assert experiment.params["checkpoints"]["settings"]["heldout"] == FAST_SETTINGS["heldout"]
 
     # the last checkpoint is the final weights scored at the checkpoint counts
     rescored = score_cell(root / cell.name, get_dataset("dsprites", image_size=32), dict(TINY_PLAN.settings),

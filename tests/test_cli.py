@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from conftest import VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
+from conftest import NO_CHECKPOINTS, VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
 from vaebench import load_experiments
 from vaebench.grid import load_preset
 from vaebench.models import MODELS
@@ -53,8 +53,9 @@ def test_rerun_trains_nothing_and_list_shows_the_grid(smoke_results):
 @pytest.mark.slow
 def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     results = tmp_path / "results"
-    preset = write_preset(tmp_path / "p.toml", steps=150, batch_size=64)  # the smoke grid's training, tiny scoring
-    args = [*VAEBENCH, "run", "grid", "--preset", str(preset), "--latent-dims", "2,3,5", "--results", str(results)]
+    preset = write_preset(tmp_path / "p.toml")  # 30 steps: the kill needs one finished cell, not a trained one
+    args = [*VAEBENCH, "run", "grid", "--preset", str(preset), "--latent-dims", "2,3,5", "--no-references",
+            "--results", str(results)]
     first_params = results / "dsprites32/vae/conv/z2/s0/params.json"
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -194,12 +195,12 @@ def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     The smoke grid's models (test_smoke_grid_trains_and_scores_every_cell) are not trained again here.
     """
     results = tmp_path / "zoo"
-    preset = tmp_path / "zoo.toml"  # the smoke grid with the fewest samples every metric accepts: this test is about the models
-    preset.write_text((PRESET_DIR / "smoke.toml").read_text().split("[metrics]")[0] + metrics_table())
+    preset = tmp_path / "zoo.toml"  # the smoke grid without scores along training or calibration rows: this test is about the models
+    preset.write_text((PRESET_DIR / "smoke.toml").read_text().split("[checkpoints]")[0] + NO_CHECKPOINTS)
     in_smoke = {cell.model for cell in load_preset("smoke").cells()}
     models = [name for name in MODELS if name not in in_smoke]
     run = run_vaebench("run", "grid", "--preset", preset, "--models", ",".join(models), "--latent-dims", "2",
-                       "--steps", "20", "--results", results)
+                       "--steps", "20", "--no-references", "--results", results)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     experiments = {e.params["model"]: e for e in load_experiments(results)}
     assert sorted(experiments) == sorted(models) and sorted(in_smoke | set(models)) == sorted(MODELS)
@@ -226,6 +227,8 @@ batch_size = 8
 learning_rate = 1e-3
 log_every = 1
 """ + metrics_table()
+#: the line of GOOD_PRESET's [metrics] table that asks for the fast counts
+FAST = 'counts = "fast"\n'
 
 #: (what a user got wrong, the preset file's content, words the one-line message must hold; {file} is its path)
 BAD_PRESET_FILES = [
@@ -238,8 +241,9 @@ BAD_PRESET_FILES = [
     ("bool inside a sweep", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = [1.0, true]"), ["{file}", "bad beta True"]),
     ("infinite hyperparameter", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = inf"), ["{file}", "bad beta inf", "finite"]),
     ("table as hyperparameter", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = { x = 1 }"), ["{file}", "bad beta"]),
-    ("metrics typo", GOOD_PRESET.replace("num_train = 200", "num_trian = 200"), ["{file}", "[metrics]", "unknown metric setting 'num_trian'; accepted: num_train"]),
-    ("metrics zero", GOOD_PRESET.replace("num_train = 200", "num_train = 0"), ["{file}", "[metrics]", "num_train = 0", "expected an integer ≥ 1"]),
+    ("metrics typo", GOOD_PRESET.replace(FAST, FAST + "num_trian = 200\n"), ["{file}", "[metrics]", "unknown metric setting 'num_trian'; accepted: num_train"]),
+    ("metrics zero", GOOD_PRESET.replace(FAST, FAST + "num_train = 0\n"), ["{file}", "[metrics]", "num_train = 0", "expected an integer ≥ 1"]),
+    ("unknown metric counts", GOOD_PRESET.replace(FAST, 'counts = "quick"\n'), ["{file}", "[metrics]", "bad metric counts = 'quick'", "expected one of 'standard', 'fast'"]),
     ("metrics not a table", GOOD_PRESET.split("[metrics]")[0].replace("steps = 2", "steps = 2\nmetrics = 5"), ["{file}", "'metrics' has the wrong type (int); expected a table [metrics]"]),
     ("checkpoints count negative", GOOD_PRESET + "[checkpoints]\ncount = -1\n", ["{file}", "[checkpoints]", "bad count = -1", "integer ≥ 0"]),
     ("checkpoints typo", GOOD_PRESET + "[checkpoints]\nheldot = 5\n", ["{file}", "[checkpoints]", "unknown key 'heldot'; accepted: count, num_train"]),

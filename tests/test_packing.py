@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from conftest import run_jax_script, run_vaebench
+from conftest import run_in_process, run_jax_script
 from fake_data import Squares
 from vaebench.run.batches import batches, can_be_resident
 from vaebench.data import get_dataset
@@ -125,9 +125,9 @@ def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_ce
     assert all(report["history_close"]) and report["decoder_close"] == [True, True]
 
 
-def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path):
-    result = run_vaebench("run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r")
-    assert result.returncode == 2 and result.stderr.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
+def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path, capsys):
+    code, _, err = run_in_process(["run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r"], capsys)
+    assert code == 2 and err.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
     assert not (tmp_path / "r").exists()
 
 

@@ -11,21 +11,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_METRICS, run_vaebench, write_preset
+from conftest import run_vaebench, write_preset
 from vaebench import load_experiments, load_references
 from vaebench.data import get_dataset
 from vaebench.data.base import FactorDataset
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
 from vaebench.metrics.published import PUBLISHED
-from vaebench.metrics.spec import METRICS, SCORES, chance_level, resolve_settings
+from vaebench.metrics.spec import FAST_SETTINGS, METRICS, SCORES, chance_level, resolve_settings
 from vaebench.results.files import write_json
 from vaebench.results.layout import LOCK_FILE, METRICS_FILE, REFERENCES_DIR, is_cell_name, reference_name
 from vaebench.results.lock import remove_leftovers
 from vaebench.results.records import read_metrics, record_cells, write_metrics
 
-#: more samples than TINY_METRICS where a test bounds an estimator's value, still seconds per row
-BOUNDED = resolve_settings({**TINY_METRICS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200,
+#: more samples than the fast counts where a test bounds an estimator's value, still seconds per row
+BOUNDED = resolve_settings({**FAST_SETTINGS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200,
                             "beta_vae_points_eval": 200, "factor_vae_variance_samples": 1000, "factor_vae_votes_train": 200,
                             "factor_vae_votes_eval": 200, "dci_num_train": 300, "dci_num_test": 150, "dci_trees": 5})
 

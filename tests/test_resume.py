@@ -61,7 +61,8 @@ def test_kill_minus_nine_during_scoring_then_rerun_gives_the_scores_of_an_uninte
                           latent_dims=[2], seeds=[0], steps=30)
 
     def command(results: Path) -> list:
-        return [*VAEBENCH, "run", "grid", "--preset", str(preset), "--score-workers", "0", "--results", str(results)]
+        return [*VAEBENCH, "run", "grid", "--preset", str(preset), "--score-workers", "0", "--no-references",
+                "--results", str(results)]
 
     uninterrupted = subprocess.run(command(tmp_path / "A"), capture_output=True, text=True, timeout=300)
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
@@ -118,7 +119,7 @@ def packed(tmp_path_factory):
                           steps=40, log_every=10)
 
     def command(results: Path) -> list:
-        return ["run", "grid", "--preset", preset, "--pack", "2", "--score-workers", "0", "--results", results]
+        return ["run", "grid", "--preset", preset, "--pack", "2", "--score-workers", "0", "--no-references", "--results", results]
 
     run = run_vaebench(*command(folder / "A"), env=JAX, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]

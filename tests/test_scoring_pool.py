@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import TINY_METRICS, VAEBENCH
+from conftest import VAEBENCH, run_in_process
 from pool_jobs import die, fail, record_pid_then_sleep
 from vaebench.grid import load_preset
-from vaebench.metrics import metric_names
+from vaebench.metrics import FAST_SETTINGS, metric_names
 from vaebench.results.files import read_json
 from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
 from vaebench.results.records import CellStatus, cell_status, record_cells
@@ -122,7 +122,7 @@ def test_auto_workers_leave_a_cpu_only_host_scoring_inline():
 def trained_cells(tmp_path_factory):
     """Three tiny cells, trained but not scored, and the preset that made them."""
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4], steps=20),
-                                 metrics=TINY_METRICS)
+                                 metrics=FAST_SETTINGS)
     root = tmp_path_factory.mktemp("trained") / "results"
     record_cells(root, {cell.name: cell.to_params() for cell in preset.cells()})
     for cell in preset.cells():
@@ -200,11 +200,10 @@ def test_cli_with_score_workers_survives_a_killed_worker_and_scores_every_cell(t
     assert not [pid for pid in killed + replacements if _alive(pid)], "workers outlived the run"
 
 
-def test_cli_refuses_bad_score_workers_before_writing_anything(tmp_path):
+def test_cli_refuses_bad_score_workers_before_writing_anything(tmp_path, capsys):
     for extra, message in [(["--score-workers", "-1"], "bad --score-workers -1"),
                            (["--score-workers", "2", "--executor", "ray"], "--score-workers is for --executor local")]:
-        run = subprocess.run([*VAEBENCH, *TWO_CELLS, *extra, "--results", str(tmp_path / "r")],
-                             capture_output=True, text=True, timeout=300)
-        lines = run.stderr.strip().splitlines()
-        assert run.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], run.stderr
+        code, _, err = run_in_process([*TWO_CELLS, *extra, "--results", tmp_path / "r"], capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
         assert not (tmp_path / "r").exists()

@@ -45,6 +45,7 @@ def test_dip_objective_adds_the_penalty_to_the_vae_loss(name):
     assert terms["loss"] == pytest.approx(terms["recon"] + terms["kl"] + penalty, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_annealed_capacity_rises_linearly_then_holds():
     model = get_model_class("annealed_vae").create("mlp", (2, 2, 1), 2, seed=0, c_max=10.0, anneal_steps=4.0, gamma=2.0)
     model.compile(optimizer="adam")
@@ -118,6 +119,7 @@ def test_permuting_dimensions_keeps_every_marginal_and_breaks_the_dependence():
     assert abs(np.corrcoef(permuted.T)[0, 1]) < 0.05 < 0.85 < np.corrcoef(z.T)[0, 1]
 
 
+@pytest.mark.slow
 def test_discriminator_density_ratio_matches_the_gaussian_closed_form():
     """A classifier of joint vs dimension-shuffled samples: its mean logit difference estimates the TC."""
     z, _, _, closed_form = _correlated_posteriors(np.array([[1.0, 0.8], [0.8, 1.0]]), 20000, 1e-4, seed=4)

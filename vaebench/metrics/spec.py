@@ -63,6 +63,9 @@ class Setting:
     name: str
     default: int  # the published standard setting
     meaning: str
+    #: the smallest value that still runs every estimator reading it in seconds: the smoke grid's and the tests'
+    #: (its scores check that scoring runs, not their value); None: the standard setting
+    fast: int | None = None
     minimum: int = 1
 
 
@@ -91,20 +94,20 @@ class MetricSpec:
 
 SETTINGS: dict[str, Setting] = {setting.name: setting for setting in (
     Setting("num_train", 10_000, "training samples of MIG, SAP, modularity and explicitness, and the training "
-                                 "observations the calibration rows' mean image and PCA are fitted on"),
-    Setting("num_test", 5_000, "test samples of SAP and explicitness"),
-    Setting("dci_num_train", 10_000, "DCI's training samples (it fits boosted trees per factor class: its own counts)"),
-    Setting("dci_num_test", 5_000, "DCI's test samples"),
-    Setting("dci_trees", 100, "boosting rounds per factor (scikit-learn's default)"),
+                                 "observations the calibration rows' mean image and PCA are fitted on", fast=200),
+    Setting("num_test", 5_000, "test samples of SAP and explicitness", fast=100),
+    Setting("dci_num_train", 10_000, "DCI's training samples (it fits boosted trees per factor class: its own counts)", fast=100),
+    Setting("dci_num_test", 5_000, "DCI's test samples", fast=50),
+    Setting("dci_trees", 100, "boosting rounds per factor (scikit-learn's default)", fast=3),
     Setting("bins", 20, "equal-width bins of the histogram discretiser"),
     Setting("batch_size", 64, "pairs per β-VAE training point, observations per FactorVAE vote"),
-    Setting("beta_vae_points_train", 10_000, "β-VAE training points"),
-    Setting("beta_vae_points_eval", 5_000, "β-VAE evaluation points"),
-    Setting("factor_vae_variance_samples", 10_000, "observations giving FactorVAE's global variance per latent"),
-    Setting("factor_vae_votes_train", 10_000, "FactorVAE training votes"),
-    Setting("factor_vae_votes_eval", 5_000, "FactorVAE evaluation votes"),
-    Setting("heldout", 5_000, "held-out observations for reconstruction, ELBO, IWAE and the label scores"),
-    Setting("iwae_samples", 100, "posterior samples K of the IWAE bound"),
+    Setting("beta_vae_points_train", 10_000, "β-VAE training points", fast=40),
+    Setting("beta_vae_points_eval", 5_000, "β-VAE evaluation points", fast=20),
+    Setting("factor_vae_variance_samples", 10_000, "observations giving FactorVAE's global variance per latent", fast=200),
+    Setting("factor_vae_votes_train", 10_000, "FactorVAE training votes", fast=40),
+    Setting("factor_vae_votes_eval", 5_000, "FactorVAE evaluation votes", fast=20),
+    Setting("heldout", 5_000, "held-out observations for reconstruction, ELBO, IWAE and the label scores", fast=64),
+    Setting("iwae_samples", 100, "posterior samples K of the IWAE bound", fast=3),
     Setting("seed", 0, "seed of every random draw and estimator", minimum=0),
 )}
 
@@ -284,15 +287,24 @@ class MetricSettings(Mapping):
 
 #: the published standard settings, the defaults of ``resolve_settings``
 DEFAULT_SETTINGS = MetricSettings(tuple((name, setting.default) for name, setting in SETTINGS.items()))
+#: every setting at its fast value: what a ``[metrics]`` table with ``counts = "fast"`` starts from
+FAST_SETTINGS = MetricSettings(tuple((name, setting.default if setting.fast is None else setting.fast)
+                                     for name, setting in SETTINGS.items()))
+#: the settings a ``[metrics]`` table's ``counts`` key names as its start (the standard ones where it has none)
+COUNTS: dict[str, MetricSettings] = {"standard": DEFAULT_SETTINGS, "fast": FAST_SETTINGS}
 
 
 def resolve_settings(overrides: Mapping | None = None) -> MetricSettings:
-    """DEFAULT_SETTINGS with a preset's overrides; unknown keys and non-integer or too small values are errors."""
+    """A preset's ``[metrics]`` table resolved: the settings its ``counts`` names (standard where it has none) with
+    its other keys on top; unknown keys and non-integer or too small values are errors."""
     overrides = dict(overrides or {})
+    counts = overrides.pop("counts", "standard")
+    if counts not in COUNTS:
+        raise VaebenchError(f"bad metric counts = {counts!r}: expected one of {', '.join(map(repr, COUNTS))}")
     unknown = sorted(set(overrides) - set(SETTINGS))
     if unknown:
-        raise VaebenchError(f"unknown metric setting {unknown[0]!r}; accepted: {', '.join(SETTINGS)}")
-    settings = {**DEFAULT_SETTINGS, **overrides}
+        raise VaebenchError(f"unknown metric setting {unknown[0]!r}; accepted: {', '.join(SETTINGS)}, counts")
+    settings = {**COUNTS[counts], **overrides}
     for name, value in settings.items():
         minimum = SETTINGS[name].minimum
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
