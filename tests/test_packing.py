@@ -1,6 +1,7 @@
 """Packed training and the batches behind it: packs form from like cells, a packed cell is the cell trained alone."""
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +185,15 @@ def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path):
     result = run_vaebench("run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r")
     assert result.returncode == 2 and result.stderr.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
     assert not (tmp_path / "r").exists()
+
+
+def test_an_unknown_precision_and_bfloat16_off_jax_are_refused_in_one_line(tmp_path):
+    for precision, error in (("float16", "bad --precision float16: expected one of float32, tf32, bfloat16"),
+                             ("bfloat16", "--precision bfloat16 needs the JAX backend (KERAS_BACKEND=jax); this is tensorflow")):
+        result = run_vaebench("run", "grid", "--preset", "smoke", "--precision", precision, "--results", tmp_path / "r",
+                              env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+        assert result.returncode == 2 and result.stderr.strip() == f"error: {error}"
+        assert not (tmp_path / "r").exists()
 
 
 def test_building_for_training_creates_the_optimizer_and_metrics_variables_fit_would():

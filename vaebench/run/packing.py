@@ -234,14 +234,15 @@ def _assign(model: keras.Model, states, index: int) -> None:
 
 def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progress: ProgressFn | None = None,
                checkpoints: list[CheckpointScorer] | None = None,
-               on_call: Callable[[float], None] | None = None) -> list[dict]:
+               on_call: Callable[[float], None] | None = None, precision: str = "float32") -> list[dict]:
     """Train ``cells`` (one :func:`pack_key`) together; store those not finished under ``results_dir``.
 
     Finished members train again, unstored, so a resumed pack is the pack that was interrupted and its
     cells come out as an uninterrupted run's (a smaller pack would round differently). ``checkpoints``: one
     scorer per cell (or None: finished members need none), scoring that member's weights at its steps, as
-    :func:`vaebench.run.train.train_cell` does alone. ``on_call`` receives, after each compiled call is
-    dispatched, the seconds the training thread spent on it (taking its data, sending it, dispatching it).
+    :func:`vaebench.run.train.train_cell` does alone, as does ``precision``. ``on_call`` receives, after each compiled call is
+    dispatched, the CPU seconds the training thread spent on it (taking its data, sending it, dispatching it;
+    CPU time, so that the device's own work on the same cores and waiting for drawn data do not count).
     Returns the params.json written for each stored cell, in order.
     """
     import jax
@@ -254,7 +255,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     for cell_dir, to_store in zip(cell_dirs, unfinished):
         if to_store:
             store.reset_cell_dir(cell_dir)
-    models = [build_model(cell, dataset) for cell in cells]
+    models = [build_model(cell, dataset, precision) for cell in cells]
     model_class = get_model_class(first.model)
     data = PackData(dataset, model_class, cells)
     if not data.in_program and len(cells) > 1:
@@ -318,10 +319,10 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
             if step == interval_start:
                 states = (*states[:3], jax.tree.map(jnp.copy, fresh_metrics))  # fit resets the metrics every interval
             stop_if_requested()  # between compiled calls: no member is stored
-            call_started = time.perf_counter()
+            call_started = time.thread_time()
             states, alive, logs = run(states, hparams, alive, jax.device_put(drawn.next()), data.rows)
             if on_call:
-                on_call(time.perf_counter() - call_started)
+                on_call(time.thread_time() - call_started)
             step += chunk
             if unread:
                 read_interval(*unread)
@@ -341,5 +342,5 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
         _assign(model, states, index)
         params.append(store_cell(cell, cell_dir, model, rows[index], failures[index], finished - started, rate,
                                  pack_size=len(cells), checkpoints=checkpoints[index],
-                                 data_fingerprint=dataset.fingerprint))
+                                 data_fingerprint=dataset.fingerprint, precision=precision))
     return params

@@ -50,14 +50,17 @@ class RayOptions:
 
 
 def train_task(cells_params: list[dict], results_dir: str | None, tensorboard: bool, data_path: str | None,
-               checkpoints: CheckpointPlan | None = None) -> dict[str, tuple[store.CellStatus, dict[str, bytes] | None]]:
+               checkpoints: CheckpointPlan | None = None,
+               precision: str = "float32") -> dict[str, tuple[store.CellStatus, dict[str, bytes] | None]]:
     """The body of one training task (a pack): {cell name: (status, the cell's files without a shared file system)}."""
     cells = [Cell.from_params(params) for params in cells_params]
     if results_dir is not None:
-        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
+        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints,
+                    precision=precision)
         return {cell.name: (store.cell_status(Path(results_dir) / cell.name), None) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="vaebench-pack-") as private:
-        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
+        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints,
+                    precision=precision)
         return {cell.name: (store.cell_status(Path(private) / cell.name), store.pack_cell_dir(Path(private) / cell.name))
                 for cell in cells}
 
@@ -90,7 +93,7 @@ def _one_line(error: Exception) -> str:
 
 def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
                     tensorboard: bool = False, data_path: str | None = None,
-                    shard: tuple[int, int] | None = None, pack_size: int | None = None) -> GridPlan:
+                    shard: tuple[int, int] | None = None, pack_size: int | None = None, precision: str = "float32") -> GridPlan:
     """Like :func:`vaebench.run.runner.run_grid`, with one Ray training task per pack and one scoring task per cell."""
     ray = import_ray()
     results_dir = Path(results_dir).resolve()
@@ -108,7 +111,7 @@ def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options
         # a Ray task trains only a pack's unfinished cells: its files replace the cell dirs it returns
         packs = [[cell for cell in pack if cell in plan.to_train] for pack in training_packs(plan, pack_size, console)]
         unfinished = _Driver(ray, plan, packs, preset.metrics, options, gpus, tensorboard, data_path,
-                             preset.checkpoint_plan).run(console)
+                             preset.checkpoint_plan, precision).run(console)
     finally:
         if started_here:
             ray.shutdown()
@@ -123,7 +126,8 @@ class _Driver:
     """Submits a training task per pack, then a scoring task per trained cell; stores what returns; shows progress."""
 
     def __init__(self, ray, plan: GridPlan, packs: list[list[Cell]], metric_settings: dict, options: RayOptions,
-                 gpus: float, tensorboard: bool, data_path: str | None, checkpoints: CheckpointPlan | None = None):
+                 gpus: float, tensorboard: bool, data_path: str | None, checkpoints: CheckpointPlan | None = None,
+                 precision: str = "float32"):
         self.ray, self.plan, self.options = ray, plan, options
         self.target = str(plan.results_dir) if options.shared_fs else None
         self.metric_settings, self.data_path = metric_settings, data_path
@@ -136,7 +140,8 @@ class _Driver:
                                                max_retries=options.max_retries, retry_exceptions=False)
         self.score_remote = ray.remote(score_task).options(num_cpus=1, num_gpus=0, max_retries=options.max_retries,
                                                            retry_exceptions=False)
-        self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, data_path, checkpoints): pack
+        self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, data_path, checkpoints,
+                                      precision): pack
                          for pack in packs}
         self.to_score = [cell for cell in plan.work if cell not in plan.to_train]
         self.scoring: dict = {}

@@ -177,9 +177,9 @@ def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> l
 
 
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
-                data_path: str | None = None, checkpoints: CheckpointPlan | None = None) -> None:
-    """Train one pack whose cells are not all finished: a single cell alone, several together (storing only
-    the unfinished ones, see :func:`vaebench.run.packing.train_pack`).
+                data_path: str | None = None, checkpoints: CheckpointPlan | None = None, precision: str = "float32") -> None:
+    """Train one pack whose cells are not all finished, at ``precision``: a single cell alone, several together
+    (storing only the unfinished ones, see :func:`vaebench.run.packing.train_pack`).
 
     ``checkpoints`` (None or count 0: none) says when and how each unfinished cell is scored while it trains.
     """
@@ -193,9 +193,9 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
     scorers = [CheckpointScorer(checkpoints, cell, dataset, Path(results_dir) / cell.name)
                if checkpoints and checkpoints.count and todo else None for cell, todo in zip(cells, pending)]
     if len(cells) == 1:
-        train_cell(cells[0], dataset, Path(results_dir) / cells[0].name, on_progress, tensorboard, scorers[0])
+        train_cell(cells[0], dataset, Path(results_dir) / cells[0].name, on_progress, tensorboard, scorers[0], precision)
     else:
-        train_pack(cells, dataset, results_dir, on_progress, scorers)
+        train_pack(cells, dataset, results_dir, on_progress, scorers, precision=precision)
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
@@ -205,7 +205,7 @@ def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
 
 def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
              data_path: str | None = None, shard: tuple[int, int] | None = None, pack_size: int | None = None,
-             score_workers: int | None = None, allow_changed_data: bool = False) -> GridPlan:
+             score_workers: int | None = None, allow_changed_data: bool = False, precision: str = "float32") -> GridPlan:
     """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
 
     ``score_workers`` None picks :func:`vaebench.run.scoring_pool.auto_workers`; 0 scores each cell right after training.
@@ -213,7 +213,8 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
     results_dir = Path(results_dir)
     plan = plan_grid(preset, results_dir, data_path, shard, allow_changed_data)
     try:
-        return _run_planned(plan, preset, console, tensorboard, data_path, pack_size, score_workers, allow_changed_data)
+        return _run_planned(plan, preset, console, tensorboard, data_path, pack_size, score_workers, allow_changed_data,
+                            precision)
     except Interrupted:
         trained = [cell for cell in plan.cells if store.cell_status(results_dir / cell.name) != store.CellStatus.PENDING]
         scored = sum((results_dir / cell.name / store.METRICS_FILE).exists() for cell in trained)
@@ -222,7 +223,7 @@ def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: b
 
 
 def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: bool, data_path: str | None,
-                 pack_size: int | None, score_workers: int | None, allow_changed_data: bool) -> GridPlan:
+                 pack_size: int | None, score_workers: int | None, allow_changed_data: bool, precision: str) -> GridPlan:
     results_dir = plan.results_dir
     if score_workers is None:
         score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
@@ -261,7 +262,7 @@ def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: 
                                     detail=f"{label} step {step}/{steps} loss {loss:.2f}")
 
                 progress.update(task, detail=f"{label} building")
-                train_cells(pack, results_dir, on_progress, tensorboard, data_path, preset.checkpoint_plan)
+                train_cells(pack, results_dir, on_progress, tensorboard, data_path, preset.checkpoint_plan, precision)
                 progress.update(task, completed=already + sum(cell.steps for cell in pack))
                 for cell in (cell for cell in pack if cell.name in trained):  # a pack's finished cells are queued already
                     if store.cell_status(results_dir / cell.name) == store.CellStatus.FAILED:
