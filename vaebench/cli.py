@@ -64,6 +64,7 @@ def run_grid_command(
     tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs into each cell's directory."),
     shard: Optional[str] = typer.Option(None, help="K/N: train only shard K of N (for job arrays) [default results dir: results/<preset>-shard-K-of-N]."),
     pack: Optional[int] = typer.Option(None, help="Cells trained together per compiled program (JAX backend; cells differing only in seed and numeric hyperparameters) [default: 16 on a GPU, 1 on a CPU]."),
+    precision: str = typer.Option("float32", help="Training arithmetic: float32 (reproducible on every backend), tf32 (TF32 matrix products on GPUs that have them) or bfloat16 (float32 weights); recorded in params.json."),
     executor: str = typer.Option("local", help="local (one pack after the other) or ray (one Ray task per pack)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or ray://HOST:PORT [default: start a local Ray instance]."),
     cpus_per_cell: float = typer.Option(1.0, help="Ray: CPUs reserved per cell."),
@@ -104,6 +105,9 @@ def run_grid_command(
     shard_k_n = parse_shard(shard) if shard is not None else None
     if pack is not None and pack < 1:
         raise VaebenchError(f"bad --pack {pack}: expected a number of cells ≥ 1")
+    from vaebench.environment import check_precision
+
+    check_precision(precision)
 
     chosen = load_preset(preset).with_overrides(
         dataset=dataset,
@@ -125,11 +129,11 @@ def run_grid_command(
             from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack)
+            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack, precision=precision)
         else:
             with stop_at_safe_points():
                 run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack, score_workers=score_workers,
-                         allow_changed_data=allow_changed_data)
+                         allow_changed_data=allow_changed_data, precision=precision)
                 if references:
                     from vaebench.run.references import compute_references
 
@@ -191,6 +195,8 @@ def _print_grid_table(results_dir: Path) -> None:
         scores = metrics.scores if metrics else {}
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
         style = f"[green]{status}[/]" if status == CellStatus.DONE else f"[yellow]{status}[/]"
+        if params.get("precision", "float32") != "float32":  # cells trained before --precision existed lack the key
+            style += f" ({params['precision']})"
         table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)
     console.print(table)
     console.print(", ".join(f"{count} {status}" for status, count in counts.items()))

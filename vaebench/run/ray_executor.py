@@ -54,14 +54,17 @@ class RayOptions:
 
 
 def train_task(cells_params: list[dict], results_dir: str | None, tensorboard: bool, data_path: str | None,
-               checkpoints: CheckpointPlan | None = None) -> dict[str, tuple[CellStatus, dict[str, bytes] | None]]:
+               checkpoints: CheckpointPlan | None = None,
+               precision: str = "float32") -> dict[str, tuple[CellStatus, dict[str, bytes] | None]]:
     """The body of one training task (a pack): {cell name: (status, the cell's files without a shared file system)}."""
     cells = [Cell.from_params(params) for params in cells_params]
     if results_dir is not None:
-        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
+        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints,
+                    precision=precision)
         return {cell.name: (cell_status(Path(results_dir) / cell.name), None) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="vaebench-pack-") as private:
-        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
+        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints,
+                    precision=precision)
         return {cell.name: (cell_status(Path(private) / cell.name), pack_cell_dir(Path(private) / cell.name))
                 for cell in cells}
 
@@ -93,7 +96,8 @@ def _one_line(error: Exception) -> str:
 
 
 def run_grid_on_ray(plan: Plan, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
-                    tensorboard: bool = False, pack_size: int | None = None) -> GridStatus:
+                    tensorboard: bool = False, pack_size: int | None = None,
+                    precision: str = "float32") -> GridStatus:
     """Like :func:`vaebench.run.runner.run_grid`, with one Ray training task per pack and one scoring task per cell."""
     ray = import_ray()
     results_dir = Path(results_dir).resolve()
@@ -110,7 +114,7 @@ def run_grid_on_ray(plan: Plan, results_dir: Path, console: Console, options: Ra
         status.announce(console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per training task)")
         # a Ray task trains only a pack's unfinished cells: its files replace the cell dirs it returns
         packs = [[cell for cell in pack if cell in status.to_train] for pack in training_packs(status, pack_size, console)]
-        unfinished = _Driver(ray, status, packs, options, gpus, tensorboard).run(console)
+        unfinished = _Driver(ray, status, packs, options, gpus, tensorboard, precision).run(console)
     finally:
         if started_here:
             ray.shutdown()
@@ -125,7 +129,7 @@ class _Driver:
     """Submits a training task per pack, then a scoring task per trained cell; stores what returns; shows progress."""
 
     def __init__(self, ray, status: GridStatus, packs: list[list[Cell]], options: RayOptions, gpus: float,
-                 tensorboard: bool):
+                 tensorboard: bool, precision: str = "float32"):
         self.ray, self.status, self.options = ray, status, options
         self.target = str(status.results_dir) if options.shared_fs else None
         self.metric_settings, self.data_path = status.plan.metric_settings, status.plan.data_source
@@ -139,7 +143,7 @@ class _Driver:
         self.score_remote = ray.remote(score_task).options(num_cpus=1, num_gpus=0, max_retries=options.max_retries,
                                                            retry_exceptions=False)
         self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, self.data_path,
-                                      status.plan.checkpoints): pack for pack in packs}
+                                      status.plan.checkpoints, precision): pack for pack in packs}
         self.to_score = [cell for cell in status.work if cell not in status.to_train]
         self.scoring: dict = {}
 

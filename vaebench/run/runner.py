@@ -161,9 +161,9 @@ def training_packs(status: GridStatus, pack_size: int | None, console: Console) 
 
 
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
-                data_path: str | None = None, checkpoints: CheckpointPlan | None = None) -> None:
-    """Train one pack whose cells are not all finished: a single cell alone, several together (storing only
-    the unfinished ones, see :func:`vaebench.run.packing.train_pack`).
+                data_path: str | None = None, checkpoints: CheckpointPlan | None = None, precision: str = "float32") -> None:
+    """Train one pack whose cells are not all finished, at ``precision``: a single cell alone, several together
+    (storing only the unfinished ones, see :func:`vaebench.run.packing.train_pack`).
 
     ``checkpoints`` (None or count 0: none) says when and how each unfinished cell is scored while it trains.
     """
@@ -177,9 +177,9 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
     scorers = [CheckpointScorer(checkpoints, cell, dataset, Path(results_dir) / cell.name)
                if checkpoints and checkpoints.count and todo else None for cell, todo in zip(cells, pending)]
     if len(cells) == 1:
-        train_cell(cells[0], dataset, Path(results_dir) / cells[0].name, on_progress, tensorboard, scorers[0])
+        train_cell(cells[0], dataset, Path(results_dir) / cells[0].name, on_progress, tensorboard, scorers[0], precision)
     else:
-        train_pack(cells, dataset, results_dir, on_progress, scorers)
+        train_pack(cells, dataset, results_dir, on_progress, scorers, precision=precision)
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
@@ -188,7 +188,8 @@ def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
 
 
 def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool = False, pack_size: int | None = None,
-             score_workers: int | None = None, allow_changed_data: bool = False) -> GridStatus:
+             score_workers: int | None = None, allow_changed_data: bool = False,
+             precision: str = "float32") -> GridStatus:
     """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
 
     ``score_workers`` None picks :func:`vaebench.run.scoring_pool.auto_workers`; 0 scores each cell right after training.
@@ -196,7 +197,7 @@ def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool 
     results_dir = Path(results_dir)
     status = plan_grid(plan, results_dir, allow_changed_data)
     try:
-        return _run_planned(status, console, tensorboard, pack_size, score_workers, allow_changed_data)
+        return _run_planned(status, console, tensorboard, pack_size, score_workers, allow_changed_data, precision)
     except Interrupted:
         trained = [cell for cell in plan.cells if cell_status(results_dir / cell.name) != CellStatus.PENDING]
         scored = sum((results_dir / cell.name / METRICS_FILE).exists() for cell in trained)
@@ -205,7 +206,8 @@ def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool 
 
 
 def _run_planned(status: GridStatus, console: Console, tensorboard: bool, pack_size: int | None,
-                 score_workers: int | None, allow_changed_data: bool) -> GridStatus:
+                 score_workers: int | None, allow_changed_data: bool,
+                 precision: str) -> GridStatus:
     plan, results_dir, data_path = status.plan, status.results_dir, status.plan.data_source
     if score_workers is None:
         score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
@@ -244,7 +246,7 @@ def _run_planned(status: GridStatus, console: Console, tensorboard: bool, pack_s
                                     detail=f"{label} step {step}/{steps} loss {loss:.2f}")
 
                 progress.update(task, detail=f"{label} building")
-                train_cells(pack, results_dir, on_progress, tensorboard, data_path, plan.checkpoints)
+                train_cells(pack, results_dir, on_progress, tensorboard, data_path, plan.checkpoints, precision)
                 progress.update(task, completed=already + sum(cell.steps for cell in pack))
                 for cell in (cell for cell in pack if cell.name in trained):  # a pack's finished cells are queued already
                     if cell_status(results_dir / cell.name) == CellStatus.FAILED:

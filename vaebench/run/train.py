@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 import keras
 
 from vaebench.data.base import Dataset
-from vaebench.environment import environment, seed_everything
+from vaebench.environment import environment, seed_everything, set_precision
 from vaebench.grid import Cell
 from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
@@ -49,8 +49,9 @@ def steps_per_call(cell: Cell) -> int:
     return max(d for d in range(1, min(common, MAX_STEPS_PER_CALL) + 1) if common % d == 0)
 
 
-def build_model(cell: Cell, dataset: Dataset) -> keras.Model:
-    """The cell's model, initialised from its seed and compiled with its optimiser."""
+def build_model(cell: Cell, dataset: Dataset, precision: str = "float32") -> keras.Model:
+    """The cell's model, initialised from its seed, computing at ``precision`` and compiled with its optimiser."""
+    set_precision(precision)
     seed_everything(cell.seed)
     model = get_model_class(cell.model).create(cell.family, dataset.shape, cell.latent_dim, seed=cell.seed,
                                                num_classes=dataset.num_classes, likelihood=likelihood_for(dataset.columns),
@@ -133,14 +134,15 @@ def steady_rate(steps: int, log_every: int, batch_size: int, first_interval_end:
 
 def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
                wall_seconds: float, images_per_second: float | None, pack_size: int = 1,
-               checkpoints: CheckpointScorer | None = None, data_fingerprint: dict | None = None) -> dict:
+               checkpoints: CheckpointScorer | None = None, data_fingerprint: dict | None = None,
+               precision: str = "float32") -> dict:
     """Write a trained cell's files, ``params.json`` last; return the params written.
 
     A failed cell keeps its history and checkpoints of the intervals before the failure, and no model files.
     """
     write_text(cell_dir / HISTORY_FILE, history_csv(rows))
     params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(wall_seconds, 3),
-              "pack_size": pack_size, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+              "pack_size": pack_size, "precision": precision, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if checkpoints:
         write_checkpoints(cell_dir, checkpoints.rows)
         params["checkpoints"] = checkpoints.record()
@@ -160,8 +162,8 @@ def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict],
 
 
 def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: ProgressFn | None = None,
-               tensorboard: bool = False, checkpoints: CheckpointScorer | None = None) -> dict:
-    """Train ``cell`` on ``dataset`` into ``cell_dir``; return the params.json written.
+               tensorboard: bool = False, checkpoints: CheckpointScorer | None = None, precision: str = "float32") -> dict:
+    """Train ``cell`` on ``dataset`` into ``cell_dir`` at ``precision`` (see ``environment.PRECISIONS``); return the params.json written.
 
     A non-finite loss ends training early: the cell is stored as failed with
     the reason and the exact step, and no model files. ``checkpoints`` scores the
@@ -169,7 +171,7 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     """
     cell_dir = Path(cell_dir)
     reset_cell_dir(cell_dir)
-    model = build_model(cell, dataset)
+    model = build_model(cell, dataset, precision)
     log_every = min(cell.log_every, cell.steps)
     recorder = _Recorder(cell.steps, log_every, on_progress, checkpoints)
     callbacks = [recorder]
@@ -184,4 +186,4 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     rate = steady_rate(recorder.step, log_every, cell.batch_size, recorder.first_interval_end,
                        finished - recorder.checkpoint_seconds)
     return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate,
-                      checkpoints=checkpoints, data_fingerprint=dataset.fingerprint)
+                      checkpoints=checkpoints, data_fingerprint=dataset.fingerprint, precision=precision)

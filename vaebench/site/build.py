@@ -470,7 +470,7 @@ class Site:
         not_applicable = [f"{charts.label(key)} ({value.removeprefix('n/a: ')})"
                           for key, value in ranked if isinstance(value, str)]
         shown = ("name", "dataset", "image_size", "model", "hparams", "family", "latent_dim", "seed", "steps", "batch_size",
-                 "learning_rate", "wall_seconds", "images_per_second")
+                 "learning_rate", "precision", "wall_seconds", "images_per_second")
         params = [(k, json.dumps(experiment.params[k], sort_keys=True) if isinstance(experiment.params.get(k), dict)
                    else experiment.params.get(k)) for k in shown if k in experiment.params]
         environment = experiment.params.get("environment", {})
