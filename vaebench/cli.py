@@ -64,7 +64,7 @@ def run_grid_command(
     tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs into each cell's directory."),
     shard: Optional[str] = typer.Option(None, help="K/N: train only shard K of N (for job arrays) [default results dir: results/<preset>-shard-K-of-N]."),
     pack: Optional[int] = typer.Option(None, help="Cells trained together per compiled program (JAX backend; cells differing only in seed and numeric hyperparameters) [default: 16 on a GPU, 1 on a CPU]."),
-    precision: str = typer.Option("float32", help="Training arithmetic: float32 (reproducible on every backend), tf32 (TF32 matrix products on GPUs that have them) or bfloat16 (float32 weights); recorded in params.json."),
+    precision: str = typer.Option("float32", help="Training arithmetic: float32 (reproducible on every backend), tf32 (TF32 matrix products on GPUs that have them) or bfloat16 (float32 weights; JAX only); recorded with each cell's parameters."),
     executor: str = typer.Option("local", help="local (one pack after the other) or ray (one Ray task per pack)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or ray://HOST:PORT [default: start a local Ray instance]."),
     cpus_per_cell: float = typer.Option(1.0, help="Ray: CPUs reserved per cell."),
