@@ -22,6 +22,7 @@ from conftest import TINY_METRICS, VAEBENCH, run_vaebench
 from vaebench import load_experiments, store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
+from vaebench.metrics import resolve_settings
 from vaebench.run.shards import parse_shard, shard_cells
 
 #: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid
@@ -106,7 +107,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4, 5], steps=20),
-                                 metrics=TINY_METRICS)
+                                 metric_settings=resolve_settings(TINY_METRICS))
     # Ray schedules by resource counts, so a declared GPU places tasks exactly as a real one would
     ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"KERAS_BACKEND": backend(), "TF_CPP_MIN_LOG_LEVEL": "2"}})

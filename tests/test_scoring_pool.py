@@ -16,7 +16,7 @@ from conftest import TINY_METRICS, VAEBENCH
 from pool_jobs import die, fail, record_pid_then_sleep
 from vaebench import store
 from vaebench.grid import load_preset
-from vaebench.metrics import metric_names
+from vaebench.metrics import metric_names, resolve_settings
 from vaebench.run.plan import make_plan
 from vaebench.run.runner import run_grid, train_cells
 from vaebench.run.scoring_pool import RETRIES, ScoringPool, ScoringWorkerError, auto_workers
@@ -120,7 +120,7 @@ def test_auto_workers_leave_a_cpu_only_host_scoring_inline():
 def trained_cells(tmp_path_factory):
     """Three tiny cells, trained but not scored, and the preset that made them."""
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4], steps=20),
-                                 metrics=TINY_METRICS)
+                                 metric_settings=resolve_settings(TINY_METRICS))
     root = tmp_path_factory.mktemp("trained") / "results"
     store.record_cells(root, {cell.name: cell.to_params() for cell in preset.cells()})
     for cell in preset.cells():
