@@ -86,7 +86,7 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
     assert experiment.params["checkpoints"]["settings"]["heldout"] == FAST_SETTINGS["heldout"]
 
     # the last checkpoint is the final weights scored at the checkpoint counts
-    rescored = score_cell(root / cell.name, get_dataset("dsprites", image_size=32), dict(TINY_PLAN.settings),
+    rescored = score_cell(root / cell.name, get_dataset("dsprites", image_size=32), TINY_PLAN.settings,
                           metrics=list(CHECKPOINT_METRICS)).scores
     last = frame[frame["step"] == 30].set_index("metric")["value"]
     for key in keys:

@@ -111,7 +111,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4, 5], steps=20),
-                                 metrics=FAST_SETTINGS)
+                                 metric_settings=FAST_SETTINGS)
     # Ray schedules by resource counts, so a declared GPU places tasks exactly as a real one would
     ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"KERAS_BACKEND": backend(), "TF_CPP_MIN_LOG_LEVEL": "2"}})

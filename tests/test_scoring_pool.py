@@ -122,7 +122,7 @@ def test_auto_workers_leave_a_cpu_only_host_scoring_inline():
 def trained_cells(tmp_path_factory):
     """Three tiny cells, trained but not scored, and the preset that made them."""
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4], steps=20),
-                                 metrics=FAST_SETTINGS)
+                                 metric_settings=FAST_SETTINGS)
     root = tmp_path_factory.mktemp("trained") / "results"
     record_cells(root, {cell.name: cell.to_params() for cell in preset.cells()})
     for cell in preset.cells():
