@@ -195,17 +195,3 @@ def test_an_unknown_precision_and_bfloat16_off_jax_are_refused_in_one_line(tmp_p
                               env={**os.environ, "KERAS_BACKEND": "tensorflow"})
         assert result.returncode == 2 and result.stderr.strip() == f"error: {error}"
         assert not (tmp_path / "r").exists()
-
-
-def test_building_for_training_creates_the_optimizer_and_metrics_variables_fit_would():
-    """Packing stacks every variable before the first step, built by Keras' private Trainer._symbolic_build."""
-    from vaebench.run.packing import build_for_training
-    from vaebench.run.train import build_model
-
-    dataset = Squares()
-    cell = _cell()
-    model = build_model(cell, dataset)
-    assert len(model.optimizer.variables) < len(model.trainable_variables)  # iteration and learning rate only
-    build_for_training(model, next(batches(dataset, get_model_class(cell.model), cell.batch_size, cell.seed)))
-    assert len(model.optimizer.variables) >= 2 * len(model.trainable_variables)  # Adam: two moments per weight
-    assert model.metrics_variables

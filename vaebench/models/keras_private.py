@@ -17,3 +17,12 @@ def variable_key(optimizer: keras.optimizers.Optimizer, variable) -> str:
     KerasVariable, so only this key tells which model a variable belongs to (FactorVAE's discriminator).
     """
     return optimizer._var_key(variable)
+
+
+def build_for_training(model: keras.Model, batch) -> None:
+    """Build a compiled model's optimiser and metrics variables from one batch, as ``fit`` does before its first step.
+
+    Keras' private ``Trainer._symbolic_build``: packing stacks every member's variables before the first step,
+    so they must all exist by then.
+    """
+    model._symbolic_build(data_batch=batch)

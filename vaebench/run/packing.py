@@ -44,6 +44,7 @@ from vaebench.grid import Cell
 from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS, Autoencoder
+from vaebench.models.keras_private import build_for_training
 from vaebench.results.files import reset_cell_dir
 from vaebench.results.records import CellStatus, cell_status
 from vaebench.run.batches import batches, can_be_resident, grid_positions, lookup, resident_grid
@@ -215,15 +216,6 @@ def _compile_pack(template: keras.Model, inputs: Callable):
 def _state(model: keras.Model) -> tuple:
     return ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
             [v.value for v in model.optimizer.variables], [v.value for v in model.metrics_variables])
-
-
-def build_for_training(model: keras.Model, batch) -> None:
-    """Build a compiled model's optimiser and metrics variables from one batch, as ``fit`` does before its first step.
-
-    Keras' private ``Trainer._symbolic_build`` (keras 3.5 to 3.15), the one private Keras call of packing: the
-    stacked states need every variable before the first step. tests/test_packing.py checks it still builds them.
-    """
-    model._symbolic_build(data_batch=batch)
 
 
 def _assign(model: keras.Model, states, index: int) -> None:
