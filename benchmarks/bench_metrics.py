@@ -79,20 +79,21 @@ def pure_metric_times() -> dict[str, float]:
 
 
 def end_to_end(image_size: int) -> dict[str, float]:
-    from vaebench import store
     from vaebench.data import get_dataset
     from vaebench.metrics import score_cell
     from vaebench.models import get_model_class
+    from vaebench.results.files import save_keras, write_json
+    from vaebench.results.layout import DECODER, ENCODER, PARAMS_FILE, network_file
 
     dataset = get_dataset("dsprites", image_size=image_size)
     model_class = get_model_class("beta_vae")
     model = model_class.create("conv", dataset.shape, LATENTS, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        store.save_keras(model.encoder, Path(tmp) / "encoder.keras")
-        store.save_keras(model.decoder, Path(tmp) / "decoder.keras")
-        store.write_json(Path(tmp) / store.PARAMS_FILE, {"name": "dsprites64/beta_vae-beta4/conv/z10/s0", "status": "done", "card": model_class.card("beta_vae", {})})
+        save_keras(model.encoder, Path(tmp) / network_file(ENCODER))
+        save_keras(model.decoder, Path(tmp) / network_file(DECODER))
+        write_json(Path(tmp) / PARAMS_FILE, {"name": "dsprites64/beta_vae-beta4/conv/z10/s0", "status": "done", "card": model_class.card("beta_vae", {})})
         record = score_cell(Path(tmp), dataset)
-    return record["seconds"]
+    return record.seconds
 
 
 def seconds_table(title: str, times: dict[str, float]) -> Table:

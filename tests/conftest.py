@@ -10,25 +10,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
 VAEBENCH = [sys.executable, "-m", "vaebench"]
-
-#: metric sample counts far below even the smoke preset's, for tests that score real cells in seconds
-TINY_METRICS = {"num_train": 200, "num_test": 100, "dci_num_train": 100, "dci_num_test": 50, "dci_trees": 3,
-                "beta_vae_points_train": 40, "beta_vae_points_eval": 20, "factor_vae_variance_samples": 200,
-                "factor_vae_votes_train": 40, "factor_vae_votes_eval": 20, "heldout": 64, "iwae_samples": 3}
-
+#: a preset's [checkpoints] table turning scores along training off: each checkpoint is one more scoring, and only
+#: the tests of scores along training need them
+NO_CHECKPOINTS = "[checkpoints]\ncount = 0\n"
 
 
 def metrics_table(**overrides) -> str:
-    """A preset's [metrics] table with TINY_METRICS (and ``overrides``); JSON spells these values as TOML does."""
-    return "[metrics]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in {**TINY_METRICS, **overrides}.items())
+    """A preset's [metrics] table: every setting's fast value (and ``overrides``); JSON spells these values as TOML does."""
+    return "[metrics]\ncounts = \"fast\"\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in overrides.items())
 
 
-def write_preset(path: Path, metrics: dict | None = None, **keys) -> Path:
-    """A preset file: a one-cell VAE grid on 32×32 dSprites (or ``keys``), with tiny metric sample counts."""
+def write_preset(path: Path, metrics: dict | None = None, checkpoints: str = NO_CHECKPOINTS, **keys) -> Path:
+    """A preset file: a one-cell VAE grid on 32×32 dSprites (or ``keys``), with the metrics' fast sample counts and
+    the ``checkpoints`` table (by default none)."""
     keys = {"description": "test grid", "dataset": "dsprites", "image_size": 32, "models": ["vae"],
             "families": ["conv"], "latent_dims": [2], "seeds": [0], "steps": 30, "batch_size": 32,
             "learning_rate": 1e-3, "log_every": 10, **keys}
-    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items()) + metrics_table(**(metrics or {})))
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items())
+                    + metrics_table(**(metrics or {})) + checkpoints)
     return path
 
 

@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 
 from fake_data import Squares
-from vaebench import store
 from vaebench.grid import Cell
-from vaebench.metrics import score_cell
+from vaebench.metrics import FAST_SETTINGS, score_cell
 from vaebench.models import get_model_class, model_card
+from vaebench.results.files import read_json, save_keras, write_json
+from vaebench.results.layout import PARAMS_FILE
 from vaebench.run.train import train_cell
-
-SMALL = {"num_train": 100, "num_test": 50, "heldout": 32, "iwae_samples": 2}
 
 
 @pytest.mark.slow
@@ -18,7 +17,7 @@ def test_a_trained_cell_stores_its_card(tmp_path):
     cell = Cell(dataset="squares", image_size=None, model="beta_vae", hparams=(("beta", 2.0),), family="conv",
                 latent_dim=2, seed=0, steps=2, batch_size=8, learning_rate=1e-3, log_every=2)
     train_cell(cell, Squares(), tmp_path / "c")
-    card = store.read_json(tmp_path / "c" / store.PARAMS_FILE)["card"]
+    card = read_json(tmp_path / "c" / PARAMS_FILE)["card"]
     assert card == {"model": "beta_vae", "data_kind": "images", "reads_labels": False, "gaussian": True,
                     "networks": ["encoder", "decoder"], "hparams": {"beta": 2.0},
                     "likelihood": {"kind": "bernoulli"}}
@@ -38,9 +37,9 @@ def test_cells_without_a_card_get_their_model_class_card():
 def _save(model, cell_dir, params):
     """A finished cell as training leaves it: its networks, then a valid params.json (status, cell name)."""
     for name, network in model.networks().items():
-        store.save_keras(network, cell_dir / f"{name}.keras")
+        save_keras(network, cell_dir / f"{name}.keras")
     cell_name = f"squares/{params['model']}/conv/z2/s0"
-    store.write_json(cell_dir / store.PARAMS_FILE, {"status": "done", **params, "name": cell_name})
+    write_json(cell_dir / PARAMS_FILE, {"status": "done", **params, "name": cell_name})
     return cell_dir
 
 
@@ -50,7 +49,7 @@ def test_a_conditional_cell_is_scored_with_its_labels(tmp_path):
     for folder, params in (("old", {"model": "cvae", "hparams": {}}),  # results from before cards existed
                            ("new", {"model": "cvae", "hparams": {}, "card": get_model_class("cvae").card("cvae", {})})):
         cell_dir = _save(model, tmp_path / folder, params)
-        scores = score_cell(cell_dir, dataset, SMALL, metrics=["reconstruction", "elbo", "label_probe", "mig"])["scores"]
+        scores = score_cell(cell_dir, dataset, FAST_SETTINGS, metrics=["reconstruction", "elbo", "label_probe", "mig"]).scores
         assert all(isinstance(scores[key], float) and np.isfinite(scores[key])
                    for key in ("recon_bce", "elbo", "iwae_log_px", "label_from_z", "mig")), scores
 
@@ -60,6 +59,6 @@ def test_scoring_follows_the_card_not_the_network_shapes(tmp_path):
     model = get_model_class("vae").create("conv", dataset.shape, 2)  # a Gaussian encoder: two outputs
     card = {**get_model_class("vae").card("vae", {}), "gaussian": False}
     cell_dir = _save(model, tmp_path, {"model": "vae", "hparams": {}, "card": card})
-    scores = score_cell(cell_dir, dataset, SMALL, metrics=["elbo", "classifier"])["scores"]
+    scores = score_cell(cell_dir, dataset, FAST_SETTINGS, metrics=["elbo", "classifier"]).scores
     assert scores["elbo"] == "n/a: deterministic encoder"
     assert scores["classifier_accuracy"] == "n/a: no classifier branch"

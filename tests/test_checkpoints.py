@@ -1,24 +1,26 @@
 """Scores along training: the checkpoint steps, the [checkpoints] table, and the file both training paths write."""
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from conftest import TINY_METRICS, run_jax_script, write_preset
-from vaebench import checkpoints_frame, store
-from vaebench.checkpoint_plan import CHECKPOINT_METRICS, DEFAULT_COUNT, DEFAULT_COUNTS, CheckpointPlan, checkpoint_plan, checkpoint_steps
+from conftest import run_jax_script, write_preset
+from vaebench import checkpoints_frame
+from vaebench.checkpoint_plan import (CHECKPOINT_METRICS, CheckpointPlan, DEFAULT_COUNT, DEFAULT_COUNTS,
+                                      checkpoint_plan, checkpoint_steps)
 from vaebench.data import get_dataset
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
-from vaebench.metrics import METRICS, resolve_settings, score_cell
+from vaebench.metrics import FAST_SETTINGS, METRICS, resolve_settings, score_cell
+from vaebench.results.experiments import load_experiments
+from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE
+from vaebench.results.records import read_checkpoints, write_checkpoints
 from vaebench.run.runner import train_cells
 
 HERE = Path(__file__).parent
-#: three checkpoints after step 0, each scored at tiny counts
-TINY_PLAN = CheckpointPlan(3, resolve_settings(TINY_METRICS))
+#: three checkpoints after step 0, each scored at the fast counts
+TINY_PLAN = CheckpointPlan(3, FAST_SETTINGS)
 
 
 def test_checkpoint_steps_are_step_0_and_geometric_interval_ends_up_to_the_last_step():
@@ -34,11 +36,11 @@ def test_checkpoint_steps_are_step_0_and_geometric_interval_ends_up_to_the_last_
 
 
 def test_the_checkpoints_table_sets_the_count_and_counts_on_top_of_the_metric_settings():
-    plan = checkpoint_plan({"count": 2, "heldout": 64}, {"seed": 7, "num_train": 300, "beta_vae_points_eval": 5000})
+    plan = checkpoint_plan({"count": 2, "heldout": 64}, resolve_settings({"seed": 7, "num_train": 300, "beta_vae_points_eval": 5000}))
     assert plan.count == 2 and plan.settings["heldout"] == 64 and plan.settings["seed"] == 7
     # the checkpoint's own default count, or the final scoring's where that is smaller
     assert plan.settings["num_train"] == 300 and plan.settings["beta_vae_points_eval"] == DEFAULT_COUNTS["beta_vae_points_eval"]
-    assert checkpoint_plan(None, None).count == DEFAULT_COUNT
+    assert checkpoint_plan(None).count == DEFAULT_COUNT
     assert load_preset("cpu").checkpoint_plan.count == DEFAULT_COUNT
 
 
@@ -49,8 +51,7 @@ def test_the_checkpoints_table_sets_the_count_and_counts_on_top_of_the_metric_se
     ("heldout = 0", "bad [checkpoints] in preset file {path}: bad metric setting heldout = 0: expected an integer ≥ 1"),
 ])
 def test_a_bad_checkpoints_table_is_refused_in_one_line(tmp_path, table, problem):
-    path = write_preset(tmp_path / "p.toml")
-    path.write_text(path.read_text() + f"[checkpoints]\n{table}\n")
+    path = write_preset(tmp_path / "p.toml", checkpoints=f"[checkpoints]\n{table}\n")
     with pytest.raises(VaebenchError) as error:
         load_preset(str(path))
     assert str(error.value).startswith(problem.format(path=path))
@@ -66,10 +67,10 @@ def _cell(**changes):
 def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those_counts(tmp_path):
     cell, root = _cell(), tmp_path / "r"
     (root / cell.name).mkdir(parents=True)
-    (root / cell.name / store.CHECKPOINTS_FILE).write_text("step,metric,value\n10,mig,half-writ")  # a killed run's
+    (root / cell.name / CHECKPOINTS_FILE).write_text("step,metric,value\n10,mig,half-writ")  # a killed run's
     train_cells([cell], root, checkpoints=TINY_PLAN)
     train_cells([cell], tmp_path / "plain")
-    experiment = store.load_experiments(root)[0]
+    experiment = load_experiments(root)[0]
     frame = experiment.checkpoints
     keys = {key for metric in CHECKPOINT_METRICS for key in METRICS[metric].keys}
     assert sorted(set(frame["step"])) == [0, 10, 20, 30]
@@ -82,18 +83,18 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
     assert experiment.params["checkpoints"]["steps"] == [0, 10, 20, 30]
     assert checkpoints_frame([experiment])[["step", "metric", "value"]].equals(frame)
     assert set(checkpoints_frame([experiment])["name"]) == {cell.name}
-    assert experiment.params["checkpoints"]["settings"]["heldout"] == TINY_METRICS["heldout"]
+    assert experiment.params["checkpoints"]["settings"]["heldout"] == FAST_SETTINGS["heldout"]
 
     # the last checkpoint is the final weights scored at the checkpoint counts
-    rescored = score_cell(root / cell.name, get_dataset("dsprites", image_size=32), dict(TINY_PLAN.settings),
-                          metrics=list(CHECKPOINT_METRICS))["scores"]
+    rescored = score_cell(root / cell.name, get_dataset("dsprites", image_size=32), TINY_PLAN.settings,
+                          metrics=list(CHECKPOINT_METRICS)).scores
     last = frame[frame["step"] == 30].set_index("metric")["value"]
     for key in keys:
         assert last[key] == pytest.approx(rescored[key], rel=1e-5, abs=1e-6), key
 
     # scoring along the way does not change training; a cell trained without checkpoints has none
-    assert (root / cell.name / store.HISTORY_FILE).read_text() == (tmp_path / "plain" / cell.name / store.HISTORY_FILE).read_text()
-    plain = store.load_experiments(tmp_path / "plain")[0]
+    assert (root / cell.name / HISTORY_FILE).read_text() == (tmp_path / "plain" / cell.name / HISTORY_FILE).read_text()
+    plain = load_experiments(tmp_path / "plain")[0]
     assert plain.checkpoints.empty and list(plain.checkpoints.columns) == ["step", "metric", "value"]
     assert "checkpoints" not in plain.params
     assert len(checkpoints_frame([experiment, plain])) == len(frame)
@@ -103,7 +104,7 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
 def test_a_deterministic_encoder_has_no_elbo_along_training(tmp_path):
     cell = _cell(model="ae", hparams=(), steps=10)
     train_cells([cell], tmp_path, checkpoints=TINY_PLAN)
-    frame = store.load_experiments(tmp_path)[0].checkpoints
+    frame = load_experiments(tmp_path)[0].checkpoints
     assert sorted(set(frame["step"])) == [0, 10]
     assert "recon_bce" in set(frame["metric"]) and not set(frame["metric"]) & set(METRICS["elbo"].keys)
 
@@ -111,11 +112,11 @@ def test_a_deterministic_encoder_has_no_elbo_along_training(tmp_path):
 def test_a_corrupt_checkpoints_file_is_named_in_one_line(tmp_path):
     for text in ("", "step,metric\n1,mig\n", "step,metric,value\nten,mig,0.1\n", "step,metric,value\n10,mig,\n",
                  "step,metric,value\n10,a.b,0.5\n"):
-        (tmp_path / store.CHECKPOINTS_FILE).write_text(text)
-        with pytest.raises(VaebenchError, match=f"corrupt results file {tmp_path / store.CHECKPOINTS_FILE}: expected a CSV"):
-            store.read_checkpoints(tmp_path)
-    store.write_checkpoints(tmp_path, [{"step": 0, "metric": "mig", "value": np.float64(0.125)}])
-    assert store.read_checkpoints(tmp_path).to_dict("records") == [{"step": 0, "metric": "mig", "value": 0.125}]
+        (tmp_path / CHECKPOINTS_FILE).write_text(text)
+        with pytest.raises(VaebenchError, match=f"corrupt results file {tmp_path / CHECKPOINTS_FILE}: expected a CSV"):
+            read_checkpoints(tmp_path)
+    write_checkpoints(tmp_path, [{"step": 0, "metric": "mig", "value": np.float64(0.125)}])
+    assert read_checkpoints(tmp_path).to_dict("records") == [{"step": 0, "metric": "mig", "value": 0.125}]
 
 
 PACK_SCRIPT = """
@@ -124,9 +125,9 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 import numpy as np
 from test_checkpoints import TINY_PLAN, _cell
-from vaebench import checkpoints_frame, store
-from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.data import get_dataset
+from vaebench.results.records import read_checkpoints
+from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.run.packing import train_pack
 from vaebench.run.train import train_cell
 out, dataset = Path({out!r}), get_dataset("dsprites", image_size=32)
@@ -136,7 +137,7 @@ for cell in cells:
     train_cell(cell, dataset, out / "alone" / cell.name, checkpoints=CheckpointScorer(TINY_PLAN, cell, dataset, out / "alone" / cell.name))
 report = {{"same_rows": [], "close": [], "steps": []}}
 for cell in cells:
-    packed, alone = (store.read_checkpoints(out / kind / cell.name) for kind in ("packed", "alone"))
+    packed, alone = (read_checkpoints(out / kind / cell.name) for kind in ("packed", "alone"))
     report["steps"].append(sorted(set(packed["step"].tolist())))
     report["same_rows"].append(packed[["step", "metric"]].values.tolist() == alone[["step", "metric"]].values.tolist())
     report["close"].append(bool(np.allclose(packed["value"], alone["value"], rtol=1e-3, atol=1e-3)))

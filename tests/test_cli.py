@@ -10,17 +10,20 @@ from pathlib import Path
 import keras
 import pytest
 
-from conftest import VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
-from vaebench import load_experiments, store
+from conftest import NO_CHECKPOINTS, VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
+from vaebench import load_experiments
 from vaebench.grid import load_preset
-from vaebench.preset_files import PRESET_DIR
 from vaebench.models import MODELS
+from vaebench.preset_files import PRESET_DIR
+from vaebench.results.files import write_json
+from vaebench.results.layout import LOCK_FILE
+from vaebench.results.records import record_cells
 
 
 def _tree_digest(root: Path) -> dict:
     """Every file's hash, but for the lock file: empty, vaebench's own, and kept once a writing command has run."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != store.LOCK_FILE}
+            if p.is_file() and p.name != LOCK_FILE}
 
 
 @pytest.mark.slow
@@ -50,8 +53,9 @@ def test_rerun_trains_nothing_and_list_shows_the_grid(smoke_results):
 @pytest.mark.slow
 def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     results = tmp_path / "results"
-    preset = write_preset(tmp_path / "p.toml", steps=150, batch_size=64)  # the smoke grid's training, tiny scoring
-    args = [*VAEBENCH, "run", "grid", "--preset", str(preset), "--latent-dims", "2,3,5", "--results", str(results)]
+    preset = write_preset(tmp_path / "p.toml")  # 30 steps: the kill needs one finished cell, not a trained one
+    args = [*VAEBENCH, "run", "grid", "--preset", str(preset), "--latent-dims", "2,3,5", "--no-references",
+            "--results", str(results)]
     first_params = results / "dsprites32/vae/conv/z2/s0/params.json"
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -67,7 +71,7 @@ def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
     assert "1 already trained, 2 to train" in resumed.stdout
     assert json.loads(first_params.read_text())["finished_at"] == finished_before
     for experiment in load_experiments(results):
-        assert experiment.metrics["scores"]
+        assert experiment.metrics.scores
         keras.saving.load_model(experiment.path / "encoder.keras")
     assert not [p for p in results.rglob("*") if ".tmp" in p.name]
 
@@ -76,8 +80,8 @@ def test_kill_minus_nine_then_resume_finishes_without_retraining(tmp_path):
 def populated(tmp_path):
     """A results dir with content that bad commands must leave untouched."""
     root = tmp_path / "results"
-    store.record_cells(root, {"x/vae/conv/z2/s0": {"steps": 1}})
-    store.write_json(root / "x/vae/conv/z2/s0/params.json", {"name": "x/vae/conv/z2/s0", "status": "done", "hparams": {}})
+    record_cells(root, {"x/vae/conv/z2/s0": {"steps": 1}})
+    write_json(root / "x/vae/conv/z2/s0/params.json", {"name": "x/vae/conv/z2/s0", "status": "done", "hparams": {}})
     return root
 
 
@@ -105,7 +109,7 @@ BAD_COMMANDS = [
     (["run", "grid", "--latent-dims", "100000"], "bad latent dims [100000] in command line: expected integers from 1 to 1,024"),
     (["run", "grid", "--steps", "1000000000"], "bad steps [1000000000] in command line: expected integers from 1 to 100,000,000"),
     (["run", "grid", "--batch-size", "1000000000"], "bad batch size [1000000000] in command line: expected integers from 1 to 65,536"),
-    (["run", "grid", "--data-path", "{missing}"], "--data-path only applies to file datasets (dsprites_npz, mnist, fashion_mnist, mnist_inverted, csv); this grid uses built-in ones only: dsprites"),
+    (["run", "grid", "--data-path", "{missing}"], "--data-path only applies to file datasets (mnist_inverted, dsprites_npz, mnist, fashion_mnist, csv); this grid uses built-in ones only: dsprites"),
     (["list", "--results", "{missing}"], "does not exist"),
     (["build-site", "--results", "{missing}"], ""),
 ]
@@ -141,7 +145,7 @@ def test_malformed_preset_file_and_unwritable_results(tmp_path, capsys):
 def test_conflicting_settings_in_an_existing_results_dir(tmp_path, capsys):
     root = tmp_path / "results"
     cell = load_preset("smoke").cells()[0]
-    store.record_cells(root, {cell.name: {**cell.to_params(), "steps": 999}})
+    record_cells(root, {cell.name: {**cell.to_params(), "steps": 999}})
     before = _tree_digest(root)
     code, _, err = run_in_process(["run", "grid", "--results", root], capsys)
     assert code == 2 and "already holds cell" in err and "(steps)" in err
@@ -191,12 +195,12 @@ def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     The smoke grid's models (test_smoke_grid_trains_and_scores_every_cell) are not trained again here.
     """
     results = tmp_path / "zoo"
-    preset = tmp_path / "zoo.toml"  # the smoke grid with the fewest samples every metric accepts: this test is about the models
-    preset.write_text((PRESET_DIR / "smoke.toml").read_text().split("[metrics]")[0] + metrics_table())
+    preset = tmp_path / "zoo.toml"  # the smoke grid without scores along training or calibration rows: this test is about the models
+    preset.write_text((PRESET_DIR / "smoke.toml").read_text().split("[checkpoints]")[0] + NO_CHECKPOINTS)
     in_smoke = {cell.model for cell in load_preset("smoke").cells()}
     models = [name for name in MODELS if name not in in_smoke]
     run = run_vaebench("run", "grid", "--preset", preset, "--models", ",".join(models), "--latent-dims", "2",
-                       "--steps", "20", "--results", results)
+                       "--steps", "20", "--no-references", "--results", results)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     experiments = {e.params["model"]: e for e in load_experiments(results)}
     assert sorted(experiments) == sorted(models) and sorted(in_smoke | set(models)) == sorted(MODELS)
@@ -223,6 +227,8 @@ batch_size = 8
 learning_rate = 1e-3
 log_every = 1
 """ + metrics_table()
+#: the line of GOOD_PRESET's [metrics] table that asks for the fast counts
+FAST = 'counts = "fast"\n'
 
 #: (what a user got wrong, the preset file's content, words the one-line message must hold; {file} is its path)
 BAD_PRESET_FILES = [
@@ -235,8 +241,9 @@ BAD_PRESET_FILES = [
     ("bool inside a sweep", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = [1.0, true]"), ["{file}", "bad beta True"]),
     ("infinite hyperparameter", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = inf"), ["{file}", "bad beta inf", "finite"]),
     ("table as hyperparameter", GOOD_PRESET.replace("beta = [1.0, 4.0]", "beta = { x = 1 }"), ["{file}", "bad beta"]),
-    ("metrics typo", GOOD_PRESET.replace("num_train = 200", "num_trian = 200"), ["{file}", "[metrics]", "unknown metric setting 'num_trian'; accepted: num_train"]),
-    ("metrics zero", GOOD_PRESET.replace("num_train = 200", "num_train = 0"), ["{file}", "[metrics]", "num_train = 0", "expected an integer ≥ 1"]),
+    ("metrics typo", GOOD_PRESET.replace(FAST, FAST + "num_trian = 200\n"), ["{file}", "[metrics]", "unknown metric setting 'num_trian'; accepted: num_train"]),
+    ("metrics zero", GOOD_PRESET.replace(FAST, FAST + "num_train = 0\n"), ["{file}", "[metrics]", "num_train = 0", "expected an integer ≥ 1"]),
+    ("unknown metric counts", GOOD_PRESET.replace(FAST, 'counts = "quick"\n'), ["{file}", "[metrics]", "bad metric counts = 'quick'", "expected one of 'standard', 'fast'"]),
     ("metrics not a table", GOOD_PRESET.split("[metrics]")[0].replace("steps = 2", "steps = 2\nmetrics = 5"), ["{file}", "'metrics' has the wrong type (int); expected a table [metrics]"]),
     ("checkpoints count negative", GOOD_PRESET + "[checkpoints]\ncount = -1\n", ["{file}", "[checkpoints]", "bad count = -1", "integer ≥ 0"]),
     ("checkpoints typo", GOOD_PRESET + "[checkpoints]\nheldot = 5\n", ["{file}", "[checkpoints]", "unknown key 'heldot'; accepted: count, num_train"]),

@@ -18,14 +18,19 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import TINY_METRICS, VAEBENCH, run_vaebench
-from vaebench import load_experiments, store
+from conftest import VAEBENCH, run_in_process, run_vaebench
+from vaebench import load_experiments
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
+from vaebench.metrics import FAST_SETTINGS
+from vaebench.results.files import write_json, write_text
+from vaebench.results.layout import HISTORY_FILE, PARAMS_FILE
+from vaebench.results.records import read_grid, record_cells
 from vaebench.run.shards import parse_shard, shard_cells
 
-#: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid
-FOUR_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae"]
+#: the 4-cell grid these tests distribute; its cells are a subset of the session's smoke grid (without calibration
+#: rows: these tests compare cells)
+FOUR_CELLS = ["run", "grid", "--preset", "smoke", "--models", "vae,beta_vae", "--no-references"]
 VOLATILE = {"environment", "wall_seconds", "finished_at", "images_per_second"}
 
 
@@ -102,10 +107,11 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     import ray
 
     from vaebench.environment import backend
+    from vaebench.run.plan import make_plan
     from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4, 5], steps=20),
-                                 metrics=TINY_METRICS)
+                                 metric_settings=FAST_SETTINGS)
     # Ray schedules by resource counts, so a declared GPU places tasks exactly as a real one would
     ray.init(num_cpus=4, num_gpus=1, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"KERAS_BACKEND": backend(), "TF_CPP_MIN_LOG_LEVEL": "2"}})
@@ -120,7 +126,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     watcher.start()
     out = io.StringIO()
     try:
-        run_grid_on_ray(preset, tmp_path / "results", Console(file=out, width=200), RayOptions(gpus_per_cell=0.25))
+        run_grid_on_ray(make_plan(preset), tmp_path / "results", Console(file=out, width=200), RayOptions(gpus_per_cell=0.25))
     finally:
         done.set()
         watcher.join()
@@ -131,12 +137,11 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     assert len(experiments) == 4 and all(e.params["status"] == "done" and e.scores for e in experiments)
 
 
-def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path):
-    blocked = ("import sys; sys.modules['ray'] = None; from vaebench.cli import main; "
-               f"sys.argv = ['vaebench', *{FOUR_CELLS!r}, '--executor', 'ray', '--results', {str(tmp_path / 'r')!r}]; main()")
-    run = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2
-    assert run.stderr.strip() == "error: --executor ray needs Ray, which is not installed: pip install 'vaebench[ray]'"
+def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` finds where Ray is not installed
+    code, _, err = run_in_process([*FOUR_CELLS, "--executor", "ray", "--results", tmp_path / "r"], capsys)
+    assert code == 2
+    assert err.strip() == "error: --executor ray needs Ray, which is not installed: pip install 'vaebench[ray]'"
     assert not (tmp_path / "r").exists()
 
 
@@ -149,12 +154,12 @@ def test_three_shards_at_once_then_merge_equal_the_single_run(smoke_results, tmp
     for run in runs:
         _, err = run.communicate(timeout=600)
         assert run.returncode == 0, err[-3000:]
-    assert sorted(len(store.read_grid(shard)) for shard in shards) == [1, 1, 2]
+    assert sorted(len(read_grid(shard).cells) for shard in shards) == [1, 1, 2]
     merged = tmp_path / "merged"
     run = run_vaebench("merge", *shards, "--into", merged)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "4 cells copied" in run.stdout
-    assert len(store.read_grid(merged)) == 4
+    assert len(read_grid(merged).cells) == 4
     _assert_same_cells(merged, smoke_results)
     before = _tree_digest(merged)
     again = run_vaebench("merge", *shards, "--into", merged)
@@ -165,10 +170,10 @@ def test_three_shards_at_once_then_merge_equal_the_single_run(smoke_results, tmp
 def _fake_results(root: Path, cells: dict[str, dict], finished: dict[str, str]) -> Path:
     """A results dir written by hand: grid.json, and params.json + a history (its one row's loss column says
     ``marker``, telling runs apart) for finished cells."""
-    store.record_cells(root, cells)
+    record_cells(root, cells)
     for name, marker in finished.items():
-        store.write_json(root / name / store.PARAMS_FILE, {**cells[name], "status": "done"})
-        store.write_text(root / name / store.HISTORY_FILE, f"step,loss\n10,{marker}\n")
+        write_json(root / name / PARAMS_FILE, {**cells[name], "status": "done"})
+        write_text(root / name / HISTORY_FILE, f"step,loss\n10,{marker}\n")
     return root
 
 

@@ -130,4 +130,33 @@ def test_the_designed_study_is_three_objectives_at_three_strengths_two_latent_si
                                                            "dip_vae_ii": [1.0, 5.0, 20.0]}
     assert sorted({c.latent_dim for c in cells}) == [4, 10] and sorted({c.seed for c in cells}) == [0, 1, 2, 3, 4]
     assert len(cells) == 90 and (study.image_size, study.steps) == (64, 3000)
-    assert study.metrics == cpu.metrics  # the published grid's protocol
+    assert study.metric_settings == cpu.metric_settings  # the published grid's protocol
+
+
+def test_a_run_expands_its_preset_once_into_one_immutable_plan_that_its_executors_read(tmp_path, monkeypatch):
+    import dataclasses
+
+    from vaebench.grid import Preset
+    from vaebench.run.plan import make_plan
+    from vaebench.run.runner import plan_grid
+    from vaebench.run.shards import shard_cells
+
+    preset = load_preset("smoke")
+    expansions = []
+    expand = Preset.cells
+    monkeypatch.setattr(Preset, "cells", lambda self: expansions.append(self) or expand(self))
+    plan = make_plan(preset, shard=(1, 2))
+    status = plan_grid(plan, tmp_path / "results")
+    assert len(expansions) == 1
+    assert plan.cells == tuple(shard_cells(list(plan.grid), 1, 2)) == status.cells
+    assert plan.metric_settings is preset.metric_settings and plan.checkpoints is preset.checkpoint_plan
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.cells = ()
+
+
+def test_the_data_path_help_names_every_file_dataset_of_the_registry():
+    from vaebench.cli import DATA_PATH_HELP
+    from vaebench.data import DATASETS
+
+    assert all(name in DATA_PATH_HELP for name, entry in DATASETS.items() if entry.from_file)
+    assert "mnist_inverted" in DATA_PATH_HELP and "dsprites_outline" not in DATA_PATH_HELP

@@ -11,10 +11,11 @@ import pytest
 
 from conftest import run_in_process
 from test_reliability import CELLS, GRID, digest, fake_results, one_line_error
-from vaebench import store
 from vaebench.errors import VaebenchError
-from vaebench.site import build as site_build
-from vaebench.site import build_site
+from vaebench.results import files
+from vaebench.results.files import MAX_JSON_DEPTH, read_json, write_json
+from vaebench.results.layout import GRID_FILE, HISTORY_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE, PICTURES_DIR
+from vaebench.site import build_site, publish
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def results(tmp_path):
 
 
 def manifest(out):
-    return json.loads((out / site_build.SITE_MANIFEST).read_text())
+    return json.loads((out / publish.SITE_MANIFEST).read_text())
 
 
 # --- build-site touches only what it can prove it wrote ------------------------
@@ -35,7 +36,7 @@ def test_a_folder_named_like_a_site_without_a_manifest_is_refused_and_untouched(
         (out / name).write_text(f"the user's {name}")
     before = digest(out)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
-    one_line_error(code, err, f"out dir {out} exists and is not a vaebench site", site_build.SITE_MANIFEST)
+    one_line_error(code, err, f"out dir {out} exists and is not a vaebench site", publish.SITE_MANIFEST)
     assert digest(out) == before
 
 
@@ -49,7 +50,7 @@ def test_a_manifest_naming_a_users_file_does_not_get_it_deleted(results, tmp_pat
         recorded = {"files": sorted(recorded["files"]) + ["notes.txt"]}
     else:
         recorded["files"]["notes.txt"] = {"sha256": hashlib.sha256(b"something else").hexdigest(), "build": "forged"}
-    (out / site_build.SITE_MANIFEST).write_text(json.dumps(recorded))
+    (out / publish.SITE_MANIFEST).write_text(json.dumps(recorded))
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
     assert code == 0, err
     assert (out / "notes.txt").read_text() == "mine"
@@ -65,7 +66,7 @@ def test_every_file_of_the_site_is_recorded_with_its_sha256_and_build(results, t
     build_site(results, out)
     files = manifest(out)["files"]
     on_disk = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-               for p in out.rglob("*") if p.is_file() and p.name != site_build.SITE_MANIFEST}
+               for p in out.rglob("*") if p.is_file() and p.name != publish.SITE_MANIFEST}
     assert {name: entry["sha256"] for name, entry in files.items()} == on_disk
     assert len({entry["build"] for entry in files.values()}) == 1
 
@@ -75,8 +76,8 @@ def test_a_site_file_the_user_changed_is_kept_when_the_build_drops_it(results, t
     build_site(results, out)
     page = out / "cells" / (CELLS[1].name.replace("/", "__") + ".html")
     page.write_text("my annotated copy")
-    params = json.loads((results / CELLS[1].name / store.PARAMS_FILE).read_text())
-    store.write_json(results / CELLS[1].name / store.PARAMS_FILE, {**params, "status": "failed", "failure": {"reason": "x"}})
+    params = json.loads((results / CELLS[1].name / PARAMS_FILE).read_text())
+    write_json(results / CELLS[1].name / PARAMS_FILE, {**params, "status": "failed", "failure": {"reason": "x"}})
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
     assert code == 0 and err.startswith("warning: left 1 file") and page.name in err, err
     assert page.read_text() == "my annotated copy"
@@ -107,7 +108,7 @@ def test_a_link_inside_the_site_is_never_written_through(results, tmp_path, caps
 def test_a_build_killed_while_moving_files_in_is_completed_by_the_next_without_leaving_any(results, tmp_path, monkeypatch):
     out = tmp_path / "site"
     build_site(results, out)
-    store.write_json(results / CELLS[0].name / store.METRICS_FILE, {"scores": {"recon_bce": 70.0, "mig": 0.5},
+    write_json(results / CELLS[0].name / METRICS_FILE, {"scores": {"recon_bce": 70.0, "mig": 0.5},
                                                                      "settings": {}, "seconds": {}})
     real_replace, moves = os.replace, []
 
@@ -117,15 +118,15 @@ def test_a_build_killed_while_moving_files_in_is_completed_by_the_next_without_l
         moves.append(target)
         real_replace(source, target)
 
-    monkeypatch.setattr(site_build.os, "replace", killed_after_three)
+    monkeypatch.setattr(publish.os, "replace", killed_after_three)
     with pytest.raises(KeyboardInterrupt):
         build_site(results, out)
-    monkeypatch.setattr(site_build.os, "replace", real_replace)
+    monkeypatch.setattr(publish.os, "replace", real_replace)
     warnings = []
     build_site(results, out, warn=warnings.append)
     assert warnings == []
     assert set(manifest(out)["files"]) == {p.relative_to(out).as_posix() for p in out.rglob("*")
-                                           if p.is_file() and p.name != site_build.SITE_MANIFEST}
+                                           if p.is_file() and p.name != publish.SITE_MANIFEST}
 
 
 @pytest.mark.parametrize("content", ['{"files": {"../outside": {"sha256": "%s", "build": "b"}}}' % ("0" * 64),
@@ -134,10 +135,10 @@ def test_a_build_killed_while_moving_files_in_is_completed_by_the_next_without_l
 def test_a_corrupt_site_manifest_is_one_line_and_nothing_changes(results, tmp_path, content, capsys):
     out = tmp_path / "site"
     build_site(results, out)
-    (out / site_build.SITE_MANIFEST).write_text(content)
+    (out / publish.SITE_MANIFEST).write_text(content)
     before = digest(out)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
-    one_line_error(code, err, f"corrupt site manifest {out / site_build.SITE_MANIFEST}")
+    one_line_error(code, err, f"corrupt site manifest {out / publish.SITE_MANIFEST}")
     assert digest(out) == before
 
 
@@ -160,25 +161,25 @@ def link_in_place(path, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["list", "evaluate", "build-site", "merge", "run grid"])
-@pytest.mark.parametrize("which", ["cell folder", store.PARAMS_FILE, store.METRICS_FILE])
+@pytest.mark.parametrize("which", ["cell folder", PARAMS_FILE, METRICS_FILE])
 def test_a_symbolic_link_in_a_results_dir_is_refused_naming_it(results, tmp_path, command, which, capsys):
     cell = results / CELLS[0].name
     link = link_in_place(cell if which == "cell folder" else cell / which, tmp_path)
     before = digest(tmp_path / "elsewhere")
     code, _, err = run_in_process(commands(results, tmp_path)[command], capsys)
     one_line_error(code, err, f"{link} is a symbolic link")
-    assert not (tmp_path / "site").exists() and not (tmp_path / "merged" / store.GRID_FILE).exists()
+    assert not (tmp_path / "site").exists() and not (tmp_path / "merged" / GRID_FILE).exists()
     assert digest(tmp_path / "elsewhere") == before
 
 
 @pytest.mark.parametrize("command", ["build-site", "merge", "evaluate"])
-@pytest.mark.parametrize("which", [f"{store.PICTURES_DIR}/reconstructions.png", store.HISTORY_FILE, store.PICTURES_DIR])
+@pytest.mark.parametrize("which", [f"{PICTURES_DIR}/reconstructions.png", HISTORY_FILE, PICTURES_DIR])
 def test_a_linked_picture_or_history_is_neither_published_nor_copied(results, tmp_path, command, which, capsys):
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"\x89PNG not the user's to publish")
     cell = results / CELLS[0].name
-    (cell / store.PICTURES_DIR).mkdir()
-    if which == store.PICTURES_DIR:
+    (cell / PICTURES_DIR).mkdir()
+    if which == PICTURES_DIR:
         (cell / which).rmdir()
         secret.parent.joinpath("pics").mkdir()
         secret.parent.joinpath("pics", "reconstructions.png").write_bytes(secret.read_bytes())
@@ -189,11 +190,11 @@ def test_a_linked_picture_or_history_is_neither_published_nor_copied(results, tm
     code, _, err = run_in_process(commands(results, tmp_path)[command], capsys)
     one_line_error(code, err, f"{cell / which} is a symbolic link")
     copies = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink() and secret.read_bytes() == p.read_bytes()]
-    assert copies == [secret] + ([secret.parent / "pics" / "reconstructions.png"] if which == store.PICTURES_DIR else [])
+    assert copies == [secret] + ([secret.parent / "pics" / "reconstructions.png"] if which == PICTURES_DIR else [])
 
 
 def test_a_pipe_in_place_of_a_results_file_is_refused_not_read(results, tmp_path, capsys):
-    path = results / CELLS[0].name / store.METRICS_FILE
+    path = results / CELLS[0].name / METRICS_FILE
     path.unlink()
     os.mkfifo(path)
     code, _, err = run_in_process(["list", "--results", results], capsys)  # reading a pipe would wait forever
@@ -203,11 +204,11 @@ def test_a_pipe_in_place_of_a_results_file_is_refused_not_read(results, tmp_path
 # --- JSON too deep or too large -------------------------------------------------
 
 def test_a_deeply_nested_metrics_file_is_one_line_and_a_problem_cell_on_the_site(results, tmp_path, capsys):
-    path = results / CELLS[0].name / store.METRICS_FILE
+    path = results / CELLS[0].name / METRICS_FILE
     path.write_text('{"scores": {}, "settings": ' + "[" * 100_000 + "]" * 100_000 + "}")
     for argv in (["list", "--results", results], ["evaluate", "--results", results]):
         code, _, err = run_in_process(argv, capsys)
-        one_line_error(code, err, f"corrupt results file {path}: nested deeper than {store.MAX_JSON_DEPTH} levels")
+        one_line_error(code, err, f"corrupt results file {path}: nested deeper than {MAX_JSON_DEPTH} levels")
     code, _, err = run_in_process(["build-site", "--results", results, "--out", tmp_path / "site"], capsys)
     assert code == 0, err
     index = (tmp_path / "site" / "index.html").read_text()
@@ -216,23 +217,23 @@ def test_a_deeply_nested_metrics_file_is_one_line_and_a_problem_cell_on_the_site
 
 @pytest.mark.parametrize("command", ["list", "build-site", "merge"])
 def test_a_deeply_nested_or_huge_params_or_grid_file_is_one_line(results, tmp_path, command, capsys, monkeypatch):
-    params = results / CELLS[0].name / store.PARAMS_FILE
+    params = results / CELLS[0].name / PARAMS_FILE
     params.write_text('{"name": ' + "[" * 5000 + "]" * 5000 + "}")
     code, _, err = run_in_process(commands(results, tmp_path)[command], capsys)
     one_line_error(code, err, f"corrupt results file {params}: nested deeper than")
-    monkeypatch.setattr(store, "MAX_JSON_BYTES", 100)
-    grid = results / store.GRID_FILE
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 100)
+    grid = results / GRID_FILE
     code, _, err = run_in_process(commands(results, tmp_path)[command], capsys)
     one_line_error(code, err, f"corrupt results file {grid}: {grid.stat().st_size} bytes, more than the 100")
 
 
 def test_json_as_deep_as_the_limit_is_read_and_one_level_deeper_is_refused(tmp_path):
     path = tmp_path / "nested.json"
-    path.write_text("[" * store.MAX_JSON_DEPTH + "]" * store.MAX_JSON_DEPTH)
-    assert store.read_json(path) is not None
-    path.write_text('{"a": ' + "[" * store.MAX_JSON_DEPTH + "]" * store.MAX_JSON_DEPTH + "}")
+    path.write_text("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)
+    assert read_json(path) is not None
+    path.write_text('{"a": ' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "}")
     with pytest.raises(VaebenchError, match="nested deeper than"):
-        store.read_json(path)
+        read_json(path)
 
 
 # --- names and places merge refuses before writing ------------------------------
@@ -242,11 +243,11 @@ def test_json_as_deep_as_the_limit_is_read_and_one_level_deeper_is_refused(tmp_p
 def test_an_over_long_cell_name_is_refused_before_merge_writes(tmp_path, long_name, capsys):
     source = tmp_path / "source"
     source.mkdir()
-    (source / store.GRID_FILE).write_text(json.dumps({"cells": {long_name: {"name": long_name}}}))
+    (source / GRID_FILE).write_text(json.dumps({"cells": {long_name: {"name": long_name}}}))
     into = fake_results(tmp_path / "into")
     before = digest(into)
     code, _, err = run_in_process(["merge", source, "--into", into], capsys)
-    one_line_error(code, err, "is not a cell name", f"at most {store.MAX_NAME_PART} characters")
+    one_line_error(code, err, "is not a cell name", f"at most {MAX_NAME_PART} characters")
     assert digest(into) == before
 
 
@@ -262,11 +263,11 @@ def test_merge_into_a_folder_inside_a_source_is_refused(results, tmp_path, capsy
 
 @pytest.mark.parametrize("command", ["list", "run grid", "merge"])
 def test_an_emptied_history_of_a_done_cell_is_reported_as_corrupt(results, tmp_path, command, capsys):
-    path = results / CELLS[0].name / store.HISTORY_FILE
+    path = results / CELLS[0].name / HISTORY_FILE
     path.write_bytes(b"")
     code, _, err = run_in_process(commands(results, tmp_path)[command], capsys)
     one_line_error(code, err, f"corrupt results file {path}: expected a CSV table with a header row")
-    assert not (tmp_path / "merged" / store.GRID_FILE).exists()
+    assert not (tmp_path / "merged" / GRID_FILE).exists()
 
 
 def test_a_file_in_place_of_a_cell_s_folder_is_one_line(results, tmp_path, capsys):
@@ -284,7 +285,7 @@ def test_a_site_with_a_manifest_without_digests_is_rebuilt_where_the_build_write
     (out / "index.html").write_text("the old front page")
     (out / "cells" / "old__cell.html").write_text("a page of a cell no longer in the results")
     names = sorted(manifest(out)["files"]) + ["cells/old__cell.html"]
-    (out / site_build.SITE_MANIFEST).write_text(json.dumps({"files": names}))
+    (out / publish.SITE_MANIFEST).write_text(json.dumps({"files": names}))
     warnings = []
     build_site(results, out, warn=warnings.append)
     assert "vaebench report" in (out / "index.html").read_text()
@@ -294,7 +295,7 @@ def test_a_site_with_a_manifest_without_digests_is_rebuilt_where_the_build_write
 
 
 def test_a_deeply_nested_pictures_file_is_one_line_naming_it(results, tmp_path, capsys):
-    pictures = results / CELLS[0].name / store.PICTURES_DIR
+    pictures = results / CELLS[0].name / PICTURES_DIR
     pictures.mkdir()
     (pictures / "pictures.json").write_text("[" * 100_000 + "]" * 100_000)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", tmp_path / "site"], capsys)

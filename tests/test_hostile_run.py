@@ -5,18 +5,20 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from conftest import VAEBENCH, run_in_process, run_vaebench, write_preset
-from vaebench import store
 from vaebench.data.tables import MAX_COLUMNS, read_csv_table
 from vaebench.errors import VaebenchError
+from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
+from vaebench.results.records import CellStatus, DATA_KEY, cell_status, read_grid
 from vaebench.run.scoring_pool import usable_cores
 
-CELLS = ["dsprites32/vae/conv/z2/s0", "dsprites32/vae/conv/z2/s1"]
+#: the Ctrl-C tests' two cells: mlp, so that the first trains its 3,000 steps in seconds (the second is still
+#: training when Ctrl-C comes)
+CELLS = ["dsprites32/vae/mlp/z2/s0", "dsprites32/vae/mlp/z2/s1"]
 
 
 def _csv(path, header, rows):
@@ -28,7 +30,7 @@ def _csv(path, header, rows):
 
 def _start(preset, results, *extra):
     """`vaebench run grid` in its own process group, as a terminal starts it."""
-    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, *map(str, extra)]
+    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--no-references", "--results", results, *map(str, extra)]
     return subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -63,11 +65,11 @@ def _stop_with_ctrl_c(process, presses=1, within=90, to_group=True):
 @pytest.mark.slow
 @pytest.mark.parametrize("workers, to_group", [(0, True), (len(usable_cores()) + 1, True), (len(usable_cores()) + 1, False)])
 def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_path, workers, to_group):
-    preset = write_preset(tmp_path / "p.toml", seeds=[0, 1], steps=3000, log_every=10)
+    preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=3000, log_every=10)
     results = tmp_path / "r"
     first, second = (results / name for name in CELLS)
     process = _start(preset, results, "--score-workers", workers)
-    _wait_for(first / store.PARAMS_FILE, process)
+    _wait_for(first / PARAMS_FILE, process)
     finished = {path.name: path.read_bytes() for path in first.iterdir() if path.is_file()}
     code, out, err = _stop_with_ctrl_c(process, to_group=to_group)
     assert code == 130, err[-2000:]
@@ -76,7 +78,7 @@ def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_p
     assert "Traceback" not in err
     for name, content in finished.items():
         assert (first / name).read_bytes() == content, f"{name} of the finished cell changed"
-    assert store.cell_status(first) == store.CellStatus.DONE and store.cell_status(second) == store.CellStatus.PENDING
+    assert cell_status(first) == CellStatus.DONE and cell_status(second) == CellStatus.PENDING
     if workers:
         cores = len(usable_cores())
         assert err.count(f"--score-workers {workers} is more than the {cores} cores") == 1
@@ -89,14 +91,14 @@ def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_p
 
 @pytest.mark.slow
 def test_a_second_ctrl_c_exits_at_once_leaving_a_readable_store(tmp_path):
-    preset = write_preset(tmp_path / "p.toml", seeds=[0, 1], steps=3000, log_every=10)
+    preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=3000, log_every=10)
     results = tmp_path / "r"
     process = _start(preset, results, "--score-workers", 0)
-    _wait_for(results / CELLS[0] / store.PARAMS_FILE, process)
+    _wait_for(results / CELLS[0] / PARAMS_FILE, process)
     code, _, _ = _stop_with_ctrl_c(process, presses=2, within=20)
     assert code == 130
-    assert sorted(store.read_grid(results)) == CELLS
-    assert [store.cell_status(results / name) for name in CELLS] == [store.CellStatus.DONE, store.CellStatus.PENDING]
+    assert sorted(read_grid(results).cells) == CELLS
+    assert [cell_status(results / name) for name in CELLS] == [CellStatus.DONE, CellStatus.PENDING]
 
 
 @pytest.mark.slow
@@ -104,8 +106,9 @@ def test_ctrl_c_stops_a_pack_between_compiled_calls_and_stores_none_of_it(tmp_pa
     pytest.importorskip("jax")
     preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=100000, log_every=10)
     results = tmp_path / "r"
-    members = [results / name.replace("conv", "mlp") for name in CELLS]
-    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, "--pack", "2", "--score-workers", "0"]
+    members = [results / name for name in CELLS]
+    command = [*VAEBENCH, "run", "grid", "--preset", preset, "--results", results, "--pack", "2", "--score-workers", "0",
+               "--no-references"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "KERAS_BACKEND": "jax"})
     _wait_for(members[1], process, seconds=300)  # the pack makes its members' dirs, then builds and trains
@@ -113,7 +116,7 @@ def test_ctrl_c_stops_a_pack_between_compiled_calls_and_stores_none_of_it(tmp_pa
     code, out, err = _stop_with_ctrl_c(process)
     assert code == 130, err[-2000:]
     assert err.strip().splitlines()[-1].startswith("interrupted: 0 of 2 cells are trained"), err[-2000:]
-    assert all(store.cell_status(member) == store.CellStatus.PENDING for member in members)
+    assert all(cell_status(member) == CellStatus.PENDING for member in members)
 
 
 # --- CSV files ---------------------------------------------------------------------------
@@ -172,12 +175,12 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
     preset = write_preset(tmp_path / "p.toml", dataset="csv", models=["vae"], families=["mlp"], steps=20)
     results = tmp_path / "r"
     common = ["--preset", preset, "--results", results]
-    trained = run_vaebench("run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0)
+    trained = run_vaebench("run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0, "--no-references")
     assert trained.returncode == 0, trained.stderr[-2000:]
-    (cell,) = [path.parent for path in results.rglob(store.PARAMS_FILE)]
-    recorded = json.loads((cell / store.PARAMS_FILE).read_text())[store.DATA_KEY]
+    (cell,) = [path.parent for path in results.rglob(PARAMS_FILE)]
+    recorded = json.loads((cell / PARAMS_FILE).read_text())[DATA_KEY]
     assert recorded["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest() and recorded["size"] == data.stat().st_size
-    assert store.DATA_KEY not in json.loads((cell / store.METRICS_FILE).read_text())
+    assert DATA_KEY not in json.loads((cell / METRICS_FILE).read_text())
 
     _table(data, shift=5)  # same columns, other values
     before = _snapshot(results)
@@ -190,9 +193,9 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
 
     allowed = run_vaebench("evaluate", *common, "--data-path", data, "--allow-changed-data")
     assert allowed.returncode == 0, allowed.stderr[-2000:]
-    metrics = json.loads((cell / store.METRICS_FILE).read_text())
-    assert metrics[store.DATA_KEY]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
-    assert metrics["scores"] != json.loads(before[cell / store.METRICS_FILE])["scores"]
+    metrics = json.loads((cell / METRICS_FILE).read_text())
+    assert metrics[DATA_KEY]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert metrics["scores"] != json.loads(before[cell / METRICS_FILE])["scores"]
     again = run_vaebench("evaluate", *common, "--data-path", data)  # now scored on this data: nothing to refuse
     assert again.returncode == 0, again.stderr[-2000:]
 
@@ -203,12 +206,12 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
     assert _snapshot(results) == before
 
     # results stored before fingerprints were recorded are scored as before
-    params = json.loads((cell / store.PARAMS_FILE).read_text())
-    del params[store.DATA_KEY]
-    (cell / store.PARAMS_FILE).write_text(json.dumps(params))
-    metrics = json.loads((cell / store.METRICS_FILE).read_text())
-    del metrics[store.DATA_KEY]
-    (cell / store.METRICS_FILE).write_text(json.dumps(metrics))
+    params = json.loads((cell / PARAMS_FILE).read_text())
+    del params[DATA_KEY]
+    (cell / PARAMS_FILE).write_text(json.dumps(params))
+    metrics = json.loads((cell / METRICS_FILE).read_text())
+    del metrics[DATA_KEY]
+    (cell / METRICS_FILE).write_text(json.dumps(metrics))
     _table(data, shift=9)
     older = run_vaebench("evaluate", *common, "--data-path", data)
     assert older.returncode == 0, older.stderr[-2000:]

@@ -9,7 +9,7 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
 def test_the_import_contracts_hold():
-    """Layers (cli over the run stages over the report over drawing, training, the grid, scoring, models, data, store),
+    """Layers (cli over the run stages over the report over drawing, training, the grid, scoring, models, data, results),
     a report that loads no model, dataset, training or drawing, a Keras-free vocabulary, and no import cycles."""
     run = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

@@ -1,20 +1,22 @@
 """Packed training and the batches behind it: packs form from like cells, a packed cell is the cell trained alone."""
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rich.console import Console
 
-from conftest import run_jax_script, run_vaebench
-from fake_data import Squares
+from conftest import run_in_process, run_jax_script, run_vaebench
+from fake_data import NoisySquares, Squares
 from vaebench.run.batches import batches, can_be_resident
 from vaebench.data import get_dataset
 from vaebench.data.base import FactorDataset
 from vaebench.grid import Cell, load_preset
 from vaebench.models import get_model_class
-from vaebench.run.packing import form_packs
+from vaebench.run.packing import drawn_in_program, form_packs
+from vaebench.run.plan import make_plan
 from vaebench.run.runner import plan_grid, training_packs
 
 HERE = Path(__file__).parent
@@ -56,7 +58,7 @@ def test_packs_hold_cells_that_differ_only_in_seed_and_numeric_hyperparameters()
 def test_packing_off_the_jax_backend_says_so_once_and_trains_one_cell_at_a_time(tmp_path):
     preset = load_preset("smoke").with_overrides(models=["vae", "beta_vae"], seeds=[0, 1])
     out = io.StringIO()
-    packs = training_packs(plan_grid(preset, tmp_path / "results"), 4, Console(file=out))
+    packs = training_packs(plan_grid(make_plan(preset), tmp_path / "results"), 4, Console(file=out))
     assert out.getvalue().count("packing needs the JAX backend") == 1
     assert sorted(len(pack) for pack in packs) == [1] * 8
 
@@ -79,25 +81,31 @@ def test_only_datasets_drawn_from_their_factor_grid_alone_are_resident():
 
 
 PACK_SCRIPT = """
-import json, sys
+import json, sys, warnings
 sys.path.insert(0, {tests!r})
 from pathlib import Path
 import keras, numpy as np, pandas as pd
+from fake_data import NoisySquares
 from test_packing import PoisonedSquares, _cell
-from vaebench.run.batches import batches, can_be_resident
+from vaebench.run.batches import batches
 from vaebench.models import get_model_class
-from vaebench.run.packing import train_pack
+from vaebench.run.packing import drawn_in_program, train_pack
 from vaebench.run.train import train_cell
 assert keras.backend.backend() == "jax"
-out, dataset = Path({out!r}), PoisonedSquares()
+out, dataset = Path({out!r}), {dataset}
+cells = {cells}
 rng = np.random.default_rng(3)
-resident_same = can_be_resident(dataset) and all(np.array_equal(np.asarray(next(stream)[0]), dataset.sample(16, rng).images, equal_nan=True)
-                                                 for stream in [batches(dataset, get_model_class("vae"), 16, 3)] for _ in range(5))
-cells = [_cell(seed=seed, hparams=(("beta", beta),)) for seed, beta in ((0, 1.0), (1, 4.0), (2, 2.0))]
-packed = train_pack(cells, dataset, out / "packed")
+same_batches = all(np.array_equal(np.asarray(next(stream)[0]), dataset.sample(16, rng).images, equal_nan=True)
+                   for stream in [batches(dataset, get_model_class("vae"), 16, 3)] for _ in range(5))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("default")
+    packed = train_pack(cells, dataset, out / "packed")
+    train_pack(cells, dataset, out / "packed again")
 alone = [train_cell(cell, dataset, out / "alone" / cell.name) for cell in cells]
 z = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
-report = {{"resident_same": resident_same, "status": [], "failure": [], "history_close": [], "decoder_close": [], "pack_size": []}}
+report = {{"same_batches": same_batches, "in_program": drawn_in_program(dataset, get_model_class(cells[0].model)),
+           "host_notices": sum("draw their batches on the host" in str(w.message) for w in caught),
+           "status": [], "failure": [], "history_close": [], "decoder_close": [], "pack_size": []}}
 for cell, p, a in zip(cells, packed, alone):
     report["status"].append([p["status"], a["status"]])
     report["failure"].append([p.get("failure"), a.get("failure")])
@@ -111,11 +119,17 @@ print(json.dumps(report))
 """
 
 
+def _pack_report(tmp_path, dataset: str, seeds_and_betas) -> dict:
+    cells = "[" + ", ".join(f"_cell(dataset=dataset.name, seed={seed}, hparams=(('beta', {beta}),))" for seed, beta in seeds_and_betas) + "]"
+    return run_jax_script(PACK_SCRIPT.format(tests=str(HERE), out=str(tmp_path), dataset=dataset, cells=cells))
+
+
 @pytest.mark.slow
 def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_cell(tmp_path):
-    """JAX: three cells (different seeds and β) packed, and each alone through ``fit``; one draws the NaN point."""
-    report = run_jax_script(PACK_SCRIPT.format(tests=str(HERE), out=str(tmp_path)))
-    assert report["resident_same"]
+    """JAX: three cells (different seeds and β) packed, and each alone through ``fit``; one draws the NaN point.
+    Their images are looked up inside the compiled program."""
+    report = _pack_report(tmp_path, "PoisonedSquares()", ((0, 1.0), (1, 4.0), (2, 2.0)))
+    assert report["same_batches"] and report["in_program"] and report["host_notices"] == 0
     assert report["pack_size"] == [3, 3, 3]
     assert [packed for packed, _ in report["status"]] == ["done", "failed", "done"]
     assert all(packed == alone for packed, alone in report["status"])
@@ -124,21 +138,60 @@ def test_a_packed_cell_is_the_cell_trained_alone_and_a_nan_fails_only_its_own_ce
     assert all(report["history_close"]) and report["decoder_close"] == [True, True]
 
 
-def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path):
-    result = run_vaebench("run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r")
-    assert result.returncode == 2 and result.stderr.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
+@pytest.mark.slow
+def test_a_packed_cell_of_a_noisy_dataset_is_the_cell_trained_alone_and_its_host_drawn_batches_are_named_once(tmp_path):
+    """JAX: noise drawn from each cell's own stream cannot come from a grid, so the pack draws on the host, and says so once."""
+    report = _pack_report(tmp_path, "NoisySquares()", ((0, 1.0), (1, 4.0)))
+    assert report["same_batches"] and not report["in_program"] and report["host_notices"] == 1
+    assert report["status"] == [["done", "done"], ["done", "done"]] and report["pack_size"] == [2, 2]
+    assert all(report["history_close"]) and report["decoder_close"] == [True, True]
+
+
+TRANSFER_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+import jax
+from test_packing import PoisonedSquares, _cell
+from vaebench.run.batches import resident_grid
+from vaebench.run.packing import train_pack
+dataset = PoisonedSquares()
+resident_grid(dataset)  # the grid goes to the device once per process, before any pack
+sent, send = [], jax.device_put
+def counted(value, *args, **kwargs):
+    sent[-1].append([(str(leaf.dtype), list(leaf.shape)) for leaf in jax.tree.leaves(value)])
+    return send(value, *args, **kwargs)
+jax.device_put = counted
+for members in (1, 2, 4):
+    sent.append([])
+    train_pack([_cell(seed=seed) for seed in (0, 2, 4, 6)[:members]], dataset, Path({out!r}) / str(members))
+print(json.dumps(sent))
+"""
+
+
+@pytest.mark.slow
+def test_each_compiled_call_receives_one_array_of_grid_positions_whatever_the_pack_size(tmp_path):
+    """JAX: 30 steps at 10 per call are 3 transfers, each (steps, members, batch) int32, for packs of 1, 2 and 4."""
+    sent = run_jax_script(TRANSFER_SCRIPT.format(tests=str(HERE), out=str(tmp_path)))
+    assert sent == [[[["int32", [10, members, 16]]]] * 3 for members in (1, 2, 4)]
+
+
+def test_only_packs_of_resident_grids_read_by_the_images_alone_are_drawn_in_the_program():
+    assert drawn_in_program(PoisonedSquares(), get_model_class("beta_vae"))
+    assert not drawn_in_program(PoisonedSquares(), get_model_class("cvae"))  # reads the labels too
+    assert not drawn_in_program(NoisySquares(), get_model_class("beta_vae"))  # noise from the cell's stream
+
+
+def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path, capsys):
+    code, _, err = run_in_process(["run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r"], capsys)
+    assert code == 2 and err.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
     assert not (tmp_path / "r").exists()
 
 
-def test_building_for_training_creates_the_optimizer_and_metrics_variables_fit_would():
-    """Packing stacks every variable before the first step, built by Keras' private Trainer._symbolic_build."""
-    from vaebench.run.packing import build_for_training
-    from vaebench.run.train import build_model
-
-    dataset = Squares()
-    cell = _cell()
-    model = build_model(cell, dataset)
-    assert len(model.optimizer.variables) < len(model.trainable_variables)  # iteration and learning rate only
-    build_for_training(model, next(batches(dataset, get_model_class(cell.model), cell.batch_size, cell.seed)))
-    assert len(model.optimizer.variables) >= 2 * len(model.trainable_variables)  # Adam: two moments per weight
-    assert model.metrics_variables
+def test_an_unknown_precision_and_bfloat16_off_jax_are_refused_in_one_line(tmp_path):
+    for precision, error in (("float16", "bad --precision float16: expected one of float32, tf32, bfloat16"),
+                             ("bfloat16", "--precision bfloat16 needs the JAX backend (KERAS_BACKEND=jax); this is tensorflow")):
+        result = run_vaebench("run", "grid", "--preset", "smoke", "--precision", precision, "--results", tmp_path / "r",
+                              env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+        assert result.returncode == 2 and result.stderr.strip() == f"error: {error}"
+        assert not (tmp_path / "r").exists()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaebench import store
-from vaebench.pictures.spec import (INFORMATIVE_KL, LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS,
+from vaebench.results.layout import LATENTS_FILE, PARAMS_FILE, PICTURES_DIR, PICTURES_FILE
+from vaebench.pictures.spec import (INFORMATIVE_KL, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS,
                                    pictures_are_current)
 from vaebench.pictures.images import RECONSTRUCTIONS
 from vaebench.pictures.latents import latent_order
@@ -21,14 +21,14 @@ def _sprite_shape(tile: dict, rows: int, cols: int) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_run_grid_leaves_every_cell_with_current_pictures_whose_sprites_match_their_description(smoke_results):
-    cells = [p.parent for p in smoke_results.rglob(store.PARAMS_FILE)]
+    cells = [p.parent for p in smoke_results.rglob(PARAMS_FILE)]
     assert cells
     for cell in cells:
         assert pictures_are_current(cell), cell  # drawn by `run grid` itself, before any build-site
-        folder = cell / store.PICTURES_DIR
+        folder = cell / PICTURES_DIR
         meta = json.loads((folder / PICTURES_FILE).read_text())
         assert meta["version"] == PICTURES_VERSION
-        latents = json.loads((cell / store.PARAMS_FILE).read_text())["latent_dim"]
+        latents = json.loads((cell / PARAMS_FILE).read_text())["latent_dim"]
         assert sorted(meta["order"]) == list(range(latents)) and len(meta["strength"]) == latents
         assert [meta["strength"][i] for i in meta["order"]] == sorted(meta["strength"], reverse=True)
         if meta["gaussian"]:

@@ -11,24 +11,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_METRICS, run_vaebench, write_preset
-from vaebench import load_experiments, load_references, store
+from conftest import run_vaebench, write_preset
+from vaebench import load_experiments, load_references
 from vaebench.data import get_dataset
 from vaebench.data.base import FactorDataset
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
 from vaebench.metrics.published import PUBLISHED
-from vaebench.metrics.spec import METRICS, SCORES, chance_level
+from vaebench.metrics.spec import FAST_SETTINGS, METRICS, SCORES, chance_level, resolve_settings
+from vaebench.results.files import write_json
+from vaebench.results.layout import LOCK_FILE, METRICS_FILE, REFERENCES_DIR, is_cell_name, reference_name
+from vaebench.results.lock import remove_leftovers
+from vaebench.results.records import read_metrics, record_cells, write_metrics
 
-#: more samples than TINY_METRICS where a test bounds an estimator's value, still seconds per row
-BOUNDED = {**TINY_METRICS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200, "beta_vae_points_eval": 200,
-           "factor_vae_variance_samples": 1000, "factor_vae_votes_train": 200, "factor_vae_votes_eval": 200,
-           "dci_num_train": 300, "dci_num_test": 150, "dci_trees": 5}
+#: more samples than the fast counts where a test bounds an estimator's value, still seconds per row
+BOUNDED = resolve_settings({**FAST_SETTINGS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200,
+                            "beta_vae_points_eval": 200, "factor_vae_variance_samples": 1000, "factor_vae_votes_train": 200,
+                            "factor_vae_votes_eval": 200, "dci_num_train": 300, "dci_num_test": 150, "dci_trees": 5})
 
 
 def _digest(root: Path) -> dict:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != store.LOCK_FILE}
+            if p.is_file() and p.name != LOCK_FILE}
 
 
 def _cell(dataset: str, image_size=None, family="conv", latent_dim=2, seed=0) -> Cell:
@@ -136,11 +140,12 @@ def test_mean_image_of_fair_coin_pixels_costs_ln2_per_pixel(tmp_path):
 
 
 def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
+    from vaebench.run.plan import make_plan
     from vaebench.run.references import ROW_METRICS, compute_references
 
     preset = load_preset(str(write_preset(tmp_path / "grid.toml")))
     results = tmp_path / "results"
-    assert compute_references(preset, results) == 5
+    assert compute_references(make_plan(preset), results) == 5
     frame = load_references(results)
     assert sorted(set(frame["reference"])) == ["chance", "mean_image", "pca", "random", "untrained"]
     for (reference, family, latent_dim, seed), rows in frame.groupby(["reference", "family", "latent_dim", "seed"],
@@ -152,35 +157,35 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
             assert (latent_dim, seed) == (2, 0)
         else:
             assert pd.isna(latent_dim) and pd.isna(seed)
-    untrained = store.read_metrics(results / store.reference_name("dsprites32", "untrained", "conv", 2, 0))
+    untrained = read_metrics(results / reference_name("dsprites32", "untrained", "conv", 2, 0))
     row = frame[frame["reference"] == "untrained"].set_index("metric")
-    assert row.loc["recon_bce", "value"] == untrained["scores"]["recon_bce"]
-    assert row.loc["classifier_accuracy", "note"] == untrained["scores"]["classifier_accuracy"]
+    assert row.loc["recon_bce", "value"] == untrained.scores["recon_bce"]
+    assert row.loc["classifier_accuracy", "note"] == untrained.scores["classifier_accuracy"]
     assert load_experiments(results) == []  # rows are never cells, and no cell may be named like one
-    assert not store.is_cell_name("references/vae/conv/z2/s0") and store.is_cell_name("dsprites32/vae/conv/z2/s0")
+    assert not is_cell_name("references/vae/conv/z2/s0") and is_cell_name("dsprites32/vae/conv/z2/s0")
 
     before = _digest(results)
-    assert compute_references(preset, results) == 0
+    assert compute_references(make_plan(preset), results) == 0
     assert _digest(results) == before
 
-    pca_dir = results / store.reference_name("dsprites32", "pca", latent_dim=2, seed=0)
-    record = store.read_metrics(pca_dir)
-    mig = record["scores"].pop("mig")
-    del record["seconds"]["mig"]
-    store.write_json(pca_dir / store.METRICS_FILE, record)
-    assert compute_references(preset, results) == 1
-    assert store.read_metrics(pca_dir)["scores"]["mig"] == mig  # the same streams give the same number
+    pca_dir = results / reference_name("dsprites32", "pca", latent_dim=2, seed=0)
+    record = read_metrics(pca_dir)
+    mig = record.scores.pop("mig")
+    del record.seconds["mig"]
+    write_metrics(pca_dir, record)
+    assert compute_references(make_plan(preset), results) == 1
+    assert read_metrics(pca_dir).scores["mig"] == mig  # the same streams give the same number
 
     leftover, staging = pca_dir / ".metrics.json.abcd1234.tmp", pca_dir.parent / ".s0.staging-abcd1234"
     leftover.write_text("{")
     (staging / "inner").mkdir(parents=True)
-    assert set(store.remove_leftovers(results)) == {leftover, staging}
-    assert store.read_metrics(pca_dir)["scores"]["mig"] == mig
+    assert set(remove_leftovers(results)) == {leftover, staging}
+    assert read_metrics(pca_dir).scores["mig"] == mig
 
 
 def test_reader_needs_no_keras_and_refuses_a_foreign_row(tmp_path):
-    row = tmp_path / store.reference_name("dsprites32", "pca", latent_dim=4, seed=1)
-    store.write_json(row / store.METRICS_FILE, {"scores": {"mig": 0.01, "sap": "n/a: why"}, "settings": {}, "seconds": {}})
+    row = tmp_path / reference_name("dsprites32", "pca", latent_dim=4, seed=1)
+    write_json(row / METRICS_FILE, {"scores": {"mig": 0.01, "sap": "n/a: why"}, "settings": {}, "seconds": {}})
     script = ("import sys, json; from vaebench import load_references; f = load_references(sys.argv[1]); "
               "print(json.dumps([sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'jax')), "
               "f.to_dict('records')], default=str))")
@@ -191,7 +196,7 @@ def test_reader_needs_no_keras_and_refuses_a_foreign_row(tmp_path):
     assert [(r["dataset"], r["reference"], r["latent_dim"], r["seed"], r["metric"]) for r in records] == [
         ("dsprites32", "pca", 4, 1, "mig"), ("dsprites32", "pca", 4, 1, "sap")]
     assert records[0]["value"] == 0.01 and records[1]["note"] == "n/a: why"
-    store.write_json(tmp_path / store.REFERENCES_DIR / "dsprites32" / "nonsense" / store.METRICS_FILE, {"scores": {}})
+    write_json(tmp_path / REFERENCES_DIR / "dsprites32" / "nonsense" / METRICS_FILE, {"scores": {}})
     with pytest.raises(VaebenchError, match="is not a calibration row"):
         load_references(tmp_path)
 
@@ -199,19 +204,19 @@ def test_reader_needs_no_keras_and_refuses_a_foreign_row(tmp_path):
 def test_merge_copies_reference_rows_the_fullest_copy_winning(tmp_path):
     from vaebench.run.shards import merge_results
 
-    name = store.reference_name("dsprites32", "random", latent_dim=2, seed=0)
-    other = store.reference_name("dsprites32", "random", latent_dim=2, seed=1)
+    name = reference_name("dsprites32", "random", latent_dim=2, seed=0)
+    other = reference_name("dsprites32", "random", latent_dim=2, seed=1)
     shards = [tmp_path / "a", tmp_path / "b"]
     for shard in shards:
-        store.record_cells(shard, {})
-    store.write_json(shards[0] / name / store.METRICS_FILE, {"scores": {"mig": 0.1}, "settings": {}, "seconds": {"mig": 1}})
-    store.write_json(shards[1] / name / store.METRICS_FILE,
-                     {"scores": {"mig": 0.1, "sap": 0.0}, "settings": {}, "seconds": {"mig": 1, "sap": 1}})
-    store.write_json(shards[1] / other / store.METRICS_FILE, {"scores": {"mig": 0.2}, "settings": {}, "seconds": {}})
+        record_cells(shard, {})
+    write_json(shards[0] / name / METRICS_FILE, {"scores": {"mig": 0.1}, "settings": {}, "seconds": {"mig": 1}})
+    write_json(shards[1] / name / METRICS_FILE,
+               {"scores": {"mig": 0.1, "sap": 0.0}, "settings": {}, "seconds": {"mig": 1, "sap": 1}})
+    write_json(shards[1] / other / METRICS_FILE, {"scores": {"mig": 0.2}, "settings": {}, "seconds": {}})
     into = tmp_path / "merged"
     merge_results(shards, into)
-    assert store.read_metrics(into / name) == store.read_metrics(shards[1] / name)
-    assert store.read_metrics(into / other) == store.read_metrics(shards[1] / other)
+    assert read_metrics(into / name) == read_metrics(shards[1] / name)
+    assert read_metrics(into / other) == read_metrics(shards[1] / other)
     before = _digest(into)
     merge_results(shards, into)
     assert _digest(into) == before
@@ -240,7 +245,7 @@ def test_run_grid_scores_the_rows_after_its_cells_and_no_references_skips_them(t
     assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == 1
     import shutil
 
-    shutil.rmtree(results / store.REFERENCES_DIR)
+    shutil.rmtree(results / REFERENCES_DIR)
     rerun = run_vaebench("run", "grid", "--preset", preset, "--results", results, "--no-references")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "0 to train" in rerun.stdout and not (results / store.REFERENCES_DIR).exists()
+    assert "0 to train" in rerun.stdout and not (results / REFERENCES_DIR).exists()

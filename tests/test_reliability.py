@@ -18,27 +18,33 @@ from pathlib import Path
 import pytest
 
 from conftest import VAEBENCH, run_in_process
-from vaebench import store
 from vaebench.errors import VaebenchError
 from vaebench.grid import load_preset
 from vaebench.metrics import metric_names
-from vaebench.site import build as site_build
-from vaebench.site import build_site
+from vaebench.results import records
+from vaebench.results.experiments import load_experiments
+from vaebench.results.files import STAGING_DIR, TMP_FILE, make_staging_dir, replace_cell_dir, write_json, write_text
+from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, LOCK_FILE, LOCK_INFO_FILE, METRICS_FILE, MODEL_FILES,
+                                     PARAMS_FILE, is_cell_name)
+from vaebench.results.records import record_cells
+from vaebench.site import build as site_build, build_site
+from vaebench.site.publish import SITE_MANIFEST
 
-#: `vaebench run grid` with these options asks for exactly the cells `fake_results` writes
-GRID = ["--preset", "smoke", "--models", "vae", "--latent-dims", "2,3"]
+#: `vaebench run grid` with these options asks for exactly the cells `fake_results` writes, and scores no calibration
+#: rows (these tests are about the cells' files; rows would be seconds of real scoring per command)
+GRID = ["--preset", "smoke", "--models", "vae", "--latent-dims", "2,3", "--no-references"]
 CELLS = load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3]).cells()
 
 
 def fake_results(root: Path) -> Path:
     """A finished, fully scored results dir of the GRID cells, without weights (nothing left to train or score)."""
-    store.record_cells(root, {cell.name: cell.to_params() for cell in CELLS}, {"smoke": load_preset("smoke").description})
+    record_cells(root, {cell.name: cell.to_params() for cell in CELLS}, {"smoke": load_preset("smoke").description})
     for index, cell in enumerate(CELLS):
         cell_dir = root / cell.name
-        store.write_text(cell_dir / store.HISTORY_FILE, "step,loss\n10,90.5\n20,80.25\n")
-        store.write_json(cell_dir / store.METRICS_FILE, {"scores": {"recon_bce": 80.0 + index, "mig": 0.1 * index},
-                                                         "settings": {}, "seconds": dict.fromkeys(metric_names(), 0.0)})
-        store.write_json(cell_dir / store.PARAMS_FILE, {**cell.to_params(), "status": "done", "wall_seconds": 1.0})
+        write_text(cell_dir / HISTORY_FILE, "step,loss\n10,90.5\n20,80.25\n")
+        write_json(cell_dir / METRICS_FILE, {"scores": {"recon_bce": 80.0 + index, "mig": 0.1 * index},
+                                             "settings": {}, "seconds": dict.fromkeys(metric_names(), 0.0)})
+        write_json(cell_dir / PARAMS_FILE, {**cell.to_params(), "status": "done", "wall_seconds": 1.0})
     return root
 
 
@@ -52,7 +58,7 @@ def site_digest(out: Path) -> dict:
     """Like digest, with the build date (the one line that differs between two builds) blanked, and the manifest
     (which records the build and index.html's digest) as the names it lists."""
     date = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
-    return {str(p.relative_to(out)): sorted(json.loads(p.read_text())["files"]) if p.name == site_build.SITE_MANIFEST
+    return {str(p.relative_to(out)): sorted(json.loads(p.read_text())["files"]) if p.name == SITE_MANIFEST
             else hashlib.sha256(date.sub(b"DATE", p.read_bytes())).hexdigest()
             for p in sorted(Path(out).rglob("*")) if p.is_file()}
 
@@ -82,16 +88,16 @@ def test_rebuild_keeps_unrelated_files_and_replaces_only_its_own(results, tmp_pa
     build_site(results, out)
     (out / "notes.txt").write_text("mine")
     (out / "cells" / "draft.md").write_text("mine too")
-    dropped = json.loads((results / CELLS[1].name / store.PARAMS_FILE).read_text())
-    store.write_json(results / CELLS[1].name / store.PARAMS_FILE, {**dropped, "status": "failed", "failure": {"reason": "x"}})
+    dropped = json.loads((results / CELLS[1].name / PARAMS_FILE).read_text())
+    write_json(results / CELLS[1].name / PARAMS_FILE, {**dropped, "status": "failed", "failure": {"reason": "x"}})
     build_site(results, out)
     assert (out / "notes.txt").read_text() == "mine" and (out / "cells" / "draft.md").read_text() == "mine too"
-    manifest = json.loads((out / site_build.SITE_MANIFEST).read_text())["files"]
+    manifest = json.loads((out / SITE_MANIFEST).read_text())["files"]
     assert "notes.txt" not in manifest and "index.html" in manifest
     pages = sorted(p.name for p in (out / "cells").glob("*.html"))
     assert pages == [CELLS[0].name.replace("/", "__") + ".html"]  # the failed cell's old page is gone
     assert sorted(manifest) == sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                                      if p.is_file() and p.name not in ("notes.txt", "draft.md", site_build.SITE_MANIFEST))
+                                      if p.is_file() and p.name not in ("notes.txt", "draft.md", SITE_MANIFEST))
 
 
 def test_an_empty_out_dir_is_built_into_and_a_site_without_a_manifest_is_refused(results, tmp_path, capsys):
@@ -106,7 +112,7 @@ def test_an_empty_out_dir_is_built_into_and_a_site_without_a_manifest_is_refused
         (legacy / name).write_text("old")
     before = digest(legacy)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", legacy], capsys)
-    one_line_error(code, err, "is not a vaebench site", site_build.SITE_MANIFEST)
+    one_line_error(code, err, "is not a vaebench site", SITE_MANIFEST)
     assert digest(legacy) == before
 
 
@@ -174,7 +180,7 @@ def run_until(process: subprocess.Popen, started) -> float:
 def new_staging_dir(folder: Path):
     """A test: has a staging folder appeared somewhere under ``folder`` since now (the command has started writing)?"""
     def staging_dirs():
-        return {p for p in folder.rglob(".*") if store.STAGING_DIR.fullmatch(p.name)} if folder.is_dir() else set()
+        return {p for p in folder.rglob(".*") if STAGING_DIR.fullmatch(p.name)} if folder.is_dir() else set()
     before = staging_dirs()
     return lambda: bool(staging_dirs() - before)
 
@@ -199,8 +205,8 @@ def test_kill_minus_nine_during_build_site_leaves_old_or_new_site_and_the_next_b
     build_site(results, out)
     (out / "notes.txt").write_text("mine")
     old = site_digest(out)
-    store.write_json(results / CELLS[0].name / store.METRICS_FILE,
-                     {"scores": {"recon_bce": 70.0, "mig": 0.5}, "settings": {}, "seconds": dict.fromkeys(metric_names(), 0.0)})
+    write_json(results / CELLS[0].name / METRICS_FILE,
+               {"scores": {"recon_bce": 70.0, "mig": 0.5}, "settings": {}, "seconds": dict.fromkeys(metric_names(), 0.0)})
     window = run_until(cli_process("build-site", "--results", results, "--out", tmp_path / "reference"),
                        new_staging_dir(tmp_path))
     new = {**site_digest(tmp_path / "reference"), "notes.txt": old["notes.txt"]}
@@ -214,7 +220,7 @@ def test_kill_minus_nine_during_build_site_leaves_old_or_new_site_and_the_next_b
     again = cli_process("build-site", "--results", results, "--out", out)
     assert again.wait(timeout=300) == 0, again.stderr.read()
     assert site_digest(out) == new
-    assert not [p for p in tmp_path.iterdir() if store.STAGING_DIR.fullmatch(p.name)]
+    assert not [p for p in tmp_path.iterdir() if STAGING_DIR.fullmatch(p.name)]
     print(f"build-site killed at 3 points: {outcomes}")
 
 
@@ -222,8 +228,8 @@ def test_kill_minus_nine_during_build_site_leaves_old_or_new_site_and_the_next_b
 
 def hold_lock(root: Path) -> subprocess.Popen:
     """Another process holding the results dir as `vaebench run grid` would; returns once it holds it."""
-    code = ("import sys, time; from vaebench import store\n"
-            "with store.results_lock(sys.argv[1], 'run grid'):\n"
+    code = ("import sys, time; from vaebench.results.lock import results_lock\n"
+            "with results_lock(sys.argv[1], 'run grid'):\n"
             "    print('held', flush=True); time.sleep(120)\n")
     holder = subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -259,10 +265,10 @@ def test_a_holder_killed_with_sigkill_does_not_block(results, tmp_path, capsys):
     holder = hold_lock(results)
     holder.kill()
     holder.wait()
-    assert (results / store.LOCK_INFO_FILE).exists()  # stale: it names a dead process
+    assert (results / LOCK_INFO_FILE).exists()  # stale: it names a dead process
     code, _, err = run_in_process(["evaluate", "--results", results], capsys)
     assert code == 0, err
-    assert not (results / store.LOCK_INFO_FILE).exists()
+    assert not (results / LOCK_INFO_FILE).exists()
 
 
 def test_two_merges_into_one_dir_at_once_give_one_consistent_result(tmp_path):
@@ -278,7 +284,7 @@ def test_two_merges_into_one_dir_at_once_give_one_consistent_result(tmp_path):
     for code, err in results:
         assert code == 0 or (code == 2 and "is in use by `vaebench merge`" in err and len(err.strip().splitlines()) == 1), err
     assert digest(into / CELLS[0].name) == digest(sources[0] / CELLS[0].name)
-    assert sorted(e.name for e in store.load_experiments(into)) == sorted(c.name for c in CELLS)
+    assert sorted(e.name for e in load_experiments(into)) == sorted(c.name for c in CELLS)
 
 
 # --- merge stays inside its target ------------------------------------------
@@ -293,21 +299,21 @@ def test_merge_refuses_a_cell_name_outside_the_grid_naming_and_writes_nothing(tm
     (victim / "precious.txt").write_text("keep")
     source = tmp_path / "results" / "source"
     source.mkdir(parents=True)
-    (source / store.GRID_FILE).write_text(json.dumps({"cells": {bad_name: {"name": bad_name}}}))
+    (source / GRID_FILE).write_text(json.dumps({"cells": {bad_name: {"name": bad_name}}}))
     into = fake_results(tmp_path / "into")
     before, victim_before = digest(into), digest(victim)
     code, _, err = run_in_process(["merge", source, "--into", into], capsys)
-    one_line_error(code, err, "is not a cell name", str(source / store.GRID_FILE))
+    one_line_error(code, err, "is not a cell name", str(source / GRID_FILE))
     assert digest(into) == before and digest(victim) == victim_before
 
 
 def test_every_cell_name_the_grids_make_is_accepted():
     for preset in ("smoke", "cpu", "paper"):
         for cell in load_preset(preset).cells():
-            assert store.is_cell_name(cell.name), cell.name
+            assert is_cell_name(cell.name), cell.name
     for model in ("seq_vae", "shared_vae", "cvae"):
         for cell in load_preset("smoke").with_overrides(models=[model]).cells():
-            assert store.is_cell_name(cell.name), cell.name
+            assert is_cell_name(cell.name), cell.name
 
 
 def test_kill_minus_nine_during_merge_leaves_whole_cells_and_the_next_merge_succeeds(tmp_path):
@@ -325,14 +331,14 @@ def test_kill_minus_nine_during_merge_leaves_whole_cells_and_the_next_merge_succ
             present = digest(into / cell.name) if (into / cell.name).exists() else None
             assert present in (None, digest(source / cell.name)), f"half a cell after a kill {delay:.2f} s into copying"
         outcomes.append(sum((into / cell.name).exists() for cell in CELLS))
-        names = [e.name for e in store.load_experiments(into)]
+        names = [e.name for e in load_experiments(into)]
         assert len(names) == len(set(names))
     again = cli_process("merge", source, "--into", into)
     assert again.wait(timeout=120) == 0, again.stderr.read()
-    assert sorted(e.name for e in store.load_experiments(into)) == sorted(c.name for c in CELLS)
+    assert sorted(e.name for e in load_experiments(into)) == sorted(c.name for c in CELLS)
     for cell in CELLS:
         assert digest(into / cell.name) == digest(source / cell.name)
-    assert not [p for p in into.rglob(".*") if store.STAGING_DIR.fullmatch(p.name) or store.TMP_FILE.fullmatch(p.name)]
+    assert not [p for p in into.rglob(".*") if STAGING_DIR.fullmatch(p.name) or TMP_FILE.fullmatch(p.name)]
     print(f"merge killed at 5 points, cells copied by then: {outcomes}")
 
 
@@ -342,7 +348,7 @@ def plant_leftovers(root: Path) -> list[Path]:
     cell = root / CELLS[0].name
     staging = cell.parent / f".{cell.name}.staging-k1ll3d99"  # merge's copy of the cell, killed before its rename
     staging.mkdir()
-    (staging / store.PARAMS_FILE).write_bytes((cell / store.PARAMS_FILE).read_bytes())
+    (staging / PARAMS_FILE).write_bytes((cell / PARAMS_FILE).read_bytes())
     pictures = cell / ".pictures.staging-x9y8z7w6"
     pictures.mkdir()
     (pictures / "reconstructions.png").write_bytes(b"half")
@@ -361,7 +367,7 @@ def test_leftovers_are_never_cells_and_the_next_writing_command_removes_them(res
     elsewhere = results / "notes" / ".draft.abcd1234.tmp"  # vaebench's pattern, but in no folder vaebench writes in
     elsewhere.parent.mkdir()
     elsewhere.write_text("not vaebench's either")
-    assert sorted(e.name for e in store.load_experiments(results)) == sorted(c.name for c in CELLS)
+    assert sorted(e.name for e in load_experiments(results)) == sorted(c.name for c in CELLS)
     argv = {"merge": ["merge", fake_results(tmp_path / "other"), "--into", results],
             "evaluate": ["evaluate", "--results", results], "run grid": ["run", "grid", *GRID, "--results", results],
             "build-site": ["build-site", "--results", results, "--out", tmp_path / "site"]}[command]
@@ -382,9 +388,9 @@ def test_leftovers_are_never_cells_and_the_next_writing_command_removes_them(res
 def test_results_files_and_staging_dirs_get_the_usual_modes(tmp_path, umask, file_mode, dir_mode):
     old = os.umask(umask)
     try:
-        store.write_json(tmp_path / "a" / "params.json", {"status": "done"})
-        store.replace_cell_dir(tmp_path / "a" / "cell", lambda staging: (staging / "x").write_text("x"))
-        build_site_staging = store.make_staging_dir(tmp_path / "site")
+        write_json(tmp_path / "a" / "params.json", {"status": "done"})
+        replace_cell_dir(tmp_path / "a" / "cell", lambda staging: (staging / "x").write_text("x"))
+        build_site_staging = make_staging_dir(tmp_path / "site")
     finally:
         os.umask(old)
     assert (tmp_path / "a" / "params.json").stat().st_mode & 0o777 == file_mode
@@ -409,7 +415,7 @@ def test_a_full_disk_is_one_line_and_leaves_results_and_site_as_they_were(result
                          timeout=300, preexec_fn=_file_size_limit(200_000))  # the Vega bundle is larger
     line = one_line_error(run.returncode, run.stderr, "File too large", str(out))
     assert digest(out) == site_before and digest(results) == results_before, line
-    assert not [p for p in tmp_path.iterdir() if store.STAGING_DIR.fullmatch(p.name)]
+    assert not [p for p in tmp_path.iterdir() if STAGING_DIR.fullmatch(p.name)]
 
     source = fake_results(tmp_path / "source")
     (source / CELLS[0].name / "encoder.keras").write_bytes(b"w" * 300_000)
@@ -417,7 +423,7 @@ def test_a_full_disk_is_one_line_and_leaves_results_and_site_as_they_were(result
     run = subprocess.run([*VAEBENCH, "merge", source, "--into", merged], capture_output=True, text=True,
                          timeout=120, preexec_fn=_file_size_limit(200_000))
     one_line_error(run.returncode, run.stderr, "File too large", str(merged / CELLS[0].name))
-    assert [p.name for p in merged.rglob("*") if p.is_file()] == [store.LOCK_FILE]  # no half cell, no grid.json
+    assert [p.name for p in merged.rglob("*") if p.is_file()] == [LOCK_FILE]  # no half cell, no grid.json
 
 
 def test_an_unexpected_os_error_still_shows_its_traceback(tmp_path, capsys, monkeypatch):
@@ -425,7 +431,7 @@ def test_an_unexpected_os_error_still_shows_its_traceback(tmp_path, capsys, monk
         raise OSError("an internal bug")  # no errno, no file name: not the machine's state
 
     fake_results(tmp_path / "r")
-    monkeypatch.setattr(store, "read_grid", broken)
+    monkeypatch.setattr(records, "read_grid", broken)
     with pytest.raises(OSError, match="an internal bug"):
         run_in_process(["list", "--results", tmp_path / "r"], capsys)
 
@@ -443,7 +449,7 @@ CORRUPT_PARAMS = [("[]", "expected an object"), ("null", "expected an object"),
 @pytest.mark.parametrize("content, message", CORRUPT_PARAMS)
 @pytest.mark.parametrize("command", ["list", "evaluate", "build-site", "merge", "run grid"])
 def test_a_corrupt_params_file_is_one_line_naming_it_everywhere(results, tmp_path, content, message, command, capsys):
-    path = results / CELLS[0].name / store.PARAMS_FILE
+    path = results / CELLS[0].name / PARAMS_FILE
     path.write_text(content.replace("%s", CELLS[0].name))
     before = digest(results)
     source = fake_results(tmp_path / "source")
@@ -452,7 +458,7 @@ def test_a_corrupt_params_file_is_one_line_naming_it_everywhere(results, tmp_pat
             "merge": ["merge", results, "--into", source], "run grid": ["run", "grid", *GRID, "--results", results]}[command]
     code, _, err = run_in_process(argv, capsys)
     one_line_error(code, err, f"corrupt results file {path}: {message}")
-    assert {k: v for k, v in digest(results).items() if k != store.LOCK_FILE} == before
+    assert {k: v for k, v in digest(results).items() if k != LOCK_FILE} == before
     assert not (tmp_path / "site").exists()
 
 
@@ -465,7 +471,7 @@ CORRUPT_METRICS = [("[]", "expected an object whose 'scores', 'settings' and 'se
 @pytest.mark.parametrize("content, message", CORRUPT_METRICS)
 def test_a_corrupt_metrics_file_is_one_line_for_list_and_evaluate_and_a_problem_cell_on_the_site(
         results, tmp_path, content, message, capsys):
-    path = results / CELLS[0].name / store.METRICS_FILE
+    path = results / CELLS[0].name / METRICS_FILE
     path.write_text(content)
     for argv in (["list", "--results", results], ["evaluate", "--results", results]):
         code, _, err = run_in_process(argv, capsys)
@@ -478,9 +484,9 @@ def test_a_corrupt_metrics_file_is_one_line_for_list_and_evaluate_and_a_problem_
 
 @pytest.mark.parametrize("content", ["", "\n", "garbage without a step column\n1\n"])
 def test_an_empty_history_is_a_problem_cell_naming_the_file(results, tmp_path, content):
-    path = results / CELLS[0].name / store.HISTORY_FILE
+    path = results / CELLS[0].name / HISTORY_FILE
     path.write_text(content)
-    experiment = next(e for e in store.load_experiments(results) if e.name == CELLS[0].name)
+    experiment = next(e for e in load_experiments(results) if e.name == CELLS[0].name)
     with pytest.raises(VaebenchError, match=f"corrupt results file {re.escape(str(path))}: expected a CSV table"):
         experiment.history
     index = build_site(results, tmp_path / "site").read_text()
@@ -489,20 +495,20 @@ def test_an_empty_history_is_a_problem_cell_naming_the_file(results, tmp_path, c
 
 @pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04truncated"])
 def test_a_truncated_network_file_is_one_line_naming_it(results, tmp_path, content, capsys):
-    for filename in store.MODEL_FILES:
+    for filename in MODEL_FILES:
         (results / CELLS[0].name / filename).write_bytes(content)
     before = digest(results)
     code, _, err = run_in_process(["evaluate", "--results", results, "--metrics", "mig", "--force"], capsys)
     one_line_error(code, err, f"corrupt results file {results / CELLS[0].name / 'encoder.keras'}: cannot be loaded as a Keras model")
-    assert {k: v for k, v in digest(results).items() if k != store.LOCK_FILE} == before
+    assert {k: v for k, v in digest(results).items() if k != LOCK_FILE} == before
 
 
 @pytest.mark.parametrize("hostile", ['<script>alert("key")</script>', "mig[0]", "a.b", ""])
 def test_a_hostile_metric_key_is_a_problem_cell_shown_as_text(results, tmp_path, hostile):
-    path = results / CELLS[0].name / store.METRICS_FILE
+    path = results / CELLS[0].name / METRICS_FILE
     metrics = json.loads(path.read_text())
     metrics["scores"][hostile] = 0.5
-    store.write_json(path, metrics)
+    write_json(path, metrics)
     out = build_site(results, tmp_path / "site")
     pages = [out.read_text(), *(p.read_text() for p in (tmp_path / "site" / "cells").glob("*.html"))]
     assert len(pages) == 1 + len(CELLS)

@@ -4,13 +4,14 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import run_in_process, run_vaebench
-from vaebench import store
+from vaebench.results.layout import PICTURES_DIR
+from vaebench.results.lock import results_lock
+from vaebench.results.records import Grid, read_grid, read_params, write_grid
 from vaebench.site import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,12 +54,11 @@ def _page(site: Path, name: str) -> str:
 def _published_copy(tmp_path: Path, cells: int = 4) -> Path:
     """A results dir holding the first ``cells`` cells of the published grid (stored pictures, no weights)."""
     results = tmp_path / "results"
-    grid = store.read_grid(PUBLISHED)
-    names = sorted(grid)[:cells]
+    grid = read_grid(PUBLISHED)
+    names = sorted(grid.cells)[:cells]
     for name in names:
         shutil.copytree(PUBLISHED / name, results / name)
-    store.write_json(results / store.GRID_FILE, {**store.read_json(PUBLISHED / store.GRID_FILE),
-                                                 "cells": {name: grid[name] for name in names}})
+    write_grid(results, Grid({name: grid.cells[name] for name in names}, grid.presets))
     return results
 
 
@@ -68,7 +68,7 @@ def test_build_site_runs_without_keras_and_writes_nothing_into_the_results(tmp_p
     run = run_vaebench("build-site", "--results", results, "--out", tmp_path / "site", env=_without_backends(tmp_path))
     assert run.returncode == 0, run.stderr[-3000:]
     assert _listing(results) == before
-    name = sorted(store.read_grid(results))[0]
+    name = sorted(read_grid(results).cells)[0]
     assert "traversal-0.png" in _page(tmp_path / "site", name)
     assert "pictures not drawn" not in (tmp_path / "site" / "index.html").read_text()
 
@@ -108,7 +108,7 @@ def test_the_site_reads_factor_names_and_categories_from_pictures_json(tmp_path)
 def test_build_site_does_not_wait_for_the_results_lock(tmp_path):
     """It only reads, so a run writing into the same results dir does not stop it."""
     results = _published_copy(tmp_path, cells=1)
-    with store.results_lock(results, "run grid"):
+    with results_lock(results, "run grid"):
         run = run_vaebench("build-site", "--results", results, "--out", tmp_path / "site", env=_without_backends(tmp_path),
                            timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -120,11 +120,11 @@ def test_a_cell_without_pictures_is_listed_and_evaluate_pictures_draws_them(smok
     shutil.copytree(smoke_results, results)
     cells = sorted(p.parent for p in results.rglob("params.json"))
     drawn, weightless = cells[0], cells[1]
-    shutil.rmtree(drawn / store.PICTURES_DIR)
-    shutil.rmtree(weightless / store.PICTURES_DIR)
+    shutil.rmtree(drawn / PICTURES_DIR)
+    shutil.rmtree(weightless / PICTURES_DIR)
     for path in weightless.glob("*.keras"):
         path.unlink()
-    names = [store.read_params(cell)["name"] for cell in (drawn, weightless)]
+    names = [read_params(cell)["name"] for cell in (drawn, weightless)]
 
     before = _listing(results)
     run = run_vaebench("build-site", "--results", results, "--out", tmp_path / "site", env=_without_backends(tmp_path))
@@ -138,8 +138,8 @@ def test_a_cell_without_pictures_is_listed_and_evaluate_pictures_draws_them(smok
 
     run = run_vaebench("evaluate", "--results", results, "--pictures")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert (drawn / store.PICTURES_DIR / "pictures.json").is_file()
-    assert not (weightless / store.PICTURES_DIR).exists()
+    assert (drawn / PICTURES_DIR / "pictures.json").is_file()
+    assert not (weightless / PICTURES_DIR).exists()
     assert f"{len(cells) - 1} of {len(cells)} cells have their pictures" in run.stdout
     assert names[1] in run.stdout and "weights" in run.stdout
     assert json.loads((drawn / "metrics.json").read_text()) == json.loads((smoke_results / names[0] / "metrics.json").read_text())

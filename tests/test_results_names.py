@@ -1,24 +1,27 @@
-"""Every results file is named once, in vaebench/store.py: no other module spells one in a string literal.
+"""Every results file is named once, in vaebench/results/layout.py, and the keys of its records once, in
+vaebench/results/records.py: no module outside the results package spells a file name in a string literal, or
+reads a stored key by its string.
 
-Docstrings may mention a file by name (prose explains the layout); code must use store's constant, so a
-renamed file changes in one place.
+Docstrings may mention a file by name (prose explains the layout); code must use layout's constant and the
+records' attributes, so a renamed file or key changes in one place.
 """
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 
-from vaebench import store
+from vaebench.results import layout, records
 
 ROOT = Path(__file__).resolve().parent.parent
-OWNER = ROOT / "vaebench" / "store.py"
+OWNER = ROOT / "vaebench" / "results"
 
 
 def results_file_names() -> set[str]:
-    """The names store declares: every ``*_FILE`` string and ``*_FILES`` tuple of strings."""
+    """The names layout declares: every ``*_FILE`` string and ``*_FILES`` tuple of strings."""
     names = set()
-    for attribute in dir(store):
-        value = getattr(store, attribute)
+    for attribute in dir(layout):
+        value = getattr(layout, attribute)
         if attribute.endswith("_FILE") and isinstance(value, str):
             names.add(value)
         elif attribute.endswith("_FILES") and isinstance(value, tuple):
@@ -40,7 +43,29 @@ def spelled_names(source: str, names: set[str]) -> list[tuple[int, str]]:
     return found
 
 
-def test_store_declares_the_layout():
+#: the top-level keys of grid.json and metrics.json, which callers read as the records' attributes
+STORED_KEYS = {field.name for record in (records.Grid, records.Metrics) for field in dataclasses.fields(record)}
+#: methods that read, take or set a mapping's value by its key
+KEYED_METHODS = {"get", "pop", "setdefault"}
+
+
+def spelled_keys(source: str, keys: set[str]) -> list[tuple[int, str]]:
+    """(line, key) of each stored key read by its string: ``x["key"]``, ``x.get("key")`` (pop, setdefault), ``"key" in x``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript):
+            used = [node.slice]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in KEYED_METHODS:
+            used = node.args[:1]
+        elif isinstance(node, ast.Compare) and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            used = [node.left]
+        else:
+            used = []
+        found += [(key.lineno, key.value) for key in used if isinstance(key, ast.Constant) and key.value in keys]
+    return found
+
+
+def test_layout_declares_the_layout():
     assert {"grid.json", "params.json", "metrics.json", "history.csv", "checkpoints.csv", "encoder.keras",
             "decoder.keras", "pictures.json", "latents.csv"} <= results_file_names()
 
@@ -50,8 +75,24 @@ def test_the_check_finds_a_spelled_name_but_not_prose():
     assert spelled_names(source, results_file_names()) == [(4, "params.json")]
 
 
-def test_no_module_but_store_spells_a_results_file_name():
+def test_no_module_outside_the_results_package_spells_a_results_file_name():
     names = results_file_names()
     offenders = [f"{path.relative_to(ROOT)}:{line}: {name}" for path in sorted((ROOT / "vaebench").rglob("*.py"))
-                 if path != OWNER for line, name in spelled_names(path.read_text(), names)]
-    assert not offenders, "use vaebench.store's constant instead:\n" + "\n".join(offenders)
+                 if not path.is_relative_to(OWNER) for line, name in spelled_names(path.read_text(), names)]
+    assert not offenders, "use vaebench.results.layout's constant instead:\n" + "\n".join(offenders)
+
+
+def test_the_records_declare_the_stored_keys():
+    assert {"cells", "presets", "scores", "settings", "seconds", "matrices", "data"} <= STORED_KEYS
+
+
+def test_the_check_finds_a_stored_key_read_by_its_string_but_not_an_attribute():
+    source = ('def f(metrics, grid, row):\n    return metrics.scores, row["name"]\n'
+              'def g(metrics, grid):\n    return metrics["scores"], grid.get("cells"), "seconds" in metrics\n')
+    assert spelled_keys(source, STORED_KEYS) == [(4, "scores"), (4, "cells"), (4, "seconds")]
+
+
+def test_no_module_outside_the_results_package_reads_a_stored_key_by_its_string():
+    offenders = [f"{path.relative_to(ROOT)}:{line}: {key}" for path in sorted((ROOT / "vaebench").rglob("*.py"))
+                 if not path.is_relative_to(OWNER) for line, key in spelled_keys(path.read_text(), STORED_KEYS)]
+    assert not offenders, "read the record's attribute (vaebench.results.records) instead:\n" + "\n".join(offenders)

@@ -16,29 +16,32 @@ import pandas as pd
 import pytest
 from conftest import VAEBENCH, run_vaebench, write_preset
 
-from vaebench import store
 from vaebench.metrics.spec import metric_names
+from vaebench.results.experiments import load_experiments, load_network
+from vaebench.results.files import STAGING_DIR, TMP_FILE
+from vaebench.results.layout import DECODER, HISTORY_FILE, METRICS_FILE, PARAMS_FILE
+from vaebench.results.records import CellStatus, cell_status
 
 
 def recorded_metrics(cell_dir: Path) -> set:
     """The metrics metrics.json says are computed (empty while it is missing)."""
     try:
-        return set(json.loads((cell_dir / store.METRICS_FILE).read_text())["seconds"])
+        return set(json.loads((cell_dir / METRICS_FILE).read_text())["seconds"])
     except FileNotFoundError:
         return set()
 
 
 def leftovers(root: Path) -> list[Path]:
     """Hidden temporary files and staging folders, anywhere under ``root``."""
-    return [p for p in root.rglob(".*") if store.TMP_FILE.fullmatch(p.name) or store.STAGING_DIR.fullmatch(p.name)]
+    return [p for p in root.rglob(".*") if TMP_FILE.fullmatch(p.name) or STAGING_DIR.fullmatch(p.name)]
 
 
 def cell_dirs(root: Path) -> dict[str, Path]:
-    return {experiment.name: experiment.path for experiment in store.load_experiments(root)}
+    return {experiment.name: experiment.path for experiment in load_experiments(root)}
 
 
 def finished_at(cell_dir: Path) -> str:
-    return json.loads((cell_dir / store.PARAMS_FILE).read_text())["finished_at"]
+    return json.loads((cell_dir / PARAMS_FILE).read_text())["finished_at"]
 
 
 # --- 1. kill -9 during scoring ----------------------------------------------
@@ -58,7 +61,8 @@ def test_kill_minus_nine_during_scoring_then_rerun_gives_the_scores_of_an_uninte
                           latent_dims=[2], seeds=[0], steps=30)
 
     def command(results: Path) -> list:
-        return [*VAEBENCH, "run", "grid", "--preset", str(preset), "--score-workers", "0", "--results", str(results)]
+        return [*VAEBENCH, "run", "grid", "--preset", str(preset), "--score-workers", "0", "--no-references",
+                "--results", str(results)]
 
     uninterrupted = subprocess.run(command(tmp_path / "A"), capture_output=True, text=True, timeout=300)
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
@@ -74,7 +78,7 @@ def test_kill_minus_nine_during_scoring_then_rerun_gives_the_scores_of_an_uninte
         process.send_signal(signal.SIGKILL)
         process.wait()
         at_kill = recorded_metrics(cell)
-        assert (cell / store.PARAMS_FILE).exists() and at_kill, "the run was not scoring yet when killed"
+        assert (cell / PARAMS_FILE).exists() and at_kill, "the run was not scoring yet when killed"
         if "dci" not in at_kill:
             break
     assert "mig" in at_kill and "dci" not in at_kill and at_kill < all_metrics, \
@@ -89,9 +93,9 @@ def test_kill_minus_nine_during_scoring_then_rerun_gives_the_scores_of_an_uninte
     a, b = cell_dirs(tmp_path / "A"), cell_dirs(results)
     assert sorted(a) == sorted(b) == [NOISY_CELL]
     for name in a:
-        assert (a[name] / store.HISTORY_FILE).read_text() == (b[name] / store.HISTORY_FILE).read_text(), \
+        assert (a[name] / HISTORY_FILE).read_text() == (b[name] / HISTORY_FILE).read_text(), \
             "training itself differed between the two runs: the scores cannot be compared"
-        scores_a, scores_b = (json.loads((d[name] / store.METRICS_FILE).read_text()) for d in (a, b))
+        scores_a, scores_b = (json.loads((d[name] / METRICS_FILE).read_text()) for d in (a, b))
         assert set(scores_a["seconds"]) == set(scores_b["seconds"]) == all_metrics
         differing = {key: (scores_a["scores"].get(key), scores_b["scores"].get(key))
                      for key in scores_a["scores"].keys() | scores_b["scores"].keys()
@@ -115,7 +119,7 @@ def packed(tmp_path_factory):
                           steps=40, log_every=10)
 
     def command(results: Path) -> list:
-        return ["run", "grid", "--preset", preset, "--pack", "2", "--score-workers", "0", "--results", results]
+        return ["run", "grid", "--preset", preset, "--pack", "2", "--score-workers", "0", "--no-references", "--results", results]
 
     run = run_vaebench(*command(folder / "A"), env=JAX, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -123,12 +127,12 @@ def packed(tmp_path_factory):
     results = folder / "A"
     assert sorted(cell_dirs(results)) == PACK_CELLS
     for name in PACK_CELLS:
-        assert json.loads((results / name / store.PARAMS_FILE).read_text())["pack_size"] == 2
+        assert json.loads((results / name / PARAMS_FILE).read_text())["pack_size"] == 2
     return command, results
 
 
 def assert_same_history(a: Path, b: Path) -> None:
-    history_a, history_b = pd.read_csv(a / store.HISTORY_FILE), pd.read_csv(b / store.HISTORY_FILE)
+    history_a, history_b = pd.read_csv(a / HISTORY_FILE), pd.read_csv(b / HISTORY_FILE)
     assert list(history_a.columns) == list(history_b.columns)
     assert history_a["step"].tolist() == history_b["step"].tolist() == [10, 20, 30, 40]
     assert np.allclose(history_a.to_numpy(float), history_b.to_numpy(float), rtol=1e-5, atol=0), \
@@ -149,14 +153,14 @@ def test_packed_run_killed_while_training_resumes_per_cell(packed, tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert all(d.is_dir() for d in members), "the pack never started"
-    assert not any((d / store.PARAMS_FILE).exists() for d in members), "the pack had finished before the kill"
+    assert not any((d / PARAMS_FILE).exists() for d in members), "the pack had finished before the kill"
 
     resumed = run_vaebench(*command(results), env=JAX, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "2 cells, 0 already trained, 2 to train" in resumed.stdout
     assert sorted(cell_dirs(results)) == PACK_CELLS
     for name in PACK_CELLS:
-        assert store.cell_status(results / name) == store.CellStatus.DONE
+        assert cell_status(results / name) == CellStatus.DONE
         assert recorded_metrics(results / name) == set(metric_names())
         assert_same_history(reference / name, results / name)
     assert not leftovers(results)
@@ -177,9 +181,9 @@ def test_deleting_one_cell_of_a_finished_pack_trains_the_same_pack_and_stores_on
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "2 cells, 1 already trained, 1 to train" in rerun.stdout
     assert finished_at(kept) == kept_at, "the finished cell was stored again"
-    assert store.cell_status(deleted) == store.CellStatus.DONE
-    assert json.loads((deleted / store.PARAMS_FILE).read_text())["pack_size"] == 2
-    assert (deleted / store.HISTORY_FILE).read_text() == (reference / PACK_CELLS[1] / store.HISTORY_FILE).read_text()
+    assert cell_status(deleted) == CellStatus.DONE
+    assert json.loads((deleted / PARAMS_FILE).read_text())["pack_size"] == 2
+    assert (deleted / HISTORY_FILE).read_text() == (reference / PACK_CELLS[1] / HISTORY_FILE).read_text()
     z = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
-    decoded = [store.load_network(d, "decoder.keras").predict(z, verbose=0) for d in (reference / PACK_CELLS[1], deleted)]
+    decoded = [load_network(d, DECODER).predict(z, verbose=0) for d in (reference / PACK_CELLS[1], deleted)]
     assert np.array_equal(*decoded), "the resumed cell differs from the uninterrupted run's"

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import TINY_METRICS, VAEBENCH
+from conftest import VAEBENCH, run_in_process
 from pool_jobs import die, fail, record_pid_then_sleep
-from vaebench import store
 from vaebench.grid import load_preset
-from vaebench.metrics import metric_names
+from vaebench.metrics import FAST_SETTINGS, metric_names
+from vaebench.results.files import read_json
+from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
+from vaebench.results.records import CellStatus, cell_status, record_cells
+from vaebench.run.plan import make_plan
 from vaebench.run.runner import run_grid, train_cells
 from vaebench.run.scoring_pool import RETRIES, ScoringPool, ScoringWorkerError, auto_workers
 
@@ -119,18 +122,18 @@ def test_auto_workers_leave_a_cpu_only_host_scoring_inline():
 def trained_cells(tmp_path_factory):
     """Three tiny cells, trained but not scored, and the preset that made them."""
     preset = dataclasses.replace(load_preset("smoke").with_overrides(models=["vae"], latent_dims=[2, 3, 4], steps=20),
-                                 metrics=TINY_METRICS)
+                                 metric_settings=FAST_SETTINGS)
     root = tmp_path_factory.mktemp("trained") / "results"
-    store.record_cells(root, {cell.name: cell.to_params() for cell in preset.cells()})
+    record_cells(root, {cell.name: cell.to_params() for cell in preset.cells()})
     for cell in preset.cells():
         train_cells([cell], root)
-        assert store.cell_status(root / cell.name) == store.CellStatus.DONE
+        assert cell_status(root / cell.name) == CellStatus.DONE
     return preset, root
 
 
 def _scores_and_settings(root: Path) -> dict:
-    return {path.parent.relative_to(root).as_posix(): {k: v for k, v in store.read_json(path).items() if k != "seconds"}
-            for path in sorted(root.rglob(store.METRICS_FILE))}
+    return {path.parent.relative_to(root).as_posix(): {k: v for k, v in read_json(path).items() if k != "seconds"}
+            for path in sorted(root.rglob(METRICS_FILE))}
 
 
 @pytest.mark.slow
@@ -140,7 +143,7 @@ def test_two_workers_score_exactly_like_inline_scoring(trained_cells, tmp_path):
     for workers in (0, 2):
         root = tmp_path / f"workers{workers}"
         shutil.copytree(trained, root)
-        run_grid(preset, root, Console(file=open(os.devnull, "w")), score_workers=workers)
+        run_grid(make_plan(preset), root, Console(file=open(os.devnull, "w")), score_workers=workers)
         outcomes[workers] = _scores_and_settings(root)
     assert len(outcomes[0]) == 3
     assert all(set(record["settings"]) == set(metric_names()) for record in outcomes[0].values())
@@ -170,8 +173,8 @@ def test_cli_with_score_workers_survives_a_killed_worker_and_scores_every_cell(t
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def mid_scoring():
-        for path in results.rglob(store.METRICS_FILE):
-            if 0 < len(store.read_json(path)["seconds"]) < len(metric_names()):
+        for path in results.rglob(METRICS_FILE):
+            if 0 < len(read_json(path)["seconds"]) < len(metric_names()):
                 return True
         return process.poll() is not None
 
@@ -191,17 +194,16 @@ def test_cli_with_score_workers_survives_a_killed_worker_and_scores_every_cell(t
     assert err == ""  # no backend start-up noise from the workers, no traceback
     assert "scoring in 2 worker processes" in out and "not scored" not in out
     assert "2 done, 0 failed, 0 pending" in out
-    for path in results.rglob(store.PARAMS_FILE):
-        assert set(store.read_json(path.parent / store.METRICS_FILE)["seconds"]) == set(metric_names())
+    for path in results.rglob(PARAMS_FILE):
+        assert set(read_json(path.parent / METRICS_FILE)["seconds"]) == set(metric_names())
     assert len(replacements) == 2, "killed workers were not replaced"
     assert not [pid for pid in killed + replacements if _alive(pid)], "workers outlived the run"
 
 
-def test_cli_refuses_bad_score_workers_before_writing_anything(tmp_path):
+def test_cli_refuses_bad_score_workers_before_writing_anything(tmp_path, capsys):
     for extra, message in [(["--score-workers", "-1"], "bad --score-workers -1"),
                            (["--score-workers", "2", "--executor", "ray"], "--score-workers is for --executor local")]:
-        run = subprocess.run([*VAEBENCH, *TWO_CELLS, *extra, "--results", str(tmp_path / "r")],
-                             capture_output=True, text=True, timeout=300)
-        lines = run.stderr.strip().splitlines()
-        assert run.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], run.stderr
+        code, _, err = run_in_process([*TWO_CELLS, *extra, "--results", tmp_path / "r"], capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
         assert not (tmp_path / "r").exists()

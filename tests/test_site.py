@@ -12,10 +12,12 @@ import jsonschema
 import pytest
 from altair.vegalite.v6.schema import load_schema
 
-from vaebench import store
 from vaebench.errors import VaebenchError
+from vaebench.results.experiments import load_experiments
+from vaebench.results.files import write_json
+from vaebench.results.layout import CHECKPOINTS_FILE, PICTURES_DIR
 from vaebench.site import build_site
-from vaebench.site.build import SITE_MANIFEST
+from vaebench.site.publish import SITE_MANIFEST
 
 
 class _Collector(HTMLParser):
@@ -70,7 +72,7 @@ def site(site_results, tmp_path_factory):
 
 @pytest.mark.slow
 def test_pages_exist_for_every_cell(site, site_results):
-    cells = store.load_experiments(site_results)
+    cells = load_experiments(site_results)
     pages = sorted((site / "cells").glob("*.html"))
     assert len(pages) == len(cells)
     for name in ("index.html", "compare.html", "glossary.html", "gallery.html", "explorer.html", "data/metrics.js",
@@ -84,7 +86,7 @@ def test_pages_exist_for_every_cell(site, site_results):
 
 @pytest.mark.slow
 def test_cell_pages_chart_the_headline_scores_along_training(site, site_results):
-    for cell in store.load_experiments(site_results):
+    for cell in load_experiments(site_results):
         spec = json.loads(_parse(site / "cells" / (cell.name.replace("/", "__") + ".html")).specs["checkpoint-curves-spec"])
         shown = {row["metric"] for row in next(iter(spec["datasets"].values()))}
         steps = {row["step"] for row in next(iter(spec["datasets"].values()))}
@@ -146,7 +148,7 @@ def _shared_table(site: Path) -> list[dict]:
 @pytest.mark.slow
 def test_the_metrics_table_ships_once_and_the_charts_name_it(site, site_results):
     rows = _shared_table(site)
-    cells = store.load_experiments(site_results)
+    cells = load_experiments(site_results)
     assert sorted(r["name"] for r in rows) == sorted(c.name for c in cells)
     assert all(isinstance(r["recon_bce"], float) and r["latent_dim"] in (2, 4) for r in rows)
     # the smoke grid holds the VAE and the β-VAE at β = 4: the VAE joins the β-VAE's sweep at β = 1
@@ -182,7 +184,7 @@ def test_the_index_leads_with_the_verdict_and_a_leaderboard_marking_each_columns
 def test_the_glossary_defines_every_score_key_any_metrics_json_holds(site, site_results):
     glossary = (site / "glossary.html").read_text()
     anchors = set(re.findall(r'<section class="term" id="(\w+)">', glossary))
-    written = {key for cell in store.load_experiments(site_results) for key in cell.scores}
+    written = {key for cell in load_experiments(site_results) for key in cell.scores}
     assert written and written <= anchors
     mig = glossary.split('id="mig"')[1].split("</section>")[0]
     assert "higher is better" in mig and "Chen, Li, Grosse &amp; Duvenaud (2018)" in mig and "posterior mean" in mig
@@ -229,12 +231,12 @@ def test_a_cell_with_neither_weights_nor_pictures_gets_a_page_that_says_so(smoke
     cell = sorted(p.parent for p in results.rglob("params.json"))[0]
     for path in cell.glob("*.keras"):
         path.unlink()
-    shutil.rmtree(cell / store.PICTURES_DIR, ignore_errors=True)
+    shutil.rmtree(cell / PICTURES_DIR, ignore_errors=True)
     build_site(results, tmp_path / "site")
     name = json.loads((cell / "params.json").read_text())["name"]
     page = tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")
     assert "pictures not drawn: run `vaebench evaluate --pictures`" in page.read_text()
-    experiment = next(e for e in store.load_experiments(results) if e.name == name)
+    experiment = next(e for e in load_experiments(results) if e.name == name)
     with pytest.raises(VaebenchError, match="has no encoder.keras: this results dir does not keep its weights"):
         experiment.encoder
 
@@ -246,10 +248,10 @@ def test_markup_in_results_shows_as_text_and_broken_cells_are_listed(smoke_resul
     cells = sorted(p.parent for p in results.rglob("params.json"))
     failed = json.loads((cells[0] / "params.json").read_text())
     failed.update(status="failed", failure={"reason": "<script>alert('x')</script> at step 3", "step": 3})
-    store.write_json(cells[0] / "params.json", failed)
+    write_json(cells[0] / "params.json", failed)
     (cells[1] / "metrics.json").write_text("{broken")
     (cells[2] / "metrics.json").unlink()
-    (cells[3] / store.CHECKPOINTS_FILE).write_text("step,metric,value\n10,mig,half-writ\n")
+    (cells[3] / CHECKPOINTS_FILE).write_text("step,metric,value\n10,mig,half-writ\n")
     out = build_site(results, tmp_path / "site")
     index = out.read_text()
     assert "&lt;script&gt;alert(" in index and "<script>alert(" not in index
@@ -299,12 +301,12 @@ def _cell_page(site, cell) -> str:
 
 
 def _stored_pictures(cell) -> dict:
-    return json.loads((cell.path / store.PICTURES_DIR / "pictures.json").read_text())
+    return json.loads((cell.path / PICTURES_DIR / "pictures.json").read_text())
 
 
 @pytest.mark.slow
 def test_cell_pages_label_every_traversal_row_and_fold_the_dead_latents(site, site_results):
-    for cell in store.load_experiments(site_results):
+    for cell in load_experiments(site_results):
         page, pictures = _cell_page(site, cell), _stored_pictures(cell)
         informative = [z for z in pictures["order"] if pictures["informative"][z]]
         dead = [z for z in pictures["order"] if not pictures["informative"][z]]
@@ -322,7 +324,7 @@ def test_cell_pages_label_every_traversal_row_and_fold_the_dead_latents(site, si
 @pytest.mark.slow
 def test_the_gallery_shows_input_one_of_the_lowest_seed_of_every_model_and_latent_size(site, site_results):
     gallery = (site / "gallery.html").read_text()
-    cells = store.load_experiments(site_results)
+    cells = load_experiments(site_results)
     for cell in cells:
         assert f'href="cells/{cell.name.replace("/", "__")}.html"' in gallery
     blocks = gallery.count('class="gallery-block"')
@@ -336,7 +338,7 @@ def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top
     prefix = "window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\nwindow.VAEBENCH_DATA.codes = "
     assert script.startswith(prefix)
     data = json.loads(script[len(prefix):].rstrip().rstrip(";"))
-    cells = store.load_experiments(site_results)
+    cells = load_experiments(site_results)
     assert sorted(c["name"] for c in data["cells"]) == sorted(c.name for c in cells)
     assert len(data["factor_sets"]) == 1 and data["factor_sets"][0]["names"][0] == "shape"
     assert data["factors"]["shape"] == {"categorical": True, "values": ["square", "ellipse", "heart"], "cyclic": False}
@@ -367,14 +369,14 @@ def test_older_pictures_and_metrics_without_matrices_give_a_page_without_those_s
     cell = min(p.parent for p in results.rglob("params.json"))
     for weights in cell.glob("*.keras"):
         weights.unlink()
-    pictures = cell / store.PICTURES_DIR / "pictures.json"
+    pictures = cell / PICTURES_DIR / "pictures.json"
     meta = json.loads(pictures.read_text())
     del meta["version"]
     pictures.write_text(json.dumps(meta))
     metrics = json.loads((cell / "metrics.json").read_text())
     del metrics["matrices"]
     (cell / "metrics.json").write_text(json.dumps(metrics))
-    (cell / store.CHECKPOINTS_FILE).unlink()
+    (cell / CHECKPOINTS_FILE).unlink()
     build_site(results, tmp_path / "site")
     name = json.loads((cell / "params.json").read_text())["name"]
     page = (tmp_path / "site" / "cells" / (name.replace("/", "__") + ".html")).read_text()
@@ -501,7 +503,16 @@ def test_the_index_and_the_glossary_in_a_real_browser(browser, site, site_result
         for i in metric_columns:
             best = page.locator(f"table#leaderboard tbody tr td:nth-child({i + 1}).best").count()
             assert best > 0, f"leaderboard column {headers[i]!r} marks no best value"
-    keys = {key for cell in store.load_experiments(site_results) for key in cell.scores}
+    keys = {key for cell in load_experiments(site_results) for key in cell.scores}
     with _opened(browser, site / "glossary.html") as page:
         missing = [key for key in sorted(keys) if page.locator(f"[id='{key}']").count() != 1]
         assert not missing, f"glossary.html has no entry for {missing}"
+
+
+def test_a_cell_page_and_its_pictures_lie_where_every_link_to_them_points():
+    from vaebench.site.pages import cell_pictures_from_its_page, cell_pictures_url, cell_url
+
+    name = "dsprites32/beta_vae-beta4/conv/z4/s0"
+    assert cell_url(name) == "cells/dsprites32__beta_vae-beta4__conv__z4__s0.html"
+    assert cell_pictures_url(name) == "cells/dsprites32__beta_vae-beta4__conv__z4__s0/"
+    assert cell_pictures_from_its_page(name) == "dsprites32__beta_vae-beta4__conv__z4__s0/"

@@ -5,15 +5,20 @@ from pathlib import Path
 
 import pytest
 
-from vaebench import store
 from vaebench.errors import VaebenchError
+from vaebench.results import files
+from vaebench.results.experiments import load_experiments, metrics_frame
+from vaebench.results.files import atomic_path, check_writable, replace_cell_dir, reset_cell_dir, write_json
+from vaebench.results.layout import METRICS_FILE
+from vaebench.results.lock import remove_leftovers
+from vaebench.results.records import Metrics, read_grid, read_metrics, record_cells, write_metrics
 
 
 def test_atomic_write_leaves_old_file_when_writer_crashes(tmp_path):
     path = tmp_path / "params.json"
-    store.write_json(path, {"a": 1})
+    write_json(path, {"a": 1})
     with pytest.raises(RuntimeError):
-        with store.atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:
             tmp.write_text('{"a": 2, "half')
             raise RuntimeError("killed mid-write")
     assert json.loads(path.read_text()) == {"a": 1}
@@ -22,32 +27,32 @@ def test_atomic_write_leaves_old_file_when_writer_crashes(tmp_path):
 
 def test_write_json_refuses_nan(tmp_path):
     with pytest.raises(ValueError):
-        store.write_json(tmp_path / "x.json", {"a": float("nan")})
+        write_json(tmp_path / "x.json", {"a": float("nan")})
     assert not (tmp_path / "x.json").exists()
 
 
 def test_record_cells_merges_and_refuses_conflicts(tmp_path):
     a, b = "d/vae/conv/z2/s0", "d/vae/conv/z2/s1"
-    store.record_cells(tmp_path, {a: {"steps": 1}})
-    store.record_cells(tmp_path, {b: {"steps": 1}})
-    assert set(store.read_grid(tmp_path)) == {a, b}
+    record_cells(tmp_path, {a: {"steps": 1}})
+    record_cells(tmp_path, {b: {"steps": 1}})
+    assert set(read_grid(tmp_path).cells) == {a, b}
     before = (tmp_path / "grid.json").read_bytes()
     with pytest.raises(VaebenchError, match=f"already holds cell {a} with other settings \\(steps\\)"):
-        store.record_cells(tmp_path, {a: {"steps": 2}})
+        record_cells(tmp_path, {a: {"steps": 2}})
     assert (tmp_path / "grid.json").read_bytes() == before
 
 
 def test_corrupt_grid_file_is_a_clear_error(tmp_path):
     (tmp_path / "grid.json").write_text("{not json")
     with pytest.raises(VaebenchError, match="corrupt results file"):
-        store.read_grid(tmp_path)
+        read_grid(tmp_path)
 
 
 def test_unwritable_results_dir(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(VaebenchError, match="cannot be written"):
-        store.check_writable(blocker / "results")
+        check_writable(blocker / "results")
 
 
 def _cell(root, name, status="done", **params):
@@ -55,7 +60,7 @@ def _cell(root, name, status="done", **params):
     path.mkdir(parents=True)
     if status == "failed":
         params.setdefault("failure", {"reason": "loss became nan at step 3", "step": 3})
-    store.write_json(path / "params.json", {"name": name, "status": status, "hparams": params.pop("hparams", {}), **params})
+    write_json(path / "params.json", {"name": name, "status": status, "hparams": params.pop("hparams", {}), **params})
     return path
 
 
@@ -64,15 +69,15 @@ def test_load_experiments_filters_and_frames(tmp_path):
     _cell(tmp_path, "d/vae/conv/z4/s0", model="vae", latent_dim=4, seed=0)
     b = _cell(tmp_path, "d/beta_vae-beta4/conv/z4/s0", model="beta_vae", latent_dim=4, seed=0, hparams={"beta": 4.0})
     _cell(tmp_path, "d/ae/conv/z4/s0", status="failed", model="ae", latent_dim=4, seed=0)
-    store.write_json(b / "metrics.json", {"scores": {"mig": 0.25, "elbo": "n/a: deterministic encoder"}})
+    write_json(b / "metrics.json", {"scores": {"mig": 0.25, "elbo": "n/a: deterministic encoder"}})
 
-    assert [e.name for e in store.load_experiments(tmp_path)] == [
+    assert [e.name for e in load_experiments(tmp_path)] == [
         "d/beta_vae-beta4/conv/z4/s0", "d/vae/conv/z2/s0", "d/vae/conv/z4/s0"]
-    assert [e.name for e in store.load_experiments(tmp_path, where={"latent_dim": 4, "model": "vae"})] == ["d/vae/conv/z4/s0"]
-    assert [e.name for e in store.load_experiments(tmp_path, where={"beta": 4.0})] == ["d/beta_vae-beta4/conv/z4/s0"]
-    assert len(store.load_experiments(tmp_path, where={"model": ["vae", "ae"]}, include_failed=True)) == 3
+    assert [e.name for e in load_experiments(tmp_path, where={"latent_dim": 4, "model": "vae"})] == ["d/vae/conv/z4/s0"]
+    assert [e.name for e in load_experiments(tmp_path, where={"beta": 4.0})] == ["d/beta_vae-beta4/conv/z4/s0"]
+    assert len(load_experiments(tmp_path, where={"model": ["vae", "ae"]}, include_failed=True)) == 3
 
-    frame = store.metrics_frame(store.load_experiments(tmp_path))
+    frame = metrics_frame(load_experiments(tmp_path))
     assert len(frame) == 2
     row = frame.set_index("metric").loc["mig"]
     assert row["value"] == 0.25 and row["model"] == "beta_vae" and row["hp_beta"] == 4.0
@@ -81,7 +86,7 @@ def test_load_experiments_filters_and_frames(tmp_path):
 
 def test_load_experiments_on_missing_dir(tmp_path):
     with pytest.raises(VaebenchError, match="does not exist"):
-        store.load_experiments(tmp_path / "nope")
+        load_experiments(tmp_path / "nope")
 
 
 def test_reset_cell_dir_removes_leftovers_only_inside_the_cell(tmp_path):
@@ -91,7 +96,7 @@ def test_reset_cell_dir_removes_leftovers_only_inside_the_cell(tmp_path):
     (cell / ".encoder.keras.abc.tmp.keras").write_text("half")
     sibling = tmp_path / "other.txt"
     sibling.write_text("keep")
-    store.reset_cell_dir(cell)
+    reset_cell_dir(cell)
     assert list(cell.iterdir()) == [] and sibling.read_text() == "keep"
 
 
@@ -108,16 +113,16 @@ def _die_after_one_file(path, ignore_errors=False):
 def test_replacing_a_cell_dir_never_leaves_half_of_either_version(tmp_path, monkeypatch, exchange):
     name = "d/vae/conv/z2/s0"
     cell = tmp_path / name
-    store.replace_cell_dir(cell, lambda staging: [(staging / n).write_text("old") for n in ("a", "b")])
+    replace_cell_dir(cell, lambda staging: [(staging / n).write_text("old") for n in ("a", "b")])
     if not exchange:
-        monkeypatch.setattr(store, "_exchange", lambda a, b: False)
-    monkeypatch.setattr(store.shutil, "rmtree", _die_after_one_file)
+        monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(files.shutil, "rmtree", _die_after_one_file)
     with pytest.raises(KeyboardInterrupt):
-        store.replace_cell_dir(cell, lambda staging: [(staging / n).write_text("new") for n in ("a", "b")])
+        replace_cell_dir(cell, lambda staging: [(staging / n).write_text("new") for n in ("a", "b")])
     assert {f.name: f.read_text() for f in cell.iterdir()} == {"a": "new", "b": "new"}
     monkeypatch.undo()
-    store.record_cells(tmp_path, {name: {}})
-    assert [p.name for p in store.remove_leftovers(tmp_path)] and [p.name for p in cell.parent.iterdir()] == ["s0"]
+    record_cells(tmp_path, {name: {}})
+    assert [p.name for p in remove_leftovers(tmp_path)] and [p.name for p in cell.parent.iterdir()] == ["s0"]
 
 @pytest.mark.parametrize("matrices", [
     [1, 2],
@@ -128,13 +133,25 @@ def test_replacing_a_cell_dir_never_leaves_half_of_either_version(tmp_path, monk
     {"dci": {"rows": ["z0"], "columns": ["shape"], "values": [[float("nan")]]}},
 ])
 def test_a_corrupt_matrix_in_metrics_json_is_named(tmp_path, matrices):
-    (tmp_path / store.METRICS_FILE).write_text(json.dumps({"scores": {}, "settings": {}, "seconds": {}, "matrices": matrices}))
+    (tmp_path / METRICS_FILE).write_text(json.dumps({"scores": {}, "settings": {}, "seconds": {}, "matrices": matrices}))
     with pytest.raises(VaebenchError, match="'matrices' must map metric names"):
-        store.read_metrics(tmp_path)
+        read_metrics(tmp_path)
 
 
 def test_a_well_formed_matrix_is_read_back(tmp_path):
     record = {"scores": {"mig": 0.1}, "settings": {}, "seconds": {},
               "matrices": {"mig": {"label": "x", "rows": ["z0", "z1"], "columns": ["shape"], "values": [[0.25], [0]]}}}
-    store.write_json(tmp_path / store.METRICS_FILE, record)
-    assert store.read_metrics(tmp_path) == record
+    write_json(tmp_path / METRICS_FILE, record)
+    assert read_metrics(tmp_path) == Metrics(**record)
+
+
+@pytest.mark.parametrize("record", [
+    {"scores": {"mig": 0.5}, "settings": {}, "seconds": {}},  # a chance row: no matrices
+    {"scores": {"mig": "n/a: why"}, "settings": {"mig": {"seed": 0}}, "seconds": {"mig": 1.5}, "matrices": {},
+     "data": "sha256:abc"},  # scored on other data than it trained on
+], ids=["without-matrices", "with-data"])
+def test_a_metrics_record_is_written_back_byte_for_byte(tmp_path, record):
+    write_json(tmp_path / METRICS_FILE, record)
+    stored = (tmp_path / METRICS_FILE).read_bytes()
+    write_metrics(tmp_path, read_metrics(tmp_path))
+    assert (tmp_path / METRICS_FILE).read_bytes() == stored

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from conftest import run_in_process, write_preset
-from vaebench import store
 from vaebench.data import get_dataset
 from vaebench.data.columns import Column, encode, raw_values
 from vaebench.data.labour import Labour
@@ -20,7 +19,10 @@ from vaebench.metrics.spec import METRICS
 from vaebench.models import MODELS
 from vaebench.models.likelihoods import BERNOULLI, ColumnLikelihood, likelihood_from_config
 from vaebench.models.probability import bernoulli_log_likelihood
-from vaebench.pictures.spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
+from vaebench.pictures.spec import PICTURES_VERSION
+from vaebench.results.experiments import load_experiments
+from vaebench.results.files import write_json
+from vaebench.results.layout import LATENTS_FILE, LOCK_FILE, PICTURES_DIR, PICTURES_FILE
 from vaebench.site.build import build_site
 
 COLUMNS = (Column("height", "numeric", (), 170.0, 10.0), Column("colour", "categorical", ("red", "green", "blue")),
@@ -145,7 +147,7 @@ def _write_csv(path, rows=40, edit=None):
 
 def _digest(root):
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != store.LOCK_FILE}
+            if p.is_file() and p.name != LOCK_FILE}
 
 
 def _replace(line_no, text):
@@ -174,7 +176,7 @@ BAD_CSV = [
 @pytest.mark.parametrize("case, edit, options, message", BAD_CSV, ids=[case[0] for case in BAD_CSV])
 def test_bad_csv_input_is_one_line_exit_2_and_touches_nothing(case, edit, options, message, tmp_path, capsys):
     results = tmp_path / "results"
-    store.write_json(results / "keep.json", {"kept": True})
+    write_json(results / "keep.json", {"kept": True})
     before = _digest(results)
     path = tmp_path / "missing.csv" if case == "missing" else _write_csv(tmp_path / "t.csv", edit=edit)
     argv = ["run", "grid", "--dataset", "csv", "--data-path", path, "--models", "vae", "--results", results, *options]
@@ -203,24 +205,24 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
                                    "--results", results], capsys)
     assert code == 0, err
     keys = [key for metric in METRICS.values() for key in metric.keys]
-    cells = {e.name: e for e in store.load_experiments(results)}
+    cells = {e.name: e for e in load_experiments(results)}
     assert set(cells) == {"labour/vae/mlp/z3/s0", "wine/vae/mlp/z3/s0", "csv/branched_vae-classifier_weight1/mlp/z3/s0"}
     for name, experiment in cells.items():
-        scores = experiment.metrics["scores"]
+        scores = experiment.metrics.scores
         assert set(scores) == set(keys), name
         assert all(isinstance(v, (int, float)) or v.startswith("n/a: ") for v in scores.values()), scores
         assert isinstance(scores["recon_bce"], float) and isinstance(scores["iwae_log_px"], float)
         assert scores["iwae_log_px"] >= scores["elbo"] - 1e-6
         card = experiment.params["card"]
         assert card["data_kind"] == "tables" and card["likelihood"]["kind"] == "columns"
-    assert isinstance(cells["labour/vae/mlp/z3/s0"].metrics["scores"]["mig"], float)
-    assert cells["wine/vae/mlp/z3/s0"].metrics["scores"]["mig"] == "n/a: no ground-truth factors"
-    csv_scores = cells["csv/branched_vae-classifier_weight1/mlp/z3/s0"].metrics["scores"]
+    assert isinstance(cells["labour/vae/mlp/z3/s0"].metrics.scores["mig"], float)
+    assert cells["wine/vae/mlp/z3/s0"].metrics.scores["mig"] == "n/a: no ground-truth factors"
+    csv_scores = cells["csv/branched_vae-classifier_weight1/mlp/z3/s0"].metrics.scores
     assert isinstance(csv_scores["mig"], float) and isinstance(csv_scores["classifier_accuracy"], float)
     csv_columns = {c["name"]: c["kind"] for c in cells["csv/branched_vae-classifier_weight1/mlp/z3/s0"].params["card"]["likelihood"]["columns"]}
     assert csv_columns == {"size": "numeric", "colour": "categorical", "smoker": "binary"}
 
-    out = cells["labour/vae/mlp/z3/s0"].path / store.PICTURES_DIR  # drawn by run grid after scoring
+    out = cells["labour/vae/mlp/z3/s0"].path / PICTURES_DIR  # drawn by run grid after scoring
     meta = json.loads((out / PICTURES_FILE).read_text())
     assert meta["kind"] == "tables" and meta["version"] == PICTURES_VERSION and [c["name"] for c in meta["columns"]] == [c.name for c in Labour().columns]
     for column in meta["columns"]:

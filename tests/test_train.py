@@ -10,8 +10,8 @@ import pandas as pd
 
 from conftest import run_jax_script
 from fake_data import Squares
-from vaebench import store
 from vaebench.grid import Cell
+from vaebench.results.records import cell_status
 from vaebench.run.train import train_cell
 
 HERE = Path(__file__).parent
@@ -57,8 +57,37 @@ def test_non_finite_loss_marks_the_cell_failed_with_step(tmp_path):
     params = train_cell(_cell(steps=40), Squares(nan_after_batches=12), tmp_path / "c")
     assert params["status"] == "failed"
     assert params["failure"]["step"] <= 14 and "loss became nan" in params["failure"]["reason"]
-    assert store.cell_status(tmp_path / "c") == "failed"
+    assert cell_status(tmp_path / "c") == "failed"
     assert not (tmp_path / "c" / "encoder.keras").exists()
+
+
+PRECISION_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+import keras, numpy as np, pandas as pd
+from fake_data import Squares
+from test_train import _cell, _weights
+from vaebench.run.train import train_cell
+out, cell = Path({out!r}), _cell(family="mlp")
+precisions = [train_cell(cell, Squares(), out / run, precision=run.split()[0])["precision"]
+              for run in ("float32", "bfloat16", "float32 again")]
+encoder = keras.saving.load_model(out / "bfloat16" / "encoder.keras")
+losses = [pd.read_csv(out / run / "history.csv")["loss"] for run in ("float32", "bfloat16")]
+print(json.dumps({{"precisions": precisions, "compute": sorted({{layer.dtype_policy.compute_dtype for layer in encoder.layers if layer.weights}}),
+                  "weights": str(encoder.get_weights()[0].dtype), "loss_moved": not losses[0].equals(losses[1]),
+                  "loss_close": bool(np.allclose(losses[0], losses[1], rtol=0.1)),
+                  "float32_again_same": all(np.array_equal(a, b) for a, b in zip(_weights(out / "float32"), _weights(out / "float32 again")))}}))
+"""
+
+
+@pytest.mark.slow
+def test_a_bfloat16_cell_computes_in_bfloat16_records_it_and_float32_stays_as_before(tmp_path):
+    """JAX: float32, bfloat16, then float32 again in one process: the third cell is the first, bit for bit."""
+    report = run_jax_script(PRECISION_SCRIPT.format(tests=str(HERE), out=str(tmp_path)))
+    assert report["precisions"] == ["float32", "bfloat16", "float32"]
+    assert (report["compute"], report["weights"]) == (["bfloat16"], "float32")
+    assert report["loss_moved"] and report["loss_close"] and report["float32_again_same"]
 
 
 @pytest.mark.slow

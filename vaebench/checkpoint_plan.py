@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vaebench.errors import VaebenchError
-from vaebench.metrics.spec import METRICS, SETTINGS, resolve_settings
+from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SETTINGS, MetricSettings, resolve_settings
 
 #: the metrics scored at every checkpoint: cheap ones, enough to see whether training converged
 CHECKPOINT_METRICS = ("reconstruction", "elbo", "mig", "factor_vae", "beta_vae")
@@ -50,7 +50,7 @@ class CheckpointPlan:
     """How many checkpoints a grid's cells get and the metric settings each one is scored with."""
 
     count: int
-    settings: dict
+    settings: MetricSettings
 
     def steps(self, cell) -> list[int]:
         return checkpoint_steps(cell.steps, self.count, cell.log_every)
@@ -62,8 +62,9 @@ class CheckpointPlan:
                 "settings": {name: self.settings[name] for name in used}, "seconds": round(seconds, 3)}
 
 
-def checkpoint_plan(table: dict | None, metric_settings: dict | None) -> CheckpointPlan:
-    """The plan of a preset's ``[checkpoints]`` table (None: the defaults); a VaebenchError naming a bad key or value."""
+def checkpoint_plan(table: dict | None, final: MetricSettings = DEFAULT_SETTINGS) -> CheckpointPlan:
+    """The plan of a preset's ``[checkpoints]`` table (None: the defaults) beside its final scoring's ``final`` settings;
+    a VaebenchError naming a bad key or value."""
     table = dict(table or {})
     count = table.pop("count", DEFAULT_COUNT)
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
@@ -71,7 +72,6 @@ def checkpoint_plan(table: dict | None, metric_settings: dict | None) -> Checkpo
     unknown = sorted(set(table) - set(SETTINGS))
     if unknown:
         raise VaebenchError(f"unknown key {unknown[0]!r}; accepted: count, {', '.join(SETTINGS)}")
-    final = resolve_settings(metric_settings)
     # never more samples at a checkpoint than the final scoring takes
     counts = {name: min(value, final[name]) for name, value in DEFAULT_COUNTS.items()}
     return CheckpointPlan(count, resolve_settings({**final, **counts, **table}))

@@ -14,10 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vaebench.data import FILE_DATASETS
 from vaebench.errors import VaebenchError
 from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
-from vaebench.metrics.spec import SCORES
-from vaebench.store import METRICS_FILE, WRITE_ERRNOS
+from vaebench.metrics.spec import DEFAULT_SETTINGS, SCORES
+from vaebench.results.files import WRITE_ERRNOS
+from vaebench.results.layout import METRICS_FILE
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
@@ -39,6 +41,7 @@ def _split(value: str | None, cast, option: str, example: str):
     return items
 
 
+DATA_PATH_HELP = f"Local file or folder for file datasets ({', '.join(FILE_DATASETS)})."
 ALLOW_CHANGED_DATA_HELP = ("Score trained cells on a --data-path whose content or column options changed since they "
                            f"were trained (every metric again; {METRICS_FILE} records the data scored).")
 
@@ -48,7 +51,7 @@ def run_grid_command(
     preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
     results: Optional[Path] = typer.Option(None, help="Results dir [default: results/<preset>]."),
     dataset: Optional[str] = typer.Option(None, help="Dataset name (see `vaebench datasets`)."),
-    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets (dsprites_npz, mnist, fashion_mnist, csv)."),
+    data_path: Optional[str] = typer.Option(None, help=DATA_PATH_HELP),
     label_column: Optional[str] = typer.Option(None, help="csv: the column holding each record's class label."),
     factor_columns: Optional[str] = typer.Option(None, help="csv: comma-separated discrete columns (integers or text) that score disentanglement."),
     categorical: Optional[str] = typer.Option(None, help="csv: comma-separated columns to read as categorical [default: the columns holding text]."),
@@ -61,6 +64,7 @@ def run_grid_command(
     tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs into each cell's directory."),
     shard: Optional[str] = typer.Option(None, help="K/N: train only shard K of N (for job arrays) [default results dir: results/<preset>-shard-K-of-N]."),
     pack: Optional[int] = typer.Option(None, help="Cells trained together per compiled program (JAX backend; cells differing only in seed and numeric hyperparameters) [default: 16 on a GPU, 1 on a CPU]."),
+    precision: str = typer.Option("float32", help="Training arithmetic: float32 (reproducible on every backend), tf32 (TF32 matrix products on GPUs that have them) or bfloat16 (float32 weights; JAX only); recorded with each cell's parameters."),
     executor: str = typer.Option("local", help="local (one pack after the other) or ray (one Ray task per pack)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or ray://HOST:PORT [default: start a local Ray instance]."),
     cpus_per_cell: float = typer.Option(1.0, help="Ray: CPUs reserved per cell."),
@@ -72,10 +76,12 @@ def run_grid_command(
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """Train and score every cell of the grid that is not finished yet."""
-    from vaebench import store
     from vaebench.grid import load_preset
     from vaebench.interruption import stop_at_safe_points
-    from vaebench.run.runner import grid_cells, run_grid
+    from vaebench.results.files import check_writable
+    from vaebench.results.lock import results_lock
+    from vaebench.run.plan import make_plan
+    from vaebench.run.runner import run_grid
     from vaebench.run.shards import parse_shard
 
     if executor not in ("local", "ray"):
@@ -99,6 +105,9 @@ def run_grid_command(
     shard_k_n = parse_shard(shard) if shard is not None else None
     if pack is not None and pack < 1:
         raise VaebenchError(f"bad --pack {pack}: expected a number of cells ≥ 1")
+    from vaebench.environment import check_precision
+
+    check_precision(precision)
 
     chosen = load_preset(preset).with_overrides(
         dataset=dataset,
@@ -109,29 +118,26 @@ def run_grid_command(
         steps=steps,
         batch_size=batch_size,
     )
-    source = _data_source(data_path, label_column, factor_columns, categorical)
-    if source is not None:
-        _check_data_path_applies(chosen, source)
+    # the grid expanded once, and refused if bad, before the results dir is created or locked
+    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n)
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
-    grid_cells(chosen, source, shard_k_n)  # refuse a bad grid before the results dir is created or locked
-    store.check_writable(results)
-    with store.results_lock(results, "run grid"):
+    check_writable(results)
+    with results_lock(results, "run grid"):
         if executor == "ray":
             from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(chosen, results, console, options, tensorboard=tensorboard, data_path=source,
-                            shard=shard_k_n, pack_size=pack)
+            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack, precision=precision)
         else:
             with stop_at_safe_points():
-                run_grid(chosen, results, console, tensorboard=tensorboard, data_path=source, shard=shard_k_n,
-                         pack_size=pack, score_workers=score_workers, allow_changed_data=allow_changed_data)
+                run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack, score_workers=score_workers,
+                         allow_changed_data=allow_changed_data, precision=precision)
                 if references:
                     from vaebench.run.references import compute_references
 
-                    compute_references(chosen, results, console, data_path=source, shard=shard_k_n)
+                    compute_references(plan, results, console)
     _print_grid_table(results)
 
 
@@ -161,44 +167,36 @@ def _data_source(data_path: str | None, label_column: str | None, factor_columns
                       tuple(_split(categorical, str, "--categorical", "region,sector") or ()))
 
 
-def _check_data_path_applies(preset, source) -> None:
-    from vaebench.data import FILE_DATASETS
-
-    datasets = sorted({cell.dataset for cell in preset.cells()})
-    if not set(datasets) & set(FILE_DATASETS):
-        raise VaebenchError(f"--data-path only applies to file datasets ({', '.join(FILE_DATASETS)}); "
-                            f"this grid uses built-in ones only: {', '.join(datasets)}")
-    if source.has_table_options and "csv" not in datasets:
-        raise VaebenchError("--label-column, --factor-columns and --categorical apply to --dataset csv only")
-
-
 #: score key -> short column header for the terminal table (the metrics' spec names the headline scores)
 SUMMARY_SCORES = {score.key: score.column for score in SCORES.values() if score.column}
 
 
 def _print_grid_table(results_dir: Path) -> None:
-    from vaebench import store
+    from vaebench.results.records import CellStatus, read_grid, read_history, read_metrics, read_params
 
-    grid = store.read_grid(results_dir)
+    grid = read_grid(results_dir).cells
     table = Table(title=f"{results_dir} — {len(grid)} cells")
     table.add_column("cell", no_wrap=True)
     table.add_column("status")
     for column in ("train s", *SUMMARY_SCORES.values()):
         table.add_column(column, justify="right")
-    counts = dict.fromkeys(store.CellStatus, 0)
+    counts = dict.fromkeys(CellStatus, 0)
     for name in sorted(grid):
         cell_dir = results_dir / name
-        params = store.read_params(cell_dir) or {}
-        status = store.CellStatus(params.get("status", store.CellStatus.PENDING))
+        params = read_params(cell_dir) or {}
+        status = CellStatus(params.get("status", CellStatus.PENDING))
         counts[status] += 1
-        if status == store.CellStatus.FAILED:
+        if status == CellStatus.FAILED:
             table.add_row(name, f"[red]{status}[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
             continue
-        if status == store.CellStatus.DONE:
-            store.read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
-        scores = (store.read_metrics(cell_dir) or {}).get("scores", {})
+        if status == CellStatus.DONE:
+            read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
+        metrics = read_metrics(cell_dir)
+        scores = metrics.scores if metrics else {}
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
-        style = f"[green]{status}[/]" if status == store.CellStatus.DONE else f"[yellow]{status}[/]"
+        style = f"[green]{status}[/]" if status == CellStatus.DONE else f"[yellow]{status}[/]"
+        if params.get("precision", "float32") != "float32":  # cells trained before --precision existed lack the key
+            style += f" ({params['precision']})"
         table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)
     console.print(table)
     console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
@@ -215,11 +213,11 @@ def _fmt(value) -> str:
 @app.command("list")
 def list_command(results: Path = typer.Option(Path("results"), help="A results dir, or a folder holding several.")):
     """A table of cells: done / failed (with the reason) / pending, with their main numbers."""
-    from vaebench import store
+    from vaebench.results.layout import grid_dirs
 
     if not results.is_dir():
         raise VaebenchError(f"results dir {results} does not exist")
-    roots = store.grid_dirs(results)
+    roots = grid_dirs(results)
     if not roots:
         raise VaebenchError(f"no grid in {results}: run `vaebench run grid` first")
     for root in roots:
@@ -232,7 +230,7 @@ def evaluate_command(
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metric names [default: all]."),
     force: bool = typer.Option(False, help=f"Recompute metrics already in {METRICS_FILE}."),
     preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
-    data_path: Optional[str] = typer.Option(None, help="Local file or folder for file datasets."),
+    data_path: Optional[str] = typer.Option(None, help=DATA_PATH_HELP),
     label_column: Optional[str] = typer.Option(None, help="csv: the label column the cells were trained with."),
     factor_columns: Optional[str] = typer.Option(None, help="csv: the factor columns the cells were trained with."),
     categorical: Optional[str] = typer.Option(None, help="csv: the categorical columns the cells were trained with."),
@@ -241,9 +239,10 @@ def evaluate_command(
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
-    from vaebench import store
     from vaebench.grid import Cell, load_preset
     from vaebench.metrics import metric_names
+    from vaebench.results.experiments import load_experiments
+    from vaebench.results.lock import results_lock
     from vaebench.run.runner import check_same_data, score
 
     if pictures:
@@ -255,10 +254,10 @@ def evaluate_command(
     unknown = sorted(set(chosen or []) - set(metric_names()))
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(metric_names())}")
-    settings = load_preset(preset).metrics if preset else {}
+    settings = load_preset(preset).metric_settings if preset else DEFAULT_SETTINGS
     source = _data_source(data_path, label_column, factor_columns, categorical)
-    with store.results_lock(results, "evaluate"):
-        experiments = store.load_experiments(results)
+    with results_lock(results, "evaluate"):
+        experiments = load_experiments(results)
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
         cells = [Cell.from_params(experiment.params) for experiment in experiments]
@@ -273,11 +272,13 @@ def evaluate_command(
 
 def _draw_pictures(results: Path, force: bool, source) -> None:
     """``evaluate --pictures``: draw the missing (or, forced, all) pictures; name the cells that cannot get any."""
-    from vaebench import store
+    from vaebench.results.experiments import load_experiments
+    from vaebench.results.layout import MODEL_FILES
+    from vaebench.results.lock import results_lock
     from vaebench.run.runner import draw_missing_pictures
 
-    with store.results_lock(results, "evaluate --pictures"):
-        experiments = store.load_experiments(results)
+    with results_lock(results, "evaluate --pictures"):
+        experiments = load_experiments(results)
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
         without = []
@@ -288,7 +289,7 @@ def _draw_pictures(results: Path, force: bool, source) -> None:
                     without.append(experiment.name)
     console.print(f"{len(experiments) - len(without)} of {len(experiments)} cells have their pictures")
     for name in without:
-        console.print(f"[red]no pictures[/] {name}: its weights ({', '.join(store.MODEL_FILES)}) are not in the results dir")
+        console.print(f"[red]no pictures[/] {name}: its weights ({', '.join(MODEL_FILES)}) are not in the results dir")
 
 
 @app.command("merge")
@@ -316,7 +317,7 @@ def models_command():
     for name, model_class in MODELS.items():
         hparams = ", ".join(f"{key}={value}" if isinstance(value, str) else f"{key}={value:g}"
                             for key, value in model_class.hparams.items()) or "—"
-        table.add_row(name, hparams, f"{model_class.description} [{model_class.data_kind.replace('_', ' ')}: {model_class.default_dataset}]")
+        table.add_row(name, hparams, f"{model_class.description} [{model_class.data_kind.label}: {model_class.default_dataset}]")
     console.print(table)
 
 

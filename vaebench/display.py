@@ -46,11 +46,6 @@ def model_name(model: str, hparams: dict | None = None) -> str:
     return f"{title} ({', '.join(parts)})" if parts else title
 
 
-def setting_name(model: str, hparams: dict | None, latent_dim: int) -> str:
-    """A setting (a model with its hyperparameters at one latent size): "β-VAE (β = 16), z = 4"."""
-    return f"{model_name(model, hparams)}, z = {latent_dim}"
-
-
 def cell_title(params: dict) -> str:
     """A stored cell as a reader names it: "β-VAE (β = 16), z = 4, seed 0"."""
     return f"{params_model_name(params)}, z = {params.get('latent_dim')}, seed {params.get('seed')}"

@@ -14,8 +14,11 @@ import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 
+from vaebench.checkpoint_plan import CheckpointPlan, checkpoint_plan
 from vaebench.errors import VaebenchError
+from vaebench.metrics.spec import DEFAULT_SETTINGS, MetricSettings, resolve_settings
 from vaebench.preset_files import read_preset_table
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -92,20 +95,13 @@ class Preset:
     batch_size: int
     learning_rate: float
     log_every: int
-    #: overrides of the metrics' standard sample counts (see vaebench.metrics)
-    metrics: dict = field(default_factory=dict)
-    #: the ``[checkpoints]`` table: how many checkpoints and their sample counts (see vaebench.run.checkpoints)
-    checkpoints: dict = field(default_factory=dict)
+    #: the metrics' settings: the standard ones with the ``[metrics]`` table's overrides (see vaebench.metrics)
+    metric_settings: MetricSettings = DEFAULT_SETTINGS
+    #: the ``[checkpoints]`` table: when and how every cell is scored while it trains (see vaebench.checkpoint_plan)
+    checkpoint_plan: CheckpointPlan = field(default_factory=checkpoint_plan)
     #: settings the user chose on the command line; a model that cannot use the preset's dataset or
     #: families gets its own defaults, unless the user chose them
     explicit: frozenset = frozenset()
-
-    @property
-    def checkpoint_plan(self):
-        """When and how every cell is scored while it trains (:class:`vaebench.run.checkpoints.CheckpointPlan`)."""
-        from vaebench.checkpoint_plan import checkpoint_plan
-
-        return checkpoint_plan(self.checkpoints, self.metrics)
 
     def cells(self) -> list["Cell"]:
         """Every cell of the grid, in a stable order."""
@@ -141,12 +137,12 @@ class Preset:
         if not model_class.families_for(dataset_kind(dataset)):
             if "dataset" in self.explicit:
                 accepted = [name for name in dataset_names() if model_class.families_for(dataset_kind(name))]
-                kinds = " and ".join(kind.replace("_", " ") for kind in (model_class.data_kind, *model_class.other_data_kinds))
+                kinds = " and ".join(kind.label for kind in (model_class.data_kind, *model_class.other_data_kinds))
                 raise VaebenchError(f"model {model} trains on {kinds}, which dataset {dataset!r} does not provide; "
                                     f"accepted for it: {', '.join(accepted)}")
             dataset = model_class.default_dataset
         kind = dataset_kind(dataset)
-        if kind in ("sequences", "tables"):
+        if not kind.has_image_size:
             image_size = None
         accepted = model_class.families_for(kind)
         families = tuple(check_family(family) for family in self.families)
@@ -154,7 +150,7 @@ class Preset:
         if len(usable) < len(families) and "families" in self.explicit:
             wrong = next(family for family in families if family not in usable)
             raise VaebenchError(f"model {model} cannot use the {wrong} family; accepted for it: {', '.join(accepted)} "
-                                f"(on {kind.replace('_', ' ')})")
+                                f"(on {kind.label})")
         return dataset, image_size, usable or accepted[:1]
 
     def with_overrides(self, dataset=None, image_size=None, models=None, families=None, latent_dims=None,
@@ -214,6 +210,14 @@ def _parse(data: dict, name: str, source: str) -> Preset:
             models.append(ModelSpec(entry["name"], {k: v for k, v in entry.items() if k != "name"}))
         else:
             raise VaebenchError(f"malformed {source}: each entry of 'models' is a name or a table with a 'name'")
+    try:
+        metrics = resolve_settings(data.get("metrics"))
+    except VaebenchError as error:
+        raise VaebenchError(f"bad [metrics] in {source}: {error}") from None
+    try:
+        checkpoints = checkpoint_plan(data.get("checkpoints"), metrics)
+    except VaebenchError as error:
+        raise VaebenchError(f"bad [checkpoints] in {source}: {error}") from None
     preset = Preset(
         name=name,
         description=data.get("description", ""),
@@ -227,16 +231,14 @@ def _parse(data: dict, name: str, source: str) -> Preset:
         batch_size=data["batch_size"],
         learning_rate=float(data["learning_rate"]),
         log_every=data["log_every"],
-        metrics=data.get("metrics", {}),
-        checkpoints=data.get("checkpoints", {}),
+        metric_settings=metrics,
+        checkpoint_plan=checkpoints,
     )
     _validate(preset, source)
     return preset
 
 
 def _validate(preset: Preset, source: str) -> None:
-    from vaebench.metrics import resolve_settings
-
     def ints(key, values, minimum=1, maximum=MAX_STEPS):
         if not values or any(not isinstance(v, int) or isinstance(v, bool) or not minimum <= v <= maximum for v in values):
             raise VaebenchError(f"bad {key} {list(values)} in {source}: expected integers from {minimum} to {maximum:,}")
@@ -257,14 +259,6 @@ def _validate(preset: Preset, source: str) -> None:
         raise VaebenchError(f"no models in {source}: list at least one (see `vaebench models`)")
     if not preset.families or not all(isinstance(family, str) for family in preset.families):
         raise VaebenchError(f"bad families {list(preset.families)} in {source}: expected a non-empty list of names, e.g. [\"conv\"]")
-    try:
-        resolve_settings(preset.metrics)
-    except VaebenchError as error:
-        raise VaebenchError(f"bad [metrics] in {source}: {error}") from None
-    try:
-        preset.checkpoint_plan
-    except VaebenchError as error:
-        raise VaebenchError(f"bad [checkpoints] in {source}: {error}") from None
 
 
 #: the share of available memory one batch of float32 observations may take: training also holds every

@@ -12,17 +12,18 @@ from collections import Counter
 from dataclasses import dataclass
 
 from vaebench.metrics.spec import METRIC_OF, METRICS
+from vaebench.results.records import Metrics
 
 Settings = tuple[tuple[str, int], ...]
 
 
-def _settings(metrics: dict | None, metric: str) -> Settings | None:
+def _settings(metrics: Metrics | None, metric: str) -> Settings | None:
     """The settings a cell scored ``metric`` with; None where it recorded none or none of its scores is a number."""
-    scores = (metrics or {}).get("scores") or {}
+    scores = metrics.scores if metrics else {}
     keys = METRICS[metric].keys if metric in METRICS else ()
     if not any(isinstance(scores.get(key), (int, float)) and not isinstance(scores.get(key), bool) for key in keys):
         return None
-    recorded = ((metrics or {}).get("settings") or {}).get(metric)
+    recorded = metrics.settings.get(metric)
     return tuple(sorted(recorded.items())) if isinstance(recorded, dict) else None
 
 
@@ -58,15 +59,15 @@ def metric_label(metric: str) -> str:
     return next((score.label for score in scores if score.role), scores[0].label)
 
 
-def study_protocol(cells: dict[str, dict | None]) -> Protocol:
-    """The protocol of a study from each cell's metrics.json (cell name -> parsed metrics.json, or None).
+def study_protocol(cells: dict[str, Metrics | None]) -> Protocol:
+    """The protocol of a study from each cell's metrics.json (cell name -> its record, or None).
 
     The study's settings of a metric are the most common ones among its cells (on a tie, the larger sample
     counts, which is the order of the sorted settings' values compared from the largest).
     """
     used: dict[str, Counter] = {}
     for metrics in cells.values():
-        for metric in ((metrics or {}).get("settings") or {}):
+        for metric in (metrics.settings if metrics else {}):
             found = _settings(metrics, metric)
             if found is not None:
                 used.setdefault(metric, Counter())[found] += 1

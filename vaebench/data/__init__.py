@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from vaebench.data.base import ArrayDataset, Dataset, FactorDataset, Sample
@@ -14,53 +15,60 @@ from vaebench.data.source import DataSource
 from vaebench.data.tables import TableDataset, load_sklearn_table, read_csv_table
 from vaebench.data.two_views import TwoViews, inverted, outline
 from vaebench.errors import VaebenchError
+from vaebench.kinds import DataKind
 
-#: what kind of observations a dataset's samples hold, when it is not "images"
-KINDS = {"sines": "sequences", "dsprites_inverted": "two_views", "dsprites_outline": "two_views",
-         "digits_inverted": "two_views", "mnist_inverted": "two_views",
-         "labour": "tables", "wine": "tables", "breast_cancer": "tables", "csv": "tables"}
 
-#: name -> factory(image_size, source); file datasets need a source
-DATASETS: dict[str, Callable[[int | None, DataSource | None], Dataset]] = {
-    "dsprites": lambda size, path: DSprites(size or 64),
-    "color_dsprites": lambda size, path: ColorDSprites(size or 64),
-    "noisy_dsprites": lambda size, path: NoisyDSprites(size or 64),
-    "digits": lambda size, path: load_digits_dataset(),
-    "sines": lambda size, path: Sines(),
-    "dsprites_inverted": lambda size, path: TwoViews("dsprites_inverted", DSprites(size or 64), inverted),
-    "dsprites_outline": lambda size, path: TwoViews("dsprites_outline", DSprites(size or 64), outline),
-    "digits_inverted": lambda size, path: TwoViews("digits_inverted", load_digits_dataset(), inverted),
-    "mnist_inverted": lambda size, path: TwoViews("mnist_inverted", load_mnist_like("mnist", _needs(path, "mnist_inverted")), inverted),
-    "dsprites_npz": lambda size, path: DSpritesFile(_needs(path, "dsprites_npz")),
-    "mnist": lambda size, path: load_mnist_like("mnist", _needs(path, "mnist")),
-    "fashion_mnist": lambda size, path: load_mnist_like("fashion_mnist", _needs(path, "fashion_mnist")),
-    "labour": lambda size, path: Labour(),
-    "wine": lambda size, path: load_sklearn_table("wine"),
-    "breast_cancer": lambda size, path: load_sklearn_table("breast_cancer"),
-    "csv": lambda size, source: read_csv_table(_needs(source, "csv"), source.label_column, source.factor_columns,
-                                               source.categorical),
+@dataclass(frozen=True)
+class Entry:
+    """One dataset: how it is built (image size, file source) and what its samples hold."""
+
+    build: Callable[[int | None, DataSource | None], Dataset]
+    kind: DataKind = DataKind.IMAGES
+    #: read from a local file or folder (``--data-path``) rather than built in; ``build`` then gets its source
+    from_file: bool = False
+
+
+DATASETS: dict[str, Entry] = {
+    "dsprites": Entry(lambda size, source: DSprites(size or 64)),
+    "color_dsprites": Entry(lambda size, source: ColorDSprites(size or 64)),
+    "noisy_dsprites": Entry(lambda size, source: NoisyDSprites(size or 64)),
+    "digits": Entry(lambda size, source: load_digits_dataset()),
+    "sines": Entry(lambda size, source: Sines(), DataKind.SEQUENCES),
+    "dsprites_inverted": Entry(lambda size, source: TwoViews("dsprites_inverted", DSprites(size or 64), inverted),
+                               DataKind.TWO_VIEWS),
+    "dsprites_outline": Entry(lambda size, source: TwoViews("dsprites_outline", DSprites(size or 64), outline),
+                              DataKind.TWO_VIEWS),
+    "digits_inverted": Entry(lambda size, source: TwoViews("digits_inverted", load_digits_dataset(), inverted),
+                             DataKind.TWO_VIEWS),
+    "mnist_inverted": Entry(lambda size, source: TwoViews("mnist_inverted", load_mnist_like("mnist", source.path), inverted),
+                            DataKind.TWO_VIEWS, from_file=True),
+    "dsprites_npz": Entry(lambda size, source: DSpritesFile(source.path), from_file=True),
+    "mnist": Entry(lambda size, source: load_mnist_like("mnist", source.path), from_file=True),
+    "fashion_mnist": Entry(lambda size, source: load_mnist_like("fashion_mnist", source.path), from_file=True),
+    "labour": Entry(lambda size, source: Labour(), DataKind.TABLES),
+    "wine": Entry(lambda size, source: load_sklearn_table("wine"), DataKind.TABLES),
+    "breast_cancer": Entry(lambda size, source: load_sklearn_table("breast_cancer"), DataKind.TABLES),
+    "csv": Entry(lambda size, source: read_csv_table(source.path, source.label_column, source.factor_columns,
+                                                     source.categorical), DataKind.TABLES, from_file=True),
 }
 
-
 #: the datasets read from a local file or folder (``--data-path``); every other one is built in
-FILE_DATASETS = ("dsprites_npz", "mnist", "fashion_mnist", "mnist_inverted", "csv")
+FILE_DATASETS = tuple(name for name, entry in DATASETS.items() if entry.from_file)
 
 
-def _needs(source: DataSource | None, name: str) -> str:
-    if source is None:
-        raise VaebenchError(f"dataset {name} is read from a local file: pass --data-path")
-    return source.path
+def _entry(name: str) -> Entry:
+    if name not in DATASETS:
+        raise VaebenchError(f"unknown dataset {name!r}; accepted: {', '.join(DATASETS)}")
+    return DATASETS[name]
 
 
 def dataset_names() -> list[str]:
     return list(DATASETS)
 
 
-def dataset_kind(name: str) -> str:
-    """"images", "sequences", "two_views" or "tables", without building the dataset."""
-    if name not in DATASETS:
-        raise VaebenchError(f"unknown dataset {name!r}; accepted: {', '.join(DATASETS)}")
-    return KINDS.get(name, "images")
+def dataset_kind(name: str) -> DataKind:
+    """What the dataset's samples hold, without building the dataset."""
+    return _entry(name).kind
 
 
 def get_dataset(name: str, image_size: int | None = None, data_path: str | DataSource | None = None) -> Dataset:
@@ -68,14 +76,15 @@ def get_dataset(name: str, image_size: int | None = None, data_path: str | DataS
 
     ``data_path``: where a file dataset is read from, a path or a :class:`DataSource` (a path with a CSV's options).
     """
-    if name not in DATASETS:
-        raise VaebenchError(f"unknown dataset {name!r}; accepted: {', '.join(DATASETS)}")
+    entry = _entry(name)
     source = DataSource(data_path) if isinstance(data_path, str) else data_path
+    if entry.from_file and source is None:
+        raise VaebenchError(f"dataset {name} is read from a local file: pass --data-path")
     try:
-        dataset = DATASETS[name](image_size, source)
+        dataset = entry.build(image_size, source)
     except ValueError as error:
         raise VaebenchError(f"dataset {name}: {error}") from None
-    if name in FILE_DATASETS:
+    if entry.from_file:
         dataset.fingerprint = data_fingerprint(source)
     return dataset
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from vaebench.data.base import FactorDataset
 from vaebench.data.columns import Column, encode, encoded_width
+from vaebench.kinds import ColumnKind
 
 FACTORS = {
     "age_band": ("20s", "30s", "40s", "50s", "60s"),
@@ -112,10 +113,10 @@ class Labour(FactorDataset):
     def __init__(self):
         grid = np.stack(np.unravel_index(np.arange(self.grid_size), self.factor_sizes), axis=1)
         reference = column_values(np.tile(grid, (4, 1)), np.random.default_rng(0))
-        numeric = tuple(Column(name, "numeric", (), float(reference[name].mean()), float(reference[name].std()))
+        numeric = tuple(Column(name, ColumnKind.NUMERIC, (), float(reference[name].mean()), float(reference[name].std()))
                         for name in NUMERIC)
-        categorical = tuple(Column(name, "categorical", values) for name, values in CATEGORICAL.items())
-        binary = tuple(Column(name, "binary", ("no", "yes")) for name in BINARY)
+        categorical = tuple(Column(name, ColumnKind.CATEGORICAL, values) for name, values in CATEGORICAL.items())
+        binary = tuple(Column(name, ColumnKind.BINARY, ("no", "yes")) for name in BINARY)
         self.columns = numeric + categorical + binary
         self.shape = (encoded_width(self.columns),)
         self._income_threshold = float(np.median(noise_free_log_income(grid)))

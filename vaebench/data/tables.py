@@ -19,6 +19,7 @@ import numpy as np
 from vaebench.data.base import Dataset, NoRecord, Sample
 from vaebench.data.columns import Column, encode
 from vaebench.errors import VaebenchError
+from vaebench.kinds import ColumnKind
 
 HELDOUT_FRACTION = 0.2
 #: a table needs this many records: enough for a training and a held-out part
@@ -108,7 +109,7 @@ class TableDataset(Dataset):
         return order[first + (rng.random(len(wanted)) * count).astype(np.int64)]
 
 
-def table_from_values(name: str, values: dict[str, np.ndarray], kinds: dict[str, str], labels: np.ndarray | None = None,
+def table_from_values(name: str, values: dict[str, np.ndarray], kinds: dict[str, ColumnKind], labels: np.ndarray | None = None,
                       label_names: tuple[str, ...] = (), factors: np.ndarray | None = None,
                       factor_names: tuple[str, ...] = (), factor_sizes: tuple[int, ...] = ()) -> TableDataset:
     """A table from each column's values (numbers, or category names) and kind, standardised on its training part."""
@@ -117,7 +118,7 @@ def table_from_values(name: str, values: dict[str, np.ndarray], kinds: dict[str,
     columns, indexed = [], {}
     for column_name, kind in kinds.items():
         column_values = values[column_name]
-        if kind == "numeric":
+        if kind is ColumnKind.NUMERIC:
             numbers = column_values.astype(np.float64)
             with np.errstate(over="ignore", invalid="ignore"):
                 mean, std = float(numbers[train].mean()), float(numbers[train].std() or 1.0)
@@ -143,7 +144,7 @@ def load_sklearn_table(name: str) -> TableDataset:
 
     bunch = {"wine": datasets.load_wine, "breast_cancer": datasets.load_breast_cancer}[name]()
     values = {feature: bunch.data[:, i] for i, feature in enumerate(bunch.feature_names)}
-    return table_from_values(name, values, dict.fromkeys(values, "numeric"), bunch.target.astype(np.int64),
+    return table_from_values(name, values, dict.fromkeys(values, ColumnKind.NUMERIC), bunch.target.astype(np.int64),
                              tuple(str(t) for t in bunch.target_names))
 
 
@@ -234,11 +235,11 @@ def _categories(values: np.ndarray, what: str, limit: int) -> tuple[tuple[str, .
     return tuple(str(c) for c in categories), index.astype(np.int64)
 
 
-def _kind(path: Path, lines: np.ndarray, name: str, values: np.ndarray, named_categorical: bool) -> tuple[str, np.ndarray]:
+def _kind(path: Path, lines: np.ndarray, name: str, values: np.ndarray, named_categorical: bool) -> tuple[ColumnKind, np.ndarray]:
     """The column's kind and its values as the table reads them (numbers for a numeric column)."""
     distinct = len(set(values))
     if named_categorical:
-        kind = "binary" if distinct == 2 else "categorical"
+        kind = ColumnKind.BINARY if distinct == 2 else ColumnKind.CATEGORICAL
     else:
         numbers = [_number(v) for v in values]
         parsed = [i for i, number in enumerate(numbers) if number is not None]
@@ -251,9 +252,9 @@ def _kind(path: Path, lines: np.ndarray, name: str, values: np.ndarray, named_ca
             raise VaebenchError(f"data file {path} line {lines[bad[0]]}: column {name!r} has the value {values[bad[0]]!r}; "
                                 "a numeric column needs finite numbers")
         if parsed and distinct > 2:
-            return "numeric", np.array(numbers, np.float64)
-        kind = "binary" if distinct == 2 else "categorical"
-    if kind == "categorical" and distinct > MAX_CATEGORIES:
+            return ColumnKind.NUMERIC, np.array(numbers, np.float64)
+        kind = ColumnKind.BINARY if distinct == 2 else ColumnKind.CATEGORICAL
+    if kind is ColumnKind.CATEGORICAL and distinct > MAX_CATEGORIES:
         raise VaebenchError(f"column {name!r} of {path} has {distinct} distinct text values; a categorical column may "
                             f"have at most {MAX_CATEGORIES}")
     return kind, values

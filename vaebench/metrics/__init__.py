@@ -6,9 +6,11 @@ the spec; ``score_cell`` and the rest of ``vaebench.metrics.scoring`` load with 
 
 import importlib
 
-from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, SETTINGS, metric_names, resolve_settings
+from vaebench.metrics.spec import (DEFAULT_SETTINGS, FAST_SETTINGS, METRICS, SCORES, SETTINGS, MetricSettings, metric_names,
+                                   resolve_settings)
 
-__all__ = ["DEFAULT_SETTINGS", "METRICS", "SCORES", "SETTINGS", "metric_names", "resolve_settings"]
+__all__ = ["DEFAULT_SETTINGS", "FAST_SETTINGS", "METRICS", "SCORES", "SETTINGS", "MetricSettings", "metric_names",
+           "resolve_settings"]
 
 
 def __getattr__(name: str):

@@ -11,7 +11,7 @@ import math
 import os
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -19,7 +19,6 @@ from typing import Callable
 import keras
 import numpy as np
 
-from vaebench import store
 from vaebench.data.base import Dataset, NoRecord
 from vaebench.errors import VaebenchError
 from vaebench.metrics.beta_vae import beta_vae_score, pair_batches, pair_features
@@ -32,10 +31,13 @@ from vaebench.metrics.mig import mig
 from vaebench.metrics.modularity import modularity_explicitness
 from vaebench.metrics.sampling import CodeLookup, decode, encode, predict
 from vaebench.metrics.sap import sap
-from vaebench.metrics.spec import METRICS, MetricSpec, metric_names, resolve_settings
+from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, MetricSettings, MetricSpec, metric_names
 from vaebench.metrics.unsupervised import active_units, gaussian_total_correlation
 from vaebench.models import model_card
 from vaebench.models.likelihoods import Likelihood, likelihood_from_config
+from vaebench.results.experiments import load_network
+from vaebench.results.layout import DECODER, ENCODER, PARAMS_FILE
+from vaebench.results.records import Metrics, read_metrics, read_params, write_metrics
 
 NO_FACTORS = "n/a: no ground-truth factors"
 NO_LABELS = "n/a: no labels"
@@ -65,7 +67,7 @@ class ScoringContext:
     dataset: Dataset
     encoder: keras.Model
     decoder: keras.Model
-    settings: dict
+    all_settings: MetricSettings
     card: dict
     cell_name: str
     cell_dir: Path
@@ -75,9 +77,14 @@ class ScoringContext:
     matrices: dict = field(default_factory=dict)
     _samples: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def settings(self) -> MetricSettings:
+        """The settings the current metric may read: those its spec declares."""
+        return self.all_settings.for_metric(self.metric)
+
     def network(self, name: str) -> keras.Model | None:
         """One of the cell's other stored networks (e.g. a classifier), or None if its model has no such network."""
-        return store.load_network(self.cell_dir, f"{name}.keras") if name in self.card["networks"] else None
+        return load_network(self.cell_dir, name) if name in self.card["networks"] else None
 
     def _stream(self, *names: str) -> np.random.Generator:
         return stream(self.settings["seed"], self.cell_name, *names)
@@ -182,7 +189,7 @@ def _cross_reconstruction(ctx: ScoringContext) -> dict:
 
 
 def _mig(ctx: ScoringContext) -> dict:
-    (codes, factors), _ = ctx.train_test
+    (codes, factors), = ctx.samples("num_train")
     scores = mig(codes, factors, ctx.settings["bins"])
     ctx.keep_matrix(scores["normalised_information"])
     return {"mig": scores["mig"]}
@@ -292,16 +299,17 @@ def _scores(metric: MetricSpec, context: ScoringContext) -> dict:
     return {key: _storable(value) for key, value in scores.items()}
 
 
-def _stored(cell_dir: Path) -> dict:
-    record = store.read_metrics(cell_dir) or {}
-    return {key: record.get(key, {}) for key in ("scores", "settings", "seconds", "matrices")}
+def _stored(cell_dir: Path) -> Metrics:
+    """The folder's metrics.json to add scores to (an empty one when it has none), with a place for matrices."""
+    record = read_metrics(cell_dir) or Metrics()
+    return replace(record, matrices=record.matrices or {})
 
 
-def score_networks(networks: dict, card: dict, dataset: Dataset, settings: dict, metrics: list[str], cell_name: str,
-                   cell_dir: Path) -> dict:
+def score_networks(networks: dict, card: dict, dataset: Dataset, settings: MetricSettings, metrics: list[str],
+                   cell_name: str, cell_dir: Path) -> dict:
     """The scores of ``metrics`` for networks in memory (a cell while it trains, ``settings`` resolved), each a number
     or "n/a: why" exactly as :func:`score_cell` computes them: same functions, same named streams."""
-    context = ScoringContext(dataset, networks["encoder"], networks["decoder"], settings, card, cell_name, cell_dir)
+    context = ScoringContext(dataset, networks[ENCODER], networks[DECODER], settings, card, cell_name, cell_dir)
     scores = {}
     for name in metrics:
         scores.update(_scores(METRICS[name], context))
@@ -314,48 +322,46 @@ def pending_metrics(cell_dir: Path, metrics: list[str] | None = None, force: boo
     unknown = [name for name in names if name not in METRICS]
     if unknown:
         raise VaebenchError(f"unknown metric {unknown[0]!r}; accepted: {', '.join(METRICS)}")
-    seconds = _stored(Path(cell_dir))["seconds"]
+    seconds = _stored(Path(cell_dir)).seconds
     return [name for name in names if force or name not in seconds]
 
 
-def score_context(context: ScoringContext, metrics: list[str]) -> dict:
+def score_context(context: ScoringContext, metrics: list[str]) -> Metrics:
     """Compute ``metrics`` on the context's representation and merge them into its ``metrics.json``.
 
     Each metric is written as soon as it is computed, so an interrupted scoring resumes where it stopped.
-    Metrics whose spec declares a ``matrix`` also keep their latents × factors matrix under "matrices"
-    (rows "z<i>", columns the factor names). Returns the metrics.json content.
+    Metrics whose spec declares a ``matrix`` also keep their latents × factors matrix in the record's matrices
+    (rows "z<i>", columns the factor names). Returns the metrics.json record.
     """
-    path = context.cell_dir / store.METRICS_FILE
     record = _stored(context.cell_dir)
     for name in metrics:
         metric = METRICS[name]
         started = time.perf_counter()
-        record["scores"].update(_scores(metric, context))
-        record["matrices"].pop(name, None)
+        record.scores.update(_scores(metric, context))
+        record.matrices.pop(name, None)
         if name in context.matrices:
-            record["matrices"][name] = context.matrices[name]
-        record["settings"][name] = {key: context.settings[key] for key in metric.settings}
-        record["seconds"][name] = round(time.perf_counter() - started, 3)
-        store.write_json(path, record)
+            record.matrices[name] = context.matrices[name]
+        record.settings[name] = context.all_settings.recorded(name)
+        record.seconds[name] = round(time.perf_counter() - started, 3)
+        write_metrics(context.cell_dir, record)
     return record
 
 
-def score_cell(cell_dir: Path, dataset: Dataset, settings: dict | None = None, metrics: list[str] | None = None,
-               force: bool = False) -> dict:
+def score_cell(cell_dir: Path, dataset: Dataset, settings: MetricSettings = DEFAULT_SETTINGS,
+               metrics: list[str] | None = None, force: bool = False) -> Metrics:
     """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
 
     What the cell's model is (Gaussian, reads labels, its networks) comes from the card in its
-    params.json; see :func:`score_context`. Returns the metrics.json content.
+    params.json; see :func:`score_context`. Returns the metrics.json record.
     """
     cell_dir = Path(cell_dir)
     todo = pending_metrics(cell_dir, metrics, force)
-    settings = resolve_settings(settings)
     if not todo:
         return _stored(cell_dir)
-    params = store.read_params(cell_dir)
+    params = read_params(cell_dir)
     if params is None:
-        raise VaebenchError(f"{cell_dir} is not trained yet (no {store.PARAMS_FILE}); run `vaebench run grid` first")
-    context = ScoringContext(dataset, store.load_network(cell_dir, store.ENCODER_FILE),
-                             store.load_network(cell_dir, store.DECODER_FILE), settings, model_card(params),
+        raise VaebenchError(f"{cell_dir} is not trained yet (no {PARAMS_FILE}); run `vaebench run grid` first")
+    context = ScoringContext(dataset, load_network(cell_dir, ENCODER),
+                             load_network(cell_dir, DECODER), settings, model_card(params),
                              params["name"], cell_dir)
     return score_context(context, todo)

@@ -6,9 +6,22 @@ module. It imports neither keras nor TensorFlow, so anything may load it cheaply
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from vaebench.errors import VaebenchError
+
+
+class ScoreRole(str, enum.Enum):
+    """A score's part in the report's verdict."""
+
+    #: the cost axis of every trade-off
+    RECONSTRUCTION = "reconstruction"
+    #: a disentanglement score the verdict judges and the leaderboard shows
+    HEADLINE = "headline"
+    #: a further factor score the trade-off charts offer
+    FACTOR = "factor"
 
 
 @dataclass(frozen=True)
@@ -32,9 +45,8 @@ class Score:
     unit: str | None = None
     #: its short header in the terminal table of ``vaebench list`` (only the headline scores have one)
     column: str | None = None
-    #: its part in the report's verdict: "reconstruction" (the cost axis), "headline" (a disentanglement score
-    #: the verdict judges and the leaderboard shows), "factor" (a further factor score the charts offer), or None
-    role: str | None = None
+    #: its part in the report's verdict; None: the report shows it on cell pages only
+    role: ScoreRole | None = None
     #: what this score alone means, where its metric's definition describes several scores at once
     definition: str | None = None
     #: True for an accuracy at telling which of the dataset's K factors a batch holds fixed: chance is 1/K
@@ -51,6 +63,9 @@ class Setting:
     name: str
     default: int  # the published standard setting
     meaning: str
+    #: the smallest value that still runs every estimator reading it in seconds: the smoke grid's and the tests'
+    #: (its scores check that scoring runs, not their value); None: the standard setting
+    fast: int | None = None
     minimum: int = 1
 
 
@@ -79,20 +94,20 @@ class MetricSpec:
 
 SETTINGS: dict[str, Setting] = {setting.name: setting for setting in (
     Setting("num_train", 10_000, "training samples of MIG, SAP, modularity and explicitness, and the training "
-                                 "observations the calibration rows' mean image and PCA are fitted on"),
-    Setting("num_test", 5_000, "test samples of SAP and explicitness"),
-    Setting("dci_num_train", 10_000, "DCI's training samples (it fits boosted trees per factor class: its own counts)"),
-    Setting("dci_num_test", 5_000, "DCI's test samples"),
-    Setting("dci_trees", 100, "boosting rounds per factor (scikit-learn's default)"),
+                                 "observations the calibration rows' mean image and PCA are fitted on", fast=200),
+    Setting("num_test", 5_000, "test samples of SAP and explicitness", fast=100),
+    Setting("dci_num_train", 10_000, "DCI's training samples (it fits boosted trees per factor class: its own counts)", fast=100),
+    Setting("dci_num_test", 5_000, "DCI's test samples", fast=50),
+    Setting("dci_trees", 100, "boosting rounds per factor (scikit-learn's default)", fast=3),
     Setting("bins", 20, "equal-width bins of the histogram discretiser"),
     Setting("batch_size", 64, "pairs per β-VAE training point, observations per FactorVAE vote"),
-    Setting("beta_vae_points_train", 10_000, "β-VAE training points"),
-    Setting("beta_vae_points_eval", 5_000, "β-VAE evaluation points"),
-    Setting("factor_vae_variance_samples", 10_000, "observations giving FactorVAE's global variance per latent"),
-    Setting("factor_vae_votes_train", 10_000, "FactorVAE training votes"),
-    Setting("factor_vae_votes_eval", 5_000, "FactorVAE evaluation votes"),
-    Setting("heldout", 5_000, "held-out observations for reconstruction, ELBO, IWAE and the label scores"),
-    Setting("iwae_samples", 100, "posterior samples K of the IWAE bound"),
+    Setting("beta_vae_points_train", 10_000, "β-VAE training points", fast=40),
+    Setting("beta_vae_points_eval", 5_000, "β-VAE evaluation points", fast=20),
+    Setting("factor_vae_variance_samples", 10_000, "observations giving FactorVAE's global variance per latent", fast=200),
+    Setting("factor_vae_votes_train", 10_000, "FactorVAE training votes", fast=40),
+    Setting("factor_vae_votes_eval", 5_000, "FactorVAE evaluation votes", fast=20),
+    Setting("heldout", 5_000, "held-out observations for reconstruction, ELBO, IWAE and the label scores", fast=64),
+    Setting("iwae_samples", 100, "posterior samples K of the IWAE bound", fast=3),
     Setting("seed", 0, "seed of every random draw and estimator", minimum=0),
 )}
 
@@ -101,7 +116,7 @@ CHEN_2018 = Citation("Chen, Li, Grosse & Duvenaud", 2018, "Isolating Sources of 
 METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "reconstruction",
-        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon", role="reconstruction"),
+        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon", role=ScoreRole.RECONSTRUCTION),
          Score("recon_mse", "reconstruction MSE", False,
                definition="Mean squared error per pixel between held-out observations and the decoded probabilities "
                           "of their posterior means (0 is a perfect reconstruction).")),
@@ -133,7 +148,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         needs=None),
     MetricSpec(
         "mig",
-        (Score("mig", "MIG", True, column="MIG", role="headline"),),
+        (Score("mig", "MIG", True, column="MIG", role=ScoreRole.HEADLINE),),
         "Per factor, the gap between the mutual information of the two latents most informative about it, "
         "divided by the factor's entropy, averaged over factors; latents are discretised into equal-width bins.",
         ("num_train", "bins", "seed"), (CHEN_2018,),
@@ -141,7 +156,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "beta_vae",
         (Score("beta_vae_train", "β-VAE score (train)", True, names_factor=True),
-         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role="headline", names_factor=True)),
+         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role=ScoreRole.HEADLINE, names_factor=True)),
         "Accuracy of a logistic regression telling which factor a batch of pairs shares from the pairs' mean "
         "absolute code difference.",
         ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed"),
@@ -150,7 +165,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "factor_vae",
         (Score("factor_vae_train", "FactorVAE score (train)", True, names_factor=True),
-         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role="headline", names_factor=True),
+         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role=ScoreRole.HEADLINE, names_factor=True),
          Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None,
                definition="How many latents the FactorVAE score reads: those whose standard deviation over the data "
                           "is at least 0.05 (the others are pruned before voting). A count, not a quality.")),
@@ -161,7 +176,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         (Citation("Kim & Mnih", 2018, "Disentangling by Factorising"),)),
     MetricSpec(
         "dci",
-        (Score("dci_disentanglement", "DCI disentanglement", True, column="DCI-D", role="headline"),
+        (Score("dci_disentanglement", "DCI disentanglement", True, column="DCI-D", role=ScoreRole.HEADLINE),
          Score("dci_completeness", "DCI completeness", True),
          Score("dci_informativeness_train", "DCI informativeness (train)", True),
          Score("dci_informativeness_test", "DCI informativeness", True)),
@@ -175,7 +190,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                "each factor's column sums to 1)"),
     MetricSpec(
         "sap",
-        (Score("sap", "SAP", True, role="factor"),),
+        (Score("sap", "SAP", True, role=ScoreRole.FACTOR),),
         "Per factor, the gap in test accuracy between the two best linear classifiers of it that each read a "
         "single latent, averaged over factors.",
         ("num_train", "num_test", "seed"),
@@ -183,7 +198,7 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
                   "Variational Inference of Disentangled Latent Concepts from Unlabeled Observations"),)),
     MetricSpec(
         "modularity",
-        (Score("modularity", "modularity", True, role="factor"),
+        (Score("modularity", "modularity", True, role=ScoreRole.FACTOR),
          Score("explicitness_train", "explicitness (train)", True),
          Score("explicitness_test", "explicitness", True)),
         "Modularity: how much each latent's mutual information with the factors concentrates on one factor, "
@@ -216,15 +231,11 @@ SCORES: dict[str, Score] = {score.key: score for metric in METRICS.values() for 
 #: the metric that writes each score key (its settings in metrics.json are that score's protocol)
 METRIC_OF: dict[str, str] = {score.key: metric.name for metric in METRICS.values() for score in metric.scores}
 #: the reconstruction score, the cost axis of every trade-off
-RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role == "reconstruction")
+RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role is ScoreRole.RECONSTRUCTION)
 #: the disentanglement scores the verdict judges, in report order
-HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.role == "headline")
+HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.role is ScoreRole.HEADLINE)
 #: every factor score the trade-off charts offer: the headline ones first
-FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role == "factor")
-
-#: the published standard settings, the defaults of ``resolve_settings``
-DEFAULT_SETTINGS: dict[str, int] = {name: setting.default for name, setting in SETTINGS.items()}
-
+FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role is ScoreRole.FACTOR)
 
 def chance_level(key: str, num_factors: int) -> float | None:
     """What guessing scores on ``key`` for a dataset of ``num_factors`` factors: 1/K for the scores that name the
@@ -236,15 +247,66 @@ def metric_names() -> list[str]:
     return list(METRICS)
 
 
-def resolve_settings(overrides: dict | None) -> dict:
-    """DEFAULT_SETTINGS with a preset's overrides; unknown keys and non-integer or too small values are errors."""
+@dataclass(frozen=True, eq=False)
+class MetricSettings(Mapping):
+    """Every metric setting, resolved once (:func:`resolve_settings`) and immutable: a mapping of name to value.
+
+    A metric computes with :meth:`for_metric`'s view, which refuses to read a setting the metric's spec does
+    not declare: ``metrics.json`` records a metric's declared settings as its protocol, so a metric reading
+    another one would depend on a count that no record shows.
+    """
+
+    values: tuple[tuple[str, int], ...]
+    #: the metric this view is read for (None: every setting is readable)
+    metric: str | None = None
+
+    def __getitem__(self, name: str) -> int:
+        if self.metric is not None and name not in METRICS[self.metric].settings:
+            raise KeyError(f"metric {self.metric} read the setting {name!r}, which its spec does not declare; "
+                           f"it declares {', '.join(METRICS[self.metric].settings)}")
+        return dict(self.values)[name]
+
+    def __iter__(self):
+        """Every setting's name; a metric's view: its declared ones, in its spec's order (as metrics.json lists them)."""
+        return iter(METRICS[self.metric].settings if self.metric is not None else (name for name, _ in self.values))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __hash__(self) -> int:
+        return hash((self.values, self.metric))
+
+    def for_metric(self, metric: str) -> "MetricSettings":
+        """The settings as ``metric`` may read them: only those its spec declares."""
+        return replace(self, metric=metric)
+
+    def recorded(self, metric: str) -> dict[str, int]:
+        """What metrics.json records as ``metric``'s settings: its declared ones, in its spec's order."""
+        return dict(self.for_metric(metric))
+
+
+#: the published standard settings, the defaults of ``resolve_settings``
+DEFAULT_SETTINGS = MetricSettings(tuple((name, setting.default) for name, setting in SETTINGS.items()))
+#: every setting at its fast value: what a ``[metrics]`` table with ``counts = "fast"`` starts from
+FAST_SETTINGS = MetricSettings(tuple((name, setting.default if setting.fast is None else setting.fast)
+                                     for name, setting in SETTINGS.items()))
+#: the settings a ``[metrics]`` table's ``counts`` key names as its start (the standard ones where it has none)
+COUNTS: dict[str, MetricSettings] = {"standard": DEFAULT_SETTINGS, "fast": FAST_SETTINGS}
+
+
+def resolve_settings(overrides: Mapping | None = None) -> MetricSettings:
+    """A preset's ``[metrics]`` table resolved: the settings its ``counts`` names (standard where it has none) with
+    its other keys on top; unknown keys and non-integer or too small values are errors."""
     overrides = dict(overrides or {})
+    counts = overrides.pop("counts", "standard")
+    if counts not in COUNTS:
+        raise VaebenchError(f"bad metric counts = {counts!r}: expected one of {', '.join(map(repr, COUNTS))}")
     unknown = sorted(set(overrides) - set(SETTINGS))
     if unknown:
-        raise VaebenchError(f"unknown metric setting {unknown[0]!r}; accepted: {', '.join(SETTINGS)}")
-    settings = {**DEFAULT_SETTINGS, **overrides}
+        raise VaebenchError(f"unknown metric setting {unknown[0]!r}; accepted: {', '.join(SETTINGS)}, counts")
+    settings = {**COUNTS[counts], **overrides}
     for name, value in settings.items():
         minimum = SETTINGS[name].minimum
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise VaebenchError(f"bad metric setting {name} = {value!r}: expected an integer ≥ {minimum}")
-    return settings
+    return MetricSettings(tuple(settings.items()))

@@ -13,8 +13,10 @@ import numpy as np
 from keras import ops
 
 from vaebench.data.base import Sample
+from vaebench.kinds import DataKind
 from vaebench.models.networks import FAMILIES
 from vaebench.models.likelihoods import BERNOULLI, Likelihood, likelihood_from_config
+from vaebench.results.layout import NETWORKS
 
 
 class FirstNonFinite(keras.metrics.Metric):
@@ -56,12 +58,12 @@ class Autoencoder(keras.Model):
     hparam_choices: dict[str, tuple[str, ...]] = {}
     #: hyperparameters handed to the decoder builder as keywords (e.g. a recurrent decoder's mode)
     decoder_options: tuple[str, ...] = ()
-    #: the kind of dataset it trains on ("images", "sequences", "two_views"), its usual dataset, its families
-    data_kind = "images"
+    #: the kind of dataset it trains on, its usual dataset, its families
+    data_kind = DataKind.IMAGES
     default_dataset = "dsprites"
     families: tuple[str, ...] = ("conv", "mlp")
     #: the other kinds of dataset it trains on, each with the families it uses there
-    other_data_kinds: dict[str, tuple[str, ...]] = {"tables": ("mlp",)}
+    other_data_kinds: dict[DataKind, tuple[str, ...]] = {DataKind.TABLES: ("mlp",)}
     #: True when the encoder outputs a Gaussian posterior [mean, logvar].
     gaussian = False
     #: True when the encoder and decoder also take the one-hot class label as input (conditional models).
@@ -71,8 +73,8 @@ class Autoencoder(keras.Model):
 
     #: what the training data must carry beyond images: "labels" for models that use the class label
     requires: tuple[str, ...] = ()
-    #: the sub-networks (attributes) stored with a trained cell, as ``<name>.keras``
-    network_names: tuple[str, ...] = ("encoder", "decoder")
+    #: the sub-networks (attributes) stored with a trained cell, each in ``vaebench.results.layout.network_file``
+    network_names: tuple[str, ...] = NETWORKS
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int = 0, likelihood: Likelihood = BERNOULLI,
                  **hparams):
@@ -101,7 +103,7 @@ class Autoencoder(keras.Model):
         return values
 
     @classmethod
-    def families_for(cls, data_kind: str) -> tuple[str, ...]:
+    def families_for(cls, data_kind: DataKind) -> tuple[str, ...]:
         """The families it uses on datasets of ``data_kind``; () where it does not train on them."""
         return cls.families if data_kind == cls.data_kind else cls.other_data_kinds.get(data_kind, ())
 
@@ -140,7 +142,7 @@ class Autoencoder(keras.Model):
         return {name: hparams.get(name, cls.hparams[name]) for name in cls.decoder_options}
 
     def networks(self) -> dict[str, keras.Model]:
-        """The sub-networks stored with a trained cell, as ``<name>.keras``."""
+        """The sub-networks stored with a trained cell, by name."""
         return {name: getattr(self, name) for name in self.network_names}
 
     def make_optimizer(self, learning_rate: float) -> keras.optimizers.Optimizer:

@@ -11,6 +11,7 @@ from keras import ops
 from vaebench.models.likelihoods import BERNOULLI
 from vaebench.models.networks import FAMILIES, classifier
 from vaebench.models.vae import VAE
+from vaebench.results.layout import NETWORKS
 
 
 @keras.saving.register_keras_serializable(package="vaebench")
@@ -19,7 +20,7 @@ class BranchedVAE(VAE):
     hparams = {"classifier_weight": 1.0}
     requires = ("labels",)
     loss_terms = ("recon", "kl", "classifier")
-    network_names = ("encoder", "decoder", "classifier")
+    network_names = (*NETWORKS, "classifier")
 
     def __init__(self, encoder, decoder, classifier, seed: int = 0, **hparams):
         super().__init__(encoder, decoder, seed=seed, **hparams)

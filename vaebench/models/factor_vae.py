@@ -14,6 +14,7 @@ moments.
 import keras
 from keras import layers, ops
 
+from vaebench.models.keras_private import variable_key
 from vaebench.models.probability import permute_dims
 from vaebench.models.vae import VAE
 
@@ -40,16 +41,6 @@ def discriminator_loss(logits_real, logits_permuted):
 def density_ratio_tc(logits_real):
     """TC ≈ mean over the batch of log D₀(z) − log D₁(z) = logit₀ − logit₁."""
     return ops.mean(logits_real[:, 0] - logits_real[:, 1])
-
-
-def variable_key(optimizer: keras.optimizers.Optimizer, variable) -> str:
-    """The key an optimizer files ``variable`` under, the same for a KerasVariable and the backend variable under it.
-
-    Keras' private ``Optimizer._var_key`` (keras 3.5 to 3.15): TensorFlow hands ``update_step`` the tf.Variable
-    under each KerasVariable, so only this key tells which model a variable belongs to. The one private Keras
-    call of the models; tests/test_zoo.py checks it still does this.
-    """
-    return optimizer._var_key(variable)
 
 
 @keras.saving.register_keras_serializable(package="vaebench")

@@ -22,6 +22,7 @@ import numpy as np
 from keras import ops
 
 from vaebench.data.columns import Column, offsets
+from vaebench.kinds import ColumnKind, DataKind
 from vaebench.models.probability import LOG_2PI, bernoulli_log_likelihood, sigmoid
 
 
@@ -44,11 +45,31 @@ class Bernoulli:
         return {"kind": self.kind}
 
 
+def _unit_gaussian_log_likelihood(target, output):
+    return -0.5 * (LOG_2PI + ops.square(target[:, 0] - output[:, 0]))
+
+
+def _softmax_log_likelihood(target, output):
+    return ops.sum(target * ops.log_softmax(output, axis=1), axis=1)
+
+
+def _softmax(part: np.ndarray) -> np.ndarray:
+    shifted = np.exp(part - part.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+#: a column's log-likelihood per record (keras.ops) from its slice of the targets and of the decoder's outputs
+_COLUMN_LOG_LIKELIHOOD = {ColumnKind.NUMERIC: _unit_gaussian_log_likelihood, ColumnKind.CATEGORICAL: _softmax_log_likelihood,
+                          ColumnKind.BINARY: bernoulli_log_likelihood}
+#: a column's mean (numpy) from its slice of the decoder's outputs
+_COLUMN_MEAN = {ColumnKind.NUMERIC: lambda part: part, ColumnKind.CATEGORICAL: _softmax, ColumnKind.BINARY: sigmoid}
+
+
 class ColumnLikelihood:
     """A table's likelihood: per column Gaussian (numeric), softmax (categorical) or Bernoulli (binary), summed."""
 
     kind = "columns"
-    data_kind = "tables"
+    data_kind = DataKind.TABLES
 
     def __init__(self, columns: tuple[Column, ...]):
         self.columns = tuple(columns)
@@ -57,27 +78,14 @@ class ColumnLikelihood:
     def log_likelihood(self, x, outputs):
         total = 0.0
         for column, start, stop in self.spans:
-            target, output = x[:, start:stop], outputs[:, start:stop]
-            if column.kind == "numeric":
-                total = total - 0.5 * (LOG_2PI + ops.square(target[:, 0] - output[:, 0]))
-            elif column.kind == "categorical":
-                total = total + ops.sum(target * ops.log_softmax(output, axis=1), axis=1)
-            else:
-                total = total + bernoulli_log_likelihood(target, output)
+            total = total + _COLUMN_LOG_LIKELIHOOD[column.kind](x[:, start:stop], outputs[:, start:stop])
         return total
 
     def mean(self, outputs: np.ndarray) -> np.ndarray:
         outputs = np.asarray(outputs, np.float64)
         means = np.empty_like(outputs)
         for column, start, stop in self.spans:
-            part = outputs[:, start:stop]
-            if column.kind == "numeric":
-                means[:, start:stop] = part
-            elif column.kind == "categorical":
-                shifted = np.exp(part - part.max(axis=1, keepdims=True))
-                means[:, start:stop] = shifted / shifted.sum(axis=1, keepdims=True)
-            else:
-                means[:, start:stop] = sigmoid(part)
+            means[:, start:stop] = _COLUMN_MEAN[column.kind](outputs[:, start:stop])
         return means
 
     def config(self) -> dict:

@@ -7,6 +7,7 @@ train on sequences, by default the procedural sines.
 
 import keras
 
+from vaebench.kinds import DataKind
 from vaebench.models.base import Autoencoder
 from vaebench.models.cvae import CVAE
 from vaebench.models.recurrent import DECODER_MODES
@@ -16,7 +17,7 @@ SEQUENCE_SETTINGS = {
     "hparams": {"decoder_mode": "repeat_latent"},
     "hparam_choices": {"decoder_mode": DECODER_MODES},
     "decoder_options": ("decoder_mode",),
-    "data_kind": "sequences",
+    "data_kind": DataKind.SEQUENCES,
     "default_dataset": "sines",
     "families": ("rnn",),
     "other_data_kinds": {},

@@ -11,9 +11,11 @@ metrics and the report use, like any other model's.
 import keras
 from keras import ops
 
+from vaebench.kinds import DataKind
 from vaebench.models.networks import FAMILIES
 from vaebench.models.probability import gaussian_kl, gaussian_kl_between, reparameterize
 from vaebench.models.vae import VAE
+from vaebench.results.layout import NETWORKS
 
 
 @keras.saving.register_keras_serializable(package="vaebench")
@@ -21,10 +23,10 @@ class SharedVAE(VAE):
     description = "shared-latent VAE for two views; cross-reconstruction and symmetric KL pulling the views' posteriors together"
     hparams = {"align": 1.0}
     loss_terms = ("recon", "cross", "kl", "align_kl")
-    data_kind = "two_views"
+    data_kind = DataKind.TWO_VIEWS
     default_dataset = "dsprites_outline"
-    other_data_kinds: dict[str, tuple[str, ...]] = {}
-    network_names = ("encoder", "decoder", "encoder_b", "decoder_b")
+    other_data_kinds: dict[DataKind, tuple[str, ...]] = {}
+    network_names = (*NETWORKS, "encoder_b", "decoder_b")
 
     def __init__(self, encoder, decoder, encoder_b, decoder_b, seed: int = 0, **hparams):
         super().__init__(encoder, decoder, seed=seed, **hparams)

@@ -10,22 +10,26 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from vaebench import store
+from vaebench.kinds import DataKind
 from vaebench.models import model_card
 from vaebench.pictures.images import draw_cell_pictures
 from vaebench.pictures.spec import ARITHMETIC_FACTOR, pictures_are_current
 from vaebench.pictures.tables import draw_table_pictures
+from vaebench.results.experiments import load_network
+from vaebench.results.files import replace_cell_dir
+from vaebench.results.layout import NETWORKS, PICTURES_DIR, network_file
+from vaebench.results.records import read_params
 
 
 def pictures_to_draw(cell_dir: Path, force: bool = False) -> bool:
     """Whether the cell's pictures can and should be drawn: they are missing or outdated (or ``force``), its weights are there."""
-    return (force or not pictures_are_current(cell_dir)) and all((Path(cell_dir) / name).is_file() for name in store.MODEL_FILES)
+    return (force or not pictures_are_current(cell_dir)) and all((Path(cell_dir) / network_file(network)).is_file() for network in NETWORKS)
 
 
 def draw_pictures(cell_dir: Path, dataset) -> None:
     """Draw the cell's pictures folder from its weights (``vaebench.pictures.images``; tables: ``vaebench.pictures.tables``),
     swapped in whole, never half-written."""
-    encoder, decoder = (store.load_network(cell_dir, name) for name in store.MODEL_FILES)
-    card = model_card(store.read_params(cell_dir))
-    draw = draw_table_pictures if card["data_kind"] == "tables" else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
-    store.replace_cell_dir(Path(cell_dir) / store.PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))
+    encoder, decoder = (load_network(cell_dir, network) for network in NETWORKS)
+    card = model_card(read_params(cell_dir))
+    draw = draw_table_pictures if card["data_kind"] == DataKind.TABLES else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
+    replace_cell_dir(Path(cell_dir) / PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))

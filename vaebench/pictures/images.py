@@ -19,7 +19,8 @@ from vaebench.data.base import Dataset
 from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
-from vaebench.pictures.spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS
+from vaebench.pictures.spec import PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS
+from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
 
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3

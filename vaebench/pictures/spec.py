@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vaebench import store
+from vaebench.results.files import read_json
+from vaebench.results.layout import PICTURES_DIR, PICTURES_FILE
 
 #: raised whenever what a pictures folder holds changes, so older folders are redrawn where the weights exist
 PICTURES_VERSION = 2
@@ -47,19 +48,16 @@ INFORMATIVE_KL = 0.05
 INFORMATIVE_VARIANCE_SHARE = 0.01
 #: the factor whose mean code difference the latent-arithmetic picture adds
 ARITHMETIC_FACTOR = "scale"
-#: a pictures dir: its PNGs, LATENTS_FILE (when the dataset has factors) and PICTURES_FILE describing them
-PICTURES_FILE, LATENTS_FILE = store.PICTURES_FILE, store.LATENTS_FILE  # named where every results file is
-
 
 def read_pictures(folder: Path) -> dict | None:
     """A pictures folder's PICTURES_FILE when this PICTURES_VERSION drew it, else None (none drawn, or older)."""
     path = Path(folder) / PICTURES_FILE
     if not os.path.lexists(path):
         return None
-    meta = store.read_json(path)  # a link, an over-deep or a corrupt file is one line naming it
+    meta = read_json(path)  # a link, an over-deep or a corrupt file is one line naming it
     return meta if isinstance(meta, dict) and meta.get("version") == PICTURES_VERSION else None
 
 
 def pictures_are_current(cell_dir: Path) -> bool:
     """Whether the cell's pictures folder exists and was drawn by this PICTURES_VERSION."""
-    return read_pictures(Path(cell_dir) / store.PICTURES_DIR) is not None
+    return read_pictures(Path(cell_dir) / PICTURES_DIR) is not None

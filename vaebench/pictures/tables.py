@@ -38,10 +38,12 @@ import numpy as np
 
 from vaebench.data.base import Dataset
 from vaebench.data.columns import Column, decode_means, raw_values
+from vaebench.kinds import DataKind
 from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
-from vaebench.pictures.spec import LATENTS_FILE, PICTURES_FILE, PICTURES_VERSION
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
+from vaebench.pictures.spec import PICTURES_VERSION
+from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
 
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4
@@ -51,23 +53,17 @@ LIKELIHOOD_SENTENCE = ("log p(x|z) is the sum over the columns of each column's 
 
 
 def _quality(column: Column, decoded, true) -> float:
-    if column.kind == "numeric":
+    if column.numeric:
         spread = np.sum((true - true.mean()) ** 2)
         return float(1.0 - np.sum((decoded - true) ** 2) / spread) if spread > 0 else float("nan")
-    predicted = decoded.argmax(axis=1) if column.kind == "categorical" else (decoded > 0.5).astype(np.int64)
-    return float(np.mean(predicted == true))
+    return float(np.mean(column.probabilities(decoded).argmax(axis=1) == true))
 
 
 def _per_category(column: Column, decoded: np.ndarray) -> list:
     """A column's decoded values along a traversal, as columns.json holds them."""
-    if column.kind == "numeric":
+    if column.numeric:
         return [round(float(v), 5) for v in decoded]
-    probabilities = decoded if column.kind == "categorical" else np.stack([1.0 - decoded, decoded], axis=1)
-    return [[round(float(p), 5) for p in row] for row in probabilities]
-
-
-def _named(column: Column, values: np.ndarray):
-    return values.round(5) if column.kind == "numeric" else np.asarray(column.categories, dtype=object)[values]
+    return [[round(float(p), 5) for p in row] for row in column.probabilities(decoded)]
 
 
 def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path) -> None:
@@ -92,7 +88,7 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
     reconstructed = decoded(mean, labels)
     column_entries = [{"name": c.name, "kind": c.kind, "categories": list(c.categories), "std": c.std,
                        "quality": round(_quality(c, reconstructed[c.name], true[c.name]), 5),
-                       "quality_name": "R²" if c.kind == "numeric" else "accuracy"} for c in columns]
+                       "quality_name": "R²" if c.numeric else "accuracy"} for c in columns]
 
     values = traversal_values(mean, card["gaussian"])
     traversals = []
@@ -103,9 +99,9 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
         traversals.append({"latent": latent, "strength": round(float(strength[latent]), 6),
                            "values": [round(float(v), 4) for v in values[:, latent]],
                            "columns": {c.name: _per_category(c, along[c.name]) for c in columns}})
-    record = {c.name: (round(float(true[c.name][0]), 5) if c.kind == "numeric" else c.categories[true[c.name][0]])
+    record = {c.name: (round(float(true[c.name][0]), 5) if c.numeric else c.categories[true[c.name][0]])
               for c in columns}
-    meta = {"version": PICTURES_VERSION, "kind": "tables", "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
+    meta = {"version": PICTURES_VERSION, "kind": DataKind.TABLES, "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
             "strength": [round(float(v), 6) for v in strength], "strength_name": strength_name(logvar is not None),
             "gaussian": bool(card["gaussian"]),
             "order": [int(i) for i in order],
@@ -115,7 +111,7 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
 
     frame = pd.DataFrame({f"z{i}": mean[:, i].round(4) for i in order[:LATENT_COLUMNS]})
     for column in columns:
-        frame[column.name] = _named(column, true[column.name])
+        frame[column.name] = column.readable(true[column.name])
     if sample.labels is not None:
         names = dataset.label_names
         frame["label"] = np.asarray(names, dtype=object)[sample.labels] if names else sample.labels

@@ -6,7 +6,9 @@ plain :class:`FactorDataset` contract, with ``deterministic`` images) can
 instead have its whole factor grid rendered once per process and held on the
 device: a batch is then the grid rows at ``grid_index(sample_factors(n, rng))``,
 the very same factors from the very same stream, so the same seed gives the
-same batches either way, on every backend.
+same batches either way, on every backend. Packed training goes one step further
+(:func:`grid_positions`): it draws only the grid positions on the host and looks
+the images up inside its compiled program (:func:`lookup`).
 """
 
 from __future__ import annotations
@@ -61,8 +63,16 @@ class ResidentGrid:
 
     def images(self, index: np.ndarray):
         """float32 observations at grid positions ``index``: (n, *shape)."""
-        rows = self.rows[index]
-        return rows if self.scale is None else rows.astype("float32") / np.float32(self.scale)
+        return lookup(self.rows, index, self.scale)
+
+
+def lookup(rows, index, scale: float | None):
+    """float32 observations at grid positions ``index`` of a grid stored as ``rows`` (bytes when ``scale``).
+
+    Eager here, and traced inside packed training's compiled program, where ``rows`` is an argument.
+    """
+    rows = rows[index]
+    return rows if scale is None else rows.astype("float32") / np.float32(scale)
 
 
 def _to_device(array: np.ndarray):
@@ -102,6 +112,13 @@ def sampler(dataset: Dataset):
         return Sample(grid.images(dataset.grid_index(factors)), factors, dataset.labels_for(factors))
 
     return draw
+
+
+def grid_positions(dataset: FactorDataset, batch_size: int, seed: int):
+    """An endless stream of (batch_size,) int32 grid positions: those whose images :func:`batches` yields for ``seed``."""
+    rng = np.random.default_rng(seed)
+    while True:
+        yield dataset.grid_index(dataset.sample_factors(batch_size, rng)).astype(np.int32)
 
 
 def batches(dataset: Dataset, model_class, batch_size: int, seed: int):

@@ -28,12 +28,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vaebench import store
 from vaebench.checkpoint_plan import CheckpointPlan
 from vaebench.environment import backend
 from vaebench.errors import VaebenchError
-from vaebench.grid import Cell, Preset
-from vaebench.run.runner import GridPlan, plan_grid, report_failure, score, train_cells, training_packs
+from vaebench.grid import Cell
+from vaebench.metrics.spec import MetricSettings
+from vaebench.results.files import replace_cell_dir
+from vaebench.results.records import CellStatus, cell_status
+from vaebench.results.transfer import pack_cell_dir, unpack_cell_dir
+from vaebench.run.plan import Plan
+from vaebench.run.runner import GridStatus, plan_grid, report_failure, score, train_cells, training_packs
 
 
 @dataclass(frozen=True)
@@ -50,19 +54,22 @@ class RayOptions:
 
 
 def train_task(cells_params: list[dict], results_dir: str | None, tensorboard: bool, data_path: str | None,
-               checkpoints: CheckpointPlan | None = None) -> dict[str, tuple[store.CellStatus, dict[str, bytes] | None]]:
+               checkpoints: CheckpointPlan | None = None,
+               precision: str = "float32") -> dict[str, tuple[CellStatus, dict[str, bytes] | None]]:
     """The body of one training task (a pack): {cell name: (status, the cell's files without a shared file system)}."""
     cells = [Cell.from_params(params) for params in cells_params]
     if results_dir is not None:
-        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
-        return {cell.name: (store.cell_status(Path(results_dir) / cell.name), None) for cell in cells}
+        train_cells(cells, Path(results_dir), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints,
+                    precision=precision)
+        return {cell.name: (cell_status(Path(results_dir) / cell.name), None) for cell in cells}
     with tempfile.TemporaryDirectory(prefix="vaebench-pack-") as private:
-        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints)
-        return {cell.name: (store.cell_status(Path(private) / cell.name), store.pack_cell_dir(Path(private) / cell.name))
+        train_cells(cells, Path(private), tensorboard=tensorboard, data_path=data_path, checkpoints=checkpoints,
+                    precision=precision)
+        return {cell.name: (cell_status(Path(private) / cell.name), pack_cell_dir(Path(private) / cell.name))
                 for cell in cells}
 
 
-def score_task(cell_params: dict, results_dir: str | None, metric_settings: dict, data_path: str | None,
+def score_task(cell_params: dict, results_dir: str | None, metric_settings: MetricSettings, data_path: str | None,
                files: dict[str, bytes]) -> dict[str, bytes] | None:
     """The body of one scoring task: returns the scored cell's files without a shared file system."""
     cell = Cell.from_params(cell_params)
@@ -70,9 +77,9 @@ def score_task(cell_params: dict, results_dir: str | None, metric_settings: dict
         score(cell, Path(results_dir) / cell.name, metric_settings, data_path=data_path)
         return None
     with tempfile.TemporaryDirectory(prefix="vaebench-cell-") as private:
-        store.unpack_cell_dir(files, Path(private) / cell.name)
+        unpack_cell_dir(files, Path(private) / cell.name)
         score(cell, Path(private) / cell.name, metric_settings, data_path=data_path)
-        return store.pack_cell_dir(Path(private) / cell.name)
+        return pack_cell_dir(Path(private) / cell.name)
 
 
 def import_ray():
@@ -88,13 +95,13 @@ def _one_line(error: Exception) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
-def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
-                    tensorboard: bool = False, data_path: str | None = None,
-                    shard: tuple[int, int] | None = None, pack_size: int | None = None) -> GridPlan:
+def run_grid_on_ray(plan: Plan, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
+                    tensorboard: bool = False, pack_size: int | None = None,
+                    precision: str = "float32") -> GridStatus:
     """Like :func:`vaebench.run.runner.run_grid`, with one Ray training task per pack and one scoring task per cell."""
     ray = import_ray()
     results_dir = Path(results_dir).resolve()
-    plan = plan_grid(preset, results_dir, data_path, shard)
+    status = plan_grid(plan, results_dir)
     started_here = not ray.is_initialized()
     if started_here:
         local = options.address is None
@@ -104,29 +111,28 @@ def run_grid_on_ray(preset: Preset, results_dir: Path, console: Console, options
         gpus = options.gpus_per_cell
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
-        plan.announce(preset, console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per training task)")
+        status.announce(console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per training task)")
         # a Ray task trains only a pack's unfinished cells: its files replace the cell dirs it returns
-        packs = [[cell for cell in pack if cell in plan.to_train] for pack in training_packs(plan, pack_size, console)]
-        unfinished = _Driver(ray, plan, packs, preset.metrics, options, gpus, tensorboard, data_path,
-                             preset.checkpoint_plan).run(console)
+        packs = [[cell for cell in pack if cell in status.to_train] for pack in training_packs(status, pack_size, console)]
+        unfinished = _Driver(ray, status, packs, options, gpus, tensorboard, precision).run(console)
     finally:
         if started_here:
             ray.shutdown()
     if unfinished:
         name, reason = next(iter(unfinished.items()))
-        raise VaebenchError(f"{len(unfinished)} of {len(plan.work)} cells could not be trained or scored on Ray "
+        raise VaebenchError(f"{len(unfinished)} of {len(status.work)} cells could not be trained or scored on Ray "
                             f"(first: {name}: {reason}); run the same command again to retry them")
-    return plan
+    return status
 
 
 class _Driver:
     """Submits a training task per pack, then a scoring task per trained cell; stores what returns; shows progress."""
 
-    def __init__(self, ray, plan: GridPlan, packs: list[list[Cell]], metric_settings: dict, options: RayOptions,
-                 gpus: float, tensorboard: bool, data_path: str | None, checkpoints: CheckpointPlan | None = None):
-        self.ray, self.plan, self.options = ray, plan, options
-        self.target = str(plan.results_dir) if options.shared_fs else None
-        self.metric_settings, self.data_path = metric_settings, data_path
+    def __init__(self, ray, status: GridStatus, packs: list[list[Cell]], options: RayOptions, gpus: float,
+                 tensorboard: bool, precision: str = "float32"):
+        self.ray, self.status, self.options = ray, status, options
+        self.target = str(status.results_dir) if options.shared_fs else None
+        self.metric_settings, self.data_path = status.plan.metric_settings, status.plan.data_source
         cpus = ray.cluster_resources().get("CPU", 1)
         # how many training tasks can run at once: they hold these CPUs, scoring gets the rest
         self.cpus, self.training_slots = cpus, cpus // options.cpus_per_cell
@@ -136,9 +142,9 @@ class _Driver:
                                                max_retries=options.max_retries, retry_exceptions=False)
         self.score_remote = ray.remote(score_task).options(num_cpus=1, num_gpus=0, max_retries=options.max_retries,
                                                            retry_exceptions=False)
-        self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, data_path, checkpoints): pack
-                         for pack in packs}
-        self.to_score = [cell for cell in plan.work if cell not in plan.to_train]
+        self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, self.data_path,
+                                      status.plan.checkpoints, precision): pack for pack in packs}
+        self.to_score = [cell for cell in status.work if cell not in status.to_train]
         self.scoring: dict = {}
 
     def scoring_slots(self) -> int:
@@ -148,11 +154,11 @@ class _Driver:
     def run(self, console: Console) -> dict[str, str]:
         """Wait for every task; return {cell name: reason} of the cells left untrained or unscored."""
         unfinished = {}
-        results_dir = self.plan.results_dir
+        results_dir = self.status.results_dir
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
         with Progress(*columns, console=console) as progress:
-            trained = progress.add_task("training", total=len(self.plan.to_train), detail="")
+            trained = progress.add_task("training", total=len(self.status.to_train), detail="")
             scored = progress.add_task("scoring", total=len(self.to_score), detail="")
             while self.training or self.scoring or self.to_score:
                 while self.to_score and len(self.scoring) < self.scoring_slots():
@@ -169,12 +175,12 @@ class _Driver:
                         console.print(f"[yellow]not finished[/] {cell.name}: {unfinished[cell.name]}")
                     progress.update(bar, advance=len(cells))
                     continue
-                outcomes = outcome if is_training else {cells[0].name: (store.CellStatus.DONE, outcome)}
+                outcomes = outcome if is_training else {cells[0].name: (CellStatus.DONE, outcome)}
                 for cell in cells:
                     status, files = outcomes[cell.name]
                     if files is not None:
-                        store.replace_cell_dir(results_dir / cell.name, partial(store.unpack_cell_dir, files))
-                    if status == store.CellStatus.FAILED:
+                        replace_cell_dir(results_dir / cell.name, partial(unpack_cell_dir, files))
+                    if status == CellStatus.FAILED:
                         report_failure(console, results_dir, cell)
                     elif is_training:
                         self.to_score.append(cell)
@@ -185,6 +191,6 @@ class _Driver:
         return unfinished
 
     def _submit_scoring(self, cell: Cell) -> None:
-        files = {} if self.options.shared_fs else store.pack_cell_dir(self.plan.results_dir / cell.name)
+        files = {} if self.options.shared_fs else pack_cell_dir(self.status.results_dir / cell.name)
         self.scoring[self.score_remote.remote(cell.to_params(), self.target, self.metric_settings, self.data_path,
                                               files)] = cell

@@ -31,15 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from vaebench import store
 from vaebench.data import dataset_kind
 from vaebench.data.base import Dataset
-from vaebench.grid import Cell, Preset
+from vaebench.grid import Cell
 from vaebench.interruption import Interrupted, stop_if_requested
-from vaebench.metrics.spec import METRICS, SCORES, chance_level, metric_names, resolve_settings
+from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, MetricSettings, chance_level, metric_names
 from vaebench.models import get_model_class
 from vaebench.models.likelihoods import BERNOULLI, likelihood_for
-from vaebench.run.runner import dataset_for
+from vaebench.results.layout import REFERENCES_DIR, reference_name
+from vaebench.results.records import Metrics, read_metrics, write_metrics
+from vaebench.run.plan import Plan, dataset_for
 from vaebench.run.shards import shard_cells
 
 #: the model whose networks the untrained rows use
@@ -61,8 +62,8 @@ class Row:
 
     @property
     def name(self) -> str:
-        return store.reference_name(self.cell.name.split("/")[0], self.kind, self.cell.family, self.cell.latent_dim,
-                                    self.cell.seed)
+        return reference_name(self.cell.name.split("/")[0], self.kind, self.cell.family, self.cell.latent_dim,
+                              self.cell.seed)
 
 
 class Representation:
@@ -78,7 +79,7 @@ class Representation:
         return self._function(np.asarray(batch))
 
 
-def reference_rows(cells: list[Cell], data_path=None) -> list[Row]:
+def reference_rows(cells: tuple[Cell, ...], data_path=None) -> list[Row]:
     """The calibration rows of a grid's cells, sorted by name (several cells share a row)."""
     plain = get_model_class(PLAIN_MODEL)
     rows: dict[str, Row] = {}
@@ -95,14 +96,14 @@ def reference_rows(cells: list[Cell], data_path=None) -> list[Row]:
     return [rows[name] for name in sorted(rows)]
 
 
-def _training_observations(row: Row, dataset: Dataset, settings: dict) -> np.ndarray:
+def _training_observations(row: Row, dataset: Dataset, settings: MetricSettings) -> np.ndarray:
     from vaebench.metrics.scoring import stream
 
     images = dataset.sample(settings["num_train"], stream(settings["seed"], row.name, "fit"), split="train").images
     return images.reshape(len(images), -1).astype(np.float64)
 
 
-def _mean_image(row: Row, dataset: Dataset, settings: dict):
+def _mean_image(row: Row, dataset: Dataset, settings: MetricSettings):
     observations = _training_observations(row, dataset, settings)
     probability = (observations.sum(axis=0) + 1) / (len(observations) + 2)
     logits = np.log(probability / (1 - probability)).astype(np.float32).reshape(dataset.shape)
@@ -111,14 +112,14 @@ def _mean_image(row: Row, dataset: Dataset, settings: dict):
     return encoder, decoder, NO_MODEL_CARD
 
 
-def _untrained(row: Row, dataset: Dataset, settings: dict):
+def _untrained(row: Row, dataset: Dataset, settings: MetricSettings):
     from vaebench.run.train import build_model
 
     model = build_model(row.cell, dataset)
     return model.encoder, model.decoder, get_model_class(PLAIN_MODEL).card(PLAIN_MODEL, {}, model.likelihood)
 
 
-def _pca(row: Row, dataset: Dataset, settings: dict):
+def _pca(row: Row, dataset: Dataset, settings: MetricSettings):
     from sklearn.decomposition import PCA
 
     observations = _training_observations(row, dataset, settings)
@@ -127,7 +128,7 @@ def _pca(row: Row, dataset: Dataset, settings: dict):
     return encoder, None, NO_MODEL_CARD
 
 
-def _random(row: Row, dataset: Dataset, settings: dict):
+def _random(row: Row, dataset: Dataset, settings: MetricSettings):
     key = [settings["seed"], zlib.crc32(row.name.encode())]
 
     def codes(batch: np.ndarray) -> np.ndarray:
@@ -141,19 +142,17 @@ def _random(row: Row, dataset: Dataset, settings: dict):
 REPRESENTATIONS = {"mean_image": _mean_image, "untrained": _untrained, "pca": _pca, "random": _random}
 
 
-def score_row(row: Row, dataset: Dataset, results_dir: Path, metric_settings: dict | None = None) -> bool:
+def score_row(row: Row, dataset: Dataset, results_dir: Path, settings: MetricSettings = DEFAULT_SETTINGS) -> bool:
     """Score the row's missing metrics on ``dataset`` (its cell's) into ``results_dir/<row.name>/metrics.json``;
     False when none was missing."""
     from vaebench.metrics.scoring import ScoringContext, pending_metrics, score_context
 
     row_dir = Path(results_dir) / row.name
-    settings = resolve_settings(metric_settings)
     if row.kind == "chance":
-        if store.read_metrics(row_dir) is not None:
+        if read_metrics(row_dir) is not None:
             return False
         levels = {key: chance_level(key, len(dataset.factor_sizes)) for key in SCORES}
-        store.write_json(row_dir / store.METRICS_FILE, {"scores": {key: level for key, level in levels.items() if level is not None},
-                                                        "settings": {}, "seconds": {}})
+        write_metrics(row_dir, Metrics(scores={key: level for key, level in levels.items() if level is not None}))
         return True
     todo = pending_metrics(row_dir, list(ROW_METRICS[row.kind]))
     if not todo:
@@ -163,13 +162,12 @@ def score_row(row: Row, dataset: Dataset, results_dir: Path, metric_settings: di
     return True
 
 
-def compute_references(preset: Preset, results_dir: Path, console=None, data_path=None,
-                       shard: tuple[int, int] | None = None) -> int:
-    """Score every calibration row of the grid (or of shard ``(k, n)``: a round robin over the rows sorted by name)
-    that is not stored yet; returns how many were scored."""
-    rows = reference_rows(preset.cells(), data_path)
-    if shard is not None:
-        rows = shard_cells(rows, *shard)
+def compute_references(plan: Plan, results_dir: Path, console=None) -> int:
+    """Score every calibration row of the plan's grid (of its shard ``(k, n)``: a round robin over the rows sorted by
+    name) that is not stored yet; returns how many were scored."""
+    rows = reference_rows(plan.grid, plan.data_source)
+    if plan.shard is not None:
+        rows = shard_cells(rows, *plan.shard)
     started, scored = time.perf_counter(), 0
     with console.status("calibration rows") if console is not None else contextlib.nullcontext() as status:
         for index, row in enumerate(rows, 1):
@@ -180,8 +178,8 @@ def compute_references(preset: Preset, results_dir: Path, console=None, data_pat
                                   "run the same command again to score the rest") from None
             if status is not None:
                 status.update(f"calibration row {index}/{len(rows)} {row.name}")
-            scored += score_row(row, dataset_for(row.cell, data_path), results_dir, preset.metrics)
+            scored += score_row(row, dataset_for(row.cell, plan.data_source), results_dir, plan.metric_settings)
     if console is not None:
         console.print(f"calibration rows: {scored} scored, {len(rows) - scored} already stored, "
-                      f"in {time.perf_counter() - started:.1f} s → {Path(results_dir) / store.REFERENCES_DIR}")
+                      f"in {time.perf_counter() - started:.1f} s → {Path(results_dir) / REFERENCES_DIR}")
     return scored

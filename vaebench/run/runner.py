@@ -8,70 +8,54 @@ their arguments, so other executors can map them over packs and cells.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache, partial
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from vaebench import store
 from vaebench.checkpoint_plan import CheckpointPlan
-from vaebench.run.checkpoints import CheckpointScorer
-from vaebench.data import get_dataset
 from vaebench.environment import backend, describe_device, gpu_names
 from vaebench.errors import VaebenchError
-from vaebench.grid import Cell, Preset, check_batch_fits
+from vaebench.grid import Cell
 from vaebench.interruption import Interrupted, stop_if_requested
-from vaebench.models import get_model_class
+from vaebench.metrics.spec import MetricSettings
 from vaebench.quiet_backend import load_backend_quietly
+from vaebench.results.experiments import Experiment, load_network
+from vaebench.results.files import check_writable, read_json
+from vaebench.results.layout import ENCODER, METRICS_FILE, PARAMS_FILE
+from vaebench.results.records import (DATA_KEY, CellStatus, cell_status, read_metrics, read_params, record_cells,
+                                      write_metrics)
+from vaebench.run.checkpoints import CheckpointScorer
+from vaebench.run.plan import Plan, dataset_for
 from vaebench.run.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
-from vaebench.run.shards import shard_cells
 
 
-@lru_cache(maxsize=8)
-def _dataset(name: str, image_size: int | None, data_path: str | None):
-    return get_dataset(name, image_size=image_size, data_path=data_path)
+@dataclass(frozen=True)
+class GridStatus:
+    """Where a plan's cells stand in its results dir when the run starts: which of them still need work."""
 
-
-def dataset_for(cell: Cell, data_path: str | None = None):
-    """The cell's dataset, built once per process (file datasets read ``data_path``)."""
-    return _dataset(cell.dataset, cell.image_size, data_path)
-
-
-@dataclass
-class GridPlan:
-    """What a run will do: every cell of the grid and which of them still need work."""
-
+    plan: Plan
     results_dir: Path
-    cells: list[Cell]
-    to_train: list[Cell]
-    to_score: list[Cell]
+    to_train: tuple[Cell, ...]
+    to_score: tuple[Cell, ...]
+
+    @property
+    def cells(self) -> tuple[Cell, ...]:
+        return self.plan.cells
 
     @property
     def work(self) -> list[Cell]:
         """The cells that need training or scoring, sorted by name."""
         return sorted({cell.name: cell for cell in self.to_train + self.to_score}.values(), key=lambda c: c.name)
 
-    def announce(self, preset: Preset, console: Console, executor: str = "") -> None:
+    def announce(self, console: Console, executor: str = "") -> None:
         done = len(self.cells) - len(self.to_train)
         console.print(
-            f"[bold]{preset.name}[/]: {len(self.cells)} cells, {done} already trained, {len(self.to_train)} to train, "
+            f"[bold]{self.plan.preset.name}[/]: {len(self.cells)} cells, {done} already trained, {len(self.to_train)} to train, "
             f"on {describe_device()} with the {backend()} backend{executor} → {self.results_dir}"
         )
-
-
-def grid_cells(preset: Preset, data_path: str | None = None, shard: tuple[int, int] | None = None) -> list[Cell]:
-    """The cells of the grid (or shard ``(k, n)`` of it), each checked against its dataset; writes nothing."""
-    cells = preset.cells()
-    if shard is not None:
-        cells = shard_cells(cells, *shard)
-    for cell in cells:
-        dataset = dataset_for(cell, data_path)
-        if "labels" in get_model_class(cell.model).requires and not dataset.num_classes:
-            raise VaebenchError(f"model {cell.model} needs labels, which dataset {cell.dataset!r} does not have")
-        check_batch_fits(cell.batch_size, dataset.shape)
-    return cells
 
 
 def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
@@ -79,8 +63,8 @@ def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
     fingerprints in metrics.json, params.json). Built-in datasets and cells stored without a fingerprint
     (older results) never count as changed."""
     current = dataset_for(cell, data_path).fingerprint
-    metrics = store.read_metrics(cell_dir) or {}
-    before = metrics.get(store.DATA_KEY, (store.read_params(cell_dir) or {}).get(store.DATA_KEY))
+    scored = read_metrics(cell_dir)
+    before = (scored.data if scored else None) or (read_params(cell_dir) or {}).get(DATA_KEY)
     return current is not None and before is not None and before != current
 
 
@@ -90,7 +74,7 @@ def check_same_data(cells: list[Cell], results_dir: Path, data_path=None, allow_
         return
     for cell in cells:
         cell_dir = Path(results_dir) / cell.name
-        if store.cell_status(cell_dir) == store.CellStatus.DONE and data_changed(cell, cell_dir, data_path):
+        if cell_status(cell_dir) == CellStatus.DONE and data_changed(cell, cell_dir, data_path):
             raise _changed_data_error(cell, data_path)
 
 
@@ -100,20 +84,19 @@ def _changed_data_error(cell: Cell, data_path) -> VaebenchError:
                          "data with --allow-changed-data")
 
 
-def plan_grid(preset: Preset, results_dir: Path, data_path: str | None = None,
-              shard: tuple[int, int] | None = None, allow_changed_data: bool = False) -> GridPlan:
-    """Validate everything and record the grid (or shard ``(k, n)`` of it), before any training starts."""
-    cells = grid_cells(preset, data_path, shard)
-    store.check_writable(results_dir)
-    check_same_data(cells, results_dir, data_path, allow_changed_data)
-    store.record_cells(results_dir, {cell.name: cell.to_params() for cell in cells}, {preset.name: preset.description})
-    status = {cell.name: store.cell_status(results_dir / cell.name) for cell in cells}
-    to_train = [cell for cell in cells if status[cell.name] == store.CellStatus.PENDING]
-    to_score = [cell for cell in cells if status[cell.name] != store.CellStatus.FAILED]
-    return GridPlan(results_dir, cells, to_train, to_score)
+def plan_grid(plan: Plan, results_dir: Path, allow_changed_data: bool = False) -> GridStatus:
+    """Record the plan's cells in the results dir, before any training starts, and find which of them need work."""
+    check_writable(results_dir)
+    check_same_data(plan.cells, results_dir, plan.data_source, allow_changed_data)
+    record_cells(results_dir, {cell.name: cell.to_params() for cell in plan.cells},
+                 {plan.preset.name: plan.preset.description})
+    status = {cell.name: cell_status(results_dir / cell.name) for cell in plan.cells}
+    to_train = tuple(cell for cell in plan.cells if status[cell.name] == CellStatus.PENDING)
+    to_score = tuple(cell for cell in plan.cells if status[cell.name] != CellStatus.FAILED)
+    return GridStatus(plan, results_dir, to_train, to_score)
 
 
-def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] | None = None, force: bool = False,
+def score(cell: Cell, cell_dir: Path, metric_settings: MetricSettings, metrics: list[str] | None = None, force: bool = False,
           data_path: str | None = None, allow_changed_data: bool = False):
     """Score the cell, then draw its pictures while its weights are at hand (``vaebench.pictures.draw``).
 
@@ -130,14 +113,15 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
         raise VaebenchError("scoring on changed data computes every metric again (so all scores are of one data): "
                             "leave out --metrics")
     if changed:
-        encoder_input = store.load_network(cell_dir, store.MODEL_FILES[0]).input_shape
+        encoder_input = load_network(cell_dir, ENCODER).input_shape
         reads = tuple((encoder_input[0] if isinstance(encoder_input, list) else encoder_input)[1:])  # [x, label]
         if reads != tuple(dataset.shape):
             raise VaebenchError(f"cell {cell.name} reads observations of shape {reads}; {data_path.path} now gives "
                                 f"{tuple(dataset.shape)} (its columns or categories changed): it cannot score this data")
     record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
     if changed:
-        store.write_json(cell_dir / store.METRICS_FILE, {**store.read_metrics(cell_dir), store.DATA_KEY: dataset.fingerprint})
+        record = replace(record, data=dataset.fingerprint)
+        write_metrics(cell_dir, record)
     from vaebench.pictures.draw import draw_pictures, pictures_to_draw
 
     if pictures_to_draw(cell_dir):
@@ -145,7 +129,7 @@ def score(cell: Cell, cell_dir: Path, metric_settings: dict, metrics: list[str] 
     return record
 
 
-def draw_missing_pictures(experiment: store.Experiment, force: bool = False, data_path: str | None = None) -> bool:
+def draw_missing_pictures(experiment: Experiment, force: bool = False, data_path: str | None = None) -> bool:
     """``vaebench evaluate --pictures``: draw a trained cell's missing or outdated pictures (all of them with ``force``).
 
     Returns whether the cell has current pictures afterwards: False for a cell without its weights.
@@ -158,7 +142,7 @@ def draw_missing_pictures(experiment: store.Experiment, force: bool = False, dat
     return pictures_are_current(experiment.path)
 
 
-def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> list[list[Cell]]:
+def training_packs(status: GridStatus, pack_size: int | None, console: Console) -> list[list[Cell]]:
     """The packs holding an unfinished cell: the grid's cells grouped by :func:`vaebench.run.packing.pack_key`, at
     most ``pack_size`` (None: automatic) per pack. Says once when packing cannot happen.
 
@@ -172,64 +156,65 @@ def training_packs(plan: GridPlan, pack_size: int | None, console: Console) -> l
     if size > 1 and reason:
         console.print(reason)
         size = 1
-    unfinished = {cell.name for cell in plan.to_train}
-    return [pack for pack in packing.form_packs(plan.cells, size) if any(cell.name in unfinished for cell in pack)]
+    unfinished = {cell.name for cell in status.to_train}
+    return [pack for pack in packing.form_packs(list(status.cells), size) if any(cell.name in unfinished for cell in pack)]
 
 
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
-                data_path: str | None = None, checkpoints: CheckpointPlan | None = None) -> None:
-    """Train one pack whose cells are not all finished: a single cell alone, several together (storing only
-    the unfinished ones, see :func:`vaebench.run.packing.train_pack`).
+                data_path: str | None = None, checkpoints: CheckpointPlan | None = None, precision: str = "float32") -> None:
+    """Train one pack whose cells are not all finished, at ``precision``: a single cell alone, several together
+    (storing only the unfinished ones, see :func:`vaebench.run.packing.train_pack`).
 
     ``checkpoints`` (None or count 0: none) says when and how each unfinished cell is scored while it trains.
     """
     from vaebench.run.packing import train_pack
     from vaebench.run.train import train_cell
 
-    pending = [store.cell_status(Path(results_dir) / cell.name) == store.CellStatus.PENDING for cell in cells]
+    pending = [cell_status(Path(results_dir) / cell.name) == CellStatus.PENDING for cell in cells]
     if not any(pending):
         return
     dataset = dataset_for(cells[0], data_path)
     scorers = [CheckpointScorer(checkpoints, cell, dataset, Path(results_dir) / cell.name)
                if checkpoints and checkpoints.count and todo else None for cell, todo in zip(cells, pending)]
     if len(cells) == 1:
-        train_cell(cells[0], dataset, Path(results_dir) / cells[0].name, on_progress, tensorboard, scorers[0])
+        train_cell(cells[0], dataset, Path(results_dir) / cells[0].name, on_progress, tensorboard, scorers[0], precision)
     else:
-        train_pack(cells, dataset, results_dir, on_progress, scorers)
+        train_pack(cells, dataset, results_dir, on_progress, scorers, precision=precision)
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
-    reason = store.read_json(Path(results_dir) / cell.name / store.PARAMS_FILE)["failure"]["reason"]
+    reason = read_json(Path(results_dir) / cell.name / PARAMS_FILE)["failure"]["reason"]
     console.print(f"[red]failed[/] {cell.name}: {reason}")
 
 
-def run_grid(preset: Preset, results_dir: Path, console: Console, tensorboard: bool = False,
-             data_path: str | None = None, shard: tuple[int, int] | None = None, pack_size: int | None = None,
-             score_workers: int | None = None, allow_changed_data: bool = False) -> GridPlan:
+def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool = False, pack_size: int | None = None,
+             score_workers: int | None = None, allow_changed_data: bool = False,
+             precision: str = "float32") -> GridStatus:
     """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
 
     ``score_workers`` None picks :func:`vaebench.run.scoring_pool.auto_workers`; 0 scores each cell right after training.
     """
     results_dir = Path(results_dir)
-    plan = plan_grid(preset, results_dir, data_path, shard, allow_changed_data)
+    status = plan_grid(plan, results_dir, allow_changed_data)
     try:
-        return _run_planned(plan, preset, console, tensorboard, data_path, pack_size, score_workers, allow_changed_data)
+        return _run_planned(status, console, tensorboard, pack_size, score_workers, allow_changed_data, precision)
     except Interrupted:
-        trained = [cell for cell in plan.cells if store.cell_status(results_dir / cell.name) != store.CellStatus.PENDING]
-        scored = sum((results_dir / cell.name / store.METRICS_FILE).exists() for cell in trained)
+        trained = [cell for cell in plan.cells if cell_status(results_dir / cell.name) != CellStatus.PENDING]
+        scored = sum((results_dir / cell.name / METRICS_FILE).exists() for cell in trained)
         raise Interrupted(f"{len(trained)} of {len(plan.cells)} cells are trained ({scored} of them scored) and kept "
                           f"in {results_dir}; unfinished cells stay pending") from None
 
 
-def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: bool, data_path: str | None,
-                 pack_size: int | None, score_workers: int | None, allow_changed_data: bool) -> GridPlan:
-    results_dir = plan.results_dir
+def _run_planned(status: GridStatus, console: Console, tensorboard: bool, pack_size: int | None,
+                 score_workers: int | None, allow_changed_data: bool,
+                 precision: str) -> GridStatus:
+    plan, results_dir, data_path = status.plan, status.results_dir, status.plan.data_source
     if score_workers is None:
         score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
-    plan.announce(preset, console, executor=f", scoring in {score_workers} worker processes" if score_workers else "")
-    packs = training_packs(plan, pack_size, console)
-    trained = {cell.name for cell in plan.to_train}
-    scored_only = [cell for cell in plan.work if cell.name not in trained]
+    status.announce(console, executor=f", scoring in {score_workers} worker processes" if score_workers else "")
+    packs = training_packs(status, pack_size, console)
+    trained = {cell.name for cell in status.to_train}
+    scored_only = [cell for cell in status.work if cell.name not in trained]
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
@@ -246,7 +231,7 @@ def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: 
 
             def submit(cell: Cell) -> None:
                 stop_if_requested()  # between cells (scoring inline, a job at a time)
-                pool.submit(cell.name, partial(score, cell, results_dir / cell.name, preset.metrics, data_path=data_path,
+                pool.submit(cell.name, partial(score, cell, results_dir / cell.name, plan.metric_settings, data_path=data_path,
                                               allow_changed_data=allow_changed_data))
 
             for cell in scored_only:
@@ -261,10 +246,10 @@ def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: 
                                     detail=f"{label} step {step}/{steps} loss {loss:.2f}")
 
                 progress.update(task, detail=f"{label} building")
-                train_cells(pack, results_dir, on_progress, tensorboard, data_path, preset.checkpoint_plan)
+                train_cells(pack, results_dir, on_progress, tensorboard, data_path, plan.checkpoints, precision)
                 progress.update(task, completed=already + sum(cell.steps for cell in pack))
                 for cell in (cell for cell in pack if cell.name in trained):  # a pack's finished cells are queued already
-                    if store.cell_status(results_dir / cell.name) == store.CellStatus.FAILED:
+                    if cell_status(results_dir / cell.name) == CellStatus.FAILED:
                         report_failure(console, results_dir, cell)
                     else:
                         submit(cell)
@@ -273,4 +258,4 @@ def _run_planned(plan: GridPlan, preset: Preset, console: Console, tensorboard: 
     for name, reason in sorted(not_scored.items()):
         console.print(f"[yellow]not scored[/] {name}: {reason}; `vaebench evaluate --results {results_dir}` "
                       f"or the next run scores it")
-    return plan
+    return status

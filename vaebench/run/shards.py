@@ -11,10 +11,14 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from vaebench import store
 from vaebench.errors import VaebenchError
-from vaebench.store import CellStatus
 from vaebench.grid import Cell
+from vaebench.results.files import check_writable, replace_cell_dir
+from vaebench.results.layout import GRID_FILE, reference_dirs
+from vaebench.results.lock import results_lock
+from vaebench.results.records import (CellStatus, Grid, cell_status, read_grid, read_history, read_metrics,
+                                      write_grid)
+from vaebench.results.transfer import pack_cell_dir, unpack_cell_dir
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -48,24 +52,24 @@ def merge_results(sources: list[Path], into: Path) -> dict[str, int]:
     into = Path(into)
     sources = [Path(source) for source in sources]
     for source in sources:
-        if not (source / store.GRID_FILE).is_file():
-            raise VaebenchError(f"{source} is not a results dir (no {store.GRID_FILE}); expected dirs written by `vaebench run grid`")
+        if not (source / GRID_FILE).is_file():
+            raise VaebenchError(f"{source} is not a results dir (no {GRID_FILE}); expected dirs written by `vaebench run grid`")
         if source.resolve() == into.resolve():
             raise VaebenchError(f"cannot merge {source} into itself")
         if into.resolve().is_relative_to(source.resolve()):
             raise VaebenchError(f"--into {into} is inside the source {source}; choose a folder outside every source")
     _plan_merge(sources, into)  # refuse what can be refused before creating or locking anything
-    store.check_writable(into)
-    with store.results_lock(into, "merge"):
+    check_writable(into)
+    with results_lock(into, "merge"):
         recorded, copies, counts = _plan_merge(sources, into)  # again: another command may have written meanwhile
         for name, source in sorted(copies.items()):
-            store.replace_cell_dir(into / name, partial(store.unpack_cell_dir, store.pack_cell_dir(source / name)))
+            replace_cell_dir(into / name, partial(unpack_cell_dir, pack_cell_dir(source / name)))
         for name, source in sorted(_reference_copies(sources, into).items()):
-            store.replace_cell_dir(into / name, partial(store.unpack_cell_dir, store.pack_cell_dir(source / name)))
-        presets = store.read_presets(into)
+            replace_cell_dir(into / name, partial(unpack_cell_dir, pack_cell_dir(source / name)))
+        presets = read_grid(into).presets
         for source in sources:
-            presets.update(store.read_presets(source))
-        store.write_json(into / store.GRID_FILE, {"cells": recorded, "presets": presets})
+            presets.update(read_grid(source).presets)
+        write_grid(into, Grid(recorded, presets))
     return counts
 
 
@@ -76,11 +80,12 @@ def _reference_copies(sources: list[Path], into: Path) -> dict[str, Path]:
     metrics wins, ``into``'s own (then the first source's) on a tie.
     """
     def metrics(folder: Path) -> int:
-        return len((store.read_metrics(folder) or {}).get("scores", {}))
+        stored = read_metrics(folder)
+        return len(stored.scores) if stored else 0
 
-    best = {name: (metrics(folder), into) for name, folder in store.reference_dirs(into).items()}
+    best = {name: (metrics(folder), into) for name, folder in reference_dirs(into).items()}
     for source in sources:
-        for name, folder in store.reference_dirs(source).items():
+        for name, folder in reference_dirs(source).items():
             if metrics(folder) > best.get(name, (-1, None))[0]:
                 best[name] = (metrics(folder), source)
     return {name: source for name, (_, source) in best.items() if source != into}
@@ -88,10 +93,10 @@ def _reference_copies(sources: list[Path], into: Path) -> dict[str, Path]:
 
 def _plan_merge(sources: list[Path], into: Path) -> tuple[dict[str, dict], dict[str, Path], dict[str, int]]:
     """(merged grid, {cell: source to copy it from}, counts), or a VaebenchError; reads only."""
-    grids = {source: store.read_grid(source) for source in sources}
-    recorded = dict(store.read_grid(into))
+    grids = {source: read_grid(source).cells for source in sources}
+    recorded = dict(read_grid(into).cells)
     owner = {name: into for name in recorded}
-    finished = {name: into for name in recorded if store.cell_status(into / name) != CellStatus.PENDING}
+    finished = {name: into for name in recorded if cell_status(into / name) != CellStatus.PENDING}
     copies: dict[str, Path] = {}
     for source, grid in grids.items():
         for name, params in grid.items():
@@ -99,13 +104,13 @@ def _plan_merge(sources: list[Path], into: Path) -> tuple[dict[str, dict], dict[
                 raise VaebenchError(f"conflict: cell {name} has different parameters in {owner[name]} and {source}; nothing merged")
             owner.setdefault(name, source)
             recorded.setdefault(name, params)
-            status = store.cell_status(source / name)
+            status = cell_status(source / name)
             if status == CellStatus.PENDING:
                 continue
             if status == CellStatus.DONE:
-                store.read_history(source / name)  # refuse copying a done cell whose history was emptied
+                read_history(source / name)  # refuse copying a done cell whose history was emptied
             if name in finished:
-                if store.pack_cell_dir(finished[name] / name) != store.pack_cell_dir(source / name):
+                if pack_cell_dir(finished[name] / name) != pack_cell_dir(source / name):
                     raise VaebenchError(f"conflict: cell {name} is finished in both {finished[name]} and {source} with different files; "
                                         "merge only one of them; nothing merged")
                 continue

@@ -20,15 +20,17 @@ from typing import TYPE_CHECKING, Callable
 
 import keras
 
-from vaebench import store
-from vaebench.run.batches import batches
 from vaebench.data.base import Dataset
-from vaebench.environment import environment, seed_everything
+from vaebench.environment import environment, seed_everything, set_precision
 from vaebench.grid import Cell
 from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.likelihoods import likelihood_for
+from vaebench.results.files import reset_cell_dir, save_keras, write_json, write_text
+from vaebench.results.layout import HISTORY_FILE, LOGS_DIR, PARAMS_FILE, network_file
+from vaebench.results.records import CellStatus, DATA_KEY, write_checkpoints
+from vaebench.run.batches import batches
 
 if TYPE_CHECKING:
     from vaebench.run.checkpoints import CheckpointScorer
@@ -47,8 +49,9 @@ def steps_per_call(cell: Cell) -> int:
     return max(d for d in range(1, min(common, MAX_STEPS_PER_CALL) + 1) if common % d == 0)
 
 
-def build_model(cell: Cell, dataset: Dataset) -> keras.Model:
-    """The cell's model, initialised from its seed and compiled with its optimiser."""
+def build_model(cell: Cell, dataset: Dataset, precision: str = "float32") -> keras.Model:
+    """The cell's model, initialised from its seed, computing at ``precision`` and compiled with its optimiser."""
+    set_precision(precision)
     seed_everything(cell.seed)
     model = get_model_class(cell.model).create(cell.family, dataset.shape, cell.latent_dim, seed=cell.seed,
                                                num_classes=dataset.num_classes, likelihood=likelihood_for(dataset.columns),
@@ -131,48 +134,49 @@ def steady_rate(steps: int, log_every: int, batch_size: int, first_interval_end:
 
 def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
                wall_seconds: float, images_per_second: float | None, pack_size: int = 1,
-               checkpoints: CheckpointScorer | None = None, data_fingerprint: dict | None = None) -> dict:
+               checkpoints: CheckpointScorer | None = None, data_fingerprint: dict | None = None,
+               precision: str = "float32") -> dict:
     """Write a trained cell's files, ``params.json`` last; return the params written.
 
     A failed cell keeps its history and checkpoints of the intervals before the failure, and no model files.
     """
-    store.write_text(cell_dir / store.HISTORY_FILE, history_csv(rows))
+    write_text(cell_dir / HISTORY_FILE, history_csv(rows))
     params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(wall_seconds, 3),
-              "pack_size": pack_size, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+              "pack_size": pack_size, "precision": precision, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if checkpoints:
-        store.write_checkpoints(cell_dir, checkpoints.rows)
+        write_checkpoints(cell_dir, checkpoints.rows)
         params["checkpoints"] = checkpoints.record()
     params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood)
     if images_per_second is not None:
         params["images_per_second"] = round(images_per_second, 1)
     if data_fingerprint is not None:
-        params[store.DATA_KEY] = data_fingerprint
+        params[DATA_KEY] = data_fingerprint
     if failure:
-        params.update(status=store.CellStatus.FAILED, failure=failure)
+        params.update(status=CellStatus.FAILED, failure=failure)
     else:
         for name, network in model.networks().items():
-            store.save_keras(network, cell_dir / f"{name}.keras")
-        params["status"] = store.CellStatus.DONE
-    store.write_json(cell_dir / store.PARAMS_FILE, params)
+            save_keras(network, cell_dir / network_file(name))
+        params["status"] = CellStatus.DONE
+    write_json(cell_dir / PARAMS_FILE, params)
     return params
 
 
 def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: ProgressFn | None = None,
-               tensorboard: bool = False, checkpoints: CheckpointScorer | None = None) -> dict:
-    """Train ``cell`` on ``dataset`` into ``cell_dir``; return the params.json written.
+               tensorboard: bool = False, checkpoints: CheckpointScorer | None = None, precision: str = "float32") -> dict:
+    """Train ``cell`` on ``dataset`` into ``cell_dir`` at ``precision`` (see ``environment.PRECISIONS``); return the params.json written.
 
     A non-finite loss ends training early: the cell is stored as failed with
     the reason and the exact step, and no model files. ``checkpoints`` scores the
     weights at its steps (0: the untrained network) into ``checkpoints.csv``.
     """
     cell_dir = Path(cell_dir)
-    store.reset_cell_dir(cell_dir)
-    model = build_model(cell, dataset)
+    reset_cell_dir(cell_dir)
+    model = build_model(cell, dataset, precision)
     log_every = min(cell.log_every, cell.steps)
     recorder = _Recorder(cell.steps, log_every, on_progress, checkpoints)
     callbacks = [recorder]
     if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(cell_dir / "logs"), update_freq=log_every))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(cell_dir / LOGS_DIR), update_freq=log_every))
     started = time.perf_counter()
     if checkpoints and 0 in checkpoints.steps:
         checkpoints.score(0, model)
@@ -182,4 +186,4 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
     rate = steady_rate(recorder.step, log_every, cell.batch_size, recorder.first_interval_end,
                        finished - recorder.checkpoint_seconds)
     return store_cell(cell, cell_dir, model, recorder.rows, recorder.failure, finished - started, rate,
-                      checkpoints=checkpoints, data_fingerprint=dataset.fingerprint)
+                      checkpoints=checkpoints, data_fingerprint=dataset.fingerprint, precision=precision)

@@ -6,17 +6,12 @@ named chart parameters; the build date appears once, in index.html (and the mani
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
-import os
 import re
-import secrets
 import shutil
-import stat
-import sys
 from collections import Counter
 from datetime import datetime, timezone
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -25,21 +20,28 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 import vaebench
-from vaebench import display, store
+from vaebench import display
 from vaebench.errors import VaebenchError
+from vaebench.kinds import DataKind
 from vaebench.metrics.published import PUBLISHED
 from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS
-from vaebench.pictures.spec import ARITHMETIC_FACTOR, LATENTS_FILE, TRAVERSAL_STEPS, pictures_are_current, read_pictures
+from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, pictures_are_current, read_pictures
 from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
+from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
+from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR,
+                                     grid_dirs)
+from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
-from vaebench.site.cell_view import MATCHING_MATRICES, SCATTER_SAMPLES, CellView, matching_rule, traversal_unit
+from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, codes_script, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
+from vaebench.site.pages import INDEX, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
+from vaebench.site.publish import publish
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.verdict import CAPTURED_SHARE, verdict
 from vaebench.stats import pareto_front
@@ -56,15 +58,6 @@ STRIP_SEEDS = 5
 #: what a cell page and the index's problem table say of a cell without current pictures: the report does not draw them
 PICTURES_NOT_DRAWN = ("pictures not drawn: run `vaebench evaluate --pictures` on its results dir "
                       "(it draws them from the cell's weights, which the cell must still have)")
-#: the files a build wrote into its out dir, each with its sha256 and the build that wrote it: a rebuild replaces
-#: or removes a file only while it still has that content, and leaves every other file alone
-SITE_MANIFEST = ".vaebench-site.json"
-#: a manifest entry: {"sha256": hex digest, "build": the build's id}
-_MANIFEST_ENTRY = {"sha256": re.compile(r"[0-9a-f]{64}"), "build": re.compile(r".+")}
-
-
-def _slug(name: str) -> str:
-    return name.replace("/", "__")
 
 
 def _config(params: dict) -> str:
@@ -97,7 +90,7 @@ class Site:
         #: per metric, the settings the study's cells were scored with; cells scored otherwise are left out of comparisons
         self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
         self.frame = self._frame()
-        references = store.load_references(self.results_dir)
+        references = load_references(self.results_dir)
         #: the calibration rows, each titled as the report names it
         self.references = references.assign(title=references["reference"].map(lambda k: display.REFERENCE_TITLES.get(k, k)))
         #: the scores along training, each row with its cell's setting
@@ -109,46 +102,46 @@ class Site:
     def _read(self):
         if not self.results_dir.is_dir():
             raise VaebenchError(f"results dir {self.results_dir} does not exist; run `vaebench run grid` first")
-        grid = store.read_grid(self.results_dir)
-        experiments = store.load_experiments(self.results_dir, include_failed=True)
+        grid = read_grid(self.results_dir).cells
+        experiments = load_experiments(self.results_dir, include_failed=True)
         if not grid and not experiments:
             raise VaebenchError(f"results dir {self.results_dir} holds no grid; run `vaebench run grid` first")
         problems, done = [], []
         seen = set()
         for experiment in experiments:
             seen.add(experiment.name)
-            if experiment.status == store.CellStatus.FAILED:
+            if experiment.status == CellStatus.FAILED:
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": experiment.status, "reason": experiment.params["failure"]["reason"]})
                 continue
             try:
                 experiment.history
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.HISTORY_FILE}", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {HISTORY_FILE}", "reason": str(error)})
                 experiment.__dict__["history"] = pd.DataFrame()
             try:
                 experiment.checkpoints
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.CHECKPOINTS_FILE}", "reason": str(error)})
-                experiment.__dict__["checkpoints"] = pd.DataFrame(columns=list(store.CHECKPOINT_COLUMNS))
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {CHECKPOINTS_FILE}", "reason": str(error)})
+                experiment.__dict__["checkpoints"] = pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
             try:
                 metrics = experiment.metrics
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {store.METRICS_FILE}", "reason": str(error)})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {METRICS_FILE}", "reason": str(error)})
                 experiment.__dict__["metrics"] = None
                 done.append(experiment)
                 continue
             if metrics is None:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": f"{store.METRICS_FILE} is missing"})
+                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": f"{METRICS_FILE} is missing"})
             if not pictures_are_current(experiment.path):
                 problems.append({"name": experiment.name, "title": display.cell_title(experiment.params),
                                  "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
             done.append(experiment)
         for name in sorted(set(grid) - seen):
-            problems.append({"name": name, "status": store.CellStatus.PENDING, "reason": "not trained yet"})
+            problems.append({"name": name, "status": CellStatus.PENDING, "reason": "not trained yet"})
         return done, sorted(problems, key=lambda p: p["name"])
 
     def _frame(self) -> pd.DataFrame:
-        frame = store.metrics_frame([e for e in self.experiments if e.metrics])
+        frame = metrics_frame([e for e in self.experiments if e.metrics])
         if frame.empty:
             return frame
         frame = frame.dropna(subset=["value"])
@@ -158,7 +151,7 @@ class Site:
         points = sweep_points([e.params for e in self.experiments])
         frame["objective"] = [points[n].objective if n in points else names[n].params.get("model") for n in frame["name"]]
         frame["on_protocol"] = [self.protocol.on(n, m) for n, m in zip(frame["name"], frame["metric"])]
-        frame["url"] = ["cells/" + _slug(n) + ".html" for n in frame["name"]]
+        frame["url"] = [cell_url(n) for n in frame["name"]]
         order = {c: k for k, c in enumerate(self.configs)}
         frame = frame.assign(_order=frame["config"].map(order))
         return frame.sort_values(["_order", "latent_dim", "seed", "metric"]).drop(columns="_order").reset_index(drop=True)
@@ -168,7 +161,7 @@ class Site:
         return f"{_config(params)}, z = {params.get('latent_dim')}"
 
     def _checkpoints(self) -> pd.DataFrame:
-        frame = store.checkpoints_frame([e for e in self.experiments if e.checkpoints is not None])
+        frame = checkpoints_frame([e for e in self.experiments if e.checkpoints is not None])
         if frame.empty:
             return frame
         params = {e.name: e.params for e in self.experiments}
@@ -238,7 +231,7 @@ class Site:
 
     # --- pages -----------------------------------------------------------------
     def render(self, template: str, path: Path, root: str, **context) -> None:
-        html = self.env.get_template(template).render(root=root, version=vaebench.__version__,
+        html = self.env.get_template(template).render(root=root, pages=PAGES, version=vaebench.__version__,
                                                       results_name=self.results_dir.name, **context)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html)
@@ -248,9 +241,9 @@ class Site:
         first = params[0]
         environment = first.get("environment", {})
         versions = ", ".join(f"{k} {v}" for k, v in sorted(environment.items()) if k not in ("backend", "device", "platform"))
-        grid = store.read_grid(self.results_dir)
-        statuses = [store.cell_status(self.results_dir / name) for name in grid] or [e.status for e in self.experiments]
-        presets = store.read_presets(self.results_dir)
+        grid = read_grid(self.results_dir)
+        statuses = [cell_status(self.results_dir / name) for name in grid.cells] or [e.status for e in self.experiments]
+        presets = grid.presets
         return {
             "description": " ".join(presets[name] for name in sorted(presets)),
             "presets": sorted(presets),
@@ -263,7 +256,7 @@ class Site:
             "seeds": sorted({p.get("seed") for p in params if p.get("seed") is not None}),
             "steps": first.get("steps"), "batch_size": first.get("batch_size"), "learning_rate": first.get("learning_rate"),
             "machines": _machines(params), "versions": versions,
-            **{status.value: statuses.count(status) for status in store.CellStatus},
+            **{status.value: statuses.count(status) for status in CellStatus},
         }
 
     def write_data(self) -> None:
@@ -321,7 +314,7 @@ class Site:
                 value = e.scores.get(key)
                 numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
                 values.append(significant(float(value)) if numeric else "n/a")
-            rows.append({"name": e.name, "title": display.cell_title(e.params), "url": "cells/" + _slug(e.name) + ".html",
+            rows.append({"name": e.name, "title": display.cell_title(e.params), "url": cell_url(e.name),
                          "values": values})
         return {"columns": [{"key": k, "label": label(k)} for k in self.metrics], "rows": rows}
 
@@ -342,7 +335,7 @@ class Site:
         """Each metric setting with the values the cells' metrics.json record."""
         used: dict[str, set] = {}
         for e in self.experiments:
-            for metric_settings in ((e.metrics or {}).get("settings") or {}).values():
+            for metric_settings in (e.metrics.settings if e.metrics else {}).values():
                 for name, value in metric_settings.items():
                     used.setdefault(name, set()).add(value)
         return used
@@ -356,7 +349,7 @@ class Site:
             settings_of = {e.name: self.setting_of(e.params) for e in self.experiments}
             order = {config: k for k, config in enumerate(self.configs)}
             in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
-            matrices = {e.name: (settings_of[e.name], (e.metrics or {}).get("matrices") or {})
+            matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
                         for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
             along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
             found = verdict(self.compared, matrices, checkpoints=along,
@@ -383,9 +376,9 @@ class Site:
                              if not self.checkpoints.empty else None),
             }
         run = self.run_facts()
-        cells = [{"name": e.name, "title": display.cell_title(e.params), "url": "cells/" + _slug(e.name) + ".html"}
+        cells = [{"name": e.name, "title": display.cell_title(e.params), "url": cell_url(e.name)}
                  for e in self.experiments]
-        self.render("index.html.j2", self.out_dir / "index.html", "", title=f"vaebench report: {self.results_dir.name}",
+        self.render("index.html.j2", self.out_dir / PAGES["index"].file, "", title=f"vaebench report: {self.results_dir.name}",
                     run=run, budget=self.budget(run, summary), verdict=found, board=board, table=self.full_table(),
                     charts=index_charts, problems=self.problems, cells=cells, strip_seeds=STRIP_SEEDS,
                     protocol=self.protocol_facts(), calibration=self.calibration(),
@@ -424,8 +417,8 @@ class Site:
                     continue
                 view = self.views.get(e.name)
                 if view is not None:
-                    seeds.append({"seed": e.params.get("seed"), "url": f"cells/{_slug(e.name)}.html",
-                                  "view": view.at(f"cells/{_slug(e.name)}/", f"w{len(out)}-{len(seeds)}")})
+                    seeds.append({"seed": e.params.get("seed"), "url": cell_url(e.name),
+                                  "view": view.at(cell_pictures_url(e.name), f"w{len(out)}-{len(seeds)}")})
             if seeds:
                 out.append({"setting": setting, "scores": [SCORES[f.metric].label for f in found.findings
                                                            if f.winner.settings[0] == setting], "seeds": seeds})
@@ -436,7 +429,7 @@ class Site:
         if not self.frame.empty:
             compare_charts = {"by_latent": _json_for_script(charts.metric_vs_latent(self.configs, self.metrics)),
                               "side_by_side": _json_for_script(charts.models_side_by_side(self.configs, self.metrics))}
-        self.render("compare.html.j2", self.out_dir / "compare.html", "", title="comparisons", charts=compare_charts)
+        self.render("compare.html.j2", self.out_dir / PAGES["compare"].file, "", title="comparisons", charts=compare_charts)
 
     def glossary(self) -> None:
         """One entry per score key of the spec, and one for any other key a metrics.json holds."""
@@ -453,17 +446,16 @@ class Site:
                                 "settings": settings, "written": score.key in written,
                                 "published": [p for p in PUBLISHED if p.metric == score.key]})
         foreign = sorted(written - set(SCORES))
-        self.render("glossary.html.j2", self.out_dir / "glossary.html", "", title="glossary of metrics",
+        self.render("glossary.html.j2", self.out_dir / PAGES["glossary"].file, "", title="glossary of metrics",
                     entries=entries, foreign=foreign)
 
-    def cell_page(self, experiment: store.Experiment) -> None:
-        slug = _slug(experiment.name)
-        matrices = (experiment.metrics or {}).get("matrices") or {}
-        pictures_dir = experiment.path / store.PICTURES_DIR
+    def cell_page(self, experiment: Experiment) -> None:
+        matrices = (experiment.metrics.matrices if experiment.metrics else None) or {}
+        pictures_dir = experiment.path / PICTURES_DIR
         table = _table_section(pictures_dir)
-        view = CellView.read(pictures_dir, matrices, f"{slug}/")
+        view = CellView.read(pictures_dir, matrices, cell_pictures_from_its_page(experiment.name))
         if view is not None:
-            image_dir = self.out_dir / "cells" / slug
+            image_dir = self.out_dir / cell_pictures_url(experiment.name)
             image_dir.mkdir(parents=True, exist_ok=True)
             for png in sorted(pictures_dir.glob("*.png")):
                 shutil.copyfile(png, image_dir / png.name)
@@ -478,7 +470,7 @@ class Site:
         not_applicable = [f"{charts.label(key)} ({value.removeprefix('n/a: ')})"
                           for key, value in ranked if isinstance(value, str)]
         shown = ("name", "dataset", "image_size", "model", "hparams", "family", "latent_dim", "seed", "steps", "batch_size",
-                 "learning_rate", "wall_seconds", "images_per_second")
+                 "learning_rate", "precision", "wall_seconds", "images_per_second")
         params = [(k, json.dumps(experiment.params[k], sort_keys=True) if isinstance(experiment.params.get(k), dict)
                    else experiment.params.get(k)) for k in shown if k in experiment.params]
         environment = experiment.params.get("environment", {})
@@ -486,11 +478,11 @@ class Site:
         p = experiment.params
         summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
                    f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
-        self.render("cell.html.j2", self.out_dir / "cells" / f"{slug}.html", "../", title=display.cell_title(p),
+        self.render("cell.html.j2", self.out_dir / cell_url(experiment.name), "../", title=display.cell_title(p),
                     cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
                     off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
                     glance=_glance(view),
-                    metrics_problem=f"{store.METRICS_FILE} is missing or corrupt: see the index's problem table.",
+                    metrics_problem=f"{METRICS_FILE} is missing or corrupt: see the index's problem table.",
                     factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
                     curves=(_json_for_script(cell_charts.training_curves(experiment.history))
                             if not experiment.history.empty else None),
@@ -513,10 +505,10 @@ class Site:
             for latent in latent_dims:
                 experiment = lowest.get((config, latent))
                 view = self.views[experiment.name] if experiment else None
-                blocks.append({"experiment": experiment, "url": f"cells/{_slug(experiment.name)}.html" if experiment else None,
-                               "view": view.at(f"cells/{_slug(experiment.name)}/", f"g{len(rows)}-{len(blocks)}") if view else None})
+                blocks.append({"experiment": experiment, "url": cell_url(experiment.name) if experiment else None,
+                               "view": view.at(cell_pictures_url(experiment.name), f"g{len(rows)}-{len(blocks)}") if view else None})
             rows.append({"config": config, "blocks": blocks})
-        self.render("gallery.html.j2", self.out_dir / "gallery.html", "", title="gallery", rows=rows, latent_dims=latent_dims,
+        self.render("gallery.html.j2", self.out_dir / PAGES["gallery"].file, "", title="gallery", rows=rows, latent_dims=latent_dims,
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
 
     def explorer(self) -> None:
@@ -525,15 +517,15 @@ class Site:
         for experiment in self.experiments:
             view = self.views.get(experiment.name)
             if view is not None and view.latents_table is not None:
-                cells.append((experiment.params, "cells/" + _slug(experiment.name) + ".html", view))
+                cells.append((experiment.params, cell_url(experiment.name), view))
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
         (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
         specs = {factor: _json_for_script(cell_charts.scatter_matrix(list(LATENT_FIELDS), factor, samples=SCATTER_SAMPLES,
                                                                      **scale))
                  for factor, scale in data["factors"].items()}
-        self.render("explorer.html.j2", self.out_dir / "explorer.html", "", title="latent space explorer", specs=specs,
-                    samples=SCATTER_SAMPLES, cells=len(data["cells"]), codes_script=CODES_SCRIPT)
+        self.render("explorer.html.j2", self.out_dir / PAGES["explorer"].file, "", title="latent space explorer", specs=specs,
+                    samples=SCATTER_SAMPLES, cells=len(cells), codes_script=CODES_SCRIPT)
 
     def _metric_rank(self, key: str) -> tuple:
         known = list(charts.KNOWN_METRICS)
@@ -546,7 +538,7 @@ _DIRECTION = {True: "↑", False: "↓", None: ""}
 GALLERY_TRAVERSALS = 3
 
 
-def _checkpoint_curves(experiment: store.Experiment) -> Markup | None:
+def _checkpoint_curves(experiment: Experiment) -> Markup | None:
     spec = cell_charts.checkpoint_curves(experiment.checkpoints)
     return None if spec is None else _json_for_script(spec)
 
@@ -593,7 +585,7 @@ def _cell_scatter(view: CellView | None) -> dict | None:
 def _table_section(pictures_dir: Path) -> dict | None:
     """What a table cell's page shows instead of pictures (vaebench.pictures.tables); None for other cells."""
     meta = read_pictures(pictures_dir)
-    if meta is None or meta.get("kind") != "tables":
+    if meta is None or meta.get("kind") != DataKind.TABLES:
         return None
     informative = {t["latent"] for t in meta["traversals"]}
     return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
@@ -628,9 +620,9 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
 def find_grid_dir(results_dir: Path) -> Path:
     """``results_dir`` itself if it holds a grid, else the one grid dir inside it."""
     results_dir = Path(results_dir)
-    if (results_dir / store.GRID_FILE).exists() or not results_dir.is_dir():
+    if (results_dir / GRID_FILE).exists() or not results_dir.is_dir():
         return results_dir
-    grids = store.grid_dirs(results_dir)
+    grids = grid_dirs(results_dir)
     if len(grids) > 1:
         raise VaebenchError(f"{results_dir} holds several grids ({', '.join(str(g.relative_to(results_dir)) for g in grids)}); "
                             "pass one of them with --results")
@@ -640,148 +632,23 @@ def find_grid_dir(results_dir: Path) -> Path:
 def build_site(results_dir: Path, out_dir: Path, warn=None) -> Path:
     """Build the site for ``results_dir`` into ``out_dir``; return its index.html.
 
-    The site is built in a hidden staging folder beside ``out_dir`` and then moved in, so a failed or
-    killed build leaves the old site as it was (and the next build removes the staging folder). In an
-    existing ``out_dir`` only the files an earlier build wrote, still as it wrote them, are replaced or
-    removed; ``warn`` (default: a line on stderr) is told of those that changed since, which are left alone.
+    The pages are written into a staging folder and published from there (``vaebench.site.publish``): a failed
+    or killed build leaves the old site as it was, and in an existing ``out_dir`` only the files an earlier
+    build wrote, still as it wrote them, are replaced or removed; ``warn`` (default: a line on stderr) is told
+    of those that changed since, which are left alone.
     """
     grid_dir = find_grid_dir(results_dir)
-    out_dir = Path(out_dir)
-    ours = _earlier_build(out_dir, grid_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for killed in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
-        if store.STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
-            shutil.rmtree(killed)
-    staging = store.make_staging_dir(out_dir)
-    try:
-        with store.naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
-            site = Site(grid_dir, staging)
-            write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
-            for experiment in site.experiments:
-                site.cell_page(experiment)
-            site.gallery()
-            site.explorer()
-            site.index()  # after the cell pages: it shows the winners' traversals from their views
-            site.compare()
-            site.glossary()
-            _swap_in(staging, out_dir, ours, warn or _warn)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir / "index.html"
+    publish(out_dir, grid_dir, partial(_write_pages, grid_dir), warn)
+    return Path(out_dir) / INDEX.file
 
 
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | None]:
-    """What an earlier build wrote in ``out_dir``: {relative path: {sha256 it may have: the build that wrote it}};
-    refuse an ``out_dir`` that is not the site's to write.
-
-    A manifest written before digests were recorded (a plain list of paths) gives None for each path: such a
-    file is replaced only by the file of the same name this build writes, and never removed.
-    """
-    out, results = out_dir.resolve(), grid_dir.resolve()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
-    if results.is_relative_to(out):
-        raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
-    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in store.read_grid(grid_dir)}:
-        raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
-    if not out_dir.exists() or not any(out_dir.iterdir()):
-        return {}
-    manifest = out_dir / SITE_MANIFEST
-    if manifest.is_symlink() or not manifest.is_file():
-        raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: it has no "
-                            f"{SITE_MANIFEST}; choose another --out, or a new or empty folder")
-    problem = f"corrupt site manifest {manifest}: expected the files a vaebench build wrote inside {out_dir}"
-    try:
-        recorded = json.loads(manifest.read_text())
-    except (ValueError, RecursionError, OSError):
-        raise VaebenchError(problem) from None
-    if isinstance(recorded, dict) and isinstance(recorded.get("files"), list):  # written before digests were recorded
-        files = recorded["files"]
-        if not all(isinstance(f, str) and _inside(f) for f in files):
-            raise VaebenchError(problem)
-        return dict.fromkeys(files)
-    sections = [recorded.get(key, {}) for key in ("files", "incoming")] if isinstance(recorded, dict) else [None]
-    if not all(isinstance(section, dict) and all(_inside(f) and _is_entry(entry) for f, entry in section.items())
-               for section in sections):
-        raise VaebenchError(problem)
-    ours: dict[str, dict[str, str] | None] = {}
-    for section in sections:
-        for relative, entry in section.items():
-            ours.setdefault(relative, {})[entry["sha256"]] = entry["build"]
-    return ours
-
-
-def _is_entry(entry) -> bool:
-    return isinstance(entry, dict) and set(entry) == set(_MANIFEST_ENTRY) and \
-        all(isinstance(entry[key], str) and rule.fullmatch(entry[key]) for key, rule in _MANIFEST_ENTRY.items())
-
-
-def _inside(relative: str) -> bool:
-    """Whether a manifest's path names a file below the site folder (relative, no "..", no empty part)."""
-    parts = relative.split("/")
-    return all(part not in ("", ".", "..") for part in parts) and "\\" not in relative and "\0" not in relative
-
-
-def _digest(path: Path) -> str | None:
-    """The sha256 of the regular file at ``path`` (not followed if a link); None for anything else or nothing."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def _in_real_folders(out_dir: Path, relative: str) -> bool:
-    """Whether every folder between ``out_dir`` and ``relative`` is a real folder or missing: never a link or a file."""
-    folder = out_dir
-    for part in relative.split("/")[:-1]:
-        folder = folder / part
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            return False
-    return True
-
-
-def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None], warn) -> None:
-    """Move the built site from ``staging`` into ``out_dir``: a file there is replaced or removed only if an earlier
-    build wrote it and it still has that content; the others stay, and ``warn`` is told once of those it had written."""
-    build = f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}-{secrets.token_hex(4)}"
-    built = {path.relative_to(staging).as_posix(): {"sha256": _digest(path), "build": build}
-             for path in sorted(staging.rglob("*")) if path.is_file()}
-    if not out_dir.exists():
-        store.write_json(staging / SITE_MANIFEST, {"files": built})
-        os.rename(staging, out_dir)
-        return
-    present = {relative: _digest(out_dir / relative) if _in_real_folders(out_dir, relative) else None
-               for relative in set(ours) | set(built)}
-    mine = {relative: {"sha256": present[relative], "build": builds[present[relative]] if builds else "unrecorded"}
-            for relative, builds in ours.items()
-            if present[relative] is not None and (present[relative] in builds if builds is not None else relative in built)}
-    blocked = [relative for relative in built if relative not in mine and
-               (not _in_real_folders(out_dir, relative) or os.path.lexists(out_dir / relative))]
-    if blocked:
-        raise VaebenchError(f"--out {out_dir} holds {blocked[0]}{f' and {len(blocked) - 1} more' if len(blocked) > 1 else ''} "
-                            "that vaebench did not write (or that changed since), where this build writes its own; "
-                            "move it away and build again, or choose another --out")
-    kept = sorted(relative for relative in ours if relative not in mine and os.path.lexists(out_dir / relative))
-    if kept:
-        warn(f"left {len(kept)} file{'s' if len(kept) > 1 else ''} in {out_dir} that an earlier build wrote but that changed "
-             f"since, or whose content it did not record (now yours, no longer the site's): {', '.join(kept)}")
-    # From here on the manifest names every file of ours in out_dir with the content it may have, wherever a kill interrupts.
-    store.write_json(out_dir / SITE_MANIFEST, {"files": mine, "incoming": built})
-    for relative in built:
-        (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / relative, out_dir / relative)
-    for relative in sorted(set(mine) - set(built)):
-        (out_dir / relative).unlink(missing_ok=True)
-        for parent in (out_dir / relative).parents:
-            if parent == out_dir or any(parent.iterdir()):
-                break
-            parent.rmdir()
-    store.write_json(out_dir / SITE_MANIFEST, {"files": built})
+def _write_pages(grid_dir: Path, staging: Path) -> None:
+    site = Site(grid_dir, staging)
+    write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
+    for experiment in site.experiments:
+        site.cell_page(experiment)
+    site.gallery()
+    site.explorer()
+    site.index()  # after the cell pages: it shows the winners' traversals from their views
+    site.compare()
+    site.glossary()

@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from vaebench.kinds import DataKind
 from vaebench.pictures.spec import (
     INFORMATIVE_KL,
     INFORMATIVE_VARIANCE_SHARE,
-    LATENTS_FILE,
     PRIOR_SAMPLES,
     TRAVERSAL_VALUES,
     read_pictures,
 )
+from vaebench.results.layout import LATENTS_FILE
 from vaebench.site.cell_charts import MATRICES
 
 #: a latent matches a factor when it holds at least this many times the average latent's value in that factor's
@@ -145,7 +146,7 @@ class CellView:
         None where the folder holds no current pictures of images or sequences (none drawn, older ones, or a table's).
         """
         meta = read_pictures(folder)
-        if meta is None or meta.get("kind") == "tables":
+        if meta is None or meta.get("kind") == DataKind.TABLES:
             return None
         table = Path(folder) / LATENTS_FILE
         return cls(meta, matrices, prefix, table if table.is_file() else None)

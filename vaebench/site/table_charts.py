@@ -9,6 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from vaebench.kinds import ColumnKind
+
 LATENT_PICKER = "traversed_latent"
 
 
@@ -32,7 +34,7 @@ def column_quality(pictures: dict) -> dict:
 def _movement(values: list, kind: str) -> float:
     """How far a column's decoded value moves along one traversal: the range of a numeric column's decoded
     mean, or the largest total-variation distance between any two steps' category probabilities."""
-    if kind == "numeric":
+    if kind == ColumnKind.NUMERIC:
         return float(max(values) - min(values))
     return float(max(0.5 * sum(abs(p - q) for p, q in zip(a, b)) for a in values for b in values))
 
@@ -50,7 +52,7 @@ def movement_heatmap(pictures: dict) -> dict:
         latent = latent_label(traversal["latent"], traversal["strength"])
         for name, values in traversal["columns"].items():
             move = _movement(values, kinds[name])
-            if kinds[name] == "numeric":
+            if kinds[name] == ColumnKind.NUMERIC:
                 move /= stds[name]
             rows.append({"latent": latent, "column": name, "movement": round(move, 4)})
     frame = pd.DataFrame(rows)
@@ -68,7 +70,7 @@ def movement_heatmap(pictures: dict) -> dict:
 
 def traversal_lines(pictures: dict) -> dict | None:
     """Decoded mean of each numeric column against the picked latent's value (the others at one record's code)."""
-    numeric = [c["name"] for c in pictures["columns"] if c["kind"] == "numeric"]
+    numeric = [c["name"] for c in pictures["columns"] if c["kind"] == ColumnKind.NUMERIC]
     if not numeric or not pictures["traversals"]:
         return None
     rows = [{"latent": latent_label(t["latent"], t["strength"]), "value": x, "column": name, "decoded": y}
@@ -86,7 +88,7 @@ def traversal_lines(pictures: dict) -> dict | None:
 
 def traversal_areas(pictures: dict) -> dict | None:
     """Probabilities of each categorical or binary column's categories against the picked latent's value."""
-    columns = [c for c in pictures["columns"] if c["kind"] != "numeric"]
+    columns = [c for c in pictures["columns"] if c["kind"] != ColumnKind.NUMERIC]
     if not columns or not pictures["traversals"]:
         return None
     rows = [{"latent": latent_label(t["latent"], t["strength"]), "value": x, "column": c["name"], "category": str(category),

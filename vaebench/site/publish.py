@@ -1,0 +1,173 @@
+"""Publishing a built site into its out dir: a staging folder moved in, and a manifest of what the site owns there.
+
+A build writes every page into a hidden staging folder beside the out dir; only then are its files moved
+in. The manifest (``SITE_MANIFEST``) records each file a build wrote with its sha256 and the build that
+wrote it, so a rebuild replaces or removes a file only while it still has that content and leaves every
+other file alone; a kill at any moment leaves a manifest naming every file of ours with the content it
+may have.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import stat
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from vaebench.errors import VaebenchError
+from vaebench.results.files import STAGING_DIR, make_staging_dir, naming, write_json
+from vaebench.results.records import read_grid
+
+#: the files a build wrote into its out dir, each with its sha256 and the build that wrote it: a rebuild replaces
+#: or removes a file only while it still has that content, and leaves every other file alone
+SITE_MANIFEST = ".vaebench-site.json"
+#: a manifest entry: {"sha256": hex digest, "build": the build's id}
+_MANIFEST_ENTRY = {"sha256": re.compile(r"[0-9a-f]{64}"), "build": re.compile(r".+")}
+
+
+def publish(out_dir: Path, grid_dir: Path, write: Callable[[Path], None], warn=None) -> None:
+    """Call ``write(staging)`` to build the site in a staging folder, then move it into ``out_dir``.
+
+    ``out_dir`` is refused before anything is written where it is not the site's to write (a file, a
+    folder holding ``grid_dir``, a non-empty folder no build wrote); a failed or killed build leaves it
+    as it was. ``warn`` (default: a line on stderr) is told of the files an earlier build wrote that
+    changed since, which are left alone.
+    """
+    out_dir = Path(out_dir)
+    ours = _earlier_build(out_dir, grid_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for killed in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
+        if STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
+            shutil.rmtree(killed)
+    staging = make_staging_dir(out_dir)
+    try:
+        with naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
+            write(staging)
+            _swap_in(staging, out_dir, ours, warn or _warn)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | None]:
+    """What an earlier build wrote in ``out_dir``: {relative path: {sha256 it may have: the build that wrote it}};
+    refuse an ``out_dir`` that is not the site's to write.
+
+    A manifest written before digests were recorded (a plain list of paths) gives None for each path: such a
+    file is replaced only by the file of the same name this build writes, and never removed.
+    """
+    out, results = out_dir.resolve(), grid_dir.resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
+    if results.is_relative_to(out):
+        raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
+    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in read_grid(grid_dir).cells}:
+        raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return {}
+    manifest = out_dir / SITE_MANIFEST
+    if manifest.is_symlink() or not manifest.is_file():
+        raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: it has no "
+                            f"{SITE_MANIFEST}; choose another --out, or a new or empty folder")
+    problem = f"corrupt site manifest {manifest}: expected the files a vaebench build wrote inside {out_dir}"
+    try:
+        recorded = json.loads(manifest.read_text())
+    except (ValueError, RecursionError, OSError):
+        raise VaebenchError(problem) from None
+    if isinstance(recorded, dict) and isinstance(recorded.get("files"), list):  # written before digests were recorded
+        files = recorded["files"]
+        if not all(isinstance(f, str) and _inside(f) for f in files):
+            raise VaebenchError(problem)
+        return dict.fromkeys(files)
+    sections = [recorded.get(key, {}) for key in ("files", "incoming")] if isinstance(recorded, dict) else [None]
+    if not all(isinstance(section, dict) and all(_inside(f) and _is_entry(entry) for f, entry in section.items())
+               for section in sections):
+        raise VaebenchError(problem)
+    ours: dict[str, dict[str, str] | None] = {}
+    for section in sections:
+        for relative, entry in section.items():
+            ours.setdefault(relative, {})[entry["sha256"]] = entry["build"]
+    return ours
+
+
+def _is_entry(entry) -> bool:
+    return isinstance(entry, dict) and set(entry) == set(_MANIFEST_ENTRY) and \
+        all(isinstance(entry[key], str) and rule.fullmatch(entry[key]) for key, rule in _MANIFEST_ENTRY.items())
+
+
+def _inside(relative: str) -> bool:
+    """Whether a manifest's path names a file below the site folder (relative, no "..", no empty part)."""
+    parts = relative.split("/")
+    return all(part not in ("", ".", "..") for part in parts) and "\\" not in relative and "\0" not in relative
+
+
+def _digest(path: Path) -> str | None:
+    """The sha256 of the regular file at ``path`` (not followed if a link); None for anything else or nothing."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _in_real_folders(out_dir: Path, relative: str) -> bool:
+    """Whether every folder between ``out_dir`` and ``relative`` is a real folder or missing: never a link or a file."""
+    folder = out_dir
+    for part in relative.split("/")[:-1]:
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            return False
+    return True
+
+
+def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None], warn) -> None:
+    """Move the built site from ``staging`` into ``out_dir``: a file there is replaced or removed only if an earlier
+    build wrote it and it still has that content; the others stay, and ``warn`` is told once of those it had written."""
+    build = f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}-{secrets.token_hex(4)}"
+    built = {path.relative_to(staging).as_posix(): {"sha256": _digest(path), "build": build}
+             for path in sorted(staging.rglob("*")) if path.is_file()}
+    if not out_dir.exists():
+        write_json(staging / SITE_MANIFEST, {"files": built})
+        os.rename(staging, out_dir)
+        return
+    present = {relative: _digest(out_dir / relative) if _in_real_folders(out_dir, relative) else None
+               for relative in set(ours) | set(built)}
+    mine = {relative: {"sha256": present[relative], "build": builds[present[relative]] if builds else "unrecorded"}
+            for relative, builds in ours.items()
+            if present[relative] is not None and (present[relative] in builds if builds is not None else relative in built)}
+    blocked = [relative for relative in built if relative not in mine and
+               (not _in_real_folders(out_dir, relative) or os.path.lexists(out_dir / relative))]
+    if blocked:
+        raise VaebenchError(f"--out {out_dir} holds {blocked[0]}{f' and {len(blocked) - 1} more' if len(blocked) > 1 else ''} "
+                            "that vaebench did not write (or that changed since), where this build writes its own; "
+                            "move it away and build again, or choose another --out")
+    kept = sorted(relative for relative in ours if relative not in mine and os.path.lexists(out_dir / relative))
+    if kept:
+        warn(f"left {len(kept)} file{'s' if len(kept) > 1 else ''} in {out_dir} that an earlier build wrote but that changed "
+             f"since, or whose content it did not record (now yours, no longer the site's): {', '.join(kept)}")
+    # From here on the manifest names every file of ours in out_dir with the content it may have, wherever a kill interrupts.
+    write_json(out_dir / SITE_MANIFEST, {"files": mine, "incoming": built})
+    for relative in built:
+        (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / relative, out_dir / relative)
+    for relative in sorted(set(mine) - set(built)):
+        (out_dir / relative).unlink(missing_ok=True)
+        for parent in (out_dir / relative).parents:
+            if parent == out_dir or any(parent.iterdir()):
+                break
+            parent.rmdir()
+    write_json(out_dir / SITE_MANIFEST, {"files": built})
