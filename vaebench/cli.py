@@ -104,7 +104,7 @@ def run_grid_command(
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
     shard_k_n = parse_shard(shard) if shard is not None else None
     pack_size = _pack_size(pack) if pack is not None else None
-    if executor == "ray" and pack_size == "auto":
+    if executor == "ray" and isinstance(pack_size, str):  # auto
         raise VaebenchError("--pack auto is for --executor local (Ray's driver leaves the GPUs to its workers); give --pack N")
     from vaebench.environment import check_precision
 

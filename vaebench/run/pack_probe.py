@@ -64,6 +64,7 @@ def measured_rate(cells: list[Cell], dataset: Dataset, precision: str, seconds: 
     try:
         program = PackedProgram(cells, dataset, precision)
         states, alive = program.states, program.alive
+        # as many calls as the timing takes: leaving the block stops the drawing
         with DrawnAhead(lambda: program.data.draw_call(chunk), calls=2 ** 31) as drawn:
             states, alive, _ = program.run(states, program.hparams, alive, jax.device_put(drawn.next()), program.data.rows)
             jax.block_until_ready(states)
