@@ -1,20 +1,25 @@
 """Packed training and the batches behind it: packs form from like cells, a packed cell is the cell trained alone."""
 
 import io
+import json
 import os
+import re
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from rich.console import Console
 
-from conftest import run_in_process, run_jax_script, run_vaebench
+from conftest import run_in_process, run_jax_script, run_vaebench, write_preset
 from fake_data import NoisySquares, Squares
 from vaebench.run.batches import batches, can_be_resident
 from vaebench.data import get_dataset
 from vaebench.data.base import FactorDataset
 from vaebench.grid import Cell, load_preset
 from vaebench.models import get_model_class
+from vaebench.results.layout import HISTORY_FILE, MODEL_FILES, PARAMS_FILE
+from vaebench.run.pack_probe import OUT_OF_MEMORY, choose_pack_size, describe_choice
 from vaebench.run.packing import drawn_in_program, form_packs
 from vaebench.run.plan import make_plan
 from vaebench.run.runner import plan_grid, training_packs
@@ -55,10 +60,11 @@ def test_packs_hold_cells_that_differ_only_in_seed_and_numeric_hyperparameters()
         [cell.name for cell in like[:3]], [like[3].name], [other_size.name], [other_mode[0].name], [other_mode[1].name]]
 
 
-def test_packing_off_the_jax_backend_says_so_once_and_trains_one_cell_at_a_time(tmp_path):
+@pytest.mark.parametrize("size", [4, "auto"])
+def test_packing_off_the_jax_backend_says_so_once_and_trains_one_cell_at_a_time(tmp_path, size):
     preset = load_preset("smoke").with_overrides(models=["vae", "beta_vae"], seeds=[0, 1])
     out = io.StringIO()
-    packs = training_packs(plan_grid(make_plan(preset), tmp_path / "results"), 4, Console(file=out))
+    packs = training_packs(plan_grid(make_plan(preset), tmp_path / "results"), size, Console(file=out))
     assert out.getvalue().count("packing needs the JAX backend") == 1
     assert sorted(len(pack) for pack in packs) == [1] * 8
 
@@ -182,10 +188,77 @@ def test_only_packs_of_resident_grids_read_by_the_images_alone_are_drawn_in_the_
     assert not drawn_in_program(NoisySquares(), get_model_class("beta_vae"))  # noise from the cell's stream
 
 
-def test_a_pack_size_below_one_is_refused_in_one_line(tmp_path, capsys):
-    code, _, err = run_in_process(["run", "grid", "--preset", "smoke", "--pack", "0", "--results", tmp_path / "r"], capsys)
-    assert code == 2 and err.strip() == "error: bad --pack 0: expected a number of cells ≥ 1"
+@pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])
+def test_a_pack_size_that_is_not_a_number_of_cells_or_auto_is_refused_in_one_line(tmp_path, capsys, value):
+    code, _, err = run_in_process(["run", "grid", "--preset", "smoke", "--pack", value, "--results", tmp_path / "r"], capsys)
+    assert code == 2 and err.strip() == f"error: bad --pack {value}: expected a number of cells ≥ 1 or auto"
     assert not (tmp_path / "r").exists()
+
+
+def test_pack_auto_under_ray_is_refused_in_one_line(tmp_path, capsys):
+    pytest.importorskip("ray")
+    code, _, err = run_in_process(["run", "grid", "--preset", "smoke", "--pack", "auto", "--executor", "ray",
+                                   "--results", tmp_path / "r"], capsys)
+    assert code == 2 and err.strip().startswith("error: --pack auto is for --executor local")
+    assert not (tmp_path / "r").exists()
+
+
+def _fake_rates(rates: dict):
+    """A probe that measures ``rates`` (size: images/s or OUT_OF_MEMORY) and records which sizes it was asked for."""
+    asked = []
+
+    def rate_of(size):
+        asked.append(size)
+        return rates[size]
+
+    return rate_of, asked
+
+
+def test_pack_auto_keeps_the_fastest_size_and_stops_growing_when_a_size_is_no_faster():
+    rate_of, asked = _fake_rates({1: 430.0, 4: 1100.0, 16: 1000.0, 64: 5000.0})
+    assert choose_pack_size([1, 4, 16, 64], rate_of) == (4, {1: 430.0, 4: 1100.0, 16: 1000.0})
+    assert asked == [1, 4, 16]  # 64 is not tried once 16 is slower than 4
+
+
+def test_pack_auto_stops_growing_at_the_first_size_out_of_memory_and_says_so():
+    rate_of, asked = _fake_rates({1: 430.0, 4: 1100.0, 16: 1700.0, 64: OUT_OF_MEMORY})
+    size, rates = choose_pack_size([1, 4, 16, 64], rate_of)
+    assert (size, asked) == (16, [1, 4, 16, 64])
+    assert describe_choice(size, rates) == (
+        "--pack auto: 16 (aggregate img/s: 1 → 430, 4 → 1,100, 16 → 1,700, 64 → out of memory)")
+    rate_of, asked = _fake_rates({1: OUT_OF_MEMORY, 4: 9000.0})
+    assert choose_pack_size([1, 4], rate_of) == (1, {1: OUT_OF_MEMORY}) and asked == [1]
+    rate_of, _ = _fake_rates({1: 430.0, 4: OUT_OF_MEMORY})
+    assert choose_pack_size([1, 4], rate_of)[0] == 1
+
+
+@pytest.mark.slow
+def test_pack_auto_forced_on_the_cpu_says_what_it_chose_and_trains_the_cells_of_that_explicit_pack(tmp_path):
+    """JAX on the CPU: ``--pack auto`` probes packs of 1 and 4 of four like mlp cells, and its cells equal those of
+    the same grid run with the explicit ``--pack`` it chose (the probe's training is thrown away)."""
+    preset = write_preset(tmp_path / "grid.toml", models=["beta_vae"], families=["mlp"], seeds=[0, 1, 2, 3],
+                          steps=20, log_every=10)
+    jax_env = {**os.environ, "KERAS_BACKEND": "jax"}
+
+    def run(pack: str, results: Path):
+        result = run_vaebench("run", "grid", "--preset", preset, "--pack", pack, "--score-workers", "0",
+                              "--no-references", "--results", results, env=jax_env, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    said = re.findall(r"--pack auto: (\d+) \(aggregate img/s: 1 → [\d,]+, 4 → (?:[\d,]+|out of memory)\)",
+                      run("auto", tmp_path / "auto"))
+    assert len(said) == 1 and said[0] in ("1", "4")
+    run(said[0], tmp_path / "explicit")
+    names = sorted(str(path.parent.relative_to(tmp_path / "auto")) for path in (tmp_path / "auto").rglob(HISTORY_FILE))
+    assert len(names) == 4
+    for name in names:
+        auto, explicit = tmp_path / "auto" / name, tmp_path / "explicit" / name
+        assert (auto / HISTORY_FILE).read_text() == (explicit / HISTORY_FILE).read_text()
+        assert json.loads((auto / PARAMS_FILE).read_text())["pack_size"] == int(said[0])
+        for part in MODEL_FILES:
+            weights = [keras.saving.load_model(kind / part).get_weights() for kind in (auto, explicit)]
+            assert all(np.array_equal(a, b) for a, b in zip(*weights))
 
 
 def test_an_unknown_precision_and_bfloat16_off_jax_are_refused_in_one_line(tmp_path):

@@ -63,7 +63,7 @@ def run_grid_command(
     batch_size: Optional[int] = typer.Option(None, help="Batch size."),
     tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs into each cell's directory."),
     shard: Optional[str] = typer.Option(None, help="K/N: train only shard K of N (for job arrays) [default results dir: results/<preset>-shard-K-of-N]."),
-    pack: Optional[int] = typer.Option(None, help="Cells trained together per compiled program (JAX backend; cells differing only in seed and numeric hyperparameters) [default: 16 on a GPU, 1 on a CPU]."),
+    pack: Optional[str] = typer.Option(None, help="Cells trained together per compiled program (JAX backend; cells differing only in seed and numeric hyperparameters): a number ≥ 1, or auto (measured on the first pack) [default: auto on a GPU (16 under Ray), 1 on a CPU]."),
     precision: str = typer.Option("float32", help="Training arithmetic: float32 (reproducible on every backend), tf32 (TF32 matrix products on GPUs that have them) or bfloat16 (float32 weights; JAX only); recorded with each cell's parameters."),
     executor: str = typer.Option("local", help="local (one pack after the other) or ray (one Ray task per pack)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: auto or ray://HOST:PORT [default: start a local Ray instance]."),
@@ -103,8 +103,9 @@ def run_grid_command(
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
     shard_k_n = parse_shard(shard) if shard is not None else None
-    if pack is not None and pack < 1:
-        raise VaebenchError(f"bad --pack {pack}: expected a number of cells ≥ 1")
+    pack_size = _pack_size(pack) if pack is not None else None
+    if executor == "ray" and isinstance(pack_size, str):  # auto
+        raise VaebenchError("--pack auto is for --executor local (Ray's driver leaves the GPUs to its workers); give --pack N")
     from vaebench.environment import check_precision
 
     check_precision(precision)
@@ -129,16 +130,31 @@ def run_grid_command(
             from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack, precision=precision)
+            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack_size, precision=precision)
         else:
             with stop_at_safe_points():
-                run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack, score_workers=score_workers,
+                run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack_size, score_workers=score_workers,
                          allow_changed_data=allow_changed_data, precision=precision)
                 if references:
                     from vaebench.run.references import compute_references
 
                     compute_references(plan, results, console)
     _print_grid_table(results)
+
+
+def _pack_size(value: str) -> int | str:
+    """``--pack``: a number of cells ≥ 1, or auto."""
+    from vaebench.run.packing import AUTO
+
+    if value == AUTO:
+        return AUTO
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise VaebenchError(f"bad --pack {value}: expected a number of cells ≥ 1 or {AUTO}")
+    return size
 
 
 def _capped_workers(requested: int) -> int:

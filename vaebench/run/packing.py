@@ -53,13 +53,19 @@ from vaebench.run.train import ProgressFn, build_model, record_interval, steady_
 if TYPE_CHECKING:
     from vaebench.run.checkpoints import CheckpointScorer
 
-#: members per pack when ``--pack`` is not given and an accelerator is visible (1 on a CPU, where packing
-#: adds nothing: the cores are already busy with one model)
+#: ``--pack auto``: the pack size measured on the run's first pack (:mod:`vaebench.run.pack_probe`)
+AUTO = "auto"
+#: members per pack on an accelerator where the process forming the packs cannot measure: Ray's driver leaves
+#: the GPUs to its workers
 ACCELERATOR_PACK_SIZE = 16
 
 
-def default_pack_size() -> int:
-    return ACCELERATOR_PACK_SIZE if backend() == "jax" and gpu_names() else 1
+def default_pack_size(measurable: bool = True) -> int | str:
+    """``--pack``'s default: measured (:data:`AUTO`) when JAX sees a GPU, 1 on a CPU, where packing adds nothing
+    (the cores are already busy with one model)."""
+    if backend() != "jax" or not gpu_names():
+        return 1
+    return AUTO if measurable else ACCELERATOR_PACK_SIZE
 
 
 def why_not_packable() -> str | None:
@@ -127,7 +133,7 @@ class PackData:
         return _stack([_stack([next(stream) for stream in self._streams], np.stack) for _ in range(steps)], np.stack)
 
 
-class _DrawnAhead:
+class DrawnAhead:
     """Each compiled call's data in turn, drawn ahead on a background thread: numpy's draws for every member run
     while the device trains (the compiled program releases the interpreter), not between calls."""
 
@@ -225,6 +231,31 @@ def _assign(model: keras.Model, states, index: int) -> None:
             variable.assign(value[index])
 
 
+class PackedProgram:
+    """A pack ready to train: its members' models, their stacked states and hyperparameters, where its batches come
+    from, and the compiled call (:func:`_compile_pack`) that trains them all."""
+
+    def __init__(self, cells: list[Cell], dataset: Dataset, precision: str):
+        import jax.numpy as jnp
+
+        first = cells[0]
+        self.models = [build_model(cell, dataset, precision) for cell in cells]
+        model_class = get_model_class(first.model)
+        self.data = PackData(dataset, model_class, cells)
+        if not self.data.in_program and len(cells) > 1:
+            # issued here, not at the caller: Python's default filter then shows each dataset's and model's notice once
+            warnings.warn(f"packs of {first.model} on {dataset.name} draw their batches on the host, member by member "
+                          f"(the model reads more than images, or the images are not looked up in a resident grid)")
+        example = next(batches(dataset, model_class, first.batch_size, first.seed))
+        for model in self.models:
+            build_for_training(model, example)
+        self.states = _stack([_state(model) for model in self.models])
+        self.fresh_metrics = _stack([_state(model)[3] for model in self.models])
+        self.hparams = _stack([{k: jnp.float32(v) for k, v in _numeric_hparams(cell).items()} for cell in cells])
+        self.alive = jnp.ones(len(cells), bool)
+        self.run = _compile_pack(self.models[0], self.data.inputs)
+
+
 def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progress: ProgressFn | None = None,
                checkpoints: list[CheckpointScorer] | None = None,
                on_call: Callable[[float], None] | None = None, precision: str = "float32") -> list[dict]:
@@ -248,22 +279,9 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     for cell_dir, to_store in zip(cell_dirs, unfinished):
         if to_store:
             reset_cell_dir(cell_dir)
-    models = [build_model(cell, dataset, precision) for cell in cells]
-    model_class = get_model_class(first.model)
-    data = PackData(dataset, model_class, cells)
-    if not data.in_program and len(cells) > 1:
-        # issued here, not at the caller: Python's default filter then shows each dataset's and model's notice once
-        warnings.warn(f"packs of {first.model} on {dataset.name} draw their batches on the host, member by member "
-                      f"(the model reads more than images, or the images are not looked up in a resident grid)")
-    template = models[0]
-    example = next(batches(dataset, model_class, first.batch_size, first.seed))
-    for model in models:
-        build_for_training(model, example)
-    states = _stack([_state(model) for model in models])
-    fresh_metrics = _stack([_state(model)[3] for model in models])
-    hparams = _stack([{k: jnp.float32(v) for k, v in _numeric_hparams(cell).items()} for cell in cells])
-    alive = jnp.ones(len(cells), bool)
-    run = _compile_pack(template, data.inputs)
+    program = PackedProgram(cells, dataset, precision)
+    models, data, run, hparams = program.models, program.data, program.run, program.hparams
+    states, fresh_metrics, alive = program.states, program.fresh_metrics, program.alive
     checkpoints = checkpoints or [None] * len(cells)
     checkpoint_seconds = 0.0  # spent scoring checkpoints after the first interval, left out of the rate
 
@@ -307,7 +325,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     # (interval start, end, logs) of an interval whose logs wait until the next call is dispatched (left unread
     # only when every member has failed, and then there is nothing left to record)
     unread = None
-    with _DrawnAhead(lambda: data.draw_call(chunk), first.steps // chunk) as drawn:
+    with DrawnAhead(lambda: data.draw_call(chunk), first.steps // chunk) as drawn:
         while step < first.steps and any(failure is None for failure in failures):
             if step == interval_start:
                 states = (*states[:3], jax.tree.map(jnp.copy, fresh_metrics))  # fit resets the metrics every interval

@@ -112,8 +112,10 @@ def run_grid_on_ray(plan: Plan, results_dir: Path, console: Console, options: Ra
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
         status.announce(console, executor=f" via Ray ({options.cpus_per_cell:g} CPU, {gpus:g} GPU per training task)")
+        from vaebench.run.packing import default_pack_size
+
         # a Ray task trains only a pack's unfinished cells: its files replace the cell dirs it returns
-        packs = [[cell for cell in pack if cell in status.to_train] for pack in training_packs(status, pack_size, console)]
+        packs = [[cell for cell in pack if cell in status.to_train] for pack in training_packs(status, default_pack_size(measurable=False) if pack_size is None else pack_size, console)]
         unfinished = _Driver(ray, status, packs, options, gpus, tensorboard, precision).run(console)
     finally:
         if started_here:

@@ -142,9 +142,11 @@ def draw_missing_pictures(experiment: Experiment, force: bool = False, data_path
     return pictures_are_current(experiment.path)
 
 
-def training_packs(status: GridStatus, pack_size: int | None, console: Console) -> list[list[Cell]]:
+def training_packs(status: GridStatus, pack_size: int | str | None, console: Console,
+                   precision: str = "float32") -> list[list[Cell]]:
     """The packs holding an unfinished cell: the grid's cells grouped by :func:`vaebench.run.packing.pack_key`, at
-    most ``pack_size`` (None: automatic) per pack. Says once when packing cannot happen.
+    most ``pack_size`` (None: :func:`vaebench.run.packing.default_pack_size`) per pack, or the size
+    ``"auto"`` measures on the first pack's like cells at ``precision`` (and says). Says once when packing cannot happen.
 
     Packs are formed over every cell, finished or not, so a resumed run trains the very pack it was
     interrupted in (a pack's float rounding depends on its members), see :func:`vaebench.run.packing.train_pack`.
@@ -153,11 +155,27 @@ def training_packs(status: GridStatus, pack_size: int | None, console: Console) 
 
     size = packing.default_pack_size() if pack_size is None else pack_size
     reason = packing.why_not_packable()
-    if size > 1 and reason:
+    if size != 1 and reason:
         console.print(reason)
         size = 1
     unfinished = {cell.name for cell in status.to_train}
+    if size == packing.AUTO:
+        size = _measured_pack_size(status, unfinished, precision, console)
     return [pack for pack in packing.form_packs(list(status.cells), size) if any(cell.name in unfinished for cell in pack)]
+
+
+def _measured_pack_size(status: GridStatus, unfinished: set[str], precision: str, console: Console) -> int:
+    """``--pack auto``'s size, probed on the like cells of the first cell left to train (1 when none is left)."""
+    from vaebench.run.pack_probe import PROBED_SIZES, probe_pack_size
+    from vaebench.run.packing import pack_key
+
+    first = next((cell for cell in status.cells if cell.name in unfinished), None)
+    if first is None:
+        return 1
+    like_cells = [cell for cell in status.cells if pack_key(cell) == pack_key(first)][:max(PROBED_SIZES)]
+    size, line = probe_pack_size(like_cells, dataset_for(first, status.plan.data_source), precision)
+    console.print(line)
+    return size
 
 
 def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorboard: bool = False,
@@ -187,7 +205,7 @@ def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
     console.print(f"[red]failed[/] {cell.name}: {reason}")
 
 
-def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool = False, pack_size: int | None = None,
+def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool = False, pack_size: int | str | None = None,
              score_workers: int | None = None, allow_changed_data: bool = False,
              precision: str = "float32") -> GridStatus:
     """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
@@ -205,14 +223,14 @@ def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool 
                           f"in {results_dir}; unfinished cells stay pending") from None
 
 
-def _run_planned(status: GridStatus, console: Console, tensorboard: bool, pack_size: int | None,
+def _run_planned(status: GridStatus, console: Console, tensorboard: bool, pack_size: int | str | None,
                  score_workers: int | None, allow_changed_data: bool,
                  precision: str) -> GridStatus:
     plan, results_dir, data_path = status.plan, status.results_dir, status.plan.data_source
     if score_workers is None:
         score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
     status.announce(console, executor=f", scoring in {score_workers} worker processes" if score_workers else "")
-    packs = training_packs(status, pack_size, console)
+    packs = training_packs(status, pack_size, console, precision)
     trained = {cell.name for cell in status.to_train}
     scored_only = [cell for cell in status.work if cell.name not in trained]
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
