@@ -9,16 +9,20 @@ from __future__ import annotations
 import enum
 
 
-class DataKind(str, enum.Enum):
+class StoredVocabulary(str, enum.Enum):
+    """A closed vocabulary stored as its members' plain strings: printed, formatted and saved as the value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class DataKind(StoredVocabulary):
     """What one sample of a dataset holds; a model names the kinds it trains on."""
 
     IMAGES = "images"
     SEQUENCES = "sequences"
     TWO_VIEWS = "two_views"
     TABLES = "tables"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def label(self) -> str:
@@ -31,12 +35,9 @@ class DataKind(str, enum.Enum):
         return self not in (DataKind.SEQUENCES, DataKind.TABLES)
 
 
-class ColumnKind(str, enum.Enum):
+class ColumnKind(StoredVocabulary):
     """What one observed column of a table holds (see ``vaebench.data.columns``)."""
 
     NUMERIC = "numeric"
     CATEGORICAL = "categorical"
     BINARY = "binary"
-
-    def __str__(self) -> str:
-        return self.value

@@ -4,7 +4,6 @@ results file" error naming the file and what is wrong, never a traceback and nev
 
 from __future__ import annotations
 
-import enum
 import io
 import math
 import re
@@ -12,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vaebench.errors import VaebenchError
+from vaebench.kinds import StoredVocabulary
 from vaebench.results.files import check_entry, check_path, read_bytes, read_json, write_json, write_text
 from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, MAX_NAME, MAX_NAME_PART, METRICS_FILE,
                                      PARAMS_FILE, is_cell_name)
@@ -23,15 +23,12 @@ CHECKPOINT_COLUMNS = ("step", "metric", "value")
 DATA_KEY = "data"
 
 
-class CellStatus(str, enum.Enum):
+class CellStatus(StoredVocabulary):
     """Where a cell stands; stored in params.json as its plain value ("done", "failed")."""
 
     DONE = "done"
     FAILED = "failed"
     PENDING = "pending"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: the statuses a params.json records (a cell without one is pending)
