@@ -16,7 +16,7 @@ from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
 from vaebench.results.records import CellStatus, DATA_KEY, cell_status, read_grid
 from vaebench.run.scoring_pool import usable_cores
 
-#: the Ctrl-C tests' two cells: mlp, so that the first trains its 3,000 steps in seconds (the second is still
+#: the Ctrl-C tests' two cells: mlp, so that the first trains its 1,000 steps in seconds (the second is still
 #: training when Ctrl-C comes)
 CELLS = ["dsprites32/vae/mlp/z2/s0", "dsprites32/vae/mlp/z2/s1"]
 
@@ -65,7 +65,7 @@ def _stop_with_ctrl_c(process, presses=1, within=90, to_group=True):
 @pytest.mark.slow
 @pytest.mark.parametrize("workers, to_group", [(0, True), (len(usable_cores()) + 1, True), (len(usable_cores()) + 1, False)])
 def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_path, workers, to_group):
-    preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=3000, log_every=10)
+    preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=1000, log_every=10)
     results = tmp_path / "r"
     first, second = (results / name for name in CELLS)
     process = _start(preset, results, "--score-workers", workers)
@@ -91,7 +91,7 @@ def test_ctrl_c_stops_the_grid_keeps_finished_cells_and_says_how_to_resume(tmp_p
 
 @pytest.mark.slow
 def test_a_second_ctrl_c_exits_at_once_leaving_a_readable_store(tmp_path):
-    preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=3000, log_every=10)
+    preset = write_preset(tmp_path / "p.toml", families=["mlp"], seeds=[0, 1], steps=1000, log_every=10)
     results = tmp_path / "r"
     process = _start(preset, results, "--score-workers", 0)
     _wait_for(results / CELLS[0] / PARAMS_FILE, process)
