@@ -66,12 +66,11 @@ def measured_rate(cells: list[Cell], dataset: Dataset, precision: str, seconds: 
         states, alive = program.states, program.alive
         # as many calls as the timing takes: leaving the block stops the drawing
         with DrawnAhead(lambda: program.data.draw_call(chunk), calls=2 ** 31) as drawn:
-            states, alive, _ = program.run(states, program.hparams, alive, jax.device_put(drawn.next()), program.data.rows)
+            states, alive, _ = program.call(states, alive, drawn)  # compiles
             jax.block_until_ready(states)
             calls, started = 0, time.perf_counter()
             while calls < 2 or time.perf_counter() - started < seconds:
-                states, alive, _ = program.run(states, program.hparams, alive, jax.device_put(drawn.next()),
-                                               program.data.rows)
+                states, alive, _ = program.call(states, alive, drawn)
                 jax.block_until_ready(states)
                 calls += 1
             elapsed = time.perf_counter() - started

@@ -253,7 +253,13 @@ class PackedProgram:
         self.fresh_metrics = _stack([_state(model)[3] for model in self.models])
         self.hparams = _stack([{k: jnp.float32(v) for k, v in _numeric_hparams(cell).items()} for cell in cells])
         self.alive = jnp.ones(len(cells), bool)
-        self.run = _compile_pack(self.models[0], self.data.inputs)
+        self._compiled = _compile_pack(self.models[0], self.data.inputs)
+
+    def call(self, states, alive, drawn: DrawnAhead):
+        """One compiled call on the next drawn data (sent to the device as one array): ``(states, alive, logs)``."""
+        import jax
+
+        return self._compiled(states, self.hparams, alive, jax.device_put(drawn.next()), self.data.rows)
 
 
 def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progress: ProgressFn | None = None,
@@ -280,7 +286,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
         if to_store:
             reset_cell_dir(cell_dir)
     program = PackedProgram(cells, dataset, precision)
-    models, data, run, hparams = program.models, program.data, program.run, program.hparams
+    models, data = program.models, program.data
     states, fresh_metrics, alive = program.states, program.fresh_metrics, program.alive
     checkpoints = checkpoints or [None] * len(cells)
     checkpoint_seconds = 0.0  # spent scoring checkpoints after the first interval, left out of the rate
@@ -331,7 +337,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
                 states = (*states[:3], jax.tree.map(jnp.copy, fresh_metrics))  # fit resets the metrics every interval
             stop_if_requested()  # between compiled calls: no member is stored
             call_started = time.thread_time()
-            states, alive, logs = run(states, hparams, alive, jax.device_put(drawn.next()), data.rows)
+            states, alive, logs = program.call(states, alive, drawn)
             if on_call:
                 on_call(time.thread_time() - call_started)
             step += chunk
