@@ -4,13 +4,15 @@ data kind whose answers are known (a dominant setting, a tie, a score only one s
 import html
 import re
 import shutil
+import subprocess
 
 import pytest
 
-from conftest import run_in_process
+from conftest import VAEBENCH, run_in_process, write_preset
 from study_results import SPREAD, TIE, write_cell, write_grid, write_study
 from vaebench.errors import VaebenchError
 from vaebench.site import build_site
+from test_site import _opened, browser  # noqa: F401 (browser: the fixture, Debian's chromium)
 
 NOT_APPLICABLE = "n/a: the dataset has no factors"
 FACTOR_SCORES = ("mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement")
@@ -146,3 +148,43 @@ def test_two_results_dirs_of_one_name_are_refused_in_one_line_and_nothing_is_wri
     shutil.copytree(root / "tables", tmp_path / "assets")
     with pytest.raises(VaebenchError, match="is named assets, the site's folder of shared assets"):
         build_site([root / "tables", tmp_path / "assets"], tmp_path / "site")
+
+
+#: one tiny trained grid per data kind beside the smoke grid's images: two settings, one seed, a few steps each
+KIND_GRIDS = {
+    "tables": {"dataset": "labour", "models": ["cvae", "branched_vae"], "families": ["mlp"]},
+    "two_views": {"dataset": "dsprites_outline", "models": ["vae", "shared_vae"], "families": ["mlp"]},
+    "sequences": {"dataset": "sines", "models": ["seq_ae", "seq_vae"], "families": ["rnn"]},
+}
+
+
+@pytest.fixture(scope="session")
+def trained_studies(smoke_results, tmp_path_factory):
+    """The smoke grid and the kinds' tiny grids, trained at once (fresh processes, as a user runs them), one site."""
+    root = tmp_path_factory.mktemp("trained-studies")
+    runs = {kind: subprocess.Popen([*VAEBENCH, "run", "grid", "--preset", write_preset(root / f"{kind}.toml", steps=20, **keys),
+                                    "--results", root / kind], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for kind, keys in KIND_GRIDS.items()}
+    for kind, run in runs.items():
+        out, err = run.communicate(timeout=900)
+        assert run.returncode == 0, f"{kind}: {out[-2000:]}{err[-3000:]}"
+    shutil.copytree(smoke_results, root / "dsprites")
+    site = tmp_path_factory.mktemp("trained-site") / "site"
+    build_site([root / name for name in ("dsprites", *KIND_GRIDS)], site)
+    return site
+
+
+@pytest.mark.slow
+def test_every_study_s_index_gallery_and_explorer_load_in_a_real_browser_and_the_overview_links_work(browser, trained_studies):
+    site = trained_studies
+    for study in ("dsprites", *KIND_GRIDS):
+        for page in ("index.html", "gallery.html", "explorer.html"):
+            with _opened(browser, site / study / page) as opened:
+                assert opened.locator("h1").count() == 1
+    with _opened(browser, site / "index.html") as overview:
+        for study in ("dsprites", *KIND_GRIDS):
+            overview.locator(f"#study-{study} h2 a").click()
+            assert overview.url == (site / study / "index.html").as_uri()
+            assert f"vaebench report: {study}" in overview.locator("h1").inner_text()
+            overview.locator("nav a", has_text="All studies").click()
+            assert overview.url == (site / "index.html").as_uri()
