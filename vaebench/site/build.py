@@ -523,8 +523,12 @@ class Site:
             for latent in latent_dims:
                 experiment = lowest.get((config, latent))
                 view = self.views[experiment.name] if experiment else None
+                table = _table_pictures(experiment.path / PICTURES_DIR) if experiment and view is None else None
                 blocks.append({"experiment": experiment, "url": cell_url(experiment.name) if experiment else None,
-                               "view": view.at(cell_pictures_url(experiment.name), f"g{len(rows)}-{len(blocks)}") if view else None})
+                               "view": view.at(cell_pictures_url(experiment.name), f"g{len(rows)}-{len(blocks)}") if view else None,
+                               # a table's columns along its latents: which latent moves which column
+                               "table": _json_for_script(table_charts.movement_heatmap(table))
+                               if table and table["traversals"] else None, "id": f"g{len(rows)}-{len(blocks)}"})
             rows.append({"config": config, "blocks": blocks})
         self.render("gallery.html.j2", self.out_dir / PAGES["gallery"].file, "", title="gallery", rows=rows, latent_dims=latent_dims,
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
@@ -600,10 +604,16 @@ def _cell_scatter(view: CellView | None) -> dict | None:
                       for f in factors["names"]}}
 
 
+def _table_pictures(pictures_dir: Path) -> dict | None:
+    """A table cell's pictures.json (vaebench.pictures.tables); None for other cells and a table cell without them."""
+    meta = read_pictures(pictures_dir)
+    return meta if meta is not None and meta.get("kind") == DataKind.TABLES else None
+
+
 def _table_section(pictures_dir: Path) -> dict | None:
     """What a table cell's page shows instead of pictures (vaebench.pictures.tables); None for other cells."""
-    meta = read_pictures(pictures_dir)
-    if meta is None or meta.get("kind") != DataKind.TABLES:
+    meta = _table_pictures(pictures_dir)
+    if meta is None:
         return None
     informative = {t["latent"] for t in meta["traversals"]}
     return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
