@@ -181,9 +181,13 @@ def test_every_study_s_index_gallery_and_explorer_load_in_a_real_browser_and_the
         for page in ("index.html", "gallery.html", "explorer.html"):
             with _opened(browser, site / study / page) as opened:
                 assert opened.locator("h1").count() == 1
-    # every block of the tables' gallery charts its columns along its latents (they have no pictures to tile)
+    # every block of the tables' gallery charts its columns along its latents (they have no pictures to tile), and
+    # the explorer colours a table's codes by its label and its factors
     with _opened(browser, site / "tables" / "gallery.html") as gallery:
         assert gallery.locator(".gallery-block div.chart").count() == len(KIND_GRIDS["tables"]["models"])
+    with _opened(browser, site / "tables" / "explorer.html") as explorer:
+        assert {"label", "age_band"} <= set(explorer.locator("#pick-factor option").all_inner_texts())
+        assert explorer.locator("#explorer-chart svg [class*='mark-']").count() > 0
     with _opened(browser, site / "index.html") as overview:
         for study in ("dsprites", *KIND_GRIDS):
             overview.locator(f"#study-{study} h2 a").click()

@@ -42,6 +42,7 @@ from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.pages import PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
 from vaebench.site.sweeps import sweep_points
+from vaebench.site.table_codes import TableCodes
 from vaebench.site.verdict import CAPTURED_SHARE, Verdict, verdict
 from vaebench.stats import pareto_front
 
@@ -537,7 +538,7 @@ class Site:
         """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js)."""
         cells = []
         for experiment in self.experiments:
-            view = self.views.get(experiment.name)
+            view = self.views.get(experiment.name) or TableCodes.read(experiment.path / PICTURES_DIR)
             if view is not None and view.latents_table is not None:
                 cells.append((experiment.params, cell_url(experiment.name), view))
         data = codes_data(cells)
