@@ -25,13 +25,16 @@ def _text(page) -> str:
 
 
 def _write_kind(root, settings: dict, description: str, **where) -> None:
-    """Five seeds of each (model, hparams) at z = 2: its centre plus SPREAD, or TIE where the centre is None."""
+    """Five seeds of each (model, hparams) at z = 2: its centre plus SPREAD, or TIE where the centre is None; a
+    setting's own "where" (data kind, dataset) replaces the study's."""
     names = []
     for (model, hparams), centres in settings.items():
+        centres = dict(centres)
+        at = {**where, **centres.pop("where", {})}
         for seed in range(5):
             scores = {key: (centre if isinstance(centre, str) else (TIE[seed] if centre is None else centre + SPREAD[seed]))
                       for key, centre in centres.items()}
-            names.append(write_cell(root, model, dict(hparams), 2, seed, scores, **where))
+            names.append(write_cell(root, model, dict(hparams), 2, seed, scores, **at))
     write_grid(root, names, description)
 
 
@@ -45,9 +48,12 @@ TABLES = {
     ("branched_vae", (("classifier_weight", 1.0),)): {"recon_bce": 21.0, "iwae_log_px": None, "label_from_z": 0.90,
                                                         "classifier_accuracy": 0.85, **dict.fromkeys(FACTOR_SCORES, NOT_APPLICABLE)},
 }
-#: two views: the shared-latent VAE cross-reconstructs each view from the other far better than a plain VAE
+#: two views, as the grid trains them: the plain VAE on the first view alone (an image model on dSprites), the
+#: shared-latent VAE on both; only it cross-reconstructs, and it reconstructs best on its own data
 TWO_VIEWS = {
-    ("vae", ()): {"recon_bce": 50.0, "cross_recon_a_from_b": 200.0, "cross_recon_b_from_a": 210.0, "mig": 0.10},
+    ("vae", ()): {"recon_bce": 50.0, "cross_recon_a_from_b": "n/a: not a two-view model",
+                  "cross_recon_b_from_a": "n/a: not a two-view model", "mig": 0.10,
+                  "where": {"data_kind": "images", "dataset": "dsprites"}},
     ("shared_vae", (("align", 1.0),)): {"recon_bce": 55.0, "cross_recon_a_from_b": 80.0, "cross_recon_b_from_a": 90.0,
                                         "mig": 0.12},
 }
@@ -89,9 +95,10 @@ def test_two_views_are_judged_on_cross_reconstruction_and_sequences_per_decoder_
     _, site = studies
     two_views = _text(site / "two_views" / "index.html")
     for view, median in (("view a from b", "80.0"), ("view b from a", "90.0")):
-        assert (f"cross-reconstruction NLL, {view}: shared-latent VAE (alignment weight = 1), z = 2 is best "
-                f"(median {median} nats, P(best) = 1.00), at 5.00 nats more reconstruction error than the best at "
-                "z = 2 (VAE, z = 2).") in two_views
+        assert (f"cross-reconstruction NLL, {view}: only shared-latent VAE (alignment weight = 1), z = 2 has it "
+                f"(median {median} nats, n = 5 cells), it also reconstructs best at z = 2.") in two_views
+    # what two views are for comes first, though the plain VAE's cells are an image model's
+    assert two_views.index("cross-reconstruction NLL, view a from b: only") < two_views.index("MIG: ")
     sequences = _text(site / "sequences" / "index.html")
     assert ("MIG: sequence VAE (decoder = output_as_input), z = 2 is best (median 0.250, P(best) = 1.00), at 2.00 nats "
             "more reconstruction error than the best at z = 2 (sequence VAE (decoder = repeat_latent), z = 2).") in sequences
@@ -108,8 +115,8 @@ def test_the_overview_says_what_each_study_asks_and_answers_with_n_and_links_to_
             ("tables", "labelled tables", "IWAE bound on log p(x): VAE, z = 2 and VAE with classifier branch "
                                           "(classifier weight = 1), z = 2 tie at a median of 0.840 nats; n = 15 cells of 3 "
                                           "settings."),
-            ("two_views", "two views", "cross-reconstruction NLL, view a from b: shared-latent VAE (alignment weight = 1), "
-                                       "z = 2 is best (median 80.0 nats, P(best) = 1.00); n = 10 cells of 2 settings."),
+            ("two_views", "two views", "cross-reconstruction NLL, view a from b: only shared-latent VAE (alignment "
+                                       "weight = 1), z = 2 has it (median 80.0 nats, n = 5 cells)."),
             ("sequences", "sequences", "MIG: sequence VAE (decoder = output_as_input), z = 2 is best")):
         section = overview[overview.index(f" {name} What it asks:"):]
         assert section.startswith(f" {name} What it asks: {asks} ") and answer in section, section[:600]
@@ -153,7 +160,7 @@ def test_two_results_dirs_of_one_name_are_refused_in_one_line_and_nothing_is_wri
 #: one tiny trained grid per data kind beside the smoke grid's images: two settings, one seed, a few steps each
 KIND_GRIDS = {
     "tables": {"dataset": "labour", "models": ["cvae", "branched_vae"], "families": ["mlp"]},
-    "two_views": {"dataset": "dsprites_outline", "models": ["vae", "shared_vae"], "families": ["mlp"]},
+    "two_views": {"dataset": "dsprites_outline", "models": ["vae", "shared_vae"], "families": ["mlp"]},  # the VAE on dsprites
     "sequences": {"dataset": "sines", "models": ["seq_ae", "seq_vae"], "families": ["rnn"]},
 }
 

@@ -256,21 +256,22 @@ RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role is
 HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.role is ScoreRole.HEADLINE)
 #: every factor score the trade-off charts offer: the headline ones first
 FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role is ScoreRole.FACTOR)
-#: per data kind, the scores a study's verdict judges beside reconstruction, the one its overview leads with first:
-#: what the kind's models are for (a labelled table's likelihood bound, how much of the label the code holds and the
-#: classifier branch's accuracy; a two-view model's cross-reconstruction), then the disentanglement scores, which the
-#: cells write where the data has factors (a sequence's decoder mode is part of its setting, so modes are compared)
-VERDICT_SCORES: dict[DataKind, tuple[str, ...]] = {
-    DataKind.IMAGES: HEADLINE,
-    DataKind.SEQUENCES: HEADLINE,
-    DataKind.TABLES: ("iwae_log_px", "label_from_z", "classifier_accuracy") + HEADLINE,
-    DataKind.TWO_VIEWS: ("cross_recon_a_from_b", "cross_recon_b_from_a") + HEADLINE,
+#: what the models of a data kind are for, where that is more than reconstruction and disentanglement: the scores a
+#: study holding cells of that kind is judged on first (a labelled table's likelihood bound, how much of the label the
+#: code holds and the classifier branch's accuracy; a two-view model's cross-reconstruction of each view)
+KIND_SCORES: dict[DataKind, tuple[str, ...]] = {
+    DataKind.TABLES: ("iwae_log_px", "label_from_z", "classifier_accuracy"),
+    DataKind.TWO_VIEWS: ("cross_recon_a_from_b", "cross_recon_b_from_a"),
 }
 
 
 def verdict_scores(kinds) -> tuple[str, ...]:
-    """The scores a verdict on cells of these data kinds judges beside reconstruction, each once, kind by kind."""
-    return tuple(dict.fromkeys(key for kind in DataKind if kind in set(kinds) for key in VERDICT_SCORES[kind]))
+    """The scores a verdict on cells of these data kinds judges beside reconstruction, each once: what the kinds'
+    models are for (KIND_SCORES), then the disentanglement scores, which cells write where the data has factors (a
+    sequence model's decoder mode is part of its setting, so the modes are compared like any other setting)."""
+    kinds = set(kinds)
+    return tuple(dict.fromkeys([key for kind in DataKind if kind in kinds for key in KIND_SCORES.get(kind, ())]
+                               + list(HEADLINE)))
 
 
 def chance_level(key: str, num_factors: int) -> float | None:

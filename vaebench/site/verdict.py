@@ -204,12 +204,13 @@ class Verdict:
 
     @property
     def headline(self) -> str | None:
-        """One sentence with its n: the first judged score's finding (see ``VERDICT_SCORES``), else reconstruction's."""
+        """One sentence with its n: the first judged score's finding (``verdict_scores``: what the data kind is for first), else reconstruction's."""
         judged = [f for f in self.findings if f.metric != RECONSTRUCTION] or self.findings
         if not judged:
             return None
         first = judged[0]
-        return f"{first.label}: {first.best_phrase}; n = {first.cells} cells of {first.settings} settings."
+        n = "" if first.settings == 1 else f"; n = {first.cells} cells of {first.settings} settings"  # else in the phrase
+        return f"{first.label}: {first.best_phrase}{n}."
 
 
 def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkpoints: pd.DataFrame | None = None,
