@@ -2,17 +2,21 @@
 data kind whose answers are known (a dominant setting, a tie, a score only one setting has), checked word for word."""
 
 import html
+import json
 import re
 import shutil
 import subprocess
 
 import pytest
+from PIL import Image
 
 from conftest import VAEBENCH, run_in_process, write_preset
 from study_results import SPREAD, TIE, write_cell, write_grid, write_study
-from vaebench.errors import VaebenchError
-from vaebench.site import build_site
 from test_site import _opened, browser  # noqa: F401 (browser: the fixture, Debian's chromium)
+from vaebench.errors import VaebenchError
+from vaebench.pictures.images import RECONSTRUCTIONS
+from vaebench.results.layout import PARAMS_FILE, PICTURES_DIR, PICTURES_FILE
+from vaebench.site import build_site
 
 NOT_APPLICABLE = "n/a: the dataset has no factors"
 FACTOR_SCORES = ("mig", "beta_vae_eval", "factor_vae_eval", "dci_disentanglement")
@@ -178,12 +182,27 @@ def trained_studies(smoke_results, tmp_path_factory):
     shutil.copytree(smoke_results, root / "dsprites")
     site = tmp_path_factory.mktemp("trained-site") / "site"
     build_site([root / name for name in ("dsprites", *KIND_GRIDS)], site)
-    return site
+    return root, site
+
+
+@pytest.mark.slow
+def test_a_two_view_model_s_pictures_and_gallery_show_both_views_side_by_side(trained_studies):
+    root, site = trained_studies
+    cells = {json.loads(path.read_text())["model"]: path.parent for path in (root / "two_views").rglob(PARAMS_FILE)}
+    shared, plain = (json.loads((cells[model] / PICTURES_DIR / PICTURES_FILE).read_text()) for model in ("shared_vae", "vae"))
+    assert shared["second_view_rows"] == ["second view", "second view decoded from the first view's code"]
+    tile = shared["tile"]
+    width, height = Image.open(cells["shared_vae"] / PICTURES_DIR / shared["second_view"]).size
+    assert (height, width) == (2 * (tile["height"] + tile["gutter"]) + tile["gutter"],
+                               RECONSTRUCTIONS * (tile["width"] + tile["gutter"]) + tile["gutter"])
+    assert plain["second_view"] is None  # the plain VAE trains on the first view alone
+    gallery = _text(site / "two_views" / "gallery.html")
+    assert "second view · second view decoded from the first view's code" in gallery
 
 
 @pytest.mark.slow
 def test_every_study_s_index_gallery_and_explorer_load_in_a_real_browser_and_the_overview_links_work(browser, trained_studies):
-    site = trained_studies
+    _, site = trained_studies
     for study in ("dsprites", *KIND_GRIDS):
         for page in ("index.html", "gallery.html", "explorer.html"):
             with _opened(browser, site / study / page) as opened:
