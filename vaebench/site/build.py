@@ -525,11 +525,12 @@ class Site:
                 experiment = lowest.get((config, latent))
                 view = self.views[experiment.name] if experiment else None
                 table = _table_pictures(experiment.path / PICTURES_DIR) if experiment and view is None else None
+                tag = f"g{len(rows)}-{len(blocks)}"
                 blocks.append({"experiment": experiment, "url": cell_url(experiment.name) if experiment else None,
-                               "view": view.at(cell_pictures_url(experiment.name), f"g{len(rows)}-{len(blocks)}") if view else None,
+                               "view": view.at(cell_pictures_url(experiment.name), tag) if view else None, "id": tag,
                                # a table's columns along its latents: which latent moves which column
                                "table": _json_for_script(table_charts.movement_heatmap(table))
-                               if table and table["traversals"] else None, "id": f"g{len(rows)}-{len(blocks)}"})
+                               if table and table["traversals"] else None})
             rows.append({"config": config, "blocks": blocks})
         self.render("gallery.html.j2", self.out_dir / PAGES["gallery"].file, "", title="gallery", rows=rows, latent_dims=latent_dims,
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)

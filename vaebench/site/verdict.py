@@ -93,7 +93,8 @@ class Finding:
 
     @property
     def best_phrase(self) -> str:
-        """"β-VAE (β = 16), z = 4 is best (median 0.167, P(best) = 0.97)", or the group that cannot be separated."""
+        """"β-VAE (β = 16), z = 4 is best (median 0.167, P(best) = 0.97)", or the group that cannot be separated, or
+        the one setting that has the score (no winner of one)."""
         w = self.winner
         if self.settings == 1:
             [name] = w.settings
@@ -204,7 +205,8 @@ class Verdict:
 
     @property
     def headline(self) -> str | None:
-        """One sentence with its n: the first judged score's finding (``verdict_scores``: what the data kind is for first), else reconstruction's."""
+        """One sentence with its n: the first judged score's finding (``verdict_scores``: what the data kind is for
+        first), else reconstruction's."""
         judged = [f for f in self.findings if f.metric != RECONSTRUCTION] or self.findings
         if not judged:
             return None
