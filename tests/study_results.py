@@ -11,15 +11,17 @@ SETTINGS = {"reconstruction": {"heldout": 1000, "seed": 0}, "mig": {"bins": 20, 
 
 
 def write_cell(root: Path, model: str, hparams: dict, latent_dim: int, seed: int, scores: dict,
-               settings: dict | None = None, matrices: dict | None = None) -> str:
-    config = model + "".join(f"-{key}{value:g}" for key, value in sorted(hparams.items()))
-    name = f"dsprites64/{config}/conv/z{latent_dim}/s{seed}"
+               settings: dict | None = None, matrices: dict | None = None, data_kind: str = "images",
+               dataset: str = "dsprites", family: str = "conv") -> str:
+    config = model + "".join(f"-{key}{value:g}" if not isinstance(value, str) else f"-{value}"
+                             for key, value in sorted(hparams.items()))
+    name = f"{dataset}{64 if data_kind in ('images', 'two_views') else ''}/{config}/{family}/z{latent_dim}/s{seed}"
     cell = root / name
     cell.mkdir(parents=True)
-    card = {"model": model, "data_kind": "images", "gaussian": True, "reads_labels": False,
+    card = {"model": model, "data_kind": data_kind, "gaussian": model != "ae", "reads_labels": model == "cvae",
             "networks": ["encoder", "decoder"], "hparams": hparams}
-    params = {"name": name, "status": "done", "model": model, "hparams": hparams, "card": card, "dataset": "dsprites",
-              "image_size": 64, "family": "conv", "latent_dim": latent_dim, "seed": seed, "steps": 3000,
+    params = {"name": name, "status": "done", "model": model, "hparams": hparams, "card": card, "dataset": dataset,
+              "image_size": 64, "family": family, "latent_dim": latent_dim, "seed": seed, "steps": 3000,
               "batch_size": 64, "learning_rate": 0.001, "log_every": 100, "wall_seconds": 1.0,
               "environment": {"backend": "tensorflow", "device": "CPU (2 cores)"}}
     (cell / "params.json").write_text(json.dumps(params))
@@ -29,8 +31,8 @@ def write_cell(root: Path, model: str, hparams: dict, latent_dim: int, seed: int
     return name
 
 
-def write_grid(root: Path, names: list[str]) -> None:
-    (root / "grid.json").write_text(json.dumps({"cells": {name: {} for name in names}, "presets": {"study": "a synthetic study"}}))
+def write_grid(root: Path, names: list[str], description: str = "a synthetic study") -> None:
+    (root / "grid.json").write_text(json.dumps({"cells": {name: {} for name in names}, "presets": {"study": description}}))
 
 
 #: per setting (model, hparams, latent size): five seeds of each score, chosen so the verdict is known:

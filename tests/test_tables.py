@@ -23,7 +23,7 @@ from vaebench.pictures.spec import PICTURES_VERSION
 from vaebench.results.experiments import load_experiments
 from vaebench.results.files import write_json
 from vaebench.results.layout import LATENTS_FILE, LOCK_FILE, PICTURES_DIR, PICTURES_FILE
-from vaebench.site.build import build_site
+from vaebench.site import build_site
 
 COLUMNS = (Column("height", "numeric", (), 170.0, 10.0), Column("colour", "categorical", ("red", "green", "blue")),
            Column("smoker", "binary", ("no", "yes")))

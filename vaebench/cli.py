@@ -347,11 +347,13 @@ def datasets_command():
 
 @app.command("build-site")
 def build_site_command(
-    results: Path = typer.Option(Path("results"), help="The results dir of one grid, or a folder holding exactly one."),
+    results: list[Path] = typer.Option([Path("results")], help="A results dir (one study, named by its folder), or a "
+                                       "folder holding several; repeat it for more studies: several make one site with "
+                                       "an overview and a folder per study."),
     out: Path = typer.Option(Path("site"), help="Where the static site goes: a new or empty folder, or a vaebench site "
                              "(only the files vaebench wrote there are replaced)."),
 ):
-    """Render a results dir into a static HTML report that works offline."""
+    """Render one or several results dirs into a static HTML report that works offline."""
     from vaebench.site import build_site
 
     index = build_site(results, out)

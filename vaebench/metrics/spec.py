@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from vaebench.errors import VaebenchError
+from vaebench.kinds import DataKind
 
 
 class ScoreRole(str, enum.Enum):
@@ -35,6 +36,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Aim:
+    """Which end of a score that is no quality in itself a verdict still ranks best, and why."""
+
+    higher: bool
+    #: the reason, as the verdict's sentence gives it
+    why: str
+
+
+@dataclass(frozen=True)
 class Score:
     """One number a metric writes into ``metrics.json``."""
 
@@ -51,6 +61,15 @@ class Score:
     definition: str | None = None
     #: True for an accuracy at telling which of the dataset's K factors a batch holds fixed: chance is 1/K
     names_factor: bool = False
+    #: for a score whose ends are neither better (higher_is_better None): which end a verdict ranks best
+    aim: Aim | None = None
+
+    @property
+    def ranked_higher(self) -> bool:
+        """Whether a verdict ranks a higher value better: the score's direction, else its aim's (higher without either)."""
+        if self.higher_is_better is not None:
+            return self.higher_is_better
+        return self.aim.higher if self.aim is not None else True
 
     @property
     def title(self) -> str:
@@ -207,7 +226,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         (Citation("Ridgeway & Mozer", 2018, "Learning Deep Disentangled Embeddings with the F-Statistic Loss"),)),
     MetricSpec(
         "label_probe",
-        (Score("label_from_z", "label predictability from z", None),),
+        (Score("label_from_z", "label predictability from z", None,
+               aim=Aim(False, "low: a code free of the label, the conditional VAE's aim")),),
         "Accuracy of a logistic regression predicting the class label from the code, fitted on half the "
         "held-out observations and tested on the other half; a conditional model aims for it to be low.",
         ("heldout", "seed"), needs="labels"),
@@ -236,6 +256,23 @@ RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role is
 HEADLINE: tuple[str, ...] = tuple(key for key, score in SCORES.items() if score.role is ScoreRole.HEADLINE)
 #: every factor score the trade-off charts offer: the headline ones first
 FACTOR_SCORES: tuple[str, ...] = HEADLINE + tuple(key for key, score in SCORES.items() if score.role is ScoreRole.FACTOR)
+#: what the models of a data kind are for, where that is more than reconstruction and disentanglement: the scores a
+#: study holding cells of that kind is judged on first (a labelled table's likelihood bound, how much of the label the
+#: code holds and the classifier branch's accuracy; a two-view model's cross-reconstruction of each view)
+KIND_SCORES: dict[DataKind, tuple[str, ...]] = {
+    DataKind.TABLES: ("iwae_log_px", "label_from_z", "classifier_accuracy"),
+    DataKind.TWO_VIEWS: ("cross_recon_a_from_b", "cross_recon_b_from_a"),
+}
+
+
+def verdict_scores(kinds) -> tuple[str, ...]:
+    """The scores a verdict on cells of these data kinds judges beside reconstruction, each once: what the kinds'
+    models are for (KIND_SCORES), then the disentanglement scores, which cells write where the data has factors (a
+    sequence model's decoder mode is part of its setting, so the modes are compared like any other setting)."""
+    kinds = set(kinds)
+    return tuple(dict.fromkeys([key for kind in DataKind if kind in kinds for key in KIND_SCORES.get(kind, ())]
+                               + list(HEADLINE)))
+
 
 def chance_level(key: str, num_factors: int) -> float | None:
     """What guessing scores on ``key`` for a dataset of ``num_factors`` factors: 1/K for the scores that name the

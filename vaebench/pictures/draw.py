@@ -21,6 +21,10 @@ from vaebench.results.layout import NETWORKS, PICTURES_DIR, network_file
 from vaebench.results.records import read_params
 
 
+#: a two-view model's decoder of the second view (``vaebench.models.shared_vae``), drawn beside the first view's
+SECOND_DECODER = "decoder_b"
+
+
 def pictures_to_draw(cell_dir: Path, force: bool = False) -> bool:
     """Whether the cell's pictures can and should be drawn: they are missing or outdated (or ``force``), its weights are there."""
     return (force or not pictures_are_current(cell_dir)) and all((Path(cell_dir) / network_file(network)).is_file() for network in NETWORKS)
@@ -31,5 +35,7 @@ def draw_pictures(cell_dir: Path, dataset) -> None:
     swapped in whole, never half-written."""
     encoder, decoder = (load_network(cell_dir, network) for network in NETWORKS)
     card = model_card(read_params(cell_dir))
-    draw = draw_table_pictures if card["data_kind"] == DataKind.TABLES else partial(draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR)
+    decoder_b = load_network(cell_dir, SECOND_DECODER) if SECOND_DECODER in card["networks"] else None
+    draw = draw_table_pictures if card["data_kind"] == DataKind.TABLES else partial(
+        draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR, decoder_b=decoder_b)
     replace_cell_dir(Path(cell_dir) / PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))

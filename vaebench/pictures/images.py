@@ -26,6 +26,7 @@ INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
 RECONSTRUCTIONS = 10
 GUTTER = 1
+SECOND_VIEW = "second-view.png"
 
 
 def sequence_plots(sequences: np.ndarray, height: int = 24) -> np.ndarray:
@@ -81,6 +82,17 @@ class CellPictures:
         indices = np.arange(RECONSTRUCTIONS)
         outputs = self._decode(self.mean[indices], self._labels(indices))
         return save_grid(path, np.stack([self.batch.images[indices], outputs]))
+
+    def second_views(self, path: Path, decoder_b) -> list[str]:
+        """The reconstructed inputs' second view and, with the model's second decoder (``decoder_b``), that view decoded
+        from the first view's code; returns the rows' captions."""
+        indices = np.arange(RECONSTRUCTIONS)
+        rows, captions = [self.batch.second_view[indices]], ["second view"]
+        if decoder_b is not None:
+            rows.append(sigmoid(decode(decoder_b, self.mean[indices].astype(np.float32), None, 0)))
+            captions.append("second view decoded from the first view's code")
+        save_grid(path, np.stack(rows))
+        return captions
 
     def traversal(self, path: Path, sample: int) -> None:
         """Row r: the code of input ``sample`` with latent order[r] set to each traversal value in turn."""
@@ -157,14 +169,18 @@ class CellPictures:
         return frame
 
 
-def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> None:
+def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str,
+                       decoder_b=None) -> None:
     """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (``vaebench.pictures.spec``).
 
-    ``card``: the cell's model card (whether it is Gaussian and reads labels).
+    ``card``: the cell's model card (whether it is Gaussian and reads labels); ``decoder_b``: a two-view model's
+    decoder of the second view, or None.
     """
     out_dir = Path(out_dir)
     pictures = CellPictures(encoder, decoder, dataset, card)
     height, width = pictures.reconstructions(out_dir / "reconstructions.png")
+    second_view = SECOND_VIEW if pictures.batch.second_view is not None else None
+    second_view_rows = pictures.second_views(out_dir / second_view, decoder_b) if second_view else []
     traversals = [f"traversal-{sample}.png" for sample in range(TRAVERSAL_SAMPLES)]
     for sample, name in enumerate(traversals):
         pictures.traversal(out_dir / name, sample)
@@ -182,7 +198,8 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
             "category_names": {name: list(values) for name, values in dataset.category_names.items()},
             "cyclic_factors": list(dataset.cyclic_factors),
             "tile": {"height": height, "width": width, "gutter": GUTTER},
-            "reconstructions": "reconstructions.png", "traversals": traversals,
+            "reconstructions": "reconstructions.png", "second_view": second_view, "second_view_rows": second_view_rows,
+            "traversals": traversals,
             "values": np.round(pictures.values, 4).tolist(),
             "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
             "prior": "prior.png", "prior_caption": prior_caption}

@@ -1,5 +1,5 @@
-"""The static report: ``build_site(results_dir, out_dir)``."""
+"""The static report: ``build_site(results, out_dir)``, one study per results dir."""
 
-from vaebench.site.build import build_site
+from vaebench.site.studies import build_site
 
 __all__ = ["build_site"]

@@ -1,4 +1,4 @@
-"""Render a results dir into a static site: index, comparisons, one page per trained cell.
+"""Render a results dir into the pages of one study: index, comparisons, one page per trained cell.
 
 Deterministic: stable ordering, fixed seeds for every picture, explicitly
 named chart parameters; the build date appears once, in index.html (and the manifest records the build).
@@ -11,7 +11,7 @@ import re
 import shutil
 from collections import Counter
 from datetime import datetime, timezone
-from functools import partial
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -24,13 +24,13 @@ from vaebench import display
 from vaebench.errors import VaebenchError
 from vaebench.kinds import DataKind
 from vaebench.metrics.published import PUBLISHED
-from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS
+from vaebench.metrics.spec import (DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS,
+                                   verdict_scores)
 from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, pictures_are_current, read_pictures
 from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
 from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
-from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR,
-                                     grid_dirs)
+from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR
 from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
@@ -40,10 +40,10 @@ from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
-from vaebench.site.pages import INDEX, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
-from vaebench.site.publish import publish
+from vaebench.site.pages import PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
 from vaebench.site.sweeps import sweep_points
-from vaebench.site.verdict import CAPTURED_SHARE, verdict
+from vaebench.site.table_codes import TableCodes
+from vaebench.site.verdict import CAPTURED_SHARE, Verdict, verdict
 from vaebench.stats import pareto_front
 
 TEMPLATES = resources.files("vaebench") / "templates"
@@ -81,11 +81,19 @@ def _json_for_script(spec: dict) -> Markup:
     return Markup(json.dumps(spec, sort_keys=True, separators=(",", ":")).replace("<", "\\u003c"))
 
 
+def template_environment() -> Environment:
+    """The pages' templates, their markup escaped."""
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
 class Site:
-    def __init__(self, results_dir: Path, out_dir: Path):
+    def __init__(self, results_dir: Path, out_dir: Path, site_root: str = ""):
         self.results_dir, self.out_dir = Path(results_dir), Path(out_dir)
-        self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                               trim_blocks=True, lstrip_blocks=True)
+        #: the way from this study's folder up to the site's, which holds the shared assets and, when not this study's
+        #: own folder (a site of several studies, ``vaebench.site.studies``), the overview every page links back to
+        self.site_root = site_root
+        self.env = template_environment()
         self.experiments, self.problems = self._read()
         #: per metric, the settings the study's cells were scored with; cells scored otherwise are left out of comparisons
         self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
@@ -231,8 +239,9 @@ class Site:
 
     # --- pages -----------------------------------------------------------------
     def render(self, template: str, path: Path, root: str, **context) -> None:
-        html = self.env.get_template(template).render(root=root, pages=PAGES, version=vaebench.__version__,
-                                                      results_name=self.results_dir.name, **context)
+        html = self.env.get_template(template).render(root=root, site_root=self.site_root, pages=PAGES,
+                                                      version=vaebench.__version__, results_name=self.results_dir.name,
+                                                      **context)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html)
 
@@ -346,15 +355,7 @@ class Site:
             self.write_data()
             wide = self.wide()
             summary = over_seeds(self.compared)
-            settings_of = {e.name: self.setting_of(e.params) for e in self.experiments}
-            order = {config: k for k, config in enumerate(self.configs)}
-            in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
-            matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
-                        for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
-            along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
-            found = verdict(self.compared, matrices, checkpoints=along,
-                            excluded=self.protocol.off_lines(lambda name: settings_of[name]),
-                            references=self.references[["title", "latent_dim", "metric", "value"]])
+            found = self.verdict
             board = leaderboard(summary, self.configs, self.off_settings())
             if "recon_bce" in wide:  # a still picture of the headline chart, for READMEs and slides
                 still = charts.answer(self.configs, self.metrics)
@@ -385,6 +386,24 @@ class Site:
                     winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
                     capture_cut=CAPTURED_SHARE,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+    @cached_property
+    def verdict(self) -> Verdict | None:
+        """The study's verdict (``vaebench.site.verdict``) on the scores that fit its data; None without scores."""
+        if self.frame.empty:
+            return None
+        settings_of = {e.name: self.setting_of(e.params) for e in self.experiments}
+        order = {config: k for k, config in enumerate(self.configs)}
+        in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
+        matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
+                    for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
+        along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
+        # a card written before models named their data kind is an image model's
+        kinds = {DataKind((e.params.get("card") or {}).get("data_kind", DataKind.IMAGES)) for e in self.experiments}
+        return verdict(self.compared, matrices, checkpoints=along,
+                       excluded=self.protocol.off_lines(lambda name: settings_of[name]),
+                       references=self.references[["title", "latent_dim", "metric", "value"]],
+                       judged=verdict_scores(kinds))
 
     def off_settings(self) -> dict[str, list[str]]:
         """Setting -> the labels of the scores some of its cells were scored for under another protocol."""
@@ -505,8 +524,13 @@ class Site:
             for latent in latent_dims:
                 experiment = lowest.get((config, latent))
                 view = self.views[experiment.name] if experiment else None
+                table = _table_pictures(experiment.path / PICTURES_DIR) if experiment and view is None else None
+                tag = f"g{len(rows)}-{len(blocks)}"
                 blocks.append({"experiment": experiment, "url": cell_url(experiment.name) if experiment else None,
-                               "view": view.at(cell_pictures_url(experiment.name), f"g{len(rows)}-{len(blocks)}") if view else None})
+                               "view": view.at(cell_pictures_url(experiment.name), tag) if view else None, "id": tag,
+                               # a table's columns along its latents: which latent moves which column
+                               "table": _json_for_script(table_charts.movement_heatmap(table))
+                               if table and table["traversals"] else None})
             rows.append({"config": config, "blocks": blocks})
         self.render("gallery.html.j2", self.out_dir / PAGES["gallery"].file, "", title="gallery", rows=rows, latent_dims=latent_dims,
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
@@ -515,7 +539,7 @@ class Site:
         """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js)."""
         cells = []
         for experiment in self.experiments:
-            view = self.views.get(experiment.name)
+            view = self.views.get(experiment.name) or TableCodes.read(experiment.path / PICTURES_DIR)
             if view is not None and view.latents_table is not None:
                 cells.append((experiment.params, cell_url(experiment.name), view))
         data = codes_data(cells)
@@ -582,10 +606,16 @@ def _cell_scatter(view: CellView | None) -> dict | None:
                       for f in factors["names"]}}
 
 
+def _table_pictures(pictures_dir: Path) -> dict | None:
+    """A table cell's pictures.json (vaebench.pictures.tables); None for other cells and a table cell without them."""
+    meta = read_pictures(pictures_dir)
+    return meta if meta is not None and meta.get("kind") == DataKind.TABLES else None
+
+
 def _table_section(pictures_dir: Path) -> dict | None:
     """What a table cell's page shows instead of pictures (vaebench.pictures.tables); None for other cells."""
-    meta = read_pictures(pictures_dir)
-    if meta is None or meta.get("kind") != DataKind.TABLES:
+    meta = _table_pictures(pictures_dir)
+    if meta is None:
         return None
     informative = {t["latent"] for t in meta["traversals"]}
     return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
@@ -617,34 +647,14 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
                       for name in names}}
 
 
-def find_grid_dir(results_dir: Path) -> Path:
-    """``results_dir`` itself if it holds a grid, else the one grid dir inside it."""
-    results_dir = Path(results_dir)
-    if (results_dir / GRID_FILE).exists() or not results_dir.is_dir():
-        return results_dir
-    grids = grid_dirs(results_dir)
-    if len(grids) > 1:
-        raise VaebenchError(f"{results_dir} holds several grids ({', '.join(str(g.relative_to(results_dir)) for g in grids)}); "
-                            "pass one of them with --results")
-    return grids[0] if grids else results_dir
-
-
-def build_site(results_dir: Path, out_dir: Path, warn=None) -> Path:
-    """Build the site for ``results_dir`` into ``out_dir``; return its index.html.
-
-    The pages are written into a staging folder and published from there (``vaebench.site.publish``): a failed
-    or killed build leaves the old site as it was, and in an existing ``out_dir`` only the files an earlier
-    build wrote, still as it wrote them, are replaced or removed; ``warn`` (default: a line on stderr) is told
-    of those that changed since, which are left alone.
-    """
-    grid_dir = find_grid_dir(results_dir)
-    publish(out_dir, grid_dir, partial(_write_pages, grid_dir), warn)
-    return Path(out_dir) / INDEX.file
-
-
-def _write_pages(grid_dir: Path, staging: Path) -> None:
-    site = Site(grid_dir, staging)
+def write_shared_assets(staging: Path) -> None:
+    """The assets every page of the site reads, once at the site's root."""
     write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
+
+
+def write_study(grid_dir: Path, out_dir: Path, site_root: str = "") -> Site:
+    """Every page of one study into ``out_dir`` (its assets lie at ``site_root``, see ``Site``); return its ``Site``."""
+    site = Site(grid_dir, out_dir, site_root)
     for experiment in site.experiments:
         site.cell_page(experiment)
     site.gallery()
@@ -652,3 +662,5 @@ def _write_pages(grid_dir: Path, staging: Path) -> None:
     site.index()  # after the cell pages: it shows the winners' traversals from their views
     site.compare()
     site.glossary()
+    return site
+

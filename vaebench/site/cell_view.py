@@ -166,7 +166,7 @@ class CellView:
     @property
     def sprites(self) -> list[Sprite]:
         """The sprites shown tile by tile: reconstructions, traversals, prior samples."""
-        names = [self.meta["reconstructions"], *self.meta["traversals"], self.meta.get("prior")]
+        names = [self.meta["reconstructions"], self.meta.get("second_view"), *self.meta["traversals"], self.meta.get("prior")]
         return [self.sprite(name) for name in names if name]
 
     @property
@@ -179,9 +179,12 @@ class CellView:
 
     @property
     def inputs(self) -> list[dict]:
-        """Per traversed input: its index (its column in the reconstructions sprite), that sprite, and its traversal sprite."""
+        """Per traversed input: its index (its column in the reconstructions sprite), that sprite, its traversal sprite,
+        and the sprite of its second view with that sprite's row captions (None and () with one view)."""
         reconstructions = self.sprite(self.meta["reconstructions"])
-        return [{"index": i, "reconstructions": reconstructions, "traversal": self.sprite(name)}
+        second_view = self.sprite(self.meta["second_view"]) if self.meta.get("second_view") else None
+        return [{"index": i, "reconstructions": reconstructions, "traversal": self.sprite(name), "second_view": second_view,
+                 "second_view_rows": self.meta.get("second_view_rows", ())}
                 for i, name in enumerate(self.meta["traversals"])]
 
     @property

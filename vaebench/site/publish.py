@@ -33,16 +33,16 @@ SITE_MANIFEST = ".vaebench-site.json"
 _MANIFEST_ENTRY = {"sha256": re.compile(r"[0-9a-f]{64}"), "build": re.compile(r".+")}
 
 
-def publish(out_dir: Path, grid_dir: Path, write: Callable[[Path], None], warn=None) -> None:
+def publish(out_dir: Path, grid_dirs: list[Path], write: Callable[[Path], None], warn=None) -> None:
     """Call ``write(staging)`` to build the site in a staging folder, then move it into ``out_dir``.
 
     ``out_dir`` is refused before anything is written where it is not the site's to write (a file, a
-    folder holding ``grid_dir``, a non-empty folder no build wrote); a failed or killed build leaves it
+    folder holding one of the ``grid_dirs`` the site is built from, a non-empty folder no build wrote); a failed or killed build leaves it
     as it was. ``warn`` (default: a line on stderr) is told of the files an earlier build wrote that
     changed since, which are left alone.
     """
     out_dir = Path(out_dir)
-    ours = _earlier_build(out_dir, grid_dir)
+    ours = _earlier_build(out_dir, grid_dirs)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     for killed in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
         if STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
@@ -60,20 +60,22 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _earlier_build(out_dir: Path, grid_dir: Path) -> dict[str, dict[str, str] | None]:
+def _earlier_build(out_dir: Path, grid_dirs: list[Path]) -> dict[str, dict[str, str] | None]:
     """What an earlier build wrote in ``out_dir``: {relative path: {sha256 it may have: the build that wrote it}};
     refuse an ``out_dir`` that is not the site's to write.
 
     A manifest written before digests were recorded (a plain list of paths) gives None for each path: such a
     file is replaced only by the file of the same name this build writes, and never removed.
     """
-    out, results = out_dir.resolve(), grid_dir.resolve()
+    out = out_dir.resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
-    if results.is_relative_to(out):
-        raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
-    if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in read_grid(grid_dir).cells}:
-        raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
+    for grid_dir in grid_dirs:
+        results = grid_dir.resolve()
+        if results.is_relative_to(out):
+            raise VaebenchError(f"--out {out_dir} holds the results dir {grid_dir}; choose a folder outside it, e.g. {out.parent / 'site'}")
+        if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in read_grid(grid_dir).cells}:
+            raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
     if not out_dir.exists() or not any(out_dir.iterdir()):
         return {}
     manifest = out_dir / SITE_MANIFEST

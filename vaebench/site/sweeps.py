@@ -1,6 +1,6 @@
 """Which cells form a sweep over a regularisation strength (Locatello et al. 2019 plot scores against it).
 
-A model is swept when the results hold it at two or more values of one hyperparameter. The plain VAE is
+A model is swept when the results hold it at two or more values of one numeric hyperparameter. The plain VAE is
 the β-VAE at β = 1, so its cells join the β-VAE's sweep wherever the results hold a β-VAE.
 """
 
@@ -32,7 +32,8 @@ def sweep_points(params: list[dict]) -> dict[str, SweepPoint]:
             members.setdefault((family, key), {})[p["name"]] = value
             continue
         for key, value in (p.get("hparams") or {}).items():
-            members.setdefault((p["model"], key), {})[p["name"]] = float(value)
+            if not isinstance(value, str):  # a choice (a sequence model's decoder mode) is no strength
+                members.setdefault((p["model"], key), {})[p["name"]] = float(value)
     return {name: SweepPoint(f"{TITLES.get(family, family)}: {SYMBOLS.get(key, key)}", family, value)
             for (family, key), cells in sorted(members.items()) if len(set(cells.values())) >= 2
             for name, value in cells.items()}

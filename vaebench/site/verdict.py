@@ -71,10 +71,18 @@ class Finding:
     convergence: Convergence | None = None
     #: reference row title -> its median over seeds at the first named setting's latent size (chance: any size)
     calibration: dict[str, float] = field(default_factory=dict)
+    #: the cells and settings the finding read
+    cells: int = 0
+    settings: int = 0
 
     @property
     def score(self):
         return SCORES[self.metric]
+
+    @property
+    def label(self) -> str:
+        """The score's label, with the end the verdict ranks best where the score is no quality in itself."""
+        return self.score.label + (f" ({self.score.aim.why})" if self.score.aim else "")
 
     @property
     def seed_dominated(self) -> bool:
@@ -85,8 +93,12 @@ class Finding:
 
     @property
     def best_phrase(self) -> str:
-        """"β-VAE (β = 16), z = 4 is best (median 0.167, P(best) = 0.97)", or the group that cannot be separated."""
+        """"β-VAE (β = 16), z = 4 is best (median 0.167, P(best) = 0.97)", or the group that cannot be separated, or
+        the one setting that has the score (no winner of one)."""
         w = self.winner
+        if self.settings == 1:
+            [name] = w.settings
+            return f"only {name} has it (median {self._value(w.medians[name])}, n = {self.cells} cells)"
         if len(w.tied) > 1:
             phrase = f"{_names(w.tied)} tie at a median of {self._value(w.medians[w.tied[0]])}"
             rest = [name for name in w.settings if name not in w.tied]
@@ -123,7 +135,7 @@ class Finding:
     @property
     def lines(self) -> list[str]:
         """The finding in full: who is best and how sure, against the runner-up, at what cost, and the seeds' share."""
-        first = f"{self.score.label}: {self.best_phrase}"
+        first = f"{self.label}: {self.best_phrase}"
         if self.cost_phrase:
             first += f"; {self.cost_phrase}"
         out = [first + "."]
@@ -178,7 +190,7 @@ class Verdict:
         for finding in self.findings:
             if finding.metric == RECONSTRUCTION:
                 continue
-            text = f"{finding.score.label}: {finding.best_phrase}"
+            text = f"{finding.label}: {finding.best_phrase}"
             out.append(text + (f", {finding.cost_phrase}." if finding.cost_phrase else "."))
         judged = [f for f in self.findings if f.share is not None]
         if judged:
@@ -191,11 +203,23 @@ class Verdict:
             out.append(sentence + ".")
         return out
 
+    @property
+    def headline(self) -> str | None:
+        """One sentence with its n: the first judged score's finding (``verdict_scores``: what the data kind is for
+        first), else reconstruction's."""
+        judged = [f for f in self.findings if f.metric != RECONSTRUCTION] or self.findings
+        if not judged:
+            return None
+        first = judged[0]
+        n = "" if first.settings == 1 else f"; n = {first.cells} cells of {first.settings} settings"  # else in the phrase
+        return f"{first.label}: {first.best_phrase}{n}."
+
 
 def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkpoints: pd.DataFrame | None = None,
             excluded: list[str] | None = None, threshold: float = stats.WINNER_THRESHOLD,
-            references: pd.DataFrame | None = None) -> Verdict:
-    """Findings from the frame of on-protocol scores (see the module's docstring).
+            references: pd.DataFrame | None = None, judged: tuple[str, ...] = HEADLINE) -> Verdict:
+    """Findings from the frame of on-protocol scores (see the module's docstring): reconstruction's, then those of the
+    ``judged`` scores the frame holds (``vaebench.metrics.spec.verdict_scores`` of the study's data kinds).
 
     ``matrices``: setting's cell -> (setting, metrics.json "matrices"); ``checkpoints``: scores along training
     (columns setting, seed, step, metric, value); ``references``: the calibration rows (columns title,
@@ -207,11 +231,11 @@ def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkp
     recon = _medians(frame[frame["metric"] == RECONSTRUCTION])
     costs = stats.same_size_cost(recon) if not recon.empty else pd.Series(dtype=float)
     findings = []
-    for metric in (RECONSTRUCTION, *HEADLINE):
+    for metric in (RECONSTRUCTION, *judged):
         scored = frame[frame["metric"] == metric]
         if scored.empty:
             continue
-        higher = SCORES[metric].higher_is_better is not False
+        higher = SCORES[metric].ranked_higher
         found = stats.winner(scored, higher, threshold)
         runner_up = None
         ranked = _medians(scored).assign(key=lambda m: -m["median"] if higher else m["median"]).sort_values(["key", "setting"])
@@ -227,7 +251,8 @@ def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkp
                 cost[name] = (float(costs[name]), same.iloc[0]["setting"], latent_dim)
         latent_dim = int(scored[scored["setting"] == found.settings[0]]["latent_dim"].iloc[0])
         findings.append(Finding(metric, found, stats.variance_share(scored), stats.decomposition(scored), runner_up,
-                                cost, _convergence(checkpoints, metric), _calibration(references, metric, latent_dim)))
+                                cost, _convergence(checkpoints, metric), _calibration(references, metric, latent_dim),
+                                len(scored), scored["setting"].nunique()))
     return Verdict(findings, capture(matrices or {}), excluded or [], threshold)
 
 

@@ -1,0 +1,81 @@
+"""A site of one study or of several: which results dirs are studies, and the overview that links them.
+
+A study is one results dir (a folder holding a ``grid.json``), named by that folder; ``vaebench.site.build`` renders
+its pages. One study keeps the site's own layout (its index at the root). Several share one site: an overview at
+the root says what each asks and answers, and each study's pages lie in a folder of its name, linking back. Either
+way one staging folder and one manifest publish the whole site (``vaebench.site.publish``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+
+import vaebench
+from vaebench.errors import VaebenchError
+from vaebench.results.layout import GRID_FILE, grid_dirs
+from vaebench.site.assets import ASSET_DIR
+from vaebench.site.build import Site, template_environment, write_shared_assets, write_study
+from vaebench.site.pages import INDEX, PAGES
+from vaebench.site.publish import publish
+
+#: the way from a study's folder up to the site's root, which holds the overview and the shared assets
+STUDY_TO_SITE = "../"
+
+
+def study_dirs(paths: list[Path]) -> list[Path]:
+    """The studies that ``paths`` name, in their order: each path that holds a grid (or is no folder: the study
+    says so when it is read), else every results dir below it; two studies of one name are refused."""
+    studies: list[Path] = []
+    for path in map(Path, paths):
+        below = [] if (path / GRID_FILE).exists() or not path.is_dir() else grid_dirs(path)
+        studies += below or [path]
+    seen: dict[str, Path] = {}
+    for study in studies:
+        if study.name == ASSET_DIR:
+            raise VaebenchError(f"results dir {study} is named {ASSET_DIR}, the site's folder of shared assets; "
+                                "rename it (a study is named by its results dir)")
+        if study.name in seen:
+            raise VaebenchError(f"two results dirs are named {study.name} ({seen[study.name]} and {study}); a study is "
+                                "named by its results dir, so rename one of them")
+        seen[study.name] = study
+    return studies
+
+
+def build_site(results: Path | list[Path], out_dir: Path, warn=None) -> Path:
+    """Build the site of the study or studies that ``results`` names (see ``study_dirs``) into ``out_dir``; return
+    its index.html.
+
+    The pages are written into a staging folder and published from there (``vaebench.site.publish``): a failed
+    or killed build leaves the old site as it was, and in an existing ``out_dir`` only the files an earlier
+    build wrote, still as it wrote them, are replaced or removed; ``warn`` (default: a line on stderr) is told
+    of those that changed since, which are left alone.
+    """
+    studies = study_dirs([results] if isinstance(results, (str, Path)) else list(results))
+    publish(out_dir, studies, partial(_write_site, studies), warn)
+    return Path(out_dir) / INDEX.file
+
+
+def _write_site(studies: list[Path], staging: Path) -> None:
+    write_shared_assets(staging)
+    if len(studies) == 1:
+        write_study(studies[0], staging)
+        return
+    entries = [_overview_entry(write_study(study, staging / study.name, STUDY_TO_SITE)) for study in studies]
+    page = template_environment().get_template("overview.html.j2").render(
+        root="", site_root="", pages=PAGES, version=vaebench.__version__, title="vaebench report: every study",
+        results_name=", ".join(entry["name"] for entry in entries), studies=entries,
+        build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    (staging / INDEX.file).write_text(page)
+
+
+def _overview_entry(site: Site) -> dict:
+    """What the overview says of one study: its question, its data, its headline answer and its pages."""
+    run = site.run_facts()
+    name = site.results_dir.name
+    found = site.verdict
+    return {"name": name, "question": run["description"], "dataset": run["dataset"], "cells": len(site.experiments),
+            "settings": len({site.setting_of(e.params) for e in site.experiments}), "seeds": run["seeds"],
+            "latent_dims": run["latent_dims"], "answer": found.headline if found is not None else None,
+            "pages": [{"nav": page.nav, "url": f"{name}/{page.file}"} for page in PAGES.values()]}
