@@ -106,10 +106,6 @@ def run_grid_command(
     pack_size = _pack_size(pack) if pack is not None else None
     if executor == "ray" and isinstance(pack_size, str):  # auto
         raise VaebenchError("--pack auto is for --executor local (Ray's driver leaves the GPUs to its workers); give --pack N")
-    from vaebench.environment import check_precision
-
-    check_precision(precision)
-
     chosen = load_preset(preset).with_overrides(
         dataset=dataset,
         models=_split(models, str, "--models", "vae,beta_vae"),
@@ -120,7 +116,7 @@ def run_grid_command(
         batch_size=batch_size,
     )
     # the grid expanded once, and refused if bad, before the results dir is created or locked
-    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n)
+    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision)
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
@@ -130,11 +126,11 @@ def run_grid_command(
             from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack_size, precision=precision)
+            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack_size)
         else:
             with stop_at_safe_points():
                 run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack_size, score_workers=score_workers,
-                         allow_changed_data=allow_changed_data, precision=precision)
+                         allow_changed_data=allow_changed_data)
                 if references:
                     from vaebench.run.references import compute_references
 
