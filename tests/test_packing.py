@@ -15,9 +15,9 @@ from conftest import run_in_process, run_jax_script, run_vaebench, write_preset
 from fake_data import NoisySquares, Squares
 from vaebench.run.batches import batches, can_be_resident
 from vaebench.data import get_dataset
-from vaebench.data.base import FactorDataset
+from vaebench.data.base import FactorDataset, Sample
 from vaebench.grid import Cell, load_preset
-from vaebench.models import get_model_class
+from vaebench.models import MODELS, get_model_class
 from vaebench.results.layout import HISTORY_FILE, MODEL_FILES, PARAMS_FILE
 from vaebench.run.pack_probe import OUT_OF_MEMORY, choose_pack_size, describe_choice
 from vaebench.run.packing import drawn_in_program, form_packs
@@ -94,7 +94,7 @@ import keras, numpy as np, pandas as pd
 from fake_data import NoisySquares
 from test_packing import PoisonedSquares, _cell
 from vaebench.run.batches import batches
-from vaebench.models import get_model_class
+from vaebench.models import MODELS, get_model_class
 from vaebench.run.packing import drawn_in_program, train_pack
 from vaebench.run.train import train_cell
 assert keras.backend.backend() == "jax"
@@ -186,6 +186,21 @@ def test_only_packs_of_resident_grids_read_by_the_images_alone_are_drawn_in_the_
     assert drawn_in_program(PoisonedSquares(), get_model_class("beta_vae"))
     assert not drawn_in_program(PoisonedSquares(), get_model_class("cvae"))  # reads the labels too
     assert not drawn_in_program(NoisySquares(), get_model_class("beta_vae"))  # noise from the cell's stream
+    assert not drawn_in_program(PoisonedSquares(), get_model_class("shared_vae"))  # reads a second view too
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_feeds_fit_exactly_the_sample_fields_it_declares(name):
+    """Packing trusts ``fit_input``: a model whose x is more than the images must say so there, not only in code."""
+    model_class = MODELS[name]
+    sample = Sample(images=np.zeros((3, 4, 4, 1), np.float32), factors=np.zeros((3, 1)), labels=np.array([0, 2, 1]),
+                    second_view=np.ones((3, 4, 4, 1), np.float32))
+    x = model_class.inputs_for(sample, num_classes=3)
+    parts = x if isinstance(x, tuple) else (x,)
+    assert len(parts) == len(model_class.fit_input)
+    for field, part in zip(model_class.fit_input, parts):
+        expected = np.eye(3, dtype=np.float32)[sample.labels] if field == "labels" else getattr(sample, field)
+        np.testing.assert_array_equal(part, expected)
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])

@@ -71,8 +71,10 @@ class Autoencoder(keras.Model):
     #: the loss terms tracked during training and written to history.csv.
     loss_terms: tuple[str, ...] = ("recon",)
 
-    #: what the training data must carry beyond images: "labels" for models that use the class label
-    requires: tuple[str, ...] = ()
+    #: what ``fit``'s x holds for one batch, by :class:`vaebench.data.base.Sample` field: the images alone, or with
+    #: the one-hot "labels" (the dataset must have them) or the "second_view". A pack of models that read the images
+    #: alone looks its batches up inside its compiled program (:func:`vaebench.run.packing.drawn_in_program`).
+    fit_input: tuple[str, ...] = ("images",)
     #: the sub-networks (attributes) stored with a trained cell, each in ``vaebench.results.layout.network_file``
     network_names: tuple[str, ...] = NETWORKS
 
@@ -134,7 +136,7 @@ class Autoencoder(keras.Model):
     @classmethod
     def check_num_classes(cls, num_classes: int) -> None:
         """A model that reads labels cannot be built for data without them."""
-        if "labels" in cls.requires and num_classes < 1:
+        if cls.needs_labels() and num_classes < 1:
             raise ValueError(f"{cls.__name__} needs a dataset with labels")
 
     @classmethod
@@ -150,11 +152,16 @@ class Autoencoder(keras.Model):
         return keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
 
     @classmethod
+    def needs_labels(cls) -> bool:
+        """Whether training needs the dataset's class labels."""
+        return "labels" in cls.fit_input
+
+    @classmethod
     def inputs_for(cls, sample: Sample, num_classes: int = 0):
-        """What ``fit`` receives as x for one batch: the images, and the one-hot labels if the model reads them."""
-        if "labels" in cls.requires:
-            return sample.images, np.eye(num_classes, dtype=np.float32)[sample.labels]
-        return sample.images
+        """What ``fit`` receives as x for one batch: the :attr:`fit_input` fields of ``sample``, labels one-hot."""
+        parts = tuple(np.eye(num_classes, dtype=np.float32)[sample.labels] if name == "labels" else getattr(sample, name)
+                      for name in cls.fit_input)
+        return parts if len(parts) > 1 else parts[0]
 
     def encode(self, x):
         """Posterior parameters: (mean, logvar), logvar None for a deterministic encoder."""

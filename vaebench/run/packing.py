@@ -43,7 +43,7 @@ from vaebench.environment import backend, gpu_names
 from vaebench.grid import Cell
 from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
-from vaebench.models.base import NONFINITE_KEYS, Autoencoder
+from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.keras_private import build_for_training
 from vaebench.results.files import reset_cell_dir
 from vaebench.results.records import CellStatus, cell_status
@@ -103,8 +103,7 @@ def _stack(trees, stack=None):
 def drawn_in_program(dataset: Dataset, model_class) -> bool:
     """Whether a pack's images are looked up inside its compiled program: the dataset's grid is resident and the
     model reads the images alone (``fit``'s input is then nothing but the looked-up images)."""
-    reads_images_alone = "labels" not in model_class.requires and model_class.inputs_for.__func__ is Autoencoder.inputs_for.__func__
-    return can_be_resident(dataset) and reads_images_alone
+    return can_be_resident(dataset) and model_class.fit_input == ("images",)
 
 
 class PackData:
