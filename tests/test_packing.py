@@ -113,12 +113,12 @@ report = {{"same_batches": same_batches, "in_program": drawn_in_program(dataset,
            "host_notices": sum("draw their batches on the host" in str(w.message) for w in caught),
            "status": [], "failure": [], "history_close": [], "decoder_close": [], "pack_size": []}}
 for cell, p, a in zip(cells, packed, alone):
-    report["status"].append([p["status"], a["status"]])
-    report["failure"].append([p.get("failure"), a.get("failure")])
-    report["pack_size"].append(p["pack_size"])
+    report["status"].append([p.status, a.status])
+    report["failure"].append([None if f is None else f.to_json() for f in (p.failure, a.failure)])
+    report["pack_size"].append(p.pack_size)
     hp, ha = (pd.read_csv(out / kind / cell.name / "history.csv") for kind in ("packed", "alone"))
     report["history_close"].append(list(hp.columns) == list(ha.columns) and hp.shape == ha.shape and np.allclose(hp.values.astype(float), ha.values.astype(float), rtol=1e-4, atol=1e-4))
-    if p["status"] == "done":
+    if p.status == "done":
         dp, da = (keras.saving.load_model(out / kind / cell.name / "decoder.keras") for kind in ("packed", "alone"))
         report["decoder_close"].append(bool(np.allclose(dp.predict(z, verbose=0), da.predict(z, verbose=0), rtol=1e-4, atol=1e-4)))
 print(json.dumps(report))

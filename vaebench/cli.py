@@ -195,11 +195,11 @@ def _print_grid_table(results_dir: Path) -> None:
     counts = dict.fromkeys(CellStatus, 0)
     for name in sorted(grid):
         cell_dir = results_dir / name
-        params = read_params(cell_dir) or {}
-        status = CellStatus(params.get("status", CellStatus.PENDING))
+        params = read_params(cell_dir)
+        status = CellStatus.PENDING if params is None else params.status
         counts[status] += 1
         if status == CellStatus.FAILED:
-            table.add_row(name, f"[red]{status}[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
+            table.add_row(name, f"[red]{status}[/]", "", params.failure.reason, *[""] * (len(SUMMARY_SCORES) - 1))
             continue
         if status == CellStatus.DONE:
             read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
@@ -207,9 +207,9 @@ def _print_grid_table(results_dir: Path) -> None:
         scores = metrics.scores if metrics else {}
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
         style = f"[green]{status}[/]" if status == CellStatus.DONE else f"[yellow]{status}[/]"
-        if params.get("precision", "float32") != "float32":  # cells trained before --precision existed lack the key
-            style += f" ({params['precision']})"
-        table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)
+        if params is not None and params.trained_precision != "float32":
+            style += f" ({params.precision})"
+        table.add_row(name, style, _fmt(None if params is None else params.wall_seconds), *cells)
     console.print(table)
     console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
 

@@ -17,6 +17,7 @@ from vaebench.kinds import DataKind
 from vaebench.models.networks import FAMILIES
 from vaebench.models.likelihoods import BERNOULLI, Likelihood, likelihood_from_config
 from vaebench.results.layout import NETWORKS
+from vaebench.results.records import ModelCard
 
 
 class FirstNonFinite(keras.metrics.Metric):
@@ -110,15 +111,15 @@ class Autoencoder(keras.Model):
         return cls.families if data_kind == cls.data_kind else cls.other_data_kinds.get(data_kind, ())
 
     @classmethod
-    def card(cls, name: str, hparams: dict, likelihood: Likelihood = BERNOULLI) -> dict:
+    def card(cls, name: str, hparams: dict, likelihood: Likelihood = BERNOULLI) -> ModelCard:
         """What a trained cell of this model is, stored in its params.json so that scoring and the report need not guess.
 
         ``name``: the model's registry name; ``hparams``: its hyperparameters (defaults filled in);
         ``likelihood``: its decoder's, which also says whether it trained on a table.
         """
-        return {"model": name, "data_kind": likelihood.data_kind or cls.data_kind, "reads_labels": cls.reads_labels,
-                "gaussian": cls.gaussian, "networks": list(cls.network_names), "hparams": cls.resolve_hparams(hparams),
-                "likelihood": likelihood.config()}
+        return ModelCard(model=name, data_kind=likelihood.data_kind or cls.data_kind, reads_labels=cls.reads_labels,
+                         gaussian=cls.gaussian, networks=tuple(cls.network_names), hparams=cls.resolve_hparams(hparams),
+                         likelihood=likelihood.config())
 
     @classmethod
     def create(cls, family: str, shape, latent_dim: int, seed: int = 0, num_classes: int = 0,

@@ -21,6 +21,7 @@ from vaebench.metrics.sampling import decode, encode
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
 from vaebench.pictures.spec import PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS
 from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
+from vaebench.results.records import ModelCard
 
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
@@ -59,9 +60,9 @@ def save_grid(path: Path, tiles: np.ndarray) -> tuple[int, int]:
 class CellPictures:
     """Encodes a fixed batch once and draws every picture of one cell's page from it."""
 
-    def __init__(self, encoder, decoder, dataset: Dataset, card: dict):
+    def __init__(self, encoder, decoder, dataset: Dataset, card: ModelCard):
         self.encoder, self.decoder, self.dataset = encoder, decoder, dataset
-        self.gaussian, self.reads_labels = card["gaussian"], card["reads_labels"]
+        self.gaussian, self.reads_labels = card.gaussian, card.reads_labels
         self.batch = dataset.sample(256, np.random.default_rng(0), split="test")
         self.mean, self.logvar = self._encode(self.batch.images, self.batch.labels)
         self.order, self.strength, self.informative = latent_order(self.mean, self.logvar)
@@ -157,7 +158,7 @@ class CellPictures:
         return frame
 
 
-def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> None:
+def draw_cell_pictures(encoder, decoder, card: ModelCard, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> None:
     """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (``vaebench.pictures.spec``).
 
     ``card``: the cell's model card (whether it is Gaussian and reads labels).
@@ -174,7 +175,7 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
     table = pictures.latent_table()
     if table is not None:
         table.to_csv(out_dir / LATENTS_FILE, index=False)
-    meta = {"version": PICTURES_VERSION, "kind": card["data_kind"], "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
+    meta = {"version": PICTURES_VERSION, "kind": card.data_kind, "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
             "strength": [round(float(v), 6) for v in pictures.strength],
             "strength_name": strength_name(pictures.gaussian),
             "informative": [bool(v) for v in pictures.informative],

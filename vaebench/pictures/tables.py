@@ -44,6 +44,7 @@ from vaebench.models.likelihoods import likelihood_from_config
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
 from vaebench.pictures.spec import PICTURES_VERSION
 from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
+from vaebench.results.records import ModelCard
 
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4
@@ -66,15 +67,15 @@ def _per_category(column: Column, decoded: np.ndarray) -> list:
     return [[round(float(p), 5) for p in row] for row in column.probabilities(decoded)]
 
 
-def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path) -> None:
+def draw_table_pictures(encoder, decoder, card: ModelCard, dataset: Dataset, out_dir: Path) -> None:
     """PICTURES_FILE and ``latents.csv`` of a table cell (see the module docstring) into ``out_dir``."""
     import pandas as pd
 
     out_dir = Path(out_dir)
-    likelihood = likelihood_from_config(card["likelihood"])
+    likelihood = likelihood_from_config(card.likelihood)
     columns = likelihood.columns
     sample = dataset.sample(LATENT_RECORDS, np.random.default_rng(0), split="test")
-    labels = sample.labels if card["reads_labels"] else None
+    labels = sample.labels if card.reads_labels else None
     mean, logvar = encode(encoder, sample.images, labels, dataset.num_classes)
 
     def decoded(codes: np.ndarray, code_labels) -> dict:
@@ -90,7 +91,7 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
                        "quality": round(_quality(c, reconstructed[c.name], true[c.name]), 5),
                        "quality_name": "R²" if c.numeric else "accuracy"} for c in columns]
 
-    values = traversal_values(mean, card["gaussian"])
+    values = traversal_values(mean, card.gaussian)
     traversals = []
     for latent in informative:
         codes = np.repeat(mean[:1], len(values), axis=0)
@@ -103,7 +104,7 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
               for c in columns}
     meta = {"version": PICTURES_VERSION, "kind": DataKind.TABLES, "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
             "strength": [round(float(v), 6) for v in strength], "strength_name": strength_name(logvar is not None),
-            "gaussian": bool(card["gaussian"]),
+            "gaussian": bool(card.gaussian),
             "order": [int(i) for i in order],
             "traversal_record": record, "traversals": traversals}
     out_dir.mkdir(parents=True, exist_ok=True)

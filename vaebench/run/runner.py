@@ -23,9 +23,9 @@ from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.metrics.spec import MetricSettings
 from vaebench.quiet_backend import load_backend_quietly
 from vaebench.results.experiments import Experiment, load_network
-from vaebench.results.files import check_writable, read_json
-from vaebench.results.layout import ENCODER, METRICS_FILE, PARAMS_FILE
-from vaebench.results.records import (DATA_KEY, CellStatus, cell_status, read_metrics, read_params, record_cells,
+from vaebench.results.files import check_writable
+from vaebench.results.layout import ENCODER, METRICS_FILE
+from vaebench.results.records import (CellStatus, cell_status, read_metrics, read_params, record_cells,
                                       write_metrics)
 from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.run.plan import Plan, dataset_for
@@ -63,8 +63,8 @@ def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
     fingerprints in metrics.json, params.json). Built-in datasets and cells stored without a fingerprint
     (older results) never count as changed."""
     current = dataset_for(cell, data_path).fingerprint
-    scored = read_metrics(cell_dir)
-    before = (scored.data if scored else None) or (read_params(cell_dir) or {}).get(DATA_KEY)
+    scored, trained = read_metrics(cell_dir), read_params(cell_dir)
+    before = (scored.data if scored else None) or (trained.data if trained else None)
     return current is not None and before is not None and before != current
 
 
@@ -200,7 +200,7 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
-    reason = read_json(Path(results_dir) / cell.name / PARAMS_FILE)["failure"]["reason"]
+    reason = read_params(Path(results_dir) / cell.name).failure.reason
     console.print(f"[red]failed[/] {cell.name}: {reason}")
 
 
