@@ -72,10 +72,10 @@ class Autoencoder(keras.Model):
     #: the loss terms tracked during training and written to history.csv.
     loss_terms: tuple[str, ...] = ("recon",)
 
-    #: what ``fit``'s x holds for one batch, by :class:`vaebench.data.base.Sample` field: the images alone, or with
-    #: the one-hot "labels" (the dataset must have them) or the "second_view". A pack of models that read the images
-    #: alone looks its batches up inside its compiled program (:func:`vaebench.run.packing.drawn_in_program`).
-    fit_input: tuple[str, ...] = ("images",)
+    #: what ``fit``'s x holds for one batch beside the images, by :class:`vaebench.data.base.Sample` field: the one-hot
+    #: "labels" (the dataset must have them) or the "second_view". A pack of models that read the images alone looks
+    #: its batches up inside its compiled program (:func:`vaebench.run.packing.drawn_in_program`).
+    extra_inputs: tuple[str, ...] = ()
     #: the sub-networks (attributes) stored with a trained cell, each in ``vaebench.results.layout.network_file``
     network_names: tuple[str, ...] = NETWORKS
 
@@ -155,14 +155,14 @@ class Autoencoder(keras.Model):
     @classmethod
     def needs_labels(cls) -> bool:
         """Whether training needs the dataset's class labels."""
-        return "labels" in cls.fit_input
+        return "labels" in cls.extra_inputs
 
     @classmethod
     def inputs_for(cls, sample: Sample, num_classes: int = 0):
-        """What ``fit`` receives as x for one batch: the :attr:`fit_input` fields of ``sample``, labels one-hot."""
-        parts = tuple(np.eye(num_classes, dtype=np.float32)[sample.labels] if name == "labels" else getattr(sample, name)
-                      for name in cls.fit_input)
-        return parts if len(parts) > 1 else parts[0]
+        """What ``fit`` receives as x for one batch: the images, then the :attr:`extra_inputs` of ``sample`` (labels one-hot)."""
+        extras = tuple(np.eye(num_classes, dtype=np.float32)[sample.labels] if name == "labels" else getattr(sample, name)
+                       for name in cls.extra_inputs)
+        return (sample.images, *extras) if extras else sample.images
 
     def encode(self, x):
         """Posterior parameters: (mean, logvar), logvar None for a deterministic encoder."""

@@ -27,7 +27,7 @@ class SharedVAE(VAE):
     default_dataset = "dsprites_outline"
     other_data_kinds: dict[DataKind, tuple[str, ...]] = {}
     network_names = (*NETWORKS, "encoder_b", "decoder_b")
-    fit_input = ("images", "second_view")
+    extra_inputs = ("second_view",)
 
     def __init__(self, encoder, decoder, encoder_b, decoder_b, seed: int = 0, **hparams):
         super().__init__(encoder, decoder, seed=seed, **hparams)

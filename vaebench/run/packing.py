@@ -103,7 +103,7 @@ def _stack(trees, stack=None):
 def drawn_in_program(dataset: Dataset, model_class) -> bool:
     """Whether a pack's images are looked up inside its compiled program: the dataset's grid is resident and the
     model reads the images alone (``fit``'s input is then nothing but the looked-up images)."""
-    return can_be_resident(dataset) and model_class.fit_input == ("images",)
+    return can_be_resident(dataset) and not model_class.extra_inputs
 
 
 class PackData:
