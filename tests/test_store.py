@@ -11,10 +11,10 @@ from vaebench.errors import VaebenchError
 from vaebench.results import files
 from vaebench.results.experiments import load_experiments, metrics_frame
 from vaebench.results.files import atomic_path, check_writable, replace_cell_dir, reset_cell_dir, write_json
-from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
+from vaebench.results.layout import METRICS_FILE, PARAMS_FILE, PICTURES_FILE
 from vaebench.results.lock import remove_leftovers
-from vaebench.results.records import (Metrics, read_grid, read_metrics, read_params, record_cells, write_metrics,
-                                      write_params)
+from vaebench.results.records import (ImagePictures, Metrics, TablePictures, read_grid, read_metrics, read_params,
+                                      read_pictures_file, record_cells, write_metrics, write_params, write_pictures_file)
 
 
 def test_atomic_write_leaves_old_file_when_writer_crashes(tmp_path):
@@ -207,3 +207,55 @@ def test_a_params_record_is_typed_and_written_back_byte_for_byte(tmp_path):
     assert record.trained_precision == "tf32" and read_params(tmp_path / "none") is None
     write_params(tmp_path, record)
     assert (tmp_path / PARAMS_FILE).read_bytes() == before
+
+
+def test_every_committed_pictures_file_is_read_and_written_back_byte_for_byte(tmp_path):
+    stored = sorted(REPO.glob(f"results/**/{PICTURES_FILE}"))
+    assert len(stored) > 50  # older folders without "kind" among them
+    for path in stored:
+        record = read_pictures_file(path.parent, 2)
+        assert isinstance(record, ImagePictures)
+        write_pictures_file(tmp_path, record)
+        assert (tmp_path / PICTURES_FILE).read_bytes() == path.read_bytes(), path
+
+
+TABLE_PICTURES = {"version": 2, "kind": "tables", "likelihood": "log p(x|z) is a sum over the columns.",
+                  "columns": [{"name": "größe", "kind": "numeric", "categories": [], "std": 2.5, "quality": 0.9,
+                               "quality_name": "R²"}],
+                  "strength": [1.5, 0.01], "strength_name": "mean KL to the prior (nats)", "gaussian": True, "order": [0, 1],
+                  "traversal_record": {"größe": 1.25}, "traversals": [{"latent": 0, "strength": 1.5, "values": [-3.0, 3.0],
+                                                                      "columns": {"größe": [0.5, 2.0]}}]}
+
+
+def test_a_table_pictures_file_keeps_its_characters_and_an_image_one_its_escapes(tmp_path):
+    """The two writers' formats as they always were: indent 1, a table's names unescaped, an image's ASCII only."""
+    write_pictures_file(tmp_path, TablePictures.from_json(TABLE_PICTURES, tmp_path))
+    assert (tmp_path / PICTURES_FILE).read_text() == json.dumps(TABLE_PICTURES, indent=1, ensure_ascii=False) + "\n"
+    assert read_pictures_file(tmp_path, 2).columns[0]["quality_name"] == "R²"
+    image = json.loads(next(REPO.glob(f"results/**/{PICTURES_FILE}")).read_text())
+    image["prior_caption"] = "codes drawn from the prior N(0, I) · σ = 1"
+    write_pictures_file(tmp_path, ImagePictures.from_json(image, tmp_path))
+    assert (tmp_path / PICTURES_FILE).read_text() == json.dumps(image, indent=1) + "\n"
+    assert "\\u03c3" in (tmp_path / PICTURES_FILE).read_text()
+    assert read_pictures_file(tmp_path, 3) is None and read_pictures_file(tmp_path / "none", 2) is None  # older, none
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"order": [0, "1"]}, "each item of 'order' must be an integer"),
+    ({"gaussian": None}, "'gaussian' must be true or false, found None"),
+    ({"kind": "pictures"}, "unknown kind 'pictures'; expected one of images, sequences, two_views, tables"),
+    ({"tile": {"height": 64}}, "'tile' must be {\"height\", \"width\", \"gutter\"} in pixels"),
+    ({"strength_name": 3}, "'strength_name' must be a string, found 3"),
+], ids=["order", "gaussian", "kind", "tile", "strength_name"])
+def test_an_image_pictures_file_with_a_bad_field_is_one_line_naming_it(tmp_path, change, problem):
+    image = json.loads(next(REPO.glob(f"results/**/{PICTURES_FILE}")).read_text())
+    (tmp_path / PICTURES_FILE).write_text(json.dumps({**image, **change}))
+    with pytest.raises(VaebenchError) as error:
+        read_pictures_file(tmp_path, 2)
+    assert str(error.value) == f"corrupt results file {tmp_path / PICTURES_FILE}: {problem}"
+
+
+def test_a_table_pictures_file_without_its_traversals_latents_is_one_line(tmp_path):
+    (tmp_path / PICTURES_FILE).write_text(json.dumps({**TABLE_PICTURES, "traversals": [{"strength": 1.5}]}))
+    with pytest.raises(VaebenchError, match="each item of 'traversals' must be an object with its 'latent'"):
+        read_pictures_file(tmp_path, 2)

@@ -9,7 +9,6 @@ What the folder holds, and PICTURES_FILE's keys: ``vaebench.pictures.spec``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,8 @@ from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
 from vaebench.pictures.spec import PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS
-from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
-from vaebench.results.records import ModelCard
+from vaebench.results.layout import LATENTS_FILE
+from vaebench.results.records import ModelCard, ImagePictures, write_pictures_file
 
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
@@ -175,16 +174,13 @@ def draw_cell_pictures(encoder, decoder, card: ModelCard, dataset: Dataset, out_
     table = pictures.latent_table()
     if table is not None:
         table.to_csv(out_dir / LATENTS_FILE, index=False)
-    meta = {"version": PICTURES_VERSION, "kind": card.data_kind, "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
-            "strength": [round(float(v), 6) for v in pictures.strength],
-            "strength_name": strength_name(pictures.gaussian),
-            "informative": [bool(v) for v in pictures.informative],
-            "factors": list(dataset.factor_names), "categorical_factors": list(dataset.categorical_factors),
-            "category_names": {name: list(values) for name, values in dataset.category_names.items()},
-            "cyclic_factors": list(dataset.cyclic_factors),
-            "tile": {"height": height, "width": width, "gutter": GUTTER},
-            "reconstructions": "reconstructions.png", "traversals": traversals,
-            "values": np.round(pictures.values, 4).tolist(),
-            "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
-            "prior": "prior.png", "prior_caption": prior_caption}
-    (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+    write_pictures_file(out_dir, ImagePictures(
+        version=PICTURES_VERSION, kind=card.data_kind, gaussian=pictures.gaussian, order=[int(i) for i in pictures.order],
+        strength=[round(float(v), 6) for v in pictures.strength], strength_name=strength_name(pictures.gaussian),
+        informative=[bool(v) for v in pictures.informative],
+        factors=list(dataset.factor_names), categorical_factors=list(dataset.categorical_factors),
+        category_names={name: list(values) for name, values in dataset.category_names.items()},
+        cyclic_factors=list(dataset.cyclic_factors), tile={"height": height, "width": width, "gutter": GUTTER},
+        reconstructions="reconstructions.png", traversals=traversals, values=np.round(pictures.values, 4).tolist(),
+        interpolation="interpolation.png", arithmetic="arithmetic.png" if arithmetic else None,
+        prior="prior.png", prior_caption=prior_caption))

@@ -5,16 +5,18 @@ metrics.json as typed records, history.csv and checkpoints.csv as checked tables
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 from vaebench.errors import VaebenchError
 from vaebench.kinds import DataKind, StoredVocabulary
 from vaebench.results.files import check_entry, check_path, read_bytes, read_json, write_json, write_text
 from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, MAX_NAME, MAX_NAME_PART, METRICS_FILE,
-                                     PARAMS_FILE, is_cell_name)
+                                     PARAMS_FILE, PICTURES_FILE, is_cell_name)
 
 CHECKPOINT_COLUMNS = ("step", "metric", "value")
 
@@ -95,14 +97,20 @@ _JSON_TYPES = {str: "a string", int: "an integer", float: "a number", bool: "tru
                list: "a list"}
 
 
+def _is_json(value, kind: type) -> bool:
+    """Whether a parsed JSON value is a ``kind`` (true and false are no numbers; an integer is a float)."""
+    if isinstance(value, bool):
+        return kind is bool
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
 def _checked(data: dict, key: str, kind: type, path: Path, required: bool = False, within: str = ""):
     """``data[key]`` when it is a ``kind`` (None when absent and not ``required``); else a one-line corrupt-file error
     naming the field (``within`` the object that holds it, e.g. "card.")."""
     if key not in data and not required:
         return None
     value = data.get(key)
-    is_number = kind in (int, float) and isinstance(value, int if kind is int else (int, float))
-    if (isinstance(value, kind) or is_number) and (kind is bool or not isinstance(value, bool)):
+    if _is_json(value, kind):
         return value
     raise VaebenchError(f"corrupt results file {path}: '{within}{key}' must be {_JSON_TYPES[kind]}, found {value!r:.60}")
 
@@ -258,6 +266,127 @@ def write_params(cell_dir: Path, params: Params) -> None:
 def cell_status(cell_dir: Path) -> CellStatus:
     params = read_params(cell_dir)
     return CellStatus.PENDING if params is None else params.status
+
+
+# --- a cell's pictures/pictures.json ------------------------------------------
+
+#: the JSON type of a record field's annotation (its outer type: ``list[int]`` is a list; ``DataKind``, a string)
+_ANNOTATION_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "list": list, "dict": dict, "DataKind": str}
+
+
+def _record_from_json(cls, data, path: Path):
+    """A record of dataclass ``cls`` from the parsed JSON object ``data``, every field checked against its annotation
+    (a list's items too, where they are plain values): a field with a default may be absent, ``X | None`` may be null."""
+    if not isinstance(data, dict):
+        raise VaebenchError(f"corrupt results file {path}: expected an object")
+    values = {}
+    for item in fields(cls):
+        annotation = item.type.removesuffix(" | None")
+        outer, _, inner = annotation.removesuffix("]").partition("[")
+        if item.name not in data and item.default is not MISSING:
+            continue  # absent where it may be: its default
+        if item.name in data and data[item.name] is None and annotation != item.type:
+            values[item.name] = None  # null where it may be
+            continue
+        value = _checked(data, item.name, _ANNOTATION_TYPES[outer], path, required=True)
+        if inner in _ANNOTATION_TYPES and not all(_is_json(v, _ANNOTATION_TYPES[inner]) for v in value):
+            raise VaebenchError(f"corrupt results file {path}: each item of '{item.name}' must be "
+                                f"{_JSON_TYPES[_ANNOTATION_TYPES[inner]]}")
+        if outer == "DataKind":
+            if value not in {kind.value for kind in DataKind}:
+                raise VaebenchError(f"corrupt results file {path}: unknown {item.name} {value!r}; expected one of {', '.join(DataKind)}")
+            value = DataKind(value)
+        values[item.name] = value
+    return cls(**values)
+
+
+def _record_to_json(record) -> dict:
+    """The record's JSON object in its fields' order; a field with a default is left out while it is None."""
+    return {item.name: getattr(record, item.name) for item in fields(record)
+            if getattr(record, item.name) is not None or item.default is MISSING}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImagePictures:
+    """pictures.json of an image or sequence cell, in the order it is stored: what each field holds is
+    ``vaebench.pictures.spec``'s docstring; drawn by ``vaebench.pictures.images``."""
+
+    version: int
+    #: absent from folders drawn before table cells had pictures (they are images)
+    kind: DataKind | None = None
+    gaussian: bool
+    order: list[int]
+    strength: list[float]
+    strength_name: str
+    informative: list[bool]
+    #: the next four are absent from older folders
+    factors: list[str] | None = None
+    categorical_factors: list[str] | None = None
+    category_names: dict[str, list[str]] | None = None
+    cyclic_factors: list[str] | None = None
+    tile: dict[str, int]
+    reconstructions: str
+    traversals: list[str]
+    values: list[list[float]]
+    interpolation: str
+    arithmetic: str | None
+    prior: str | None
+    prior_caption: str
+
+    #: how json writes it (the bytes of every stored folder)
+    ENSURE_ASCII: ClassVar[bool] = True
+
+    @classmethod
+    def from_json(cls, meta, path: Path) -> "ImagePictures":
+        pictures = _record_from_json(cls, meta, path)
+        if set(pictures.tile) != {"height", "width", "gutter"} or not all(_is_json(v, int) for v in pictures.tile.values()):
+            raise VaebenchError(f"corrupt results file {path}: 'tile' must be {{\"height\", \"width\", \"gutter\"}} in pixels")
+        return pictures
+
+
+@dataclass(frozen=True, kw_only=True)
+class TablePictures:
+    """pictures.json of a table cell, in the order it is stored: what each field holds is
+    ``vaebench.pictures.tables``' docstring, which draws it."""
+
+    version: int
+    kind: DataKind
+    likelihood: str
+    columns: list[dict]
+    strength: list[float]
+    strength_name: str
+    gaussian: bool
+    order: list[int]
+    traversal_record: dict
+    traversals: list[dict]
+
+    #: column names and category names are written as they are, not as \u escapes
+    ENSURE_ASCII: ClassVar[bool] = False
+
+    @classmethod
+    def from_json(cls, meta, path: Path) -> "TablePictures":
+        pictures = _record_from_json(cls, meta, path)
+        if not all(isinstance(column, dict) and isinstance(column.get("name"), str) for column in pictures.columns):
+            raise VaebenchError(f"corrupt results file {path}: each item of 'columns' must be an object with its 'name'")
+        if not all(isinstance(traversal, dict) and _is_json(traversal.get("latent"), int) for traversal in pictures.traversals):
+            raise VaebenchError(f"corrupt results file {path}: each item of 'traversals' must be an object with its 'latent'")
+        return pictures
+
+
+def read_pictures_file(folder: Path, version: int) -> ImagePictures | TablePictures | None:
+    """A pictures folder's pictures.json as its record when drawn at ``version``; None when it has none or an older one."""
+    path = Path(folder) / PICTURES_FILE
+    if check_entry(path) is None:
+        return None
+    meta = read_json(path)  # a link, an over-deep or a corrupt file is one line naming it
+    if not isinstance(meta, dict) or meta.get("version") != version:
+        return None
+    return (TablePictures if meta.get("kind") == DataKind.TABLES else ImagePictures).from_json(meta, path)
+
+
+def write_pictures_file(folder: Path, pictures: ImagePictures | TablePictures) -> None:
+    write_text(Path(folder) / PICTURES_FILE,
+               json.dumps(_record_to_json(pictures), indent=1, ensure_ascii=pictures.ENSURE_ASCII) + "\n")
 
 
 _METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

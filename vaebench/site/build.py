@@ -22,7 +22,6 @@ from markupsafe import Markup
 import vaebench
 from vaebench import display
 from vaebench.errors import VaebenchError
-from vaebench.kinds import DataKind
 from vaebench.metrics.published import PUBLISHED
 from vaebench.metrics.spec import DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS
 from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, pictures_are_current, read_pictures
@@ -31,7 +30,7 @@ from vaebench.protocol import metric_label, study_protocol
 from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
 from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR,
                                      grid_dirs)
-from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid
+from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, TablePictures, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
@@ -585,12 +584,12 @@ def _cell_scatter(view: CellView | None) -> dict | None:
 def _table_section(pictures_dir: Path) -> dict | None:
     """What a table cell's page shows instead of pictures (vaebench.pictures.tables); None for other cells."""
     meta = read_pictures(pictures_dir)
-    if meta is None or meta.get("kind") != DataKind.TABLES:
+    if not isinstance(meta, TablePictures):
         return None
-    informative = {t["latent"] for t in meta["traversals"]}
-    return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
-            "record": meta["traversal_record"], "folded": len(meta["strength"]) - len(informative),
-            "step_unit": traversal_unit(meta["gaussian"]),
+    informative = {t["latent"] for t in meta.traversals}
+    return {"likelihood": meta.likelihood, "columns": meta.columns, "strength_name": meta.strength_name,
+            "record": meta.traversal_record, "folded": len(meta.strength) - len(informative),
+            "step_unit": traversal_unit(meta.gaussian),
             "charts": {"quality": _json_for_script(table_charts.column_quality(meta)),
                        "movement": _json_for_script(table_charts.movement_heatmap(meta)) if informative else None,
                        **{name: (_json_for_script(spec) if spec else None) for name, spec in
