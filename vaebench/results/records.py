@@ -138,6 +138,7 @@ class ModelCard:
     def from_json(cls, card, path: Path) -> "ModelCard":
         if not isinstance(card, dict):
             raise VaebenchError(f"corrupt results file {path}: 'card' must be an object")
+
         def checked(key: str, kind: type, required: bool = True):
             return _checked(card, key, kind, path, required, within="card.")
 
