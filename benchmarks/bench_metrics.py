@@ -91,7 +91,7 @@ def end_to_end(image_size: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         save_keras(model.encoder, Path(tmp) / network_file(ENCODER))
         save_keras(model.decoder, Path(tmp) / network_file(DECODER))
-        write_json(Path(tmp) / PARAMS_FILE, {"name": "dsprites64/beta_vae-beta4/conv/z10/s0", "status": "done", "card": model_class.card("beta_vae", {})})
+        write_json(Path(tmp) / PARAMS_FILE, {"name": "dsprites64/beta_vae-beta4/conv/z10/s0", "status": "done", "card": model_class.card("beta_vae", {}).to_json()})
         record = score_cell(Path(tmp), dataset)
     return record.seconds
 

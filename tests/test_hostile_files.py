@@ -12,9 +12,11 @@ import pytest
 from conftest import run_in_process
 from test_reliability import CELLS, GRID, digest, fake_results, one_line_error
 from vaebench.errors import VaebenchError
+from vaebench.pictures.spec import PICTURES_VERSION
 from vaebench.results import files
 from vaebench.results.files import MAX_JSON_DEPTH, read_json, write_json
-from vaebench.results.layout import GRID_FILE, HISTORY_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE, PICTURES_DIR
+from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE, PICTURES_DIR,
+                                     PICTURES_FILE)
 from vaebench.site import build_site, publish
 
 
@@ -300,4 +302,14 @@ def test_a_deeply_nested_pictures_file_is_one_line_naming_it(results, tmp_path, 
     (pictures / "pictures.json").write_text("[" * 100_000 + "]" * 100_000)
     code, _, err = run_in_process(["build-site", "--results", results, "--out", tmp_path / "site"], capsys)
     one_line_error(code, err, f"corrupt results file {pictures / 'pictures.json'}: nested deeper than")
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_current_pictures_file_missing_a_field_is_one_line_naming_it(results, tmp_path, capsys):
+    """It used to be a KeyError traceback from the cell page, which read the fields by key."""
+    pictures = results / CELLS[0].name / PICTURES_DIR
+    pictures.mkdir()
+    (pictures / PICTURES_FILE).write_text(json.dumps({"version": PICTURES_VERSION, "gaussian": True}))
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", tmp_path / "site"], capsys)
+    one_line_error(code, err, f"corrupt results file {pictures / PICTURES_FILE}: 'order' must be a list, found None")
     assert not (tmp_path / "site").exists()

@@ -1,6 +1,7 @@
 """A run under hostile conditions: Ctrl-C from a terminal, data that changed since training, awkward CSV
 files, more scoring workers than cores. Each case: what the user sees, and that nothing finished is lost."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,7 +14,8 @@ from conftest import VAEBENCH, run_in_process, run_vaebench, write_preset
 from vaebench.data.tables import MAX_COLUMNS, read_csv_table
 from vaebench.errors import VaebenchError
 from vaebench.results.layout import METRICS_FILE, PARAMS_FILE
-from vaebench.results.records import CellStatus, DATA_KEY, cell_status, read_grid
+from vaebench.results.records import (CellStatus, cell_status, read_grid, read_metrics, read_params, write_metrics,
+                                      write_params)
 from vaebench.run.scoring_pool import usable_cores
 
 #: the Ctrl-C tests' two cells: mlp, so that the first trains its 1,000 steps in seconds (the second is still
@@ -178,9 +180,9 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
     trained = run_vaebench("run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0, "--no-references")
     assert trained.returncode == 0, trained.stderr[-2000:]
     (cell,) = [path.parent for path in results.rglob(PARAMS_FILE)]
-    recorded = json.loads((cell / PARAMS_FILE).read_text())[DATA_KEY]
+    recorded = read_params(cell).data
     assert recorded["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest() and recorded["size"] == data.stat().st_size
-    assert DATA_KEY not in json.loads((cell / METRICS_FILE).read_text())
+    assert read_metrics(cell).data is None
 
     _table(data, shift=5)  # same columns, other values
     before = _snapshot(results)
@@ -193,9 +195,8 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
 
     allowed = run_vaebench("evaluate", *common, "--data-path", data, "--allow-changed-data")
     assert allowed.returncode == 0, allowed.stderr[-2000:]
-    metrics = json.loads((cell / METRICS_FILE).read_text())
-    assert metrics[DATA_KEY]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
-    assert metrics["scores"] != json.loads(before[cell / METRICS_FILE])["scores"]
+    assert read_metrics(cell).data["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert read_metrics(cell).scores != json.loads(before[cell / METRICS_FILE])["scores"]
     again = run_vaebench("evaluate", *common, "--data-path", data)  # now scored on this data: nothing to refuse
     assert again.returncode == 0, again.stderr[-2000:]
 
@@ -206,12 +207,8 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
     assert _snapshot(results) == before
 
     # results stored before fingerprints were recorded are scored as before
-    params = json.loads((cell / PARAMS_FILE).read_text())
-    del params[DATA_KEY]
-    (cell / PARAMS_FILE).write_text(json.dumps(params))
-    metrics = json.loads((cell / METRICS_FILE).read_text())
-    del metrics[DATA_KEY]
-    (cell / METRICS_FILE).write_text(json.dumps(metrics))
+    write_params(cell, dataclasses.replace(read_params(cell), data=None))
+    write_metrics(cell, dataclasses.replace(read_metrics(cell), data=None))
     _table(data, shift=9)
     older = run_vaebench("evaluate", *common, "--data-path", data)
     assert older.returncode == 0, older.stderr[-2000:]

@@ -15,9 +15,9 @@ from conftest import run_in_process, run_jax_script, run_vaebench, write_preset
 from fake_data import NoisySquares, Squares
 from vaebench.run.batches import batches, can_be_resident
 from vaebench.data import get_dataset
-from vaebench.data.base import FactorDataset
+from vaebench.data.base import FactorDataset, Sample
 from vaebench.grid import Cell, load_preset
-from vaebench.models import get_model_class
+from vaebench.models import MODELS, get_model_class
 from vaebench.results.layout import HISTORY_FILE, MODEL_FILES, PARAMS_FILE
 from vaebench.run.pack_probe import OUT_OF_MEMORY, choose_pack_size, describe_choice
 from vaebench.run.packing import drawn_in_program, form_packs
@@ -94,7 +94,7 @@ import keras, numpy as np, pandas as pd
 from fake_data import NoisySquares
 from test_packing import PoisonedSquares, _cell
 from vaebench.run.batches import batches
-from vaebench.models import get_model_class
+from vaebench.models import MODELS, get_model_class
 from vaebench.run.packing import drawn_in_program, train_pack
 from vaebench.run.train import train_cell
 assert keras.backend.backend() == "jax"
@@ -113,12 +113,12 @@ report = {{"same_batches": same_batches, "in_program": drawn_in_program(dataset,
            "host_notices": sum("draw their batches on the host" in str(w.message) for w in caught),
            "status": [], "failure": [], "history_close": [], "decoder_close": [], "pack_size": []}}
 for cell, p, a in zip(cells, packed, alone):
-    report["status"].append([p["status"], a["status"]])
-    report["failure"].append([p.get("failure"), a.get("failure")])
-    report["pack_size"].append(p["pack_size"])
+    report["status"].append([p.status, a.status])
+    report["failure"].append([None if f is None else f.to_json() for f in (p.failure, a.failure)])
+    report["pack_size"].append(p.pack_size)
     hp, ha = (pd.read_csv(out / kind / cell.name / "history.csv") for kind in ("packed", "alone"))
     report["history_close"].append(list(hp.columns) == list(ha.columns) and hp.shape == ha.shape and np.allclose(hp.values.astype(float), ha.values.astype(float), rtol=1e-4, atol=1e-4))
-    if p["status"] == "done":
+    if p.status == "done":
         dp, da = (keras.saving.load_model(out / kind / cell.name / "decoder.keras") for kind in ("packed", "alone"))
         report["decoder_close"].append(bool(np.allclose(dp.predict(z, verbose=0), da.predict(z, verbose=0), rtol=1e-4, atol=1e-4)))
 print(json.dumps(report))
@@ -186,6 +186,20 @@ def test_only_packs_of_resident_grids_read_by_the_images_alone_are_drawn_in_the_
     assert drawn_in_program(PoisonedSquares(), get_model_class("beta_vae"))
     assert not drawn_in_program(PoisonedSquares(), get_model_class("cvae"))  # reads the labels too
     assert not drawn_in_program(NoisySquares(), get_model_class("beta_vae"))  # noise from the cell's stream
+    assert not drawn_in_program(PoisonedSquares(), get_model_class("shared_vae"))  # reads a second view too
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_feeds_fit_exactly_the_sample_fields_it_declares(name):
+    """Packing trusts ``extra_inputs``: a model whose x is more than the images must say so there, not only in code."""
+    model_class = MODELS[name]
+    sample = Sample(images=np.zeros((3, 4, 4, 1), np.float32), factors=np.zeros((3, 1)), labels=np.array([0, 2, 1]),
+                    second_view=np.ones((3, 4, 4, 1), np.float32))
+    x = model_class.inputs_for(sample, num_classes=3)
+    expected = [sample.images] + [np.eye(3, dtype=np.float32)[sample.labels] if field == "labels" else getattr(sample, field)
+                                  for field in model_class.extra_inputs]
+    parts = x if isinstance(x, tuple) else (x,)
+    assert len(parts) == len(expected) and all(np.array_equal(part, want) for part, want in zip(parts, expected))
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])

@@ -32,7 +32,7 @@ def _cell(tmp_path, gaussian=True, latent_dim=3, collapsed=False):
     save_keras(conv_decoder((16, 16, 1), latent_dim), tmp_path / "decoder.keras")
     model = "vae" if gaussian else "ae"
     write_json(tmp_path / PARAMS_FILE, {"name": f"squares/{model}/conv/z{latent_dim}/s0", "model": model, "status": "done",
-                                                   "card": get_model_class(model).card(model, {})})
+                                                   "card": get_model_class(model).card(model, {}).to_json()})
     return tmp_path
 
 

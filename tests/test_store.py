@@ -5,13 +5,16 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).parent.parent
+
 from vaebench.errors import VaebenchError
 from vaebench.results import files
 from vaebench.results.experiments import load_experiments, metrics_frame
 from vaebench.results.files import atomic_path, check_writable, replace_cell_dir, reset_cell_dir, write_json
-from vaebench.results.layout import METRICS_FILE
+from vaebench.results.layout import METRICS_FILE, PARAMS_FILE, PICTURES_FILE
 from vaebench.results.lock import remove_leftovers
-from vaebench.results.records import Metrics, read_grid, read_metrics, record_cells, write_metrics
+from vaebench.results.records import (ImagePictures, Metrics, TablePictures, read_grid, read_metrics, read_params,
+                                      read_pictures_file, record_cells, write_metrics, write_params, write_pictures_file)
 
 
 def test_atomic_write_leaves_old_file_when_writer_crashes(tmp_path):
@@ -155,3 +158,104 @@ def test_a_metrics_record_is_written_back_byte_for_byte(tmp_path, record):
     stored = (tmp_path / METRICS_FILE).read_bytes()
     write_metrics(tmp_path, read_metrics(tmp_path))
     assert (tmp_path / METRICS_FILE).read_bytes() == stored
+
+
+def test_every_committed_params_file_is_read_and_written_back_byte_for_byte(tmp_path):
+    stored = sorted(REPO.glob(f"results/**/{PARAMS_FILE}"))
+    assert len(stored) > 50  # results/cpu and results/study, old cards without a likelihood among them
+    for path in stored:
+        record = read_params(path.parent)
+        write_params(tmp_path, record)
+        assert (tmp_path / PARAMS_FILE).read_bytes() == path.read_bytes(), path
+
+
+CELL = {"name": "dsprites32/vae/conv/z2/s0", "status": "done", "hparams": {}, "dataset": "dsprites", "image_size": 32,
+        "model": "vae", "family": "conv", "latent_dim": 2, "seed": 0, "steps": 10, "batch_size": 8,
+        "learning_rate": 0.001, "log_every": 5}
+CARD = {"model": "vae", "data_kind": "images", "reads_labels": False, "gaussian": True,
+        "networks": ["encoder", "decoder"], "hparams": {}}
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"latent_dim": "2"}, "'latent_dim' must be an integer, found '2'"),
+    ({"seed": True}, "'seed' must be an integer, found True"),
+    ({"learning_rate": "fast"}, "'learning_rate' must be a number, found 'fast'"),
+    ({"precision": 16}, "'precision' must be a string, found 16"),
+    ({"environment": {"keras": 3}}, "'environment' must map names to version strings"),
+    ({"card": {**CARD, "data_kind": "pictures"}}, "unknown card data_kind 'pictures'; expected one of images, sequences, two_views, tables"),
+    ({"card": {**CARD, "gaussian": "yes"}}, "'card.gaussian' must be true or false, found 'yes'"),
+    ({"card": {key: value for key, value in CARD.items() if key != "networks"}}, "'card.networks' must be a list, found None"),
+    ({"status": "failed", "failure": {"reason": "nan", "step": "3"}}, "'failure.step' must be an integer, found '3'"),
+    ({"status": "failed"}, "a failed cell needs a 'failure' object with its 'reason'"),
+], ids=lambda value: str(value)[:30])
+def test_a_params_file_with_a_bad_field_is_one_line_naming_it(tmp_path, change, problem):
+    write_json(tmp_path / PARAMS_FILE, {**CELL, **change})
+    with pytest.raises(VaebenchError) as error:
+        read_params(tmp_path)
+    assert str(error.value) == f"corrupt results file {tmp_path / PARAMS_FILE}: {problem}"
+
+
+def test_a_params_record_is_typed_and_written_back_byte_for_byte(tmp_path):
+    """A failed table cell as training writes it: a card with its likelihood, no image size, a failure with its step."""
+    stored = {**CELL, "image_size": None, "status": "failed", "failure": {"reason": "loss became nan at step 3", "step": 3},
+              "card": {**CARD, "data_kind": "tables", "likelihood": {"kind": "columns"}}, "precision": "tf32",
+              "environment": {"keras": "3.15.1"}, "data": {"sha256": "abc"}}
+    write_json(tmp_path / PARAMS_FILE, stored)
+    before = (tmp_path / PARAMS_FILE).read_bytes()
+    record = read_params(tmp_path)
+    assert (record.card.data_kind, record.card.networks, record.failure.step, record.image_size) == ("tables", ("encoder", "decoder"), 3, None)
+    assert record.trained_precision == "tf32" and read_params(tmp_path / "none") is None
+    write_params(tmp_path, record)
+    assert (tmp_path / PARAMS_FILE).read_bytes() == before
+
+
+def test_every_committed_pictures_file_is_read_and_written_back_byte_for_byte(tmp_path):
+    stored = sorted(REPO.glob(f"results/**/{PICTURES_FILE}"))
+    assert len(stored) > 50  # older folders without "kind" among them
+    for path in stored:
+        record = read_pictures_file(path.parent, 2)
+        assert isinstance(record, ImagePictures)
+        write_pictures_file(tmp_path, record)
+        assert (tmp_path / PICTURES_FILE).read_bytes() == path.read_bytes(), path
+
+
+TABLE_PICTURES = {"version": 2, "kind": "tables", "likelihood": "log p(x|z) is a sum over the columns.",
+                  "columns": [{"name": "größe", "kind": "numeric", "categories": [], "std": 2.5, "quality": 0.9,
+                               "quality_name": "R²"}],
+                  "strength": [1.5, 0.01], "strength_name": "mean KL to the prior (nats)", "gaussian": True, "order": [0, 1],
+                  "traversal_record": {"größe": 1.25}, "traversals": [{"latent": 0, "strength": 1.5, "values": [-3.0, 3.0],
+                                                                      "columns": {"größe": [0.5, 2.0]}}]}
+
+
+def test_a_table_pictures_file_keeps_its_characters_and_an_image_one_its_escapes(tmp_path):
+    """The two writers' formats as they always were: indent 1, a table's names unescaped, an image's ASCII only."""
+    write_pictures_file(tmp_path, TablePictures.from_json(TABLE_PICTURES, tmp_path))
+    assert (tmp_path / PICTURES_FILE).read_text() == json.dumps(TABLE_PICTURES, indent=1, ensure_ascii=False) + "\n"
+    assert read_pictures_file(tmp_path, 2).columns[0]["quality_name"] == "R²"
+    image = json.loads(next(REPO.glob(f"results/**/{PICTURES_FILE}")).read_text())
+    image["prior_caption"] = "codes drawn from the prior N(0, I) · σ = 1"
+    write_pictures_file(tmp_path, ImagePictures.from_json(image, tmp_path))
+    assert (tmp_path / PICTURES_FILE).read_text() == json.dumps(image, indent=1) + "\n"
+    assert "\\u03c3" in (tmp_path / PICTURES_FILE).read_text()
+    assert read_pictures_file(tmp_path, 3) is None and read_pictures_file(tmp_path / "none", 2) is None  # older, none
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"order": [0, "1"]}, "each item of 'order' must be an integer"),
+    ({"gaussian": None}, "'gaussian' must be true or false, found None"),
+    ({"kind": "pictures"}, "unknown kind 'pictures'; expected one of images, sequences, two_views, tables"),
+    ({"tile": {"height": 64}}, "'tile' must be {\"height\", \"width\", \"gutter\"} in pixels"),
+    ({"strength_name": 3}, "'strength_name' must be a string, found 3"),
+], ids=["order", "gaussian", "kind", "tile", "strength_name"])
+def test_an_image_pictures_file_with_a_bad_field_is_one_line_naming_it(tmp_path, change, problem):
+    image = json.loads(next(REPO.glob(f"results/**/{PICTURES_FILE}")).read_text())
+    (tmp_path / PICTURES_FILE).write_text(json.dumps({**image, **change}))
+    with pytest.raises(VaebenchError) as error:
+        read_pictures_file(tmp_path, 2)
+    assert str(error.value) == f"corrupt results file {tmp_path / PICTURES_FILE}: {problem}"
+
+
+def test_a_table_pictures_file_without_its_traversals_latents_is_one_line(tmp_path):
+    (tmp_path / PICTURES_FILE).write_text(json.dumps({**TABLE_PICTURES, "traversals": [{"strength": 1.5}]}))
+    with pytest.raises(VaebenchError, match="each item of 'traversals' must be an object with its 'latent'"):
+        read_pictures_file(tmp_path, 2)

@@ -31,7 +31,7 @@ def _weights(cell_dir):
 @pytest.mark.slow
 def test_train_cell_writes_every_file_and_the_exact_step_count(tmp_path):
     params = train_cell(_cell(steps=25), Squares(), tmp_path / "c")
-    assert params["status"] == "done"
+    assert params.status == "done"
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["decoder.keras", "encoder.keras", "history.csv", "params.json"]
     history = pd.read_csv(tmp_path / "c" / "history.csv")
     assert history["step"].tolist() == [10, 20, 25]
@@ -55,8 +55,8 @@ def test_same_seed_gives_same_weights_and_history(tmp_path):
 @pytest.mark.slow
 def test_non_finite_loss_marks_the_cell_failed_with_step(tmp_path):
     params = train_cell(_cell(steps=40), Squares(nan_after_batches=12), tmp_path / "c")
-    assert params["status"] == "failed"
-    assert params["failure"]["step"] <= 14 and "loss became nan" in params["failure"]["reason"]
+    assert params.status == "failed"
+    assert params.failure.step <= 14 and "loss became nan" in params.failure.reason
     assert cell_status(tmp_path / "c") == "failed"
     assert not (tmp_path / "c" / "encoder.keras").exists()
 
@@ -70,7 +70,7 @@ from fake_data import Squares
 from test_train import _cell, _weights
 from vaebench.run.train import train_cell
 out, cell = Path({out!r}), _cell(family="mlp")
-precisions = [train_cell(cell, Squares(), out / run, precision=run.split()[0])["precision"]
+precisions = [train_cell(cell, Squares(), out / run, precision=run.split()[0]).precision
               for run in ("float32", "bfloat16", "float32 again")]
 encoder = keras.saving.load_model(out / "bfloat16" / "encoder.keras")
 losses = [pd.read_csv(out / run / "history.csv")["loss"] for run in ("float32", "bfloat16")]
@@ -111,7 +111,7 @@ assert keras.backend.backend() == "jax"
 out = Path({out!r})
 params = [train_cell(_cell(model=m, hparams=h), Squares(), out / m / r) for m, h in (("ae", ()), ("vae", ()), ("beta_vae", (("beta", 2.0),))) for r in "ab"]
 same = all(np.array_equal(x, y) for m in ("ae", "vae", "beta_vae") for x, y in zip(_weights(out / m / "a"), _weights(out / m / "b")))
-print(json.dumps({{"status": [p["status"] for p in params], "backend": params[0]["environment"]["backend"], "same": same}}))
+print(json.dumps({{"status": [p.status for p in params], "backend": params[0].environment["backend"], "same": same}}))
 """
 
 

@@ -106,10 +106,6 @@ def run_grid_command(
     pack_size = _pack_size(pack) if pack is not None else None
     if executor == "ray" and isinstance(pack_size, str):  # auto
         raise VaebenchError("--pack auto is for --executor local (Ray's driver leaves the GPUs to its workers); give --pack N")
-    from vaebench.environment import check_precision
-
-    check_precision(precision)
-
     chosen = load_preset(preset).with_overrides(
         dataset=dataset,
         models=_split(models, str, "--models", "vae,beta_vae"),
@@ -120,7 +116,7 @@ def run_grid_command(
         batch_size=batch_size,
     )
     # the grid expanded once, and refused if bad, before the results dir is created or locked
-    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n)
+    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision)
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"
@@ -130,11 +126,11 @@ def run_grid_command(
             from vaebench.run.ray_executor import RayOptions, run_grid_on_ray
 
             options = RayOptions(address, cpus_per_cell, gpus_per_cell, max_retries, shared_fs)
-            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack_size, precision=precision)
+            run_grid_on_ray(plan, results, console, options, tensorboard=tensorboard, pack_size=pack_size)
         else:
             with stop_at_safe_points():
                 run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack_size, score_workers=score_workers,
-                         allow_changed_data=allow_changed_data, precision=precision)
+                         allow_changed_data=allow_changed_data)
                 if references:
                     from vaebench.run.references import compute_references
 
@@ -199,11 +195,11 @@ def _print_grid_table(results_dir: Path) -> None:
     counts = dict.fromkeys(CellStatus, 0)
     for name in sorted(grid):
         cell_dir = results_dir / name
-        params = read_params(cell_dir) or {}
-        status = CellStatus(params.get("status", CellStatus.PENDING))
+        params = read_params(cell_dir)
+        status = CellStatus.PENDING if params is None else params.status
         counts[status] += 1
         if status == CellStatus.FAILED:
-            table.add_row(name, f"[red]{status}[/]", "", params["failure"]["reason"], *[""] * (len(SUMMARY_SCORES) - 1))
+            table.add_row(name, f"[red]{status}[/]", "", params.failure.reason, *[""] * (len(SUMMARY_SCORES) - 1))
             continue
         if status == CellStatus.DONE:
             read_history(cell_dir)  # a done cell with an emptied history is corrupt, whichever command lists it
@@ -211,9 +207,9 @@ def _print_grid_table(results_dir: Path) -> None:
         scores = metrics.scores if metrics else {}
         cells = [_fmt(scores.get(key)) for key in SUMMARY_SCORES]
         style = f"[green]{status}[/]" if status == CellStatus.DONE else f"[yellow]{status}[/]"
-        if params.get("precision", "float32") != "float32":  # cells trained before --precision existed lack the key
-            style += f" ({params['precision']})"
-        table.add_row(name, style, _fmt(params.get("wall_seconds")), *cells)
+        if params is not None and params.trained_precision != "float32":
+            style += f" ({params.precision})"
+        table.add_row(name, style, _fmt(None if params is None else params.wall_seconds), *cells)
     console.print(table)
     console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
 

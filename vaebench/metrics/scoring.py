@@ -37,7 +37,7 @@ from vaebench.models import model_card
 from vaebench.models.likelihoods import Likelihood, likelihood_from_config
 from vaebench.results.experiments import load_network
 from vaebench.results.layout import DECODER, ENCODER, PARAMS_FILE
-from vaebench.results.records import Metrics, read_metrics, read_params, write_metrics
+from vaebench.results.records import Metrics, ModelCard, read_metrics, read_params, write_metrics
 
 NO_FACTORS = "n/a: no ground-truth factors"
 NO_LABELS = "n/a: no labels"
@@ -68,7 +68,7 @@ class ScoringContext:
     encoder: keras.Model
     decoder: keras.Model
     all_settings: MetricSettings
-    card: dict
+    card: ModelCard
     cell_name: str
     cell_dir: Path
     #: the metric being computed; ``score_cell`` sets it before each one
@@ -84,7 +84,7 @@ class ScoringContext:
 
     def network(self, name: str) -> keras.Model | None:
         """One of the cell's other stored networks (e.g. a classifier), or None if its model has no such network."""
-        return load_network(self.cell_dir, name) if name in self.card["networks"] else None
+        return load_network(self.cell_dir, name) if name in self.card.networks else None
 
     def _stream(self, *names: str) -> np.random.Generator:
         return stream(self.settings["seed"], self.cell_name, *names)
@@ -102,16 +102,16 @@ class ScoringContext:
 
     @property
     def gaussian(self) -> bool:
-        return self.card["gaussian"]
+        return self.card.gaussian
 
     @cached_property
     def likelihood(self) -> Likelihood:
         """The decoder's likelihood, as the cell's card records it."""
-        return likelihood_from_config(self.card.get("likelihood"))
+        return likelihood_from_config(self.card.likelihood)
 
     def labels(self, labels: np.ndarray | None) -> np.ndarray | None:
         """The labels a network needs as input: ``labels`` for a model that reads them, else None."""
-        return labels if self.card["reads_labels"] else None
+        return labels if self.card.reads_labels else None
 
     def encode(self, images: np.ndarray, labels: np.ndarray | None):
         return encode(self.encoder, images, self.labels(labels), self.dataset.num_classes)
@@ -121,7 +121,7 @@ class ScoringContext:
 
     @cached_property
     def lookup(self) -> CodeLookup:
-        return CodeLookup(self.dataset, self.encoder, self.card["reads_labels"])
+        return CodeLookup(self.dataset, self.encoder, self.card.reads_labels)
 
     @cached_property
     def heldout(self):
@@ -305,7 +305,7 @@ def _stored(cell_dir: Path) -> Metrics:
     return replace(record, matrices=record.matrices or {})
 
 
-def score_networks(networks: dict, card: dict, dataset: Dataset, settings: MetricSettings, metrics: list[str],
+def score_networks(networks: dict, card: ModelCard, dataset: Dataset, settings: MetricSettings, metrics: list[str],
                    cell_name: str, cell_dir: Path) -> dict:
     """The scores of ``metrics`` for networks in memory (a cell while it trains, ``settings`` resolved), each a number
     or "n/a: why" exactly as :func:`score_cell` computes them: same functions, same named streams."""
@@ -363,5 +363,5 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: MetricSettings = DEFA
         raise VaebenchError(f"{cell_dir} is not trained yet (no {PARAMS_FILE}); run `vaebench run grid` first")
     context = ScoringContext(dataset, load_network(cell_dir, ENCODER),
                              load_network(cell_dir, DECODER), settings, model_card(params),
-                             params["name"], cell_dir)
+                             params.name, cell_dir)
     return score_context(context, todo)

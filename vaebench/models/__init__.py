@@ -13,6 +13,7 @@ from vaebench.models.networks import FAMILIES
 from vaebench.models.sequence import SeqAE, SeqCVAE, SeqVAE
 from vaebench.models.shared_vae import SharedVAE
 from vaebench.models.vae import VAE
+from vaebench.results.records import ModelCard, Params
 
 MODELS: dict[str, type[Autoencoder]] = {
     "ae": Autoencoder,
@@ -38,11 +39,11 @@ def get_model_class(name: str) -> type[Autoencoder]:
     return MODELS[name]
 
 
-def model_card(params: dict) -> dict:
+def model_card(params: Params) -> ModelCard:
     """A cell's model card from its params.json; cells trained before cards existed get their model class's card."""
-    if "card" in params:
-        return params["card"]
-    return get_model_class(params.get("model")).card(params["model"], params.get("hparams", {}))
+    if params.card is not None:
+        return params.card
+    return get_model_class(params.model).card(params.model, params.hparams)
 
 
 def check_family(name: str) -> str:

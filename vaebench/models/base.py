@@ -17,6 +17,7 @@ from vaebench.kinds import DataKind
 from vaebench.models.networks import FAMILIES
 from vaebench.models.likelihoods import BERNOULLI, Likelihood, likelihood_from_config
 from vaebench.results.layout import NETWORKS
+from vaebench.results.records import ModelCard
 
 
 class FirstNonFinite(keras.metrics.Metric):
@@ -71,8 +72,10 @@ class Autoencoder(keras.Model):
     #: the loss terms tracked during training and written to history.csv.
     loss_terms: tuple[str, ...] = ("recon",)
 
-    #: what the training data must carry beyond images: "labels" for models that use the class label
-    requires: tuple[str, ...] = ()
+    #: what ``fit``'s x holds for one batch beside the images, by :class:`vaebench.data.base.Sample` field: the one-hot
+    #: "labels" (the dataset must have them) or the "second_view". A pack of models that read the images alone looks
+    #: its batches up inside its compiled program (:func:`vaebench.run.packing.drawn_in_program`).
+    extra_inputs: tuple[str, ...] = ()
     #: the sub-networks (attributes) stored with a trained cell, each in ``vaebench.results.layout.network_file``
     network_names: tuple[str, ...] = NETWORKS
 
@@ -108,15 +111,15 @@ class Autoencoder(keras.Model):
         return cls.families if data_kind == cls.data_kind else cls.other_data_kinds.get(data_kind, ())
 
     @classmethod
-    def card(cls, name: str, hparams: dict, likelihood: Likelihood = BERNOULLI) -> dict:
+    def card(cls, name: str, hparams: dict, likelihood: Likelihood = BERNOULLI) -> ModelCard:
         """What a trained cell of this model is, stored in its params.json so that scoring and the report need not guess.
 
         ``name``: the model's registry name; ``hparams``: its hyperparameters (defaults filled in);
         ``likelihood``: its decoder's, which also says whether it trained on a table.
         """
-        return {"model": name, "data_kind": likelihood.data_kind or cls.data_kind, "reads_labels": cls.reads_labels,
-                "gaussian": cls.gaussian, "networks": list(cls.network_names), "hparams": cls.resolve_hparams(hparams),
-                "likelihood": likelihood.config()}
+        return ModelCard(model=name, data_kind=likelihood.data_kind or cls.data_kind, reads_labels=cls.reads_labels,
+                         gaussian=cls.gaussian, networks=tuple(cls.network_names), hparams=cls.resolve_hparams(hparams),
+                         likelihood=likelihood.config())
 
     @classmethod
     def create(cls, family: str, shape, latent_dim: int, seed: int = 0, num_classes: int = 0,
@@ -134,7 +137,7 @@ class Autoencoder(keras.Model):
     @classmethod
     def check_num_classes(cls, num_classes: int) -> None:
         """A model that reads labels cannot be built for data without them."""
-        if "labels" in cls.requires and num_classes < 1:
+        if cls.needs_labels() and num_classes < 1:
             raise ValueError(f"{cls.__name__} needs a dataset with labels")
 
     @classmethod
@@ -150,11 +153,16 @@ class Autoencoder(keras.Model):
         return keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
 
     @classmethod
+    def needs_labels(cls) -> bool:
+        """Whether training needs the dataset's class labels."""
+        return "labels" in cls.extra_inputs
+
+    @classmethod
     def inputs_for(cls, sample: Sample, num_classes: int = 0):
-        """What ``fit`` receives as x for one batch: the images, and the one-hot labels if the model reads them."""
-        if "labels" in cls.requires:
-            return sample.images, np.eye(num_classes, dtype=np.float32)[sample.labels]
-        return sample.images
+        """What ``fit`` receives as x for one batch: the images, then the :attr:`extra_inputs` of ``sample`` (labels one-hot)."""
+        extras = tuple(np.eye(num_classes, dtype=np.float32)[sample.labels] if name == "labels" else getattr(sample, name)
+                       for name in cls.extra_inputs)
+        return (sample.images, *extras) if extras else sample.images
 
     def encode(self, x):
         """Posterior parameters: (mean, logvar), logvar None for a deterministic encoder."""

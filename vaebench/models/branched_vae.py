@@ -18,7 +18,7 @@ from vaebench.results.layout import NETWORKS
 class BranchedVAE(VAE):
     description = "VAE with a classifier branch on z; third loss term: label cross-entropy weighted by classifier_weight"
     hparams = {"classifier_weight": 1.0}
-    requires = ("labels",)
+    extra_inputs = ("labels",)
     loss_terms = ("recon", "kl", "classifier")
     network_names = (*NETWORKS, "classifier")
 

@@ -15,7 +15,7 @@ from vaebench.models.vae import VAE
 @keras.saving.register_keras_serializable(package="vaebench")
 class CVAE(VAE):
     description = "conditional VAE; the one-hot label is appended to the encoder's input and to the decoder's code"
-    requires = ("labels",)
+    extra_inputs = ("labels",)
     reads_labels = True
 
     @classmethod

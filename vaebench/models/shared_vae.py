@@ -27,6 +27,7 @@ class SharedVAE(VAE):
     default_dataset = "dsprites_outline"
     other_data_kinds: dict[DataKind, tuple[str, ...]] = {}
     network_names = (*NETWORKS, "encoder_b", "decoder_b")
+    extra_inputs = ("second_view",)
 
     def __init__(self, encoder, decoder, encoder_b, decoder_b, seed: int = 0, **hparams):
         super().__init__(encoder, decoder, seed=seed, **hparams)
@@ -37,10 +38,6 @@ class SharedVAE(VAE):
         make_encoder, make_decoder = FAMILIES[family]
         return cls(make_encoder(shape, latent_dim), make_decoder(shape, latent_dim),
                    make_encoder(shape, latent_dim), make_decoder(shape, latent_dim), seed=seed, **hparams)
-
-    @classmethod
-    def inputs_for(cls, sample, num_classes: int = 0):
-        return sample.images, sample.second_view
 
     def observations(self, x):
         return x[0]

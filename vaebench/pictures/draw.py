@@ -35,7 +35,7 @@ def draw_pictures(cell_dir: Path, dataset) -> None:
     swapped in whole, never half-written."""
     encoder, decoder = (load_network(cell_dir, network) for network in NETWORKS)
     card = model_card(read_params(cell_dir))
-    decoder_b = load_network(cell_dir, SECOND_DECODER) if SECOND_DECODER in card["networks"] else None
-    draw = draw_table_pictures if card["data_kind"] == DataKind.TABLES else partial(
+    decoder_b = load_network(cell_dir, SECOND_DECODER) if SECOND_DECODER in card.networks else None
+    draw = draw_table_pictures if card.data_kind == DataKind.TABLES else partial(
         draw_cell_pictures, arithmetic_factor=ARITHMETIC_FACTOR, decoder_b=decoder_b)
     replace_cell_dir(Path(cell_dir) / PICTURES_DIR, partial(draw, encoder, decoder, card, dataset))

@@ -9,7 +9,6 @@ What the folder holds, and PICTURES_FILE's keys: ``vaebench.pictures.spec``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,8 @@ from vaebench.models.probability import sigmoid
 from vaebench.metrics.sampling import decode, encode
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
 from vaebench.pictures.spec import PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS
-from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
+from vaebench.results.layout import LATENTS_FILE
+from vaebench.results.records import ModelCard, ImagePictures, write_pictures_file
 
 INTERPOLATION_STEPS = 10
 TRAVERSAL_SAMPLES = 3
@@ -60,9 +60,9 @@ def save_grid(path: Path, tiles: np.ndarray) -> tuple[int, int]:
 class CellPictures:
     """Encodes a fixed batch once and draws every picture of one cell's page from it."""
 
-    def __init__(self, encoder, decoder, dataset: Dataset, card: dict):
+    def __init__(self, encoder, decoder, dataset: Dataset, card: ModelCard):
         self.encoder, self.decoder, self.dataset = encoder, decoder, dataset
-        self.gaussian, self.reads_labels = card["gaussian"], card["reads_labels"]
+        self.gaussian, self.reads_labels = card.gaussian, card.reads_labels
         self.batch = dataset.sample(256, np.random.default_rng(0), split="test")
         self.mean, self.logvar = self._encode(self.batch.images, self.batch.labels)
         self.order, self.strength, self.informative = latent_order(self.mean, self.logvar)
@@ -169,7 +169,7 @@ class CellPictures:
         return frame
 
 
-def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str,
+def draw_cell_pictures(encoder, decoder, card: ModelCard, dataset: Dataset, out_dir: Path, arithmetic_factor: str,
                        decoder_b=None) -> None:
     """Every picture of a cell's page into ``out_dir``: the sprites, the latent table, and PICTURES_FILE (``vaebench.pictures.spec``).
 
@@ -190,17 +190,14 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
     table = pictures.latent_table()
     if table is not None:
         table.to_csv(out_dir / LATENTS_FILE, index=False)
-    meta = {"version": PICTURES_VERSION, "kind": card["data_kind"], "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
-            "strength": [round(float(v), 6) for v in pictures.strength],
-            "strength_name": strength_name(pictures.gaussian),
-            "informative": [bool(v) for v in pictures.informative],
-            "factors": list(dataset.factor_names), "categorical_factors": list(dataset.categorical_factors),
-            "category_names": {name: list(values) for name, values in dataset.category_names.items()},
-            "cyclic_factors": list(dataset.cyclic_factors),
-            "tile": {"height": height, "width": width, "gutter": GUTTER},
-            "reconstructions": "reconstructions.png", "second_view": second_view, "second_view_rows": second_view_rows,
-            "traversals": traversals,
-            "values": np.round(pictures.values, 4).tolist(),
-            "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
-            "prior": "prior.png", "prior_caption": prior_caption}
-    (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+    write_pictures_file(out_dir, ImagePictures(
+        version=PICTURES_VERSION, kind=card.data_kind, gaussian=pictures.gaussian, order=[int(i) for i in pictures.order],
+        strength=[round(float(v), 6) for v in pictures.strength], strength_name=strength_name(pictures.gaussian),
+        informative=[bool(v) for v in pictures.informative],
+        factors=list(dataset.factor_names), categorical_factors=list(dataset.categorical_factors),
+        category_names={name: list(values) for name, values in dataset.category_names.items()},
+        cyclic_factors=list(dataset.cyclic_factors), tile={"height": height, "width": width, "gutter": GUTTER},
+        reconstructions="reconstructions.png", second_view=second_view,
+        second_view_rows=second_view_rows or None, traversals=traversals, values=np.round(pictures.values, 4).tolist(),
+        interpolation="interpolation.png", arithmetic="arithmetic.png" if arithmetic else None,
+        prior="prior.png", prior_caption=prior_caption))

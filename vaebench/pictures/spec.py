@@ -3,7 +3,7 @@
 The drawing (``vaebench.pictures.images``, ``vaebench.pictures.tables``) needs the weights and Keras; this
 vocabulary does not, so the report reads the folders through it without loading either.
 
-PICTURES_FILE describes the folder:
+PICTURES_FILE (read and written as ``vaebench.results.records.ImagePictures``) describes the folder:
 
 - "version": PICTURES_VERSION (older folders are redrawn where the weights exist); "kind": the data kind
   ("images", "sequences"; table cells describe other pictures: vaebench.pictures.tables);
@@ -28,13 +28,12 @@ PICTURES_FILE describes the folder:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from vaebench.results.files import read_json
-from vaebench.results.layout import PICTURES_DIR, PICTURES_FILE
+from vaebench.results.layout import PICTURES_DIR
+from vaebench.results.records import ImagePictures, TablePictures, read_pictures_file
 
 #: raised whenever what a pictures folder holds changes, so older folders are redrawn where the weights exist
 PICTURES_VERSION = 2
@@ -51,13 +50,9 @@ INFORMATIVE_VARIANCE_SHARE = 0.01
 #: the factor whose mean code difference the latent-arithmetic picture adds
 ARITHMETIC_FACTOR = "scale"
 
-def read_pictures(folder: Path) -> dict | None:
-    """A pictures folder's PICTURES_FILE when this PICTURES_VERSION drew it, else None (none drawn, or older)."""
-    path = Path(folder) / PICTURES_FILE
-    if not os.path.lexists(path):
-        return None
-    meta = read_json(path)  # a link, an over-deep or a corrupt file is one line naming it
-    return meta if isinstance(meta, dict) and meta.get("version") == PICTURES_VERSION else None
+def read_pictures(folder: Path) -> ImagePictures | TablePictures | None:
+    """A pictures folder's PICTURES_FILE, checked, when this PICTURES_VERSION drew it, else None (none drawn, or older)."""
+    return read_pictures_file(folder, PICTURES_VERSION)
 
 
 def pictures_are_current(cell_dir: Path) -> bool:

@@ -3,7 +3,7 @@ as each column's decoded value along a latent, and the codes of held-out records
 
 ``draw_table_pictures`` writes two files into a cell's pictures folder:
 
-``pictures.json`` (PICTURES_FILE, as for image cells, but for a table)::
+``pictures.json`` (PICTURES_FILE, as for image cells, but for a table; ``vaebench.results.records.TablePictures``)::
 
     {"version": PICTURES_VERSION, "kind": "tables",
      "likelihood": "log p(x|z) is the sum over the columns ... (one sentence for the page)",
@@ -31,7 +31,6 @@ strongest latents (``z<i>``), then every column's value (numbers; category names
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +42,8 @@ from vaebench.metrics.sampling import decode, encode
 from vaebench.models.likelihoods import likelihood_from_config
 from vaebench.pictures.latents import latent_order, strength_name, traversal_values
 from vaebench.pictures.spec import PICTURES_VERSION
-from vaebench.results.layout import LATENTS_FILE, PICTURES_FILE
+from vaebench.results.layout import LATENTS_FILE
+from vaebench.results.records import ModelCard, TablePictures, write_pictures_file
 
 LATENT_RECORDS = 1000
 LATENT_COLUMNS = 4
@@ -66,15 +66,15 @@ def _per_category(column: Column, decoded: np.ndarray) -> list:
     return [[round(float(p), 5) for p in row] for row in column.probabilities(decoded)]
 
 
-def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path) -> None:
+def draw_table_pictures(encoder, decoder, card: ModelCard, dataset: Dataset, out_dir: Path) -> None:
     """PICTURES_FILE and ``latents.csv`` of a table cell (see the module docstring) into ``out_dir``."""
     import pandas as pd
 
     out_dir = Path(out_dir)
-    likelihood = likelihood_from_config(card["likelihood"])
+    likelihood = likelihood_from_config(card.likelihood)
     columns = likelihood.columns
     sample = dataset.sample(LATENT_RECORDS, np.random.default_rng(0), split="test")
-    labels = sample.labels if card["reads_labels"] else None
+    labels = sample.labels if card.reads_labels else None
     mean, logvar = encode(encoder, sample.images, labels, dataset.num_classes)
 
     def decoded(codes: np.ndarray, code_labels) -> dict:
@@ -90,7 +90,7 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
                        "quality": round(_quality(c, reconstructed[c.name], true[c.name]), 5),
                        "quality_name": "R²" if c.numeric else "accuracy"} for c in columns]
 
-    values = traversal_values(mean, card["gaussian"])
+    values = traversal_values(mean, card.gaussian)
     traversals = []
     for latent in informative:
         codes = np.repeat(mean[:1], len(values), axis=0)
@@ -101,13 +101,11 @@ def draw_table_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir:
                            "columns": {c.name: _per_category(c, along[c.name]) for c in columns}})
     record = {c.name: (round(float(true[c.name][0]), 5) if c.numeric else c.categories[true[c.name][0]])
               for c in columns}
-    meta = {"version": PICTURES_VERSION, "kind": DataKind.TABLES, "likelihood": LIKELIHOOD_SENTENCE, "columns": column_entries,
-            "strength": [round(float(v), 6) for v in strength], "strength_name": strength_name(logvar is not None),
-            "gaussian": bool(card["gaussian"]),
-            "order": [int(i) for i in order],
-            "traversal_record": record, "traversals": traversals}
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    write_pictures_file(out_dir, TablePictures(
+        version=PICTURES_VERSION, kind=DataKind.TABLES, likelihood=LIKELIHOOD_SENTENCE, columns=column_entries,
+        strength=[round(float(v), 6) for v in strength], strength_name=strength_name(logvar is not None),
+        gaussian=bool(card.gaussian), order=[int(i) for i in order], traversal_record=record, traversals=traversals))
 
     frame = pd.DataFrame({f"z{i}": mean[:, i].round(4) for i in order[:LATENT_COLUMNS]})
     for column in columns:

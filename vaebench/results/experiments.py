@@ -15,19 +15,27 @@ from vaebench.errors import VaebenchError
 from vaebench.results.files import check_entry, check_path, check_tree
 from vaebench.results.layout import (DECODER, ENCODER, METRICS_FILE, NETWORKS, PARAMS_FILE, REFERENCES_DIR,
                                      network_file, reference_dirs, reference_parts)
-from vaebench.results.records import (CHECKPOINT_COLUMNS, CellStatus, Metrics, read_checkpoints, read_history,
+from vaebench.results.records import (CHECKPOINT_COLUMNS, CellStatus, Metrics, Params, read_checkpoints, read_history,
                                       read_metrics, read_params)
 
 
 @dataclass
 class Experiment:
-    """One cell of a results dir: params, history, metrics, checkpoints, and lazily loaded models."""
+    """One cell of a results dir: its params.json record, history, metrics, checkpoints, and lazily loaded models."""
 
     name: str
     path: Path
-    params: dict
-    status: CellStatus
+    record: Params
     _models: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def status(self) -> CellStatus:
+        return self.record.status
+
+    @cached_property
+    def params(self) -> dict:
+        """params.json's object, for the report's pages that still read it by key (see :attr:`record` for the typed fields)."""
+        return self.record.to_json()
 
     @cached_property
     def metrics(self) -> Metrics | None:
@@ -66,7 +74,7 @@ class Experiment:
     def matches(self, where: dict | None) -> bool:
         if not where:
             return True
-        flat = {**self.params.get("hparams", {}), **self.params}
+        flat = {**self.record.hparams, **self.record.to_json()}
         for key, wanted in where.items():
             options = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
             if flat.get(key) not in options:
@@ -108,10 +116,9 @@ def load_experiments(results_dir, where: dict | None = None, include_failed: boo
         check_path(root, params_path)
         check_tree(params_path.parent)
         params = read_params(params_path.parent)
-        status = CellStatus(params["status"])
-        if status != CellStatus.DONE and not (include_failed and status == CellStatus.FAILED):
+        if params.status != CellStatus.DONE and not (include_failed and params.status == CellStatus.FAILED):
             continue
-        experiment = Experiment(params["name"], params_path.parent, params, status)
+        experiment = Experiment(params.name, params_path.parent, params)
         if experiment.matches(where):
             experiments.append(experiment)
     return experiments
@@ -174,6 +181,6 @@ def checkpoints_frame(experiments: Iterable[Experiment]):
 
 def _cell_columns(experiment: Experiment) -> dict:
     """The cell's parameters as the columns of a tidy frame (hyperparameters prefixed ``hp_``)."""
-    columns = {column: experiment.params.get(column) for column in PARAM_COLUMNS}
-    columns.update({f"hp_{key}": value for key, value in experiment.params.get("hparams", {}).items()})
+    columns = {column: getattr(experiment.record, column) for column in PARAM_COLUMNS}
+    columns.update({f"hp_{key}": value for key, value in experiment.record.hparams.items()})
     return columns

@@ -43,10 +43,10 @@ from vaebench.environment import backend, gpu_names
 from vaebench.grid import Cell
 from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
-from vaebench.models.base import NONFINITE_KEYS, Autoencoder
+from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.keras_private import build_for_training
 from vaebench.results.files import reset_cell_dir
-from vaebench.results.records import CellStatus, cell_status
+from vaebench.results.records import CellStatus, Failure, Params, cell_status
 from vaebench.run.batches import batches, can_be_resident, grid_positions, lookup, resident_grid
 from vaebench.run.train import ProgressFn, build_model, record_interval, steady_rate, steps_per_call, store_cell
 
@@ -103,8 +103,7 @@ def _stack(trees, stack=None):
 def drawn_in_program(dataset: Dataset, model_class) -> bool:
     """Whether a pack's images are looked up inside its compiled program: the dataset's grid is resident and the
     model reads the images alone (``fit``'s input is then nothing but the looked-up images)."""
-    reads_images_alone = "labels" not in model_class.requires and model_class.inputs_for.__func__ is Autoencoder.inputs_for.__func__
-    return can_be_resident(dataset) and reads_images_alone
+    return can_be_resident(dataset) and not model_class.extra_inputs
 
 
 class PackData:
@@ -264,7 +263,7 @@ class PackedProgram:
 
 def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progress: ProgressFn | None = None,
                checkpoints: list[CheckpointScorer] | None = None,
-               on_call: Callable[[float], None] | None = None, precision: str = "float32") -> list[dict]:
+               on_call: Callable[[float], None] | None = None, precision: str = "float32") -> list[Params]:
     """Train ``cells`` (one :func:`pack_key`) together; store those not finished under ``results_dir``.
 
     Finished members train again, unstored, so a resumed pack is the pack that was interrupted and its
@@ -323,7 +322,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
     chunk = steps_per_call(first)
     log_every = min(first.log_every, first.steps)
     rows: list[list[dict]] = [[] for _ in cells]
-    failures: list[dict | None] = [None] * len(cells)
+    failures: list[Failure | None] = [None] * len(cells)
     started = time.perf_counter()
     score_checkpoints(0)
     first_interval_end = None

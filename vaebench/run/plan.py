@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from vaebench.checkpoint_plan import CheckpointPlan
 from vaebench.data import FILE_DATASETS, DataSource, get_dataset
+from vaebench.environment import check_precision
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset, check_batch_fits
 from vaebench.metrics.spec import MetricSettings
@@ -42,6 +43,8 @@ class Plan:
     #: where file datasets are read from (``--data-path`` with a CSV's options)
     data_source: DataSource | None = None
     shard: tuple[int, int] | None = None
+    #: the arithmetic every cell trains at (``vaebench.environment.PRECISIONS``), recorded in each params.json
+    precision: str = "float32"
 
     @property
     def metric_settings(self) -> MetricSettings:
@@ -52,9 +55,12 @@ class Plan:
         return self.preset.checkpoint_plan
 
 
-def make_plan(preset: Preset, data_source: DataSource | None = None, shard: tuple[int, int] | None = None) -> Plan:
-    """The preset's grid (or shard ``(k, n)`` of it) checked against its datasets; a VaebenchError names the first
-    problem. Builds the datasets (cached for the run), writes nothing."""
+def make_plan(preset: Preset, data_source: DataSource | None = None, shard: tuple[int, int] | None = None,
+              precision: str = "float32") -> Plan:
+    """The preset's grid (or shard ``(k, n)`` of it) checked against its datasets, trained at ``precision`` (checked
+    against this backend); a VaebenchError names the first problem. Builds the datasets (cached for the run), writes
+    nothing."""
+    check_precision(precision)
     grid = tuple(preset.cells())
     datasets = sorted({cell.dataset for cell in grid})
     if data_source is not None and not set(datasets) & set(FILE_DATASETS):
@@ -65,7 +71,7 @@ def make_plan(preset: Preset, data_source: DataSource | None = None, shard: tupl
     cells = tuple(shard_cells(list(grid), *shard)) if shard is not None else grid
     for cell in cells:
         dataset = dataset_for(cell, data_source)
-        if "labels" in get_model_class(cell.model).requires and not dataset.num_classes:
+        if get_model_class(cell.model).needs_labels() and not dataset.num_classes:
             raise VaebenchError(f"model {cell.model} needs labels, which dataset {cell.dataset!r} does not have")
         check_batch_fits(cell.batch_size, dataset.shape)
-    return Plan(preset, grid, cells, data_source, shard)
+    return Plan(preset, grid, cells, data_source, shard, precision)

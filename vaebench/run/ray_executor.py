@@ -96,8 +96,7 @@ def _one_line(error: Exception) -> str:
 
 
 def run_grid_on_ray(plan: Plan, results_dir: Path, console: Console, options: RayOptions = RayOptions(),
-                    tensorboard: bool = False, pack_size: int | None = None,
-                    precision: str = "float32") -> GridStatus:
+                    tensorboard: bool = False, pack_size: int | None = None) -> GridStatus:
     """Like :func:`vaebench.run.runner.run_grid`, with one Ray training task per pack and one scoring task per cell."""
     ray = import_ray()
     results_dir = Path(results_dir).resolve()
@@ -116,7 +115,7 @@ def run_grid_on_ray(plan: Plan, results_dir: Path, console: Console, options: Ra
 
         # a Ray task trains only a pack's unfinished cells: its files replace the cell dirs it returns
         packs = [[cell for cell in pack if cell in status.to_train] for pack in training_packs(status, default_pack_size(measurable=False) if pack_size is None else pack_size, console)]
-        unfinished = _Driver(ray, status, packs, options, gpus, tensorboard, precision).run(console)
+        unfinished = _Driver(ray, status, packs, options, gpus, tensorboard).run(console)
     finally:
         if started_here:
             ray.shutdown()
@@ -131,7 +130,7 @@ class _Driver:
     """Submits a training task per pack, then a scoring task per trained cell; stores what returns; shows progress."""
 
     def __init__(self, ray, status: GridStatus, packs: list[list[Cell]], options: RayOptions, gpus: float,
-                 tensorboard: bool, precision: str = "float32"):
+                 tensorboard: bool):
         self.ray, self.status, self.options = ray, status, options
         self.target = str(status.results_dir) if options.shared_fs else None
         self.metric_settings, self.data_path = status.plan.metric_settings, status.plan.data_source
@@ -145,7 +144,7 @@ class _Driver:
         self.score_remote = ray.remote(score_task).options(num_cpus=1, num_gpus=0, max_retries=options.max_retries,
                                                            retry_exceptions=False)
         self.training = {train.remote([cell.to_params() for cell in pack], self.target, tensorboard, self.data_path,
-                                      status.plan.checkpoints, precision): pack for pack in packs}
+                                      status.plan.checkpoints, status.plan.precision): pack for pack in packs}
         self.to_score = [cell for cell in status.work if cell not in status.to_train]
         self.scoring: dict = {}
 

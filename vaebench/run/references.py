@@ -35,11 +35,12 @@ from vaebench.data import dataset_kind
 from vaebench.data.base import Dataset
 from vaebench.grid import Cell
 from vaebench.interruption import Interrupted, stop_if_requested
+from vaebench.kinds import DataKind
 from vaebench.metrics.spec import DEFAULT_SETTINGS, METRICS, SCORES, MetricSettings, chance_level, metric_names
 from vaebench.models import get_model_class
 from vaebench.models.likelihoods import BERNOULLI, likelihood_for
 from vaebench.results.layout import REFERENCES_DIR, reference_name
-from vaebench.results.records import Metrics, read_metrics, write_metrics
+from vaebench.results.records import Metrics, ModelCard, read_metrics, write_metrics
 from vaebench.run.plan import Plan, dataset_for
 from vaebench.run.shards import shard_cells
 
@@ -50,7 +51,8 @@ FACTOR_METRICS = tuple(name for name, metric in METRICS.items() if metric.needs 
 ROW_METRICS = {"mean_image": ("reconstruction",), "untrained": tuple(metric_names()), "pca": FACTOR_METRICS,
                "random": FACTOR_METRICS}
 #: the card of a representation that is no model: deterministic, reads no labels, stores no networks
-NO_MODEL_CARD = {"gaussian": False, "reads_labels": False, "networks": [], "likelihood": None}
+NO_MODEL_CARD = ModelCard(model="none", data_kind=DataKind.IMAGES, reads_labels=False, gaussian=False, networks=(),
+                          hparams={})
 
 
 @dataclass(frozen=True)

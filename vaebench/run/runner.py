@@ -23,9 +23,9 @@ from vaebench.interruption import Interrupted, stop_if_requested
 from vaebench.metrics.spec import MetricSettings
 from vaebench.quiet_backend import load_backend_quietly
 from vaebench.results.experiments import Experiment, load_network
-from vaebench.results.files import check_writable, read_json
-from vaebench.results.layout import ENCODER, METRICS_FILE, PARAMS_FILE
-from vaebench.results.records import (DATA_KEY, CellStatus, cell_status, read_metrics, read_params, record_cells,
+from vaebench.results.files import check_writable
+from vaebench.results.layout import ENCODER, METRICS_FILE
+from vaebench.results.records import (CellStatus, cell_status, read_metrics, read_params, record_cells,
                                       write_metrics)
 from vaebench.run.checkpoints import CheckpointScorer
 from vaebench.run.plan import Plan, dataset_for
@@ -63,8 +63,8 @@ def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
     fingerprints in metrics.json, params.json). Built-in datasets and cells stored without a fingerprint
     (older results) never count as changed."""
     current = dataset_for(cell, data_path).fingerprint
-    scored = read_metrics(cell_dir)
-    before = (scored.data if scored else None) or (read_params(cell_dir) or {}).get(DATA_KEY)
+    scored, trained = read_metrics(cell_dir), read_params(cell_dir)
+    before = (scored.data if scored else None) or (trained.data if trained else None)
     return current is not None and before is not None and before != current
 
 
@@ -142,11 +142,10 @@ def draw_missing_pictures(experiment: Experiment, force: bool = False, data_path
     return pictures_are_current(experiment.path)
 
 
-def training_packs(status: GridStatus, pack_size: int | str | None, console: Console,
-                   precision: str = "float32") -> list[list[Cell]]:
+def training_packs(status: GridStatus, pack_size: int | str | None, console: Console) -> list[list[Cell]]:
     """The packs holding an unfinished cell: the grid's cells grouped by :func:`vaebench.run.packing.pack_key`, at
     most ``pack_size`` (None: :func:`vaebench.run.packing.default_pack_size`) per pack, or the size
-    ``"auto"`` measures on the first pack's like cells at ``precision`` (and says). Says once when packing cannot happen.
+    ``"auto"`` measures on the first pack's like cells at the plan's precision (and says). Says once when packing cannot happen.
 
     Packs are formed over every cell, finished or not, so a resumed run trains the very pack it was
     interrupted in (a pack's float rounding depends on its members), see :func:`vaebench.run.packing.train_pack`.
@@ -160,11 +159,11 @@ def training_packs(status: GridStatus, pack_size: int | str | None, console: Con
         size = 1
     unfinished = {cell.name for cell in status.to_train}
     if size == packing.AUTO:
-        size = _measured_pack_size(status, unfinished, precision, console)
+        size = _measured_pack_size(status, unfinished, console)
     return [pack for pack in packing.form_packs(list(status.cells), size) if any(cell.name in unfinished for cell in pack)]
 
 
-def _measured_pack_size(status: GridStatus, unfinished: set[str], precision: str, console: Console) -> int:
+def _measured_pack_size(status: GridStatus, unfinished: set[str], console: Console) -> int:
     """``--pack auto``'s size, probed on the like cells of the first cell left to train (1 when none is left)."""
     from vaebench.run.pack_probe import PROBED_SIZES, probe_pack_size
     from vaebench.run.packing import pack_key
@@ -173,7 +172,7 @@ def _measured_pack_size(status: GridStatus, unfinished: set[str], precision: str
     if first is None:
         return 1
     like_cells = [cell for cell in status.cells if pack_key(cell) == pack_key(first)][:max(PROBED_SIZES)]
-    size, line = probe_pack_size(like_cells, dataset_for(first, status.plan.data_source), precision)
+    size, line = probe_pack_size(like_cells, dataset_for(first, status.plan.data_source), status.plan.precision)
     console.print(line)
     return size
 
@@ -201,13 +200,12 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
 
 
 def report_failure(console: Console, results_dir: Path, cell: Cell) -> None:
-    reason = read_json(Path(results_dir) / cell.name / PARAMS_FILE)["failure"]["reason"]
+    reason = read_params(Path(results_dir) / cell.name).failure.reason
     console.print(f"[red]failed[/] {cell.name}: {reason}")
 
 
 def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool = False, pack_size: int | str | None = None,
-             score_workers: int | None = None, allow_changed_data: bool = False,
-             precision: str = "float32") -> GridStatus:
+             score_workers: int | None = None, allow_changed_data: bool = False) -> GridStatus:
     """Train one pack after the other in this process; score finished cells in ``score_workers`` processes.
 
     ``score_workers`` None picks :func:`vaebench.run.scoring_pool.auto_workers`; 0 scores each cell right after training.
@@ -215,7 +213,7 @@ def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool 
     results_dir = Path(results_dir)
     status = plan_grid(plan, results_dir, allow_changed_data)
     try:
-        return _run_planned(status, console, tensorboard, pack_size, score_workers, allow_changed_data, precision)
+        return _run_planned(status, console, tensorboard, pack_size, score_workers, allow_changed_data)
     except Interrupted:
         trained = [cell for cell in plan.cells if cell_status(results_dir / cell.name) != CellStatus.PENDING]
         scored = sum((results_dir / cell.name / METRICS_FILE).exists() for cell in trained)
@@ -224,13 +222,12 @@ def run_grid(plan: Plan, results_dir: Path, console: Console, tensorboard: bool 
 
 
 def _run_planned(status: GridStatus, console: Console, tensorboard: bool, pack_size: int | str | None,
-                 score_workers: int | None, allow_changed_data: bool,
-                 precision: str) -> GridStatus:
+                 score_workers: int | None, allow_changed_data: bool) -> GridStatus:
     plan, results_dir, data_path = status.plan, status.results_dir, status.plan.data_source
     if score_workers is None:
         score_workers = auto_workers(bool(gpu_names()), len(usable_cores()))
     status.announce(console, executor=f", scoring in {score_workers} worker processes" if score_workers else "")
-    packs = training_packs(status, pack_size, console, precision)
+    packs = training_packs(status, pack_size, console)
     trained = {cell.name for cell in status.to_train}
     scored_only = [cell for cell in status.work if cell.name not in trained]
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
@@ -264,7 +261,7 @@ def _run_planned(status: GridStatus, console: Console, tensorboard: bool, pack_s
                                     detail=f"{label} step {step}/{steps} loss {loss:.2f}")
 
                 progress.update(task, detail=f"{label} building")
-                train_cells(pack, results_dir, on_progress, tensorboard, data_path, plan.checkpoints, precision)
+                train_cells(pack, results_dir, on_progress, tensorboard, data_path, plan.checkpoints, plan.precision)
                 progress.update(task, completed=already + sum(cell.steps for cell in pack))
                 for cell in (cell for cell in pack if cell.name in trained):  # a pack's finished cells are queued already
                     if cell_status(results_dir / cell.name) == CellStatus.FAILED:

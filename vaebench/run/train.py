@@ -27,9 +27,9 @@ from vaebench.interruption import stop_if_requested
 from vaebench.models import get_model_class
 from vaebench.models.base import NONFINITE_KEYS
 from vaebench.models.likelihoods import likelihood_for
-from vaebench.results.files import reset_cell_dir, save_keras, write_json, write_text
-from vaebench.results.layout import HISTORY_FILE, LOGS_DIR, PARAMS_FILE, network_file
-from vaebench.results.records import CellStatus, DATA_KEY, write_checkpoints
+from vaebench.results.files import reset_cell_dir, save_keras, write_text
+from vaebench.results.layout import HISTORY_FILE, LOGS_DIR, network_file
+from vaebench.results.records import CellStatus, Failure, Params, write_checkpoints, write_params
 from vaebench.run.batches import batches
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def build_model(cell: Cell, dataset: Dataset, precision: str = "float32") -> ker
     return model
 
 
-def record_interval(interval_start: int, step: int, logs: dict) -> tuple[dict, dict | None]:
+def record_interval(interval_start: int, step: int, logs: dict) -> tuple[dict, Failure | None]:
     """The history row of the interval that ended at ``step``, and the failure it saw (None while the loss was finite)."""
     values = {key: float(value) for key, value in logs.items()}
     offset = int(values.pop(NONFINITE_KEYS[0]))
@@ -69,7 +69,7 @@ def record_interval(interval_start: int, step: int, logs: dict) -> tuple[dict, d
     if not offset:
         return row, None
     bad_step = interval_start + offset
-    return row, {"reason": f"loss became {bad_loss} at step {bad_step}", "step": bad_step}
+    return row, Failure(f"loss became {bad_loss} at step {bad_step}", bad_step)
 
 
 class _Recorder(keras.callbacks.Callback):
@@ -86,7 +86,7 @@ class _Recorder(keras.callbacks.Callback):
         self.interval_start = 0
         self.step = 0
         self.rows: list[dict] = []
-        self.failure: dict | None = None
+        self.failure: Failure | None = None
         self.first_interval_end: float | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -132,37 +132,33 @@ def steady_rate(steps: int, log_every: int, batch_size: int, first_interval_end:
     return (steps - log_every) * batch_size / (finished - first_interval_end)
 
 
-def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: dict | None,
+def store_cell(cell: Cell, cell_dir: Path, model: keras.Model, rows: list[dict], failure: Failure | None,
                wall_seconds: float, images_per_second: float | None, pack_size: int = 1,
                checkpoints: CheckpointScorer | None = None, data_fingerprint: dict | None = None,
-               precision: str = "float32") -> dict:
+               precision: str = "float32") -> Params:
     """Write a trained cell's files, ``params.json`` last; return the params written.
 
     A failed cell keeps its history and checkpoints of the intervals before the failure, and no model files.
     """
     write_text(cell_dir / HISTORY_FILE, history_csv(rows))
-    params = {**cell.to_params(), "environment": environment(), "wall_seconds": round(wall_seconds, 3),
-              "pack_size": pack_size, "precision": precision, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if checkpoints:
         write_checkpoints(cell_dir, checkpoints.rows)
-        params["checkpoints"] = checkpoints.record()
-    params["card"] = get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood)
-    if images_per_second is not None:
-        params["images_per_second"] = round(images_per_second, 1)
-    if data_fingerprint is not None:
-        params[DATA_KEY] = data_fingerprint
-    if failure:
-        params.update(status=CellStatus.FAILED, failure=failure)
-    else:
+    if not failure:
         for name, network in model.networks().items():
             save_keras(network, cell_dir / network_file(name))
-        params["status"] = CellStatus.DONE
-    write_json(cell_dir / PARAMS_FILE, params)
+    params = Params(**cell.to_params(), status=CellStatus.FAILED if failure else CellStatus.DONE,
+                    card=get_model_class(cell.model).card(cell.model, dict(cell.hparams), model.likelihood),
+                    environment=environment(), wall_seconds=round(wall_seconds, 3),
+                    images_per_second=None if images_per_second is None else round(images_per_second, 1),
+                    pack_size=pack_size, precision=precision,
+                    finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    checkpoints=checkpoints.record() if checkpoints else None, data=data_fingerprint, failure=failure)
+    write_params(cell_dir, params)
     return params
 
 
 def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: ProgressFn | None = None,
-               tensorboard: bool = False, checkpoints: CheckpointScorer | None = None, precision: str = "float32") -> dict:
+               tensorboard: bool = False, checkpoints: CheckpointScorer | None = None, precision: str = "float32") -> Params:
     """Train ``cell`` on ``dataset`` into ``cell_dir`` at ``precision`` (see ``environment.PRECISIONS``); return the params.json written.
 
     A non-finite loss ends training early: the cell is stored as failed with

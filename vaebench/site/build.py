@@ -31,7 +31,7 @@ from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
 from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
 from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR
-from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid
+from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, TablePictures, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import write_assets
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
@@ -398,8 +398,8 @@ class Site:
         matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
                     for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
         along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
-        # a card written before models named their data kind is an image model's
-        kinds = {DataKind((e.params.get("card") or {}).get("data_kind", DataKind.IMAGES)) for e in self.experiments}
+        # a cell without a card (trained before cards) is an image model's
+        kinds = {e.record.card.data_kind if e.record.card else DataKind.IMAGES for e in self.experiments}
         return verdict(self.compared, matrices, checkpoints=along,
                        excluded=self.protocol.off_lines(lambda name: settings_of[name]),
                        references=self.references[["title", "latent_dim", "metric", "value"]],
@@ -530,7 +530,7 @@ class Site:
                                "view": view.at(cell_pictures_url(experiment.name), tag) if view else None, "id": tag,
                                # a table's columns along its latents: which latent moves which column
                                "table": _json_for_script(table_charts.movement_heatmap(table))
-                               if table and table["traversals"] else None})
+                               if table and table.traversals else None})
             rows.append({"config": config, "blocks": blocks})
         self.render("gallery.html.j2", self.out_dir / PAGES["gallery"].file, "", title="gallery", rows=rows, latent_dims=latent_dims,
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
@@ -606,10 +606,10 @@ def _cell_scatter(view: CellView | None) -> dict | None:
                       for f in factors["names"]}}
 
 
-def _table_pictures(pictures_dir: Path) -> dict | None:
+def _table_pictures(pictures_dir: Path) -> TablePictures | None:
     """A table cell's pictures.json (vaebench.pictures.tables); None for other cells and a table cell without them."""
     meta = read_pictures(pictures_dir)
-    return meta if meta is not None and meta.get("kind") == DataKind.TABLES else None
+    return meta if isinstance(meta, TablePictures) else None
 
 
 def _table_section(pictures_dir: Path) -> dict | None:
@@ -617,10 +617,10 @@ def _table_section(pictures_dir: Path) -> dict | None:
     meta = _table_pictures(pictures_dir)
     if meta is None:
         return None
-    informative = {t["latent"] for t in meta["traversals"]}
-    return {"likelihood": meta["likelihood"], "columns": meta["columns"], "strength_name": meta["strength_name"],
-            "record": meta["traversal_record"], "folded": len(meta["strength"]) - len(informative),
-            "step_unit": traversal_unit(meta["gaussian"]),
+    informative = {t["latent"] for t in meta.traversals}
+    return {"likelihood": meta.likelihood, "columns": meta.columns, "strength_name": meta.strength_name,
+            "record": meta.traversal_record, "folded": len(meta.strength) - len(informative),
+            "step_unit": traversal_unit(meta.gaussian),
             "charts": {"quality": _json_for_script(table_charts.column_quality(meta)),
                        "movement": _json_for_script(table_charts.movement_heatmap(meta)) if informative else None,
                        **{name: (_json_for_script(spec) if spec else None) for name, spec in

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from vaebench.kinds import DataKind
 from vaebench.pictures.spec import (
     INFORMATIVE_KL,
     INFORMATIVE_VARIANCE_SHARE,
@@ -24,6 +23,7 @@ from vaebench.pictures.spec import (
     read_pictures,
 )
 from vaebench.results.layout import LATENTS_FILE
+from vaebench.results.records import ImagePictures
 from vaebench.site.cell_charts import MATRICES
 
 #: a latent matches a factor when it holds at least this many times the average latent's value in that factor's
@@ -114,25 +114,25 @@ def traversal_unit(gaussian: bool) -> str:
 class CellView:
     """A cell's current pictures folder, read for its page; ``read`` returns None where there is none."""
 
-    def __init__(self, meta: dict, matrices: dict, prefix: str, latents_table: Path | None):
+    def __init__(self, meta: ImagePictures, matrices: dict, prefix: str, latents_table: Path | None):
         self.meta, self.prefix, self.tag = meta, prefix, "s"
-        tile = meta["tile"]
+        tile = meta.tile
         self._geometry = (tile["height"], tile["width"], tile["gutter"])
         self.tile_width = tile["width"]
-        self.gaussian = meta["gaussian"]
-        self.strength_name = meta["strength_name"]
+        self.gaussian = meta.gaussian
+        self.strength_name = meta.strength_name
         self.strength_short = "mean KL to the prior" if self.gaussian else "code variance"
         self.dead_rule = (f"mean KL below {INFORMATIVE_KL:g} nats: they carry next to no information" if self.gaussian
                           else f"code variance below {INFORMATIVE_VARIANCE_SHARE:.0%} of the largest latent's")
         short = "KL" if self.gaussian else "var"
-        self.latents = [Latent(z, row, f"{short} {meta['strength'][z]:.2f}", matching_factors(matrices, f"z{z}"),
-                               meta["informative"][z]) for row, z in enumerate(meta["order"])]
+        self.latents = [Latent(z, row, f"{short} {meta.strength[z]:.2f}", matching_factors(matrices, f"z{z}"),
+                               meta.informative[z]) for row, z in enumerate(meta.order)]
         self.latents_table = latents_table
-        self.factor_names = tuple(meta["factors"]) if "factors" in meta else _stored_factors(latents_table, matrices)
+        self.factor_names = tuple(meta.factors) if meta.factors is not None else _stored_factors(latents_table, matrices)
         #: a folder drawn before pictures.json said which factors are categories reads every factor as ordered
-        self.categorical_factors = tuple(meta.get("categorical_factors", ()))
-        self.category_names = {name: tuple(values) for name, values in meta.get("category_names", {}).items()}
-        self.cyclic_factors = tuple(meta.get("cyclic_factors", ()))
+        self.categorical_factors = tuple(meta.categorical_factors or ())
+        self.category_names = {name: tuple(values) for name, values in (meta.category_names or {}).items()}
+        self.cyclic_factors = tuple(meta.cyclic_factors or ())
 
     def factor_scale(self, factor: str) -> dict:
         """How a scatter colours ``factor``: cell_charts.scatter_matrix's keywords."""
@@ -146,7 +146,7 @@ class CellView:
         None where the folder holds no current pictures of images or sequences (none drawn, older ones, or a table's).
         """
         meta = read_pictures(folder)
-        if meta is None or meta.get("kind") == DataKind.TABLES:
+        if not isinstance(meta, ImagePictures):
             return None
         table = Path(folder) / LATENTS_FILE
         return cls(meta, matrices, prefix, table if table.is_file() else None)
@@ -166,7 +166,7 @@ class CellView:
     @property
     def sprites(self) -> list[Sprite]:
         """The sprites shown tile by tile: reconstructions, traversals, prior samples."""
-        names = [self.meta["reconstructions"], self.meta.get("second_view"), *self.meta["traversals"], self.meta.get("prior")]
+        names = [self.meta.reconstructions, self.meta.second_view, *self.meta.traversals, self.meta.prior]
         return [self.sprite(name) for name in names if name]
 
     @property
@@ -181,11 +181,11 @@ class CellView:
     def inputs(self) -> list[dict]:
         """Per traversed input: its index (its column in the reconstructions sprite), that sprite, its traversal sprite,
         and the sprite of its second view with that sprite's row captions (None and () with one view)."""
-        reconstructions = self.sprite(self.meta["reconstructions"])
-        second_view = self.sprite(self.meta["second_view"]) if self.meta.get("second_view") else None
+        reconstructions = self.sprite(self.meta.reconstructions)
+        second_view = self.sprite(self.meta.second_view) if self.meta.second_view else None
         return [{"index": i, "reconstructions": reconstructions, "traversal": self.sprite(name), "second_view": second_view,
-                 "second_view_rows": self.meta.get("second_view_rows", ())}
-                for i, name in enumerate(self.meta["traversals"])]
+                 "second_view_rows": self.meta.second_view_rows or ()}
+                for i, name in enumerate(self.meta.traversals)]
 
     @property
     def steps(self) -> list[str]:
@@ -194,7 +194,7 @@ class CellView:
 
     def value(self, latent: Latent, step: int) -> str:
         """The value latent takes in traversal column ``step``."""
-        return f"{self.meta['values'][step][latent.index]:.3g}"
+        return f"{self.meta.values[step][latent.index]:.3g}"
 
     @property
     def step_unit(self) -> str:
@@ -202,7 +202,7 @@ class CellView:
 
     @property
     def prior(self) -> Sprite | None:
-        return self.sprite(self.meta["prior"]) if self.meta.get("prior") else None
+        return self.sprite(self.meta.prior) if self.meta.prior else None
 
     prior_shape = PRIOR_SAMPLES
 

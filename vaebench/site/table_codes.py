@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from vaebench.kinds import DataKind
 from vaebench.pictures.spec import read_pictures
 from vaebench.results.layout import LATENTS_FILE
+from vaebench.results.records import TablePictures
 from vaebench.site.cell_view import SCATTER_SAMPLES
 
 #: the column of latents.csv holding each record's class label (by name where the dataset names its labels)
@@ -32,14 +32,14 @@ class TableLatent:
 class TableCodes:
     """A table cell's codes in the shape ``vaebench.site.codes.codes_data`` reads (as of a ``CellView``)."""
 
-    def __init__(self, meta: dict, latents_table: Path):
+    def __init__(self, meta: TablePictures, latents_table: Path):
         self.latents_table = latents_table
         header = pd.read_csv(latents_table, nrows=0).columns
-        observed = {column["name"] for column in meta["columns"]}
+        observed = {column["name"] for column in meta.columns}
         latents = [name for name in header if re.fullmatch(r"z\d+", name)]
         self.factor_names = tuple(name for name in header if name not in observed and name not in latents)
-        short = "KL" if meta["gaussian"] else "var"
-        self.latents = [TableLatent(z, f"{z} · {short} {meta['strength'][int(z[1:])]:.2f}") for z in latents]
+        short = "KL" if meta.gaussian else "var"
+        self.latents = [TableLatent(z, f"{z} · {short} {meta.strength[int(z[1:])]:.2f}") for z in latents]
         labels = pd.read_csv(latents_table, usecols=[LABEL], nrows=SCATTER_SAMPLES)[LABEL] if LABEL in header else None
         #: the label's names in the order their indices colour them; () where the labels are numbers already
         self.label_names = (tuple(sorted(labels.unique())) if labels is not None and not pd.api.types.is_numeric_dtype(labels)
@@ -50,7 +50,7 @@ class TableCodes:
         """None where the folder holds no current table pictures, no latents table, or nothing to colour it by."""
         meta = read_pictures(folder)
         table = Path(folder) / LATENTS_FILE
-        if meta is None or meta.get("kind") != DataKind.TABLES or not table.is_file():
+        if not isinstance(meta, TablePictures) or not table.is_file():
             return None
         codes = cls(meta, table)
         return codes if codes.factor_names else None
