@@ -162,6 +162,15 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
 
     ``card``: the cell's model card (whether it is Gaussian and reads labels).
     """
+    write_pictures_file(out_dir, draw_sprites(encoder, decoder, card, dataset, out_dir, arithmetic_factor))
+
+
+def write_pictures_file(out_dir: Path, meta: dict) -> None:
+    (Path(out_dir) / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def draw_sprites(encoder, decoder, card: dict, dataset: Dataset, out_dir: Path, arithmetic_factor: str) -> dict:
+    """The sprites and the latent table of :func:`draw_cell_pictures`; returns what PICTURES_FILE says of them."""
     out_dir = Path(out_dir)
     pictures = CellPictures(encoder, decoder, dataset, card)
     height, width = pictures.reconstructions(out_dir / "reconstructions.png")
@@ -174,7 +183,7 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
     table = pictures.latent_table()
     if table is not None:
         table.to_csv(out_dir / LATENTS_FILE, index=False)
-    meta = {"version": PICTURES_VERSION, "kind": card["data_kind"], "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
+    return {"version": PICTURES_VERSION, "kind": card["data_kind"], "gaussian": pictures.gaussian, "order": [int(i) for i in pictures.order],
             "strength": [round(float(v), 6) for v in pictures.strength],
             "strength_name": strength_name(pictures.gaussian),
             "informative": [bool(v) for v in pictures.informative],
@@ -186,4 +195,3 @@ def draw_cell_pictures(encoder, decoder, card: dict, dataset: Dataset, out_dir: 
             "values": np.round(pictures.values, 4).tolist(),
             "interpolation": "interpolation.png", "arithmetic": "arithmetic.png" if arithmetic else None,
             "prior": "prior.png", "prior_caption": prior_caption}
-    (out_dir / PICTURES_FILE).write_text(json.dumps(meta, indent=1) + "\n")

@@ -6,7 +6,7 @@ vocabulary does not, so the report reads the folders through it without loading 
 PICTURES_FILE describes the folder:
 
 - "version": PICTURES_VERSION (older folders are redrawn where the weights exist); "kind": the data kind
-  ("images", "sequences"; table cells describe other pictures: vaebench.pictures.tables);
+  ("images", "sequences", "two_views"; table cells describe other pictures: vaebench.pictures.tables);
 - "gaussian": whether codes are posterior means of a Gaussian encoder (else autoencoder codes);
 - "order": latents, most informative first; "strength": per latent, what orders them
   ("strength_name" says what: mean KL in nats, or variance of the codes); "informative": per
@@ -21,7 +21,9 @@ PICTURES_FILE describes the folder:
 - "traversals": one sprite per input i (the i-th column of the reconstructions): a row per latent in
   "order", a column per value of "values" ((steps, L): the value each latent takes in each column);
 - "interpolation", "arithmetic" (or null), "prior" (or null): single sprites;
-  "prior_caption" says what the prior samples are drawn from.
+  "prior_caption" says what the prior samples are drawn from;
+- two-view cells ("kind" "two_views") also hold both views side by side: "views", "view_rows" and
+  "traversals_b" (vaebench.pictures.two_views; absent from folders drawn before it).
 """
 
 from __future__ import annotations
