@@ -86,7 +86,7 @@ def populated(tmp_path):
 
 
 BAD_COMMANDS = [
-    (["run", "grid", "--preset", "huge"], "unknown preset 'huge'; accepted: cpu, paper, smoke"),
+    (["run", "grid", "--preset", "huge"], "unknown preset 'huge'; accepted: cpu, paper, sequences, smoke, study, tables, two_views or a path"),
     (["run", "grid", "--models", "vae,gan"], "unknown model 'gan'; accepted: ae, vae, beta_vae"),
     (["run", "grid", "--dataset", "cifar"], "unknown dataset 'cifar'; accepted:"),
     (["run", "grid", "--latent-dims", "0"], "bad latent dims [0]"),
