@@ -16,7 +16,7 @@ from vaebench.grid import load_preset
 from vaebench.models import MODELS
 from vaebench.preset_files import PRESET_DIR
 from vaebench.results.files import write_json
-from vaebench.results.layout import LOCK_FILE
+from vaebench.results.layout import LOCK_FILE, PICTURES_DIR, PICTURES_FILE
 from vaebench.results.records import record_cells
 
 
@@ -214,6 +214,9 @@ def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     assert (experiments["branched_vae"].path / "classifier.keras").exists()
     assert isinstance(experiments["shared_vae"].scores["cross_recon_b_from_a"], float)
     assert isinstance(experiments["cvae"].scores["label_from_z"], float)
+    pictures = experiments["shared_vae"].path / PICTURES_DIR  # the two-view drawer, chosen from the cell's card
+    views = json.loads((pictures / PICTURES_FILE).read_text())
+    assert views["kind"] == "two_views" and all((pictures / name).is_file() for name in (views["views"], *views["traversals_b"]))
 
 
 GOOD_PRESET = """dataset = "dsprites"
