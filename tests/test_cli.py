@@ -16,7 +16,7 @@ from vaebench.grid import load_preset
 from vaebench.models import MODELS
 from vaebench.preset_files import PRESET_DIR
 from vaebench.results.files import write_json
-from vaebench.results.layout import LOCK_FILE
+from vaebench.results.layout import LOCK_FILE, PICTURES_DIR, PICTURES_FILE
 from vaebench.results.records import record_cells
 
 
@@ -86,7 +86,7 @@ def populated(tmp_path):
 
 
 BAD_COMMANDS = [
-    (["run", "grid", "--preset", "huge"], "unknown preset 'huge'; accepted: cpu, paper, smoke"),
+    (["run", "grid", "--preset", "huge"], "unknown preset 'huge'; accepted: cpu, paper, sequences, smoke, study, tables, two_views or a path"),
     (["run", "grid", "--models", "vae,gan"], "unknown model 'gan'; accepted: ae, vae, beta_vae"),
     (["run", "grid", "--dataset", "cifar"], "unknown dataset 'cifar'; accepted:"),
     (["run", "grid", "--latent-dims", "0"], "bad latent dims [0]"),
@@ -214,6 +214,9 @@ def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     assert (experiments["branched_vae"].path / "classifier.keras").exists()
     assert isinstance(experiments["shared_vae"].scores["cross_recon_b_from_a"], float)
     assert isinstance(experiments["cvae"].scores["label_from_z"], float)
+    pictures = experiments["shared_vae"].path / PICTURES_DIR  # both views, drawn with the second decoder named on its card
+    views = json.loads((pictures / PICTURES_FILE).read_text())
+    assert views["kind"] == "two_views" and (pictures / views["second_view"]).is_file() and len(views["second_view_rows"]) == 2
 
 
 GOOD_PRESET = """dataset = "dsprites"

@@ -55,7 +55,7 @@ def test_bad_numbers_are_rejected(overrides, message):
 
 
 def test_unknown_names_are_rejected():
-    with pytest.raises(VaebenchError, match="unknown preset 'huge'; accepted: cpu, paper, smoke"):
+    with pytest.raises(VaebenchError, match="unknown preset 'huge'; accepted: cpu, paper, sequences, smoke, study, tables, two_views or a path"):
         load_preset("huge")
     with pytest.raises(VaebenchError, match="unknown model 'gan'"):
         load_preset("smoke").with_overrides(models=["gan"]).cells()
@@ -131,6 +131,27 @@ def test_the_designed_study_is_three_objectives_at_three_strengths_two_latent_si
     assert sorted({c.latent_dim for c in cells}) == [4, 10] and sorted({c.seed for c in cells}) == [0, 1, 2, 3, 4]
     assert len(cells) == 90 and (study.image_size, study.steps) == (64, 3000)
     assert study.metric_settings == cpu.metric_settings  # the published grid's protocol
+
+
+@pytest.mark.parametrize("name, datasets, models", [
+    ("tables", {"labour", "wine"}, {"ae", "vae", "beta_vae", "cvae", "branched_vae"}),
+    ("two_views", {"dsprites_outline", "dsprites"}, {"shared_vae", "vae"}),
+    ("sequences", {"sines"}, {"seq_ae", "seq_vae", "seq_cvae"}),
+])
+def test_each_use_case_study_crosses_its_models_with_two_latent_sizes_and_three_seeds_on_its_data(name, datasets, models):
+    preset = load_preset(name)
+    cells = preset.cells()
+    assert {c.dataset for c in cells} == datasets and {c.model for c in cells} == models
+    settings = {(c.dataset, c.model, c.hparams) for c in cells}
+    for setting in settings:  # every setting at every latent size and seed: the seed spread is part of the answer
+        assert sorted((c.latent_dim, c.seed) for c in cells if (c.dataset, c.model, c.hparams) == setting) == \
+            sorted((z, s) for z in preset.latent_dims for s in preset.seeds)
+    assert len(preset.latent_dims) >= 2 and len(preset.seeds) >= 3
+    if name == "two_views":  # the plain VAE sees the shared-latent VAE's first view, at its size
+        assert {(c.dataset, c.image_size) for c in cells} == {("dsprites_outline", 32), ("dsprites", 32)}
+    if name == "sequences":  # each objective with each of the three decoder modes
+        assert {(c.model, dict(c.hparams)["decoder_mode"]) for c in cells} == {
+            (model, mode) for model in models for mode in ("repeat_latent", "concat_output_latent", "output_as_input")}
 
 
 def test_a_run_expands_its_preset_once_into_one_immutable_plan_that_its_executors_read(tmp_path, monkeypatch):

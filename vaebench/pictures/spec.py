@@ -18,7 +18,7 @@ PICTURES_FILE (read and written as ``vaebench.results.records.ImagePictures``) d
   wrap around (both absent from older folders);
 - "tile": {"height", "width", "gutter"} of every sprite's tiles, in pixels;
 - "reconstructions": sprite of 2 rows × RECONSTRUCTIONS columns: held-out inputs, their reconstructions;
-- "second_view" (null where the data has one view; absent from older folders): sprite of the same inputs' second
+- "second_view" (absent where the data has one view, and from older folders): sprite of the same inputs' second
   view and, for a two-view model, that view decoded from the first view's code; "second_view_rows" captions its rows;
 - "traversals": one sprite per input i (the i-th column of the reconstructions): a row per latent in
   "order", a column per value of "values" ((steps, L): the value each latent takes in each column);

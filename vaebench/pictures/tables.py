@@ -24,7 +24,7 @@ as each column's decoded value along a latent, and the codes of held-out records
 Traversals cover the informative latents (as vaebench.pictures.latents.latent_order decides), strongest first. Quality is measured on held-out records decoded from their posterior mean: R² of the
 decoded mean for a numeric column, the share of records whose most probable category is theirs otherwise.
 
-``latents.csv``: one row per held-out record (LATENT_RECORDS of them): the codes of the LATENT_COLUMNS
+``latents.csv``: one row per held-out record (the first SCATTER_RECORDS of them): the codes of the LATENT_COLUMNS
 strongest latents (``z<i>``), then every column's value (numbers; category names), then the label
 (``label``) and factors where the dataset has them, so a scatter matrix can be coloured by any of them.
 """
@@ -45,7 +45,11 @@ from vaebench.pictures.spec import PICTURES_VERSION
 from vaebench.results.layout import LATENTS_FILE
 from vaebench.results.records import ModelCard, TablePictures, write_pictures_file
 
+#: held-out records the column qualities are measured on
 LATENT_RECORDS = 1000
+#: of them, the records latents.csv keeps: a scatter matrix shows its structure with these, and a study's 60 cells
+#: publish in a few MB (1,000 records made a labour cell's latents.csv 144 KB)
+SCATTER_RECORDS = 200
 LATENT_COLUMNS = 4
 LIKELIHOOD_SENTENCE = ("log p(x|z) is the sum over the columns of each column's log-likelihood, in nats per record: "
                        "a unit-variance Gaussian on standardised numeric columns, a softmax over a categorical "
@@ -115,4 +119,4 @@ def draw_table_pictures(encoder, decoder, card: ModelCard, dataset: Dataset, out
         frame["label"] = np.asarray(names, dtype=object)[sample.labels] if names else sample.labels
     for j, name in enumerate(dataset.factor_names if sample.factors is not None else ()):
         frame[name] = sample.factors[:, j]
-    frame.to_csv(out_dir / LATENTS_FILE, index=False)
+    frame.head(SCATTER_RECORDS).to_csv(out_dir / LATENTS_FILE, index=False)

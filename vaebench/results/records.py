@@ -337,8 +337,8 @@ class ImagePictures:
     prior: str | None
     prior_caption: str
 
-    #: how json writes it (the bytes of every stored folder)
-    ENSURE_ASCII: ClassVar[bool] = True
+    #: how json writes it (the bytes of every stored folder): indented, non-ASCII as \u escapes
+    JSON_FORMAT: ClassVar[dict] = {"indent": 1, "ensure_ascii": True}
 
     @classmethod
     def from_json(cls, meta, path: Path) -> "ImagePictures":
@@ -364,8 +364,9 @@ class TablePictures:
     traversal_record: dict
     traversals: list[dict]
 
-    #: column names and category names are written as they are, not as \u escapes
-    ENSURE_ASCII: ClassVar[bool] = False
+    #: compact (a traversal holds a number per column, category and step: indenting doubled the file); column and
+    #: category names written as they are, not as \u escapes
+    JSON_FORMAT: ClassVar[dict] = {"separators": (",", ":"), "ensure_ascii": False}
 
     @classmethod
     def from_json(cls, meta, path: Path) -> "TablePictures":
@@ -390,7 +391,7 @@ def read_pictures_file(folder: Path, version: int) -> ImagePictures | TablePictu
 
 def write_pictures_file(folder: Path, pictures: ImagePictures | TablePictures) -> None:
     write_text(Path(folder) / PICTURES_FILE,
-               json.dumps(_record_to_json(pictures), indent=1, ensure_ascii=pictures.ENSURE_ASCII) + "\n")
+               json.dumps(_record_to_json(pictures), **pictures.JSON_FORMAT) + "\n")
 
 
 _METRIC_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
