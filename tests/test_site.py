@@ -55,6 +55,30 @@ def _parse(path: Path) -> _Collector:
     return collector
 
 
+def _script_data(path: Path, prefix: str) -> dict:
+    """The objects a data script (``window.X = {...};`` lines after ``prefix``) assigns, by their name after the dot."""
+    text = path.read_text()
+    assert text.startswith(prefix), path
+    found = {}
+    for line in text[len(prefix):].splitlines():
+        name, value = line.split(" = ", 1)
+        found[name.rsplit(".", 1)[-1]] = json.loads(value.removesuffix(";"))
+    return found
+
+
+def _shared_specs(site: Path) -> dict:
+    """assets/cell_specs.js: every spec the cell pages share, by its key."""
+    text = (site / "assets" / "cell_specs.js").read_text()
+    assert text.startswith("window.VAEBENCH_SPECS = ") and text.endswith(";\n")
+    return json.loads(text.removeprefix("window.VAEBENCH_SPECS = ").removesuffix(";\n"))
+
+
+def _cell_data(site: Path, cell) -> dict:
+    """The cell's data script beside its pictures (cells/<cell>/cell.js): {dataset name: its rows}."""
+    return _script_data(site / "cells" / cell.name.replace("/", "__") / "cell.js",
+                        "window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n")
+
+
 @pytest.fixture(scope="module")
 def site_results(smoke_results, tmp_path_factory):
     """A copy of the smoke grid, for tests that change it."""
@@ -86,10 +110,13 @@ def test_pages_exist_for_every_cell(site, site_results):
 
 @pytest.mark.slow
 def test_cell_pages_chart_the_headline_scores_along_training(site, site_results):
+    specs = _shared_specs(site)
     for cell in load_experiments(site_results):
-        spec = json.loads(_parse(site / "cells" / (cell.name.replace("/", "__") + ".html")).specs["checkpoint-curves-spec"])
-        shown = {row["metric"] for row in next(iter(spec["datasets"].values()))}
-        steps = {row["step"] for row in next(iter(spec["datasets"].values()))}
+        page = _cell_page(site, cell)
+        key = re.search(r'id="checkpoint-curves" data-shared-spec="(\w+)"', page).group(1)
+        assert specs[key]["data"] == {"name": "checkpoints"}
+        rows = _cell_data(site, cell)["checkpoints"]
+        shown, steps = {row["metric"] for row in rows}, {row["step"] for row in rows}
         assert "recon_bce" in shown and "mig" in shown and "recon_mse" not in shown  # headline scores only
         assert ("elbo" in shown) == (cell.params["model"] != "ae")  # a deterministic encoder has no ELBO
         assert steps == set(cell.params["checkpoints"]["steps"]) and 0 in steps and cell.params["steps"] in steps
@@ -123,15 +150,25 @@ def test_every_chart_spec_is_valid_vega_lite(site):
             assert not errors, f"{page.name}: {errors[0].message[:300]}"
             assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
             count += 1
-    # index, comparisons, and on a cell page at least the curves, the matrices and a scatter matrix per factor
-    assert count >= 4 + 2 + 2 + 5
+    # index, comparisons, and the cell pages' shared specs: at least the curves, the matrices and a scatter matrix per factor
+    shared = _shared_specs(site)
+    for page in sorted((site / "cells").glob("*.html")):
+        keys = re.findall(r'data-shared-spec="(\w+)"', page.read_text())
+        assert keys and set(keys) <= set(shared), page.name
+    for spec in shared.values():
+        errors = sorted(validator.iter_errors(spec), key=lambda e: e.path)
+        assert not errors, f"cell_specs.js: {errors[0].message[:300]}"
+        count += 1
+    assert count >= 4 + 2 + 3 + 5
 
 
 @pytest.mark.slow
 def test_the_vega_libraries_ship_once_and_nothing_loads_from_the_network(site):
-    scripts = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.js") if p.parent.name != "data")
-    assert scripts == ["assets/cell_page.js", "assets/explorer.js", "assets/scatter.js", "assets/vega-bundle.js"]
-    assert sorted(p.name for p in (site / "data").glob("*.js")) == ["codes.js", "metrics.js"]
+    scripts = sorted(p.relative_to(site).as_posix() for p in (site / "assets").glob("*.js"))
+    assert scripts == ["assets/cell_page.js", "assets/cell_specs.js", "assets/explorer.js", "assets/scatter.js",
+                       "assets/vega-bundle.js"]
+    assert sorted(p.name for p in (site / "data").glob("*.js")) == ["codes.js", "medians.js", "metrics.js"]
+    assert {p.relative_to(site / "cells").parts[1] for p in (site / "cells").rglob("*.js")} == {"cell.js"}
     for page in site.rglob("*.html"):
         text = page.read_text()
         assert "cdn.jsdelivr" not in text and "unpkg.com" not in text
@@ -318,7 +355,7 @@ def test_cell_pages_label_every_traversal_row_and_fold_the_dead_latents(site, si
         for z in dead:
             assert f'<span class="tlabel">z{z} · {strength} ' in folded and f'data-latent="z{z}"><output>' not in page
         assert page.count('<span class="step"') == 3 * 13 and "−3</span>" in page and "+3</span>" in page
-        assert "scatter-data" in page and "Which latent captures which factor" in page
+        assert 'id="scatter"' in page and "Which latent captures which factor" in page
 
 
 @pytest.mark.slow

@@ -33,14 +33,14 @@ from vaebench.results.layout import (CHECKPOINTS_FILE, GRID_FILE, HISTORY_FILE, 
                                      grid_dirs)
 from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
-from vaebench.site.assets import write_assets
+from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets, write_shared_specs
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, codes_script, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
-from vaebench.site.pages import INDEX, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
+from vaebench.site.pages import CELL_DATA, INDEX, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
 from vaebench.site.publish import publish
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.verdict import CAPTURED_SHARE, verdict
@@ -53,6 +53,10 @@ PAGE_SCRIPTS = ("scatter.js", "cell_page.js", "explorer.js")
 TRADEOFF_PNG = "tradeoff.png"
 #: the one copy of the metrics table that the index's and comparison page's charts read
 METRICS_DATA = "data/metrics.js"
+#: the grid's median of each score, shown on every cell page beside the cell's own
+MEDIANS_DATA = "data/medians.js"
+#: the name in a cell's data script (``CELL_DATA``) of its latent codes for the scatter matrix
+SCATTER_DATA = "scatter"
 #: strip plots of every seed per model once some setting has this many seeds (fewer: points say it all)
 STRIP_SEEDS = 5
 #: what a cell page and the index's problem table say of a cell without current pictures: the report does not draw them
@@ -97,6 +101,8 @@ class Site:
         self.checkpoints = self._checkpoints()
         #: per cell name: its CellView or None, filled by cell_page for the gallery and the explorer
         self.views: dict[str, CellView | None] = {}
+        #: the chart specs the cell pages share, by their ``spec_key``: filled by cell_page, written by write_shared_specs
+        self.shared_specs: dict[str, dict] = {}
 
     # --- reading ---------------------------------------------------------------
     def _read(self):
@@ -450,20 +456,21 @@ class Site:
                     entries=entries, foreign=foreign)
 
     def cell_page(self, experiment: Experiment) -> None:
+        """The cell's page, and beside its pictures the script of its data (``CELL_DATA``), which its charts read
+        through the specs every cell page shares (``self.shared_specs``)."""
         matrices = (experiment.metrics.matrices if experiment.metrics else None) or {}
         pictures_dir = experiment.path / PICTURES_DIR
         table = _table_section(pictures_dir)
         view = CellView.read(pictures_dir, matrices, cell_pictures_from_its_page(experiment.name))
+        image_dir = self.out_dir / cell_pictures_url(experiment.name)
+        image_dir.mkdir(parents=True, exist_ok=True)
         if view is not None:
-            image_dir = self.out_dir / cell_pictures_url(experiment.name)
-            image_dir.mkdir(parents=True, exist_ok=True)
             for png in sorted(pictures_dir.glob("*.png")):
                 shutil.copyfile(png, image_dir / png.name)
         self.views[experiment.name] = view
 
-        medians = self.frame.groupby("metric")["value"].median() if not self.frame.empty else pd.Series(dtype=float)
         ranked = sorted(experiment.scores.items(), key=lambda kv: self._metric_rank(kv[0]))
-        scores = [{"key": key, "label": charts.label(key), "value": value, "median": medians.get(key),
+        scores = [{"key": key, "label": charts.label(key), "value": value,
                    "direction": _DIRECTION[SCORES[key].higher_is_better] if key in SCORES else ""}
                   for key, value in ranked if not isinstance(value, str)]
         # a score that does not apply is stored as "n/a: why"
@@ -478,18 +485,46 @@ class Site:
         p = experiment.params
         summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
                    f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
+        data, specs = {}, {}
+        if not experiment.history.empty:
+            data[cell_charts.HISTORY_DATA] = cell_charts.history_rows(experiment.history)
+            specs["curves"] = self.shared_spec(cell_charts.training_curves())
+        shape = cell_charts.checkpoint_shape(experiment.checkpoints)
+        if shape is not None:
+            data[cell_charts.CHECKPOINTS_DATA] = cell_charts.checkpoint_rows(experiment.checkpoints)
+            specs["checkpoint_curves"] = self.shared_spec(cell_charts.checkpoint_curves(*shape))
+        if any(key in matrices for key in MATCHING_MATRICES):
+            rows, labels = _factor_rows(matrices, view)
+            data.update(cell_charts.matrix_rows(matrices, rows, labels))
+            specs["factor_chart"] = self.shared_spec(cell_charts.factor_matrices(*cell_charts.matrix_shape(matrices, len(rows))))
+        scatter = _table_scatter(pictures_dir) if table else _cell_scatter(view)
+        if scatter is not None:
+            data[SCATTER_DATA] = scatter.pop("data")
+            scatter["specs"] = {factor: self.shared_spec(spec) for factor, spec in scatter["specs"].items()}
+        (image_dir / CELL_DATA).write_text(data_script(data))
         self.render("cell.html.j2", self.out_dir / cell_url(experiment.name), "../", title=display.cell_title(p),
                     cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
                     off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
-                    glance=_glance(view),
+                    glance=_glance(view), cell_data=cell_pictures_from_its_page(experiment.name) + CELL_DATA,
+                    medians_script=MEDIANS_DATA, shared_specs=SHARED_SPECS,
                     metrics_problem=f"{METRICS_FILE} is missing or corrupt: see the index's problem table.",
-                    factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
-                    curves=(_json_for_script(cell_charts.training_curves(experiment.history))
-                            if not experiment.history.empty else None),
-                    checkpoint_curves=_checkpoint_curves(experiment),
+                    matching_rule=matching_rule(matrices), specs=specs,
                     view=view, table=table, pictures_note=PICTURES_NOT_DRAWN, centre=TRAVERSAL_STEPS // 2,
-                    all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR,
-                    scatter=_table_scatter(pictures_dir) if table else _cell_scatter(view))
+                    all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR, scatter=scatter)
+
+    def shared_spec(self, spec: dict) -> str:
+        """The name of ``spec`` among the specs the cell pages share (written once, to the assets, by ``write_shared_specs``)."""
+        key = spec_key(spec)
+        self.shared_specs.setdefault(key, spec)
+        return key
+
+    def write_medians(self) -> None:
+        """The grid's median of each score, which every cell page shows beside its own (a script, so that a changed
+        cell changes this one file, not every cell page)."""
+        medians = self.frame.groupby("metric")["value"].median() if not self.frame.empty else pd.Series(dtype=float)
+        path = self.out_dir / MEDIANS_DATA
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(data_script({"medians": {key: float(value) for key, value in medians.items()}}))
 
     def gallery(self) -> None:
         """Held-out input 0 in every model × latent size (its lowest seed): reconstruction, top traversals, prior samples."""
@@ -521,7 +556,7 @@ class Site:
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
         (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
-        specs = {factor: _json_for_script(cell_charts.scatter_matrix(list(LATENT_FIELDS), factor, samples=SCATTER_SAMPLES,
+        specs = {factor: _json_for_script(cell_charts.scatter_matrix(LATENT_FIELDS, factor, samples=SCATTER_SAMPLES,
                                                                      **scale))
                  for factor, scale in data["factors"].items()}
         self.render("explorer.html.j2", self.out_dir / PAGES["explorer"].file, "", title="latent space explorer", specs=specs,
@@ -538,20 +573,12 @@ _DIRECTION = {True: "↑", False: "↓", None: ""}
 GALLERY_TRAVERSALS = 3
 
 
-def _checkpoint_curves(experiment: Experiment) -> Markup | None:
-    spec = cell_charts.checkpoint_curves(experiment.checkpoints)
-    return None if spec is None else _json_for_script(spec)
-
-
-def _factor_chart(matrices: dict, view: CellView | None) -> Markup | None:
-    if not any(key in matrices for key in MATCHING_MATRICES):
-        return None
+def _factor_rows(matrices: dict, view: CellView | None) -> tuple[list[str], dict[str, str]]:
+    """The latents of the latents × factors chart in display order (the view's, most informative first), and their labels."""
     rows = next(matrices[key]["rows"] for key in MATCHING_MATRICES if key in matrices)
-    labels = {z: z for z in rows}
-    if view is not None:
-        rows = [latent.z for latent in view.latents]
-        labels = {latent.z: f"{latent.z} · {latent.strength}" for latent in view.latents}
-    return _json_for_script(cell_charts.factor_matrices(matrices, rows, labels))
+    if view is None:
+        return rows, {z: z for z in rows}
+    return [latent.z for latent in view.latents], {latent.z: f"{latent.z} · {latent.strength}" for latent in view.latents}
 
 
 def _machines(params: list[dict]) -> str:
@@ -577,8 +604,8 @@ def _cell_scatter(view: CellView | None) -> dict | None:
     if table is None:
         return None
     factors, fields, codes = columns(table, view.factor_names)
-    return {"fields": fields, "samples": len(table), "data": _json_for_script({"factors": factors, "codes": codes}),
-            "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, samples=len(table), **view.factor_scale(f)))
+    return {"fields": fields, "samples": len(table), "data": {"fields": fields, "factors": factors, "codes": codes},
+            "specs": {f: cell_charts.scatter_matrix(LATENT_FIELDS, f, samples=len(table), **view.factor_scale(f))
                       for f in factors["names"]}}
 
 
@@ -610,10 +637,10 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     names = [c for c in table.columns if c not in latents]
     numeric = {name: pd.api.types.is_numeric_dtype(table[name]) for name in names}
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
-    data = {"factors": {"names": names, "indices": values}, "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
-    return {"fields": latents, "samples": len(table), "data": _json_for_script(data),
-            "specs": {name: _json_for_script(cell_charts.scatter_matrix(latents, name, not numeric[name], len(table),
-                                                                           indexed=False))
+    data = {"fields": latents, "factors": {"names": names, "indices": values},
+            "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
+    return {"fields": latents, "samples": len(table), "data": data,
+            "specs": {name: cell_charts.scatter_matrix(LATENT_FIELDS, name, not numeric[name], len(table), indexed=False)
                       for name in names}}
 
 
@@ -647,6 +674,8 @@ def _write_pages(grid_dir: Path, staging: Path) -> None:
     write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
     for experiment in site.experiments:
         site.cell_page(experiment)
+    write_shared_specs(staging, site.shared_specs)
+    site.write_medians()
     site.gallery()
     site.explorer()
     site.index()  # after the cell pages: it shows the winners' traversals from their views

@@ -56,6 +56,10 @@ class Sprite:
         x, y = self.gutter + col * (self.width + self.gutter), self.gutter + row * (self.height + self.gutter)
         return f"background-position:-{x}px -{y}px"
 
+    def strip(self, row: int, count: int) -> str:
+        """The inline style that shows the first ``count`` tiles of ``row`` (with the gutters between them) in one element."""
+        return f"{self.tile(row, 0)};width:{count * (self.width + self.gutter) - self.gutter}px"
+
     @property
     def rule(self) -> Markup:
         quoted = "".join(c if c.isalnum() or c in "-_./" else f"\\{ord(c):x} " for c in self.url)
@@ -192,6 +196,16 @@ class CellView:
     def value(self, latent: Latent, step: int) -> str:
         """The value latent takes in traversal column ``step``."""
         return f"{self.meta['values'][step][latent.index]:.3g}"
+
+    def values(self, latent: Latent) -> list[str]:
+        """The value latent takes in each traversal column."""
+        return [self.value(latent, step) for step in range(len(self.meta["values"]))]
+
+    @property
+    def geometry(self) -> dict:
+        """Every sprite's tile size and gutter (``Sprite.tile``), for the page's script to find a tile by its row and column."""
+        height, width, gutter = self._geometry
+        return {"height": height, "width": width, "gutter": gutter}
 
     @property
     def step_unit(self) -> str:
