@@ -49,7 +49,7 @@ from vaebench.stats import pareto_front
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
 #: the scripts of the cell pages and the explorer, shipped once in assets/ rather than inlined in every page
-PAGE_SCRIPTS = ("scatter.js", "cell_page.js", "explorer.js")
+PAGE_SCRIPTS = ("scatter.js", "cell_page.js", "explorer.js", "cells_table.js")
 TRADEOFF_PNG = "tradeoff.png"
 #: the one copy of the metrics table that the index's and comparison page's charts read
 METRICS_DATA = "data/metrics.js"
@@ -271,6 +271,8 @@ class Site:
         points = sweep_points([e.params for e in self.experiments])
         wide["sweep"] = [points[n].sweep if n in points else None for n in wide["name"]]
         wide["strength"] = [points[n].strength if n in points else None for n in wide["name"]]
+        titles = {e.name: display.cell_title(e.params) for e in self.experiments}
+        wide["title"] = [titles[n] for n in wide["name"]]
         records = json.loads(wide.to_json(orient="records"))  # NaN becomes null
         path = self.out_dir / METRICS_DATA
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,20 +311,9 @@ class Site:
                              "recon_high": round(float(row["high_recon"]), 4), "pareto": bool(on_front)})
         return rows
 
-    def full_table(self) -> dict:
-        """Every scored cell against every metric that is a number somewhere; "n/a" where it does not apply."""
-        rows = []
-        for e in self.experiments:
-            if not e.metrics:
-                continue
-            values = []
-            for key in self.metrics:
-                value = e.scores.get(key)
-                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-                values.append(significant(float(value)) if numeric else "n/a")
-            rows.append({"name": e.name, "title": display.cell_title(e.params), "url": cell_url(e.name),
-                         "values": values})
-        return {"columns": [{"key": k, "label": label(k)} for k in self.metrics], "rows": rows}
+    def table_columns(self) -> list[dict]:
+        """The scores of the index's table of every cell (filled in the page from METRICS_DATA): each that is a number somewhere."""
+        return [{"key": k, "label": label(k)} for k in self.metrics]
 
     def budget(self, run: dict, summary: pd.DataFrame) -> dict:
         """What the run cost and what, at that cost, it cannot show."""
@@ -382,11 +373,10 @@ class Site:
                              if not self.checkpoints.empty else None),
             }
         run = self.run_facts()
-        cells = [{"name": e.name, "title": display.cell_title(e.params), "url": cell_url(e.name)}
-                 for e in self.experiments]
         self.render("index.html.j2", self.out_dir / PAGES["index"].file, "", title=f"vaebench report: {self.results_dir.name}",
-                    run=run, budget=self.budget(run, summary), verdict=found, board=board, table=self.full_table(),
-                    charts=index_charts, problems=self.problems, cells=cells, strip_seeds=STRIP_SEEDS,
+                    run=run, budget=self.budget(run, summary), verdict=found, board=board, table_columns=self.table_columns(),
+                    charts=index_charts, problems=self.problems, pages_of={e.name: cell_url(e.name) for e in self.experiments},
+                    strip_seeds=STRIP_SEEDS,
                     protocol=self.protocol_facts(), calibration=self.calibration(),
                     winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
                     capture_cut=CAPTURED_SHARE,
