@@ -35,7 +35,7 @@ from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, cell_status
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets, write_shared_specs
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
-from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, codes_script, columns
+from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
@@ -537,15 +537,16 @@ class Site:
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
 
     def explorer(self) -> None:
-        """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js)."""
+        """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js
+        lists them; a picked cell's codes come from its data script)."""
         cells = []
         for experiment in self.experiments:
             view = self.views.get(experiment.name)
             if view is not None and view.latents_table is not None:
-                cells.append((experiment.params, cell_url(experiment.name), view))
+                cells.append((experiment.params, cell_url(experiment.name), cell_pictures_url(experiment.name) + CELL_DATA, view))
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
+        (self.out_dir / CODES_SCRIPT).write_text(data_script({"codes": data}))
         specs = {factor: _json_for_script(cell_charts.scatter_matrix(LATENT_FIELDS, factor, samples=SCATTER_SAMPLES,
                                                                      **scale))
                  for factor, scale in data["factors"].items()}
@@ -594,7 +595,9 @@ def _cell_scatter(view: CellView | None) -> dict | None:
     if table is None:
         return None
     factors, fields, codes = columns(table, view.factor_names)
-    return {"fields": fields, "samples": len(table), "data": {"fields": fields, "factors": factors, "codes": codes},
+    labels = {latent.z: latent.label for latent in view.latents}
+    return {"fields": fields, "samples": len(table),
+            "data": {"fields": fields, "labels": [labels[z] for z in fields], "factors": factors, "codes": codes},
             "specs": {f: cell_charts.scatter_matrix(LATENT_FIELDS, f, samples=len(table), **view.factor_scale(f))
                       for f in factors["names"]}}
 
