@@ -500,9 +500,12 @@ def test_moving_a_latent_explorer_slider_changes_the_shown_image(browser, site):
 @pytest.mark.slow
 def test_the_explorer_switches_cells_in_place(browser, site):
     with _opened(browser, site / "explorer.html") as page:
+        loaded = "[...document.scripts].filter(s => s.src.endsWith('/cell.js')).length"
+        assert page.evaluate(loaded) == 1  # the first cell's codes only
         first = page.locator("#explorer-cell").inner_text()
         page.locator("#pick-latent_dim").select_option(index=1)
         page.wait_for_function(f"document.querySelector('#explorer-cell').innerText !== {json.dumps(first)}")
+        assert page.evaluate(loaded) == 2
         page.wait_for_timeout(300)
         assert page.locator("#explorer-chart svg [class*='mark-']").count() > 0
         page.locator("#pick-factor").select_option("shape")
@@ -540,6 +543,21 @@ def test_the_index_and_the_glossary_in_a_real_browser(browser, site, site_result
         for i in metric_columns:
             best = page.locator(f"table#leaderboard tbody tr td:nth-child({i + 1}).best").count()
             assert best > 0, f"leaderboard column {headers[i]!r} marks no best value"
+        table = page.locator("#cells-table tbody tr")
+        cells = load_experiments(site_results)
+        assert table.count() == len(cells) and page.locator("#cells-count").inner_text() == f"{len(cells)} of {len(cells)} cells"
+        links = "[...document.querySelectorAll('#cells-table tbody a')].map(a => a.title)"
+        page.locator("#cells-table thead th[data-key='mig']").click()
+        column = [i for i, key in enumerate(page.evaluate("[...document.querySelectorAll('#cells-table thead th')]"
+                                                           ".map(th => th.dataset.key)")) if key == "mig"][0]
+        values = "[...document.querySelectorAll('#cells-table tbody tr')].map(tr => tr.cells[%d].textContent)" % column
+        ascending = [float(v.replace("\u2212", "-")) for v in page.evaluate(values)]
+        assert ascending == sorted(ascending)
+        page.locator("#cells-table thead th[data-key='mig']").click()
+        assert [float(v.replace("\u2212", "-")) for v in page.evaluate(values)] == sorted(ascending, reverse=True)
+        one = cells[0].name
+        page.locator("#cells-filter").fill(one)
+        assert page.evaluate(links) == [one]
     keys = {key for cell in load_experiments(site_results) for key in cell.scores}
     with _opened(browser, site / "glossary.html") as page:
         missing = [key for key in sorted(keys) if page.locator(f"[id='{key}']").count() != 1]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import altair as alt
 
+from vaebench.site.publish import Earlier, inputs_digest
+
 ASSET_DIR = "assets"
 BUNDLE = "vega-bundle.js"
 #: the chart specs every cell page shares, by name (``spec_key``); each page supplies its own rows
@@ -25,11 +27,19 @@ def vega_bundle() -> str:
     return vl_convert.javascript_bundle(vl_version=major_minor)
 
 
-def write_assets(out_dir: Path, stylesheet: str, scripts: dict[str, str]) -> None:
-    """The bundle, the stylesheet and the pages' own ``scripts`` (file name -> source), each once for every page."""
+def write_assets(out_dir: Path, stylesheet: str, scripts: dict[str, str], earlier: Earlier) -> None:
+    """The bundle, the stylesheet and the pages' own ``scripts`` (file name -> source), each once for every page.
+
+    The bundle takes seconds to assemble: it is carried over from the earlier build of the same Vega-Lite version.
+    """
+    import vl_convert
+
     folder = Path(out_dir) / ASSET_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / BUNDLE).write_text(vega_bundle())
+    bundle, inputs = f"{ASSET_DIR}/{BUNDLE}", inputs_digest(vl_convert.__version__, alt.SCHEMA_VERSION)
+    if not earlier.carry(Path(out_dir), [bundle], inputs):
+        (folder / BUNDLE).write_text(vega_bundle())
+        earlier.built_from([bundle], inputs)
     (folder / "style.css").write_text(stylesheet)
     for name, source in scripts.items():
         (folder / name).write_text(source)

@@ -11,7 +11,7 @@ import re
 import shutil
 from collections import Counter
 from datetime import datetime, timezone
-from functools import partial
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.pages import CELL_DATA, INDEX, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
-from vaebench.site.publish import publish
+from vaebench.site.publish import Earlier, inputs_digest, publish
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.verdict import CAPTURED_SHARE, verdict
 from vaebench.stats import pareto_front
@@ -86,8 +86,10 @@ def _json_for_script(spec: dict) -> Markup:
 
 
 class Site:
-    def __init__(self, results_dir: Path, out_dir: Path):
+    def __init__(self, results_dir: Path, out_dir: Path, earlier: Earlier):
         self.results_dir, self.out_dir = Path(results_dir), Path(out_dir)
+        #: the earlier build in the site's folder, whose cell pages are carried over where their inputs are the same
+        self.earlier = earlier
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.experiments, self.problems = self._read()
@@ -446,18 +448,36 @@ class Site:
                     entries=entries, foreign=foreign)
 
     def cell_page(self, experiment: Experiment) -> None:
-        """The cell's page, and beside its pictures the script of its data (``CELL_DATA``), which its charts read
-        through the specs every cell page shares (``self.shared_specs``)."""
+        """The cell's page, and beside it the folder of its pictures and the script of its data (``CELL_DATA``), which
+        its charts read through the specs every cell page shares (``self.shared_specs``); all carried over from the
+        earlier build where that built them from the same inputs (``_cell_inputs``)."""
         matrices = (experiment.metrics.matrices if experiment.metrics else None) or {}
         pictures_dir = experiment.path / PICTURES_DIR
-        table = _table_section(pictures_dir)
         view = CellView.read(pictures_dir, matrices, cell_pictures_from_its_page(experiment.name))
-        image_dir = self.out_dir / cell_pictures_url(experiment.name)
+        self.views[experiment.name] = view
+        tables = _is_table(pictures_dir)
+        scatter = _table_scatter(pictures_dir) if tables else _cell_scatter(view)
+        specs = self._cell_specs(experiment, matrices, view, scatter)
+        page, folder = cell_url(experiment.name), cell_pictures_url(experiment.name)
+        inputs = self._cell_inputs(experiment)
+        if self.earlier.carry(self.out_dir, [page, folder], inputs):
+            return
+
+        image_dir = self.out_dir / folder
         image_dir.mkdir(parents=True, exist_ok=True)
         if view is not None:
             for png in sorted(pictures_dir.glob("*.png")):
                 shutil.copyfile(png, image_dir / png.name)
-        self.views[experiment.name] = view
+        data = {}
+        if "curves" in specs:
+            data[cell_charts.HISTORY_DATA] = cell_charts.history_rows(experiment.history)
+        if "checkpoint_curves" in specs:
+            data[cell_charts.CHECKPOINTS_DATA] = cell_charts.checkpoint_rows(experiment.checkpoints)
+        if "factor_chart" in specs:
+            data.update(cell_charts.matrix_rows(matrices, *_factor_rows(matrices, view)))
+        if scatter is not None:
+            data[SCATTER_DATA] = scatter["data"]()
+        (image_dir / CELL_DATA).write_text(data_script(data))
 
         ranked = sorted(experiment.scores.items(), key=lambda kv: self._metric_rank(kv[0]))
         scores = [{"key": key, "label": charts.label(key), "value": value,
@@ -475,32 +495,42 @@ class Site:
         p = experiment.params
         summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
                    f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
-        data, specs = {}, {}
-        if not experiment.history.empty:
-            data[cell_charts.HISTORY_DATA] = cell_charts.history_rows(experiment.history)
-            specs["curves"] = self.shared_spec(cell_charts.training_curves())
-        shape = cell_charts.checkpoint_shape(experiment.checkpoints)
-        if shape is not None:
-            data[cell_charts.CHECKPOINTS_DATA] = cell_charts.checkpoint_rows(experiment.checkpoints)
-            specs["checkpoint_curves"] = self.shared_spec(cell_charts.checkpoint_curves(*shape))
-        if any(key in matrices for key in MATCHING_MATRICES):
-            rows, labels = _factor_rows(matrices, view)
-            data.update(cell_charts.matrix_rows(matrices, rows, labels))
-            specs["factor_chart"] = self.shared_spec(cell_charts.factor_matrices(*cell_charts.matrix_shape(matrices, len(rows))))
-        scatter = _table_scatter(pictures_dir) if table else _cell_scatter(view)
-        if scatter is not None:
-            data[SCATTER_DATA] = scatter.pop("data")
-            scatter["specs"] = {factor: self.shared_spec(spec) for factor, spec in scatter["specs"].items()}
-        (image_dir / CELL_DATA).write_text(data_script(data))
-        self.render("cell.html.j2", self.out_dir / cell_url(experiment.name), "../", title=display.cell_title(p),
+        self.render("cell.html.j2", self.out_dir / page, "../", title=display.cell_title(p),
                     cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
                     off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
                     glance=_glance(view), cell_data=cell_pictures_from_its_page(experiment.name) + CELL_DATA,
                     medians_script=MEDIANS_DATA, shared_specs=SHARED_SPECS,
                     metrics_problem=f"{METRICS_FILE} is missing or corrupt: see the index's problem table.",
                     matching_rule=matching_rule(matrices), specs=specs,
-                    view=view, table=table, pictures_note=PICTURES_NOT_DRAWN, centre=TRAVERSAL_STEPS // 2,
-                    all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR, scatter=scatter)
+                    view=view, table=_table_section(pictures_dir) if tables else None, pictures_note=PICTURES_NOT_DRAWN,
+                    centre=TRAVERSAL_STEPS // 2, all_steps=list(range(TRAVERSAL_STEPS)),
+                    arithmetic_factor=ARITHMETIC_FACTOR, scatter=scatter)
+        self.earlier.built_from([page, *(f"{folder}{path.name}" for path in sorted(image_dir.iterdir()))], inputs)
+
+    def _cell_specs(self, experiment: Experiment, matrices: dict, view: CellView | None, scatter: dict | None) -> dict:
+        """The keys of the shared specs of a cell page's charts, by chart; each spec is registered for the assets
+        whether the page is built or carried over. A chart's spec depends only on its shape, never on the rows."""
+        specs = {}
+        if not experiment.history.empty:
+            specs["curves"] = self.shared_spec(cell_charts.training_curves())
+        shape = cell_charts.checkpoint_shape(experiment.checkpoints)
+        if shape is not None:
+            specs["checkpoint_curves"] = self.shared_spec(cell_charts.checkpoint_curves(*shape))
+        if any(key in matrices for key in MATCHING_MATRICES):
+            rows, _ = _factor_rows(matrices, view)
+            specs["factor_chart"] = self.shared_spec(cell_charts.factor_matrices(*cell_charts.matrix_shape(matrices, len(rows))))
+        if scatter is not None:
+            scatter["specs"] = {factor: self.shared_spec(spec) for factor, spec in scatter["specs"].items()}
+        return specs
+
+    def _cell_inputs(self, experiment: Experiment) -> str:
+        """The digest of everything a cell's page, pictures and data script are built from: the report's code, the
+        cell's own files (not its weights), the results dir's name and the scores scored off the study's protocol."""
+        files = sorted(path for path in [*experiment.path.iterdir(), *(experiment.path / PICTURES_DIR).glob("*")]
+                       if path.is_file() and path.suffix != ".keras")
+        return inputs_digest(_renderer(), self.results_dir.name, sorted(self.protocol.off.get(experiment.name, ())),
+                             *(part for path in files for part in (path.relative_to(experiment.path).as_posix(),
+                                                                    path.read_bytes())))
 
     def shared_spec(self, spec: dict) -> str:
         """The name of ``spec`` among the specs the cell pages share (written once, to the assets, by ``write_shared_specs``)."""
@@ -564,6 +594,20 @@ _DIRECTION = {True: "↑", False: "↓", None: ""}
 GALLERY_TRAVERSALS = 3
 
 
+def _is_table(pictures_dir: Path) -> bool:
+    meta = read_pictures(pictures_dir)
+    return meta is not None and meta.get("kind") == DataKind.TABLES
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> str:
+    """The digest of the code and templates that render the report: a change to either builds every page anew."""
+    package = Path(vaebench.__file__).parent
+    files = sorted([*package.rglob("*.py"), *(path for path in package.joinpath("templates").iterdir() if path.is_file())])
+    return inputs_digest(vaebench.__version__, *(part for path in files
+                                                 for part in (path.relative_to(package).as_posix(), path.read_bytes())))
+
+
 def _factor_rows(matrices: dict, view: CellView | None) -> tuple[list[str], dict[str, str]]:
     """The latents of the latents × factors chart in display order (the view's, most informative first), and their labels."""
     rows = next(matrices[key]["rows"] for key in MATCHING_MATRICES if key in matrices)
@@ -591,15 +635,22 @@ def _glance(view: CellView | None) -> str | None:
 
 
 def _cell_scatter(view: CellView | None) -> dict | None:
-    table = view.codes() if view is not None else None
-    if table is None:
+    """The scatter matrix of a cell's codes: its fields, sample count and specs from the latents table's header and
+    length alone (cheap for a page carried over); "data" reads the codes (``codes.columns``) when the page is built."""
+    shape = view.codes_shape() if view is not None else None
+    if shape is None:
         return None
-    factors, fields, codes = columns(table, view.factor_names)
+    header, samples = shape
+    names = [f for f in view.factor_names if f in header]
+    fields = [c for c in header if c not in names][: len(LATENT_FIELDS)]
     labels = {latent.z: latent.label for latent in view.latents}
-    return {"fields": fields, "samples": len(table),
-            "data": {"fields": fields, "labels": [labels[z] for z in fields], "factors": factors, "codes": codes},
-            "specs": {f: cell_charts.scatter_matrix(LATENT_FIELDS, f, samples=len(table), **view.factor_scale(f))
-                      for f in factors["names"]}}
+
+    def data() -> dict:
+        factors, _, codes = columns(view.codes(), view.factor_names)
+        return {"fields": fields, "labels": [labels[z] for z in fields], "factors": factors, "codes": codes}
+
+    return {"fields": fields, "samples": samples, "data": data,
+            "specs": {f: cell_charts.scatter_matrix(LATENT_FIELDS, f, samples=samples, **view.factor_scale(f)) for f in names}}
 
 
 def _table_section(pictures_dir: Path) -> dict | None:
@@ -632,7 +683,7 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
     data = {"fields": latents, "factors": {"names": names, "indices": values},
             "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
-    return {"fields": latents, "samples": len(table), "data": data,
+    return {"fields": latents, "samples": len(table), "data": lambda: data,
             "specs": {name: cell_charts.scatter_matrix(LATENT_FIELDS, name, not numeric[name], len(table), indexed=False)
                       for name in names}}
 
@@ -662,9 +713,9 @@ def build_site(results_dir: Path, out_dir: Path, warn=None) -> Path:
     return Path(out_dir) / INDEX.file
 
 
-def _write_pages(grid_dir: Path, staging: Path) -> None:
-    site = Site(grid_dir, staging)
-    write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
+def _write_pages(grid_dir: Path, staging: Path, earlier: Earlier) -> None:
+    site = Site(grid_dir, staging, earlier)
+    write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS}, earlier)
     for experiment in site.experiments:
         site.cell_page(experiment)
     write_shared_specs(staging, site.shared_specs)

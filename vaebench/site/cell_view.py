@@ -7,6 +7,8 @@ are copied, never re-encoded, and every tile keeps its native size.
 from __future__ import annotations
 
 import copy
+import csv
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +218,15 @@ class CellView:
         return self.sprite(self.meta["prior"]) if self.meta.get("prior") else None
 
     prior_shape = PRIOR_SAMPLES
+
+    def codes_shape(self) -> tuple[list[str], int] | None:
+        """The latents table's columns and how many of its rows ``codes`` reads, without parsing it; None without one."""
+        if self.latents_table is None:
+            return None
+        with open(self.latents_table, newline="") as handle:
+            header = next(csv.reader(handle), [])
+            rows = sum(1 for _ in itertools.islice(handle, SCATTER_SAMPLES))
+        return header, rows
 
     def codes(self) -> pd.DataFrame | None:
         """The first SCATTER_SAMPLES rows of the latents table: latent means (most informative first), then factor indices."""
