@@ -105,12 +105,12 @@ def site_sizes(site: Path) -> dict:
             "index_kb": (site / INDEX.file).stat().st_size / 1e3}
 
 
-def written_by_last_build(site: Path) -> tuple[int, int]:
-    """(files the last build wrote anew, files it carried over from an earlier build), from the site's manifest."""
+def written_by_last_build(site: Path) -> tuple[list[str], int]:
+    """(the files the last build wrote anew, how many it carried over from an earlier build), from the site's manifest."""
     entries = json.loads((site / SITE_MANIFEST).read_text())["files"]
-    builds = [entry["build"] for entry in entries.values()]
-    last = max(builds)
-    return builds.count(last), len(builds) - builds.count(last)
+    last = max(entry["build"] for entry in entries.values())
+    written = sorted(relative for relative, entry in entries.items() if entry["build"] == last)
+    return written, len(entries) - len(written)
 
 
 def measure(source: Path, cells: int, folder: Path) -> dict:
@@ -119,20 +119,22 @@ def measure(source: Path, cells: int, folder: Path) -> dict:
     vaebench = [sys.executable, "-m", "vaebench"]
     scratch = timed([*vaebench, "build-site", "--results", str(results), "--out", str(site)])
     sizes = site_sizes(site)
-    change_one_cell(results, names[len(names) // 2])
+    changed = names[len(names) // 2]
+    change_one_cell(results, changed)
     rebuild = timed([*vaebench, "build-site", "--results", str(results), "--out", str(site)])
     rewritten, carried = written_by_last_build(site)
     listing = timed([*vaebench, "list", "--results", str(results)])
     loading = timed([sys.executable, "-c", f"from vaebench.results.experiments import load_experiments; "
                                            f"[e.metrics for e in load_experiments({str(results)!r})]"])
-    return {"cells": cells, "scratch": scratch, "rebuild": rebuild, "rewritten": rewritten, "carried": carried,
+    return {"cells": cells, "changed": changed, "scratch": scratch, "rebuild": rebuild, "rewritten": rewritten, "carried": carried,
             "list": listing, "load": loading, **sizes}
 
 
 def table(figures: dict) -> str:
     rows = [("build-site from scratch", f"{figures['scratch'].seconds:.1f} s, peak {figures['scratch'].peak_mib:.0f} MiB"),
             ("rebuild after one cell's scores changed", f"{figures['rebuild'].seconds:.1f} s, peak {figures['rebuild'].peak_mib:.0f} MiB; "
-             f"{figures['rewritten']} files written anew, {figures['carried']} carried over"),
+             f"{len(figures['rewritten'])} files written anew "
+             f"({sum(f.startswith(CELLS_DIR + '/') for f in figures['rewritten'])} of them a cell's), {figures['carried']} carried over"),
             ("cell page HTML", f"{figures['page_kb_mean']:.1f} KB mean, {figures['page_kb_max']:.1f} KB largest"),
             ("cell folder (pictures, data script)", f"{figures['cell_folder_kb_mean']:.1f} KB mean per cell, "
              f"of which pictures {figures['pictures_kb_mean']:.1f} KB"),

@@ -381,7 +381,7 @@ class Site:
                     strip_seeds=STRIP_SEEDS,
                     protocol=self.protocol_facts(), calibration=self.calibration(),
                     winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
-                    capture_cut=CAPTURED_SHARE,
+                    capture_cut=CAPTURED_SHARE, winner_seeds=WINNER_SEEDS,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
     def off_settings(self) -> dict[str, list[str]]:
@@ -400,7 +400,7 @@ class Site:
                 for metric, settings in sorted(self.protocol.settings.items())]
 
     def winner_traversals(self, found) -> list[dict]:
-        """The first named setting of each headline score: its seeds' most informative traversals, side by side."""
+        """The first named setting of each headline score: its lowest seeds' most informative traversals, side by side."""
         if found is None:
             return []
         shown, out = set(), []
@@ -414,7 +414,7 @@ class Site:
                 if self.setting_of(e.params) != setting:
                     continue
                 view = self.views.get(e.name)
-                if view is not None:
+                if view is not None and len(seeds) < WINNER_SEEDS:
                     seeds.append({"seed": e.params.get("seed"), "url": cell_url(e.name),
                                   "view": view.at(cell_pictures_url(e.name), f"w{len(out)}-{len(seeds)}")})
             if seeds:
@@ -590,6 +590,9 @@ class Site:
 
 #: arrows for Score.higher_is_better: which end of a score is better (None: not a quality)
 _DIRECTION = {True: "↑", False: "↓", None: ""}
+#: seeds of each winning setting whose traversals the index shows (the lowest): enough to see whether seeds agree,
+#: and the index stays small however many seeds a setting has
+WINNER_SEEDS = 5
 #: traversal rows per block of the gallery (the most informative latents)
 GALLERY_TRAVERSALS = 3
 
