@@ -165,7 +165,7 @@ def test_every_chart_spec_is_valid_vega_lite(site):
 @pytest.mark.slow
 def test_the_vega_libraries_ship_once_and_nothing_loads_from_the_network(site):
     scripts = sorted(p.relative_to(site).as_posix() for p in (site / "assets").glob("*.js"))
-    assert scripts == ["assets/cell_page.js", "assets/cell_specs.js", "assets/explorer.js", "assets/scatter.js",
+    assert scripts == ["assets/cell_page.js", "assets/cell_specs.js", "assets/cells_table.js", "assets/explorer.js", "assets/scatter.js",
                        "assets/vega-bundle.js"]
     assert sorted(p.name for p in (site / "data").glob("*.js")) == ["codes.js", "medians.js", "metrics.js"]
     assert {p.relative_to(site / "cells").parts[1] for p in (site / "cells").rglob("*.js")} == {"cell.js"}
