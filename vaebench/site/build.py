@@ -105,6 +105,7 @@ class Site:
         self.views: dict[str, CellView | None] = {}
         #: the chart specs the cell pages share, by their ``spec_key``: filled by cell_page, written by write_shared_specs
         self.shared_specs: dict[str, dict] = {}
+        self._spec_keys: dict[int, tuple[dict, str]] = {}
 
     # --- reading ---------------------------------------------------------------
     def _read(self):
@@ -534,9 +535,13 @@ class Site:
 
     def shared_spec(self, spec: dict) -> str:
         """The name of ``spec`` among the specs the cell pages share (written once, to the assets, by ``write_shared_specs``)."""
-        key = spec_key(spec)
-        self.shared_specs.setdefault(key, spec)
-        return key
+        # the specs come from cached builders, so most are the same object again: its key is kept with it (the
+        # reference keeps its id from being reused), not computed from its JSON for every cell
+        known = self._spec_keys.get(id(spec))
+        if known is None:
+            known = self._spec_keys[id(spec)] = (spec, spec_key(spec))
+        self.shared_specs.setdefault(known[1], spec)
+        return known[1]
 
     def write_medians(self) -> None:
         """The grid's median of each score, which every cell page shows beside its own (a script, so that a changed
