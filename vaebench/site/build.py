@@ -477,7 +477,7 @@ class Site:
         if "factor_chart" in specs:
             data.update(cell_charts.matrix_rows(matrices, *_factor_rows(matrices, view)))
         if scatter is not None:
-            data[SCATTER_DATA] = scatter["data"]()
+            data[SCATTER_DATA] = scatter["read"]()
         (image_dir / CELL_DATA).write_text(data_script(data))
 
         ranked = sorted(experiment.scores.items(), key=lambda kv: self._metric_rank(kv[0]))
@@ -644,7 +644,7 @@ def _glance(view: CellView | None) -> str | None:
 
 def _cell_scatter(view: CellView | None) -> dict | None:
     """The scatter matrix of a cell's codes: its fields, sample count and specs from the latents table's header and
-    length alone (cheap for a page carried over); "data" reads the codes (``codes.columns``) when the page is built."""
+    length alone (cheap for a page carried over); "read" reads the codes (``codes.columns``) when the page is built."""
     shape = view.codes_shape() if view is not None else None
     if shape is None:
         return None
@@ -657,7 +657,7 @@ def _cell_scatter(view: CellView | None) -> dict | None:
         factors, _, codes = columns(view.codes(), view.factor_names)
         return {"fields": fields, "labels": [labels[z] for z in fields], "factors": factors, "codes": codes}
 
-    return {"fields": fields, "samples": samples, "data": data,
+    return {"fields": fields, "samples": samples, "read": data,
             "specs": {f: cell_charts.scatter_matrix(LATENT_FIELDS, f, samples=samples, **view.factor_scale(f)) for f in names}}
 
 
@@ -691,7 +691,7 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
     data = {"fields": latents, "factors": {"names": names, "indices": values},
             "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
-    return {"fields": latents, "samples": len(table), "data": lambda: data,
+    return {"fields": latents, "samples": len(table), "read": lambda: data,
             "specs": {name: cell_charts.scatter_matrix(LATENT_FIELDS, name, not numeric[name], len(table), indexed=False)
                       for name in names}}
 
