@@ -45,13 +45,19 @@ class Earlier:
         self.inputs: dict[str, str] = {}
         #: relative path -> its earlier manifest entry, for each file carried over
         self.carried: dict[str, dict] = {}
+        #: each folder ("cells/x/") -> the recorded files below it: a scan of every file per folder would grow
+        #: with the square of the site's size
+        self._below: dict[str, list[str]] = {}
+        for relative in recorded:
+            parts = relative.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                self._below.setdefault("/".join(parts[:depth]) + "/", []).append(relative)
 
     def carry(self, staging: Path, paths: list[str], inputs: str) -> bool:
         """Link the earlier build's ``paths`` (a path ending in "/": every file it wrote below that folder) into
         ``staging``, if it built every one of them from ``inputs`` and each still has the content it wrote;
         otherwise link nothing and return False (the caller builds them)."""
-        files = [r for path in paths for r in ([r for r in self.recorded if r.startswith(path)] if path.endswith("/")
-                                               else [path])]
+        files = [r for path in paths for r in (self._below.get(path, []) if path.endswith("/") else [path])]
         entries = [self.recorded.get(relative) for relative in files]
         if not all(entry and entry.get("inputs") == inputs for entry in entries) or not all(
                 _in_real_folders(self.out_dir, relative) and _digest(self.out_dir / relative) == entry["sha256"]
