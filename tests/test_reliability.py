@@ -28,6 +28,7 @@ from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, LOCK_FILE, LOCK_IN
                                      PARAMS_FILE, is_cell_name)
 from vaebench.results.records import record_cells
 from vaebench.site import build as site_build, build_site
+from vaebench.site.pages import cell_pictures_url, cell_url
 from vaebench.site.publish import SITE_MANIFEST
 
 #: `vaebench run grid` with these options asks for exactly the cells `fake_results` writes, and scores no calibration
@@ -81,6 +82,28 @@ def cli_process(*args, **kwargs):
 @pytest.fixture
 def results(tmp_path):
     return fake_results(tmp_path / "results")
+
+
+def test_a_rebuild_renders_only_the_changed_cell_again_and_never_carries_over_a_page_changed_since(results, tmp_path):
+    out = tmp_path / "site"
+    build_site(results, out)
+    builds = {relative: entry["build"] for relative, entry in json.loads((out / SITE_MANIFEST).read_text())["files"].items()}
+    metrics = json.loads((results / CELLS[0].name / METRICS_FILE).read_text())
+    write_json(results / CELLS[0].name / METRICS_FILE, {**metrics, "scores": {**metrics["scores"], "mig": 0.5}})
+    build_site(results, out)
+    entries = json.loads((out / SITE_MANIFEST).read_text())["files"]
+    anew = {relative for relative, entry in entries.items() if entry["build"] != builds.get(relative)}
+    page, folder = cell_url(CELLS[0].name), cell_pictures_url(CELLS[0].name)
+    assert {relative for relative in anew if relative.startswith("cells/")} == {page, f"{folder}cell.js"}
+    assert "index.html" in anew and "assets/vega-bundle.js" not in anew
+    assert all(len(entries[relative]["inputs"]) == 64 for relative in (page, f"{folder}cell.js", "assets/vega-bundle.js"))
+    assert "<td>0.5</td>" in (out / page).read_text()
+
+    other = out / cell_url(CELLS[1].name)
+    other.write_text("my notes")  # the same inputs, but no longer the page the manifest records: not carried over
+    with pytest.raises(VaebenchError, match="changed since"):
+        build_site(results, out)
+    assert other.read_text() == "my notes"
 
 
 def test_rebuild_keeps_unrelated_files_and_replaces_only_its_own(results, tmp_path):
@@ -412,7 +435,7 @@ def test_a_full_disk_is_one_line_and_leaves_results_and_site_as_they_were(result
     build_site(results, out)
     site_before, results_before = digest(out), digest(results)
     run = subprocess.run([*VAEBENCH, "build-site", "--results", results, "--out", out], capture_output=True, text=True,
-                         timeout=300, preexec_fn=_file_size_limit(200_000))  # the Vega bundle is larger
+                         timeout=300, preexec_fn=_file_size_limit(10_000))  # index.html is larger (the bundle is carried over)
     line = one_line_error(run.returncode, run.stderr, "File too large", str(out))
     assert digest(out) == site_before and digest(results) == results_before, line
     assert not [p for p in tmp_path.iterdir() if STAGING_DIR.fullmatch(p.name)]

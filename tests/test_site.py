@@ -55,6 +55,30 @@ def _parse(path: Path) -> _Collector:
     return collector
 
 
+def _script_data(path: Path, prefix: str) -> dict:
+    """The objects a data script (``window.X = {...};`` lines after ``prefix``) assigns, by their name after the dot."""
+    text = path.read_text()
+    assert text.startswith(prefix), path
+    found = {}
+    for line in text[len(prefix):].splitlines():
+        name, value = line.split(" = ", 1)
+        found[name.rsplit(".", 1)[-1]] = json.loads(value.removesuffix(";"))
+    return found
+
+
+def _shared_specs(site: Path) -> dict:
+    """assets/cell_specs.js: every spec the cell pages share, by its key."""
+    text = (site / "assets" / "cell_specs.js").read_text()
+    assert text.startswith("window.VAEBENCH_SPECS = ") and text.endswith(";\n")
+    return json.loads(text.removeprefix("window.VAEBENCH_SPECS = ").removesuffix(";\n"))
+
+
+def _cell_data(site: Path, cell) -> dict:
+    """The cell's data script beside its pictures (cells/<cell>/cell.js): {dataset name: its rows}."""
+    return _script_data(site / "cells" / cell.name.replace("/", "__") / "cell.js",
+                        "window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n")
+
+
 @pytest.fixture(scope="module")
 def site_results(smoke_results, tmp_path_factory):
     """A copy of the smoke grid, for tests that change it."""
@@ -86,10 +110,13 @@ def test_pages_exist_for_every_cell(site, site_results):
 
 @pytest.mark.slow
 def test_cell_pages_chart_the_headline_scores_along_training(site, site_results):
+    specs = _shared_specs(site)
     for cell in load_experiments(site_results):
-        spec = json.loads(_parse(site / "cells" / (cell.name.replace("/", "__") + ".html")).specs["checkpoint-curves-spec"])
-        shown = {row["metric"] for row in next(iter(spec["datasets"].values()))}
-        steps = {row["step"] for row in next(iter(spec["datasets"].values()))}
+        page = _cell_page(site, cell)
+        key = re.search(r'id="checkpoint-curves" data-shared-spec="(\w+)"', page).group(1)
+        assert specs[key]["data"] == {"name": "checkpoints"}
+        rows = _cell_data(site, cell)["checkpoints"]
+        shown, steps = {row["metric"] for row in rows}, {row["step"] for row in rows}
         assert "recon_bce" in shown and "mig" in shown and "recon_mse" not in shown  # headline scores only
         assert ("elbo" in shown) == (cell.params["model"] != "ae")  # a deterministic encoder has no ELBO
         assert steps == set(cell.params["checkpoints"]["steps"]) and 0 in steps and cell.params["steps"] in steps
@@ -123,15 +150,25 @@ def test_every_chart_spec_is_valid_vega_lite(site):
             assert not errors, f"{page.name}: {errors[0].message[:300]}"
             assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
             count += 1
-    # index, comparisons, and on a cell page at least the curves, the matrices and a scatter matrix per factor
-    assert count >= 4 + 2 + 2 + 5
+    # index, comparisons, and the cell pages' shared specs: at least the curves, the matrices and a scatter matrix per factor
+    shared = _shared_specs(site)
+    for page in sorted((site / "cells").glob("*.html")):
+        keys = re.findall(r'data-shared-spec="(\w+)"', page.read_text())
+        assert keys and set(keys) <= set(shared), page.name
+    for spec in shared.values():
+        errors = sorted(validator.iter_errors(spec), key=lambda e: e.path)
+        assert not errors, f"cell_specs.js: {errors[0].message[:300]}"
+        count += 1
+    assert count >= 4 + 2 + 3 + 5
 
 
 @pytest.mark.slow
 def test_the_vega_libraries_ship_once_and_nothing_loads_from_the_network(site):
-    scripts = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.js") if p.parent.name != "data")
-    assert scripts == ["assets/cell_page.js", "assets/explorer.js", "assets/scatter.js", "assets/vega-bundle.js"]
-    assert sorted(p.name for p in (site / "data").glob("*.js")) == ["codes.js", "metrics.js"]
+    scripts = sorted(p.relative_to(site).as_posix() for p in (site / "assets").glob("*.js"))
+    assert scripts == ["assets/cell_page.js", "assets/cell_specs.js", "assets/cells_table.js", "assets/explorer.js", "assets/scatter.js",
+                       "assets/vega-bundle.js"]
+    assert sorted(p.name for p in (site / "data").glob("*.js")) == ["codes.js", "medians.js", "metrics.js"]
+    assert {p.relative_to(site / "cells").parts[1] for p in (site / "cells").rglob("*.js")} == {"cell.js"}
     for page in site.rglob("*.html"):
         text = page.read_text()
         assert "cdn.jsdelivr" not in text and "unpkg.com" not in text
@@ -315,7 +352,7 @@ def test_cell_pages_label_every_traversal_row_and_fold_the_dead_latents(site, si
         for z in dead:
             assert f'<span class="tlabel">z{z} · {strength} ' in folded and f'data-latent="z{z}"><output>' not in page
         assert page.count('<span class="step"') == 3 * 13 and "−3</span>" in page and "+3</span>" in page
-        assert "scatter-data" in page and "Which latent captures which factor" in page
+        assert 'id="scatter"' in page and "Which latent captures which factor" in page
 
 
 @pytest.mark.slow
@@ -330,20 +367,20 @@ def test_the_gallery_shows_input_one_of_the_lowest_seed_of_every_model_and_laten
 
 
 @pytest.mark.slow
-def test_the_explorer_data_holds_each_factor_draw_once_and_every_cell_s_four_top_latents(site, site_results):
-    script = (site / "data" / "codes.js").read_text()
-    prefix = "window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\nwindow.VAEBENCH_DATA.codes = "
-    assert script.startswith(prefix)
-    data = json.loads(script[len(prefix):].rstrip().rstrip(";"))
+def test_the_explorer_lists_every_cell_and_finds_its_four_top_latents_in_the_cell_s_own_data_script(site, site_results):
+    data = _script_data(site / "data" / "codes.js", "window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n")["codes"]
     cells = load_experiments(site_results)
     assert sorted(c["name"] for c in data["cells"]) == sorted(c.name for c in cells)
-    assert len(data["factor_sets"]) == 1 and data["factor_sets"][0]["names"][0] == "shape"
     assert data["factors"]["shape"] == {"categorical": True, "values": ["square", "ellipse", "heart"], "cyclic": False}
     assert data["factors"]["orientation"]["cyclic"] and not data["factors"]["pos_x"]["categorical"]
+    assert all("codes" not in entry for entry in data["cells"])  # no cell's codes up front: each is loaded when picked
     for entry in data["cells"]:
         cell = next(c for c in cells if c.name == entry["name"])
-        assert len(entry["codes"]) == len(entry["latents"]) == min(4, cell.params["latent_dim"])
-        assert entry["latents"][0].startswith(f"z{_stored_pictures(cell)['order'][0]} · ")
+        assert entry["data"] == f"cells/{cell.name.replace('/', '__')}/cell.js"
+        codes = _cell_data(site, cell)["scatter"]
+        assert len(codes["codes"]) == len(codes["labels"]) == min(4, cell.params["latent_dim"])
+        assert codes["labels"][0].startswith(f"z{_stored_pictures(cell)['order'][0]} · ")
+        assert codes["factors"]["names"][0] == "shape" and len(codes["factors"]["indices"][0]) == len(codes["codes"][0])
     assert "data/codes.js" in (site / "explorer.html").read_text()
     assert not any("codes.js" in page.read_text() for page in site.rglob("*.html") if page.name != "explorer.html")
 
@@ -460,9 +497,12 @@ def test_moving_a_latent_explorer_slider_changes_the_shown_image(browser, site):
 @pytest.mark.slow
 def test_the_explorer_switches_cells_in_place(browser, site):
     with _opened(browser, site / "explorer.html") as page:
+        loaded = "[...document.scripts].filter(s => s.src.endsWith('/cell.js')).length"
+        assert page.evaluate(loaded) == 1  # the first cell's codes only
         first = page.locator("#explorer-cell").inner_text()
         page.locator("#pick-latent_dim").select_option(index=1)
         page.wait_for_function(f"document.querySelector('#explorer-cell').innerText !== {json.dumps(first)}")
+        assert page.evaluate(loaded) == 2
         page.wait_for_timeout(300)
         assert page.locator("#explorer-chart svg [class*='mark-']").count() > 0
         page.locator("#pick-factor").select_option("shape")
@@ -500,6 +540,21 @@ def test_the_index_and_the_glossary_in_a_real_browser(browser, site, site_result
         for i in metric_columns:
             best = page.locator(f"table#leaderboard tbody tr td:nth-child({i + 1}).best").count()
             assert best > 0, f"leaderboard column {headers[i]!r} marks no best value"
+        table = page.locator("#cells-table tbody tr")
+        cells = load_experiments(site_results)
+        assert table.count() == len(cells) and page.locator("#cells-count").inner_text() == f"{len(cells)} of {len(cells)} cells"
+        links = "[...document.querySelectorAll('#cells-table tbody a')].map(a => a.title)"
+        page.locator("#cells-table thead th[data-key='mig']").click()
+        column = [i for i, key in enumerate(page.evaluate("[...document.querySelectorAll('#cells-table thead th')]"
+                                                           ".map(th => th.dataset.key)")) if key == "mig"][0]
+        values = "[...document.querySelectorAll('#cells-table tbody tr')].map(tr => tr.cells[%d].textContent)" % column
+        ascending = [float(v.replace("\u2212", "-")) for v in page.evaluate(values)]
+        assert ascending == sorted(ascending)
+        page.locator("#cells-table thead th[data-key='mig']").click()
+        assert [float(v.replace("\u2212", "-")) for v in page.evaluate(values)] == sorted(ascending, reverse=True)
+        one = cells[0].name
+        page.locator("#cells-filter").fill(one)
+        assert page.evaluate(links) == [one]
     keys = {key for cell in load_experiments(site_results) for key in cell.scores}
     with _opened(browser, site / "glossary.html") as page:
         missing = [key for key in sorted(keys) if page.locator(f"[id='{key}']").count() != 1]

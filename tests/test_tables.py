@@ -244,7 +244,8 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
     for section in ('id="columns"', 'id="column-quality"', 'id="table-traversals"', 'id="codes"', "R² 0.", "accuracy 0."):
         assert section in page, section
     assert "neither its weights nor the pictures" not in page
-    assert "age (index)" not in page  # a numeric column colours the scatter by its value, not by an index
+    specs = (index.parent / "assets" / "cell_specs.js").read_text()  # the scatter specs the cell pages share
+    assert '"title":"age"' in specs and "age (index)" not in specs  # a numeric column colours by its value, not an index
     assert "−3 … +3 in prior units, the prior being N(0, 1)" in page
     csv_page = (index.parent / "cells" / "csv__branched_vae-classifier_weight1__mlp__z3__s0.html").read_text()
     assert 'id="columns"' in csv_page  # a user's CSV is not read again: the page comes from the stored pictures

@@ -11,7 +11,7 @@ import re
 import shutil
 from collections import Counter
 from datetime import datetime, timezone
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -33,14 +33,15 @@ from vaebench.results.experiments import Experiment, checkpoints_frame, load_exp
 from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR
 from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, TablePictures, cell_status, read_grid
 from vaebench.site import cell_charts, charts, table_charts
-from vaebench.site.assets import write_assets
+from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
-from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, codes_script, columns
+from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
-from vaebench.site.pages import PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
+from vaebench.site.pages import CELL_DATA, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
+from vaebench.site.publish import Earlier, inputs_digest
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.table_codes import TableCodes
 from vaebench.site.verdict import CAPTURED_SHARE, Verdict, verdict
@@ -49,10 +50,14 @@ from vaebench.stats import pareto_front
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
 #: the scripts of the cell pages and the explorer, shipped once in assets/ rather than inlined in every page
-PAGE_SCRIPTS = ("scatter.js", "cell_page.js", "explorer.js")
+PAGE_SCRIPTS = ("scatter.js", "cell_page.js", "explorer.js", "cells_table.js")
 TRADEOFF_PNG = "tradeoff.png"
 #: the one copy of the metrics table that the index's and comparison page's charts read
 METRICS_DATA = "data/metrics.js"
+#: the grid's median of each score, shown on every cell page beside the cell's own
+MEDIANS_DATA = "data/medians.js"
+#: the name in a cell's data script (``CELL_DATA``) of its latent codes for the scatter matrix
+SCATTER_DATA = "scatter"
 #: strip plots of every seed per model once some setting has this many seeds (fewer: points say it all)
 STRIP_SEEDS = 5
 #: what a cell page and the index's problem table say of a cell without current pictures: the report does not draw them
@@ -88,8 +93,10 @@ def template_environment() -> Environment:
 
 
 class Site:
-    def __init__(self, results_dir: Path, out_dir: Path, site_root: str = ""):
+    def __init__(self, results_dir: Path, out_dir: Path, earlier: Earlier, site_root: str = ""):
         self.results_dir, self.out_dir = Path(results_dir), Path(out_dir)
+        #: the earlier build in this study's folder, whose cell pages are carried over where their inputs are the same
+        self.earlier = earlier
         #: the way from this study's folder up to the site's, which holds the shared assets and, when not this study's
         #: own folder (a site of several studies, ``vaebench.site.studies``), the overview every page links back to
         self.site_root = site_root
@@ -105,6 +112,9 @@ class Site:
         self.checkpoints = self._checkpoints()
         #: per cell name: its CellView or None, filled by cell_page for the gallery and the explorer
         self.views: dict[str, CellView | None] = {}
+        #: the chart specs the cell pages share, by their ``spec_key``: filled by cell_page, written by write_shared_specs
+        self.shared_specs: dict[str, dict] = {}
+        self._spec_keys: dict[int, tuple[dict, str]] = {}
 
     # --- reading ---------------------------------------------------------------
     def _read(self):
@@ -274,6 +284,8 @@ class Site:
         points = sweep_points([e.params for e in self.experiments])
         wide["sweep"] = [points[n].sweep if n in points else None for n in wide["name"]]
         wide["strength"] = [points[n].strength if n in points else None for n in wide["name"]]
+        titles = {e.name: display.cell_title(e.params) for e in self.experiments}
+        wide["title"] = [titles[n] for n in wide["name"]]
         records = json.loads(wide.to_json(orient="records"))  # NaN becomes null
         path = self.out_dir / METRICS_DATA
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -312,20 +324,9 @@ class Site:
                              "recon_high": round(float(row["high_recon"]), 4), "pareto": bool(on_front)})
         return rows
 
-    def full_table(self) -> dict:
-        """Every scored cell against every metric that is a number somewhere; "n/a" where it does not apply."""
-        rows = []
-        for e in self.experiments:
-            if not e.metrics:
-                continue
-            values = []
-            for key in self.metrics:
-                value = e.scores.get(key)
-                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-                values.append(significant(float(value)) if numeric else "n/a")
-            rows.append({"name": e.name, "title": display.cell_title(e.params), "url": cell_url(e.name),
-                         "values": values})
-        return {"columns": [{"key": k, "label": label(k)} for k in self.metrics], "rows": rows}
+    def table_columns(self) -> list[dict]:
+        """The scores of the index's table of every cell (filled in the page from METRICS_DATA): each that is a number somewhere."""
+        return [{"key": k, "label": label(k)} for k in self.metrics]
 
     def budget(self, run: dict, summary: pd.DataFrame) -> dict:
         """What the run cost and what, at that cost, it cannot show."""
@@ -377,14 +378,13 @@ class Site:
                              if not self.checkpoints.empty else None),
             }
         run = self.run_facts()
-        cells = [{"name": e.name, "title": display.cell_title(e.params), "url": cell_url(e.name)}
-                 for e in self.experiments]
         self.render("index.html.j2", self.out_dir / PAGES["index"].file, "", title=f"vaebench report: {self.results_dir.name}",
-                    run=run, budget=self.budget(run, summary), verdict=found, board=board, table=self.full_table(),
-                    charts=index_charts, problems=self.problems, cells=cells, strip_seeds=STRIP_SEEDS,
+                    run=run, budget=self.budget(run, summary), verdict=found, board=board, table_columns=self.table_columns(),
+                    charts=index_charts, problems=self.problems, pages_of={e.name: cell_url(e.name) for e in self.experiments},
+                    strip_seeds=STRIP_SEEDS,
                     protocol=self.protocol_facts(), calibration=self.calibration(),
                     winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
-                    capture_cut=CAPTURED_SHARE,
+                    capture_cut=CAPTURED_SHARE, winner_seeds=WINNER_SEEDS,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
     @cached_property
@@ -421,7 +421,7 @@ class Site:
                 for metric, settings in sorted(self.protocol.settings.items())]
 
     def winner_traversals(self, found) -> list[dict]:
-        """The first named setting of each headline score: its seeds' most informative traversals, side by side."""
+        """The first named setting of each headline score: its lowest seeds' most informative traversals, side by side."""
         if found is None:
             return []
         shown, out = set(), []
@@ -435,7 +435,7 @@ class Site:
                 if self.setting_of(e.params) != setting:
                     continue
                 view = self.views.get(e.name)
-                if view is not None:
+                if view is not None and len(seeds) < WINNER_SEEDS:
                     seeds.append({"seed": e.params.get("seed"), "url": cell_url(e.name),
                                   "view": view.at(cell_pictures_url(e.name), f"w{len(out)}-{len(seeds)}")})
             if seeds:
@@ -469,20 +469,39 @@ class Site:
                     entries=entries, foreign=foreign)
 
     def cell_page(self, experiment: Experiment) -> None:
+        """The cell's page, and beside it the folder of its pictures and the script of its data (``CELL_DATA``), which
+        its charts read through the specs every cell page shares (``self.shared_specs``); all carried over from the
+        earlier build where that built them from the same inputs (``_cell_inputs``)."""
         matrices = (experiment.metrics.matrices if experiment.metrics else None) or {}
         pictures_dir = experiment.path / PICTURES_DIR
-        table = _table_section(pictures_dir)
         view = CellView.read(pictures_dir, matrices, cell_pictures_from_its_page(experiment.name))
+        self.views[experiment.name] = view
+        tables = _table_pictures(pictures_dir) is not None
+        scatter = _table_scatter(pictures_dir) if tables else _cell_scatter(view)
+        specs = self._cell_specs(experiment, matrices, view, scatter)
+        page, folder = cell_url(experiment.name), cell_pictures_url(experiment.name)
+        inputs = self._cell_inputs(experiment)
+        if self.earlier.carry(self.out_dir, [page, folder], inputs):
+            return
+
+        image_dir = self.out_dir / folder
+        image_dir.mkdir(parents=True, exist_ok=True)
         if view is not None:
-            image_dir = self.out_dir / cell_pictures_url(experiment.name)
-            image_dir.mkdir(parents=True, exist_ok=True)
             for png in sorted(pictures_dir.glob("*.png")):
                 shutil.copyfile(png, image_dir / png.name)
-        self.views[experiment.name] = view
+        data = {}
+        if "curves" in specs:
+            data[cell_charts.HISTORY_DATA] = cell_charts.history_rows(experiment.history)
+        if "checkpoint_curves" in specs:
+            data[cell_charts.CHECKPOINTS_DATA] = cell_charts.checkpoint_rows(experiment.checkpoints)
+        if "factor_chart" in specs:
+            data.update(cell_charts.matrix_rows(matrices, *_factor_rows(matrices, view)))
+        if scatter is not None:
+            data[SCATTER_DATA] = scatter["read"]()
+        (image_dir / CELL_DATA).write_text(data_script(data))
 
-        medians = self.frame.groupby("metric")["value"].median() if not self.frame.empty else pd.Series(dtype=float)
         ranked = sorted(experiment.scores.items(), key=lambda kv: self._metric_rank(kv[0]))
-        scores = [{"key": key, "label": charts.label(key), "value": value, "median": medians.get(key),
+        scores = [{"key": key, "label": charts.label(key), "value": value,
                    "direction": _DIRECTION[SCORES[key].higher_is_better] if key in SCORES else ""}
                   for key, value in ranked if not isinstance(value, str)]
         # a score that does not apply is stored as "n/a: why"
@@ -497,18 +516,61 @@ class Site:
         p = experiment.params
         summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
                    f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
-        self.render("cell.html.j2", self.out_dir / cell_url(experiment.name), "../", title=display.cell_title(p),
+        self.render("cell.html.j2", self.out_dir / page, "../", title=display.cell_title(p),
                     cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
                     off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
-                    glance=_glance(view),
+                    glance=_glance(view), cell_data=cell_pictures_from_its_page(experiment.name) + CELL_DATA,
+                    medians_script=MEDIANS_DATA, shared_specs=SHARED_SPECS,
                     metrics_problem=f"{METRICS_FILE} is missing or corrupt: see the index's problem table.",
-                    factor_chart=_factor_chart(matrices, view), matching_rule=matching_rule(matrices),
-                    curves=(_json_for_script(cell_charts.training_curves(experiment.history))
-                            if not experiment.history.empty else None),
-                    checkpoint_curves=_checkpoint_curves(experiment),
-                    view=view, table=table, pictures_note=PICTURES_NOT_DRAWN, centre=TRAVERSAL_STEPS // 2,
-                    all_steps=list(range(TRAVERSAL_STEPS)), arithmetic_factor=ARITHMETIC_FACTOR,
-                    scatter=_table_scatter(pictures_dir) if table else _cell_scatter(view))
+                    matching_rule=matching_rule(matrices), specs=specs,
+                    view=view, table=_table_section(pictures_dir) if tables else None, pictures_note=PICTURES_NOT_DRAWN,
+                    centre=TRAVERSAL_STEPS // 2, all_steps=list(range(TRAVERSAL_STEPS)),
+                    arithmetic_factor=ARITHMETIC_FACTOR, scatter=scatter)
+        self.earlier.built_from([page, *(f"{folder}{path.name}" for path in sorted(image_dir.iterdir()))], inputs)
+
+    def _cell_specs(self, experiment: Experiment, matrices: dict, view: CellView | None, scatter: dict | None) -> dict:
+        """The keys of the shared specs of a cell page's charts, by chart; each spec is registered for the assets
+        whether the page is built or carried over. A chart's spec depends only on its shape, never on the rows."""
+        specs = {}
+        if not experiment.history.empty:
+            specs["curves"] = self.shared_spec(cell_charts.training_curves())
+        shape = cell_charts.checkpoint_shape(experiment.checkpoints)
+        if shape is not None:
+            specs["checkpoint_curves"] = self.shared_spec(cell_charts.checkpoint_curves(*shape))
+        if any(key in matrices for key in MATCHING_MATRICES):
+            rows, _ = _factor_rows(matrices, view)
+            specs["factor_chart"] = self.shared_spec(cell_charts.factor_matrices(*cell_charts.matrix_shape(matrices, len(rows))))
+        if scatter is not None:
+            scatter["specs"] = {factor: self.shared_spec(spec) for factor, spec in scatter["specs"].items()}
+        return specs
+
+    def _cell_inputs(self, experiment: Experiment) -> str:
+        """The digest of everything a cell's page, pictures and data script are built from: the report's code, the
+        cell's own files (not its weights), the results dir's name, the way up to the site's assets, and the scores
+        scored off the study's protocol."""
+        files = sorted(path for path in [*experiment.path.iterdir(), *(experiment.path / PICTURES_DIR).glob("*")]
+                       if path.is_file() and path.suffix != ".keras")
+        return inputs_digest(_renderer(), self.results_dir.name, self.site_root, sorted(self.protocol.off.get(experiment.name, ())),
+                             *(part for path in files for part in (path.relative_to(experiment.path).as_posix(),
+                                                                    path.read_bytes())))
+
+    def shared_spec(self, spec: dict) -> str:
+        """The name of ``spec`` among the specs the cell pages share (written once, to the assets, by ``write_shared_specs``)."""
+        # the specs come from cached builders, so most are the same object again: its key is kept with it (the
+        # reference keeps its id from being reused), not computed from its JSON for every cell
+        known = self._spec_keys.get(id(spec))
+        if known is None:
+            known = self._spec_keys[id(spec)] = (spec, spec_key(spec))
+        self.shared_specs.setdefault(known[1], spec)
+        return known[1]
+
+    def write_medians(self) -> None:
+        """The grid's median of each score, which every cell page shows beside its own (a script, so that a changed
+        cell changes this one file, not every cell page)."""
+        medians = self.frame.groupby("metric")["value"].median() if not self.frame.empty else pd.Series(dtype=float)
+        path = self.out_dir / MEDIANS_DATA
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(data_script({"medians": {key: float(value) for key, value in medians.items()}}))
 
     def gallery(self) -> None:
         """Held-out input 0 in every model × latent size (its lowest seed): reconstruction, top traversals, prior samples."""
@@ -536,16 +598,17 @@ class Site:
                     gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)), traversal_rows=GALLERY_TRAVERSALS)
 
     def explorer(self) -> None:
-        """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js)."""
+        """The scatter matrix of every cell's most informative latents, switched between cells in place (data/codes.js
+        lists them; a picked cell's codes come from its data script)."""
         cells = []
         for experiment in self.experiments:
             view = self.views.get(experiment.name) or TableCodes.read(experiment.path / PICTURES_DIR)
             if view is not None and view.latents_table is not None:
-                cells.append((experiment.params, cell_url(experiment.name), view))
+                cells.append((experiment.params, cell_url(experiment.name), cell_pictures_url(experiment.name) + CELL_DATA, view))
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / CODES_SCRIPT).write_text(codes_script(data))
-        specs = {factor: _json_for_script(cell_charts.scatter_matrix(list(LATENT_FIELDS), factor, samples=SCATTER_SAMPLES,
+        (self.out_dir / CODES_SCRIPT).write_text(data_script({"codes": data}))
+        specs = {factor: _json_for_script(cell_charts.scatter_matrix(LATENT_FIELDS, factor, samples=SCATTER_SAMPLES,
                                                                      **scale))
                  for factor, scale in data["factors"].items()}
         self.render("explorer.html.j2", self.out_dir / PAGES["explorer"].file, "", title="latent space explorer", specs=specs,
@@ -558,24 +621,28 @@ class Site:
 
 #: arrows for Score.higher_is_better: which end of a score is better (None: not a quality)
 _DIRECTION = {True: "↑", False: "↓", None: ""}
+#: seeds of each winning setting whose traversals the index shows (the lowest): enough to see whether seeds agree,
+#: and the index stays small however many seeds a setting has
+WINNER_SEEDS = 5
 #: traversal rows per block of the gallery (the most informative latents)
 GALLERY_TRAVERSALS = 3
 
 
-def _checkpoint_curves(experiment: Experiment) -> Markup | None:
-    spec = cell_charts.checkpoint_curves(experiment.checkpoints)
-    return None if spec is None else _json_for_script(spec)
+@lru_cache(maxsize=1)
+def _renderer() -> str:
+    """The digest of the code and templates that render the report: a change to either builds every page anew."""
+    package = Path(vaebench.__file__).parent
+    files = sorted([*package.rglob("*.py"), *(path for path in package.joinpath("templates").iterdir() if path.is_file())])
+    return inputs_digest(vaebench.__version__, *(part for path in files
+                                                 for part in (path.relative_to(package).as_posix(), path.read_bytes())))
 
 
-def _factor_chart(matrices: dict, view: CellView | None) -> Markup | None:
-    if not any(key in matrices for key in MATCHING_MATRICES):
-        return None
+def _factor_rows(matrices: dict, view: CellView | None) -> tuple[list[str], dict[str, str]]:
+    """The latents of the latents × factors chart in display order (the view's, most informative first), and their labels."""
     rows = next(matrices[key]["rows"] for key in MATCHING_MATRICES if key in matrices)
-    labels = {z: z for z in rows}
-    if view is not None:
-        rows = [latent.z for latent in view.latents]
-        labels = {latent.z: f"{latent.z} · {latent.strength}" for latent in view.latents}
-    return _json_for_script(cell_charts.factor_matrices(matrices, rows, labels))
+    if view is None:
+        return rows, {z: z for z in rows}
+    return [latent.z for latent in view.latents], {latent.z: f"{latent.z} · {latent.strength}" for latent in view.latents}
 
 
 def _machines(params: list[dict]) -> str:
@@ -597,13 +664,22 @@ def _glance(view: CellView | None) -> str | None:
 
 
 def _cell_scatter(view: CellView | None) -> dict | None:
-    table = view.codes() if view is not None else None
-    if table is None:
+    """The scatter matrix of a cell's codes: its fields, sample count and specs from the latents table's header and
+    length alone (cheap for a page carried over); "read" reads the codes (``codes.columns``) when the page is built."""
+    shape = view.codes_shape() if view is not None else None
+    if shape is None:
         return None
-    factors, fields, codes = columns(table, view.factor_names)
-    return {"fields": fields, "samples": len(table), "data": _json_for_script({"factors": factors, "codes": codes}),
-            "specs": {f: _json_for_script(cell_charts.scatter_matrix(fields, f, samples=len(table), **view.factor_scale(f)))
-                      for f in factors["names"]}}
+    header, samples = shape
+    names = [f for f in view.factor_names if f in header]
+    fields = [c for c in header if c not in names][: len(LATENT_FIELDS)]
+    labels = {latent.z: latent.label for latent in view.latents}
+
+    def data() -> dict:
+        factors, _, codes = columns(view.codes(), view.factor_names)
+        return {"fields": fields, "labels": [labels[z] for z in fields], "factors": factors, "codes": codes}
+
+    return {"fields": fields, "samples": samples, "read": data,
+            "specs": {f: cell_charts.scatter_matrix(LATENT_FIELDS, f, samples=samples, **view.factor_scale(f)) for f in names}}
 
 
 def _table_pictures(pictures_dir: Path) -> TablePictures | None:
@@ -640,23 +716,26 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     names = [c for c in table.columns if c not in latents]
     numeric = {name: pd.api.types.is_numeric_dtype(table[name]) for name in names}
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
-    data = {"factors": {"names": names, "indices": values}, "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
-    return {"fields": latents, "samples": len(table), "data": _json_for_script(data),
-            "specs": {name: _json_for_script(cell_charts.scatter_matrix(latents, name, not numeric[name], len(table),
-                                                                           indexed=False))
+    data = {"fields": latents, "factors": {"names": names, "indices": values},
+            "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
+    return {"fields": latents, "samples": len(table), "read": lambda: data,
+            "specs": {name: cell_charts.scatter_matrix(LATENT_FIELDS, name, not numeric[name], len(table), indexed=False)
                       for name in names}}
 
 
-def write_shared_assets(staging: Path) -> None:
-    """The assets every page of the site reads, once at the site's root."""
-    write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS})
+def write_shared_assets(staging: Path, earlier: Earlier) -> None:
+    """The assets every page of the site reads, once at the site's root (the cell pages' shared specs come after
+    the studies: ``write_shared_specs``)."""
+    write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS}, earlier)
 
 
-def write_study(grid_dir: Path, out_dir: Path, site_root: str = "") -> Site:
-    """Every page of one study into ``out_dir`` (its assets lie at ``site_root``, see ``Site``); return its ``Site``."""
-    site = Site(grid_dir, out_dir, site_root)
+def write_study(grid_dir: Path, out_dir: Path, earlier: Earlier, site_root: str = "") -> Site:
+    """Every page of one study into ``out_dir`` (its assets lie at ``site_root``, see ``Site``); return its ``Site``,
+    whose ``shared_specs`` the caller writes once for every study."""
+    site = Site(grid_dir, out_dir, earlier, site_root)
     for experiment in site.experiments:
         site.cell_page(experiment)
+    site.write_medians()
     site.gallery()
     site.explorer()
     site.index()  # after the cell pages: it shows the winners' traversals from their views

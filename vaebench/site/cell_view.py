@@ -7,6 +7,8 @@ are copied, never re-encoded, and every tile keeps its native size.
 from __future__ import annotations
 
 import copy
+import csv
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,10 @@ class Sprite:
         """The inline style that shows tile (row, col) in an element of the sprite's class."""
         x, y = self.gutter + col * (self.width + self.gutter), self.gutter + row * (self.height + self.gutter)
         return f"background-position:-{x}px -{y}px"
+
+    def strip(self, row: int, count: int) -> str:
+        """The inline style that shows the first ``count`` tiles of ``row`` (with the gutters between them) in one element."""
+        return f"{self.tile(row, 0)};width:{count * (self.width + self.gutter) - self.gutter}px"
 
     @property
     def rule(self) -> Markup:
@@ -196,6 +202,16 @@ class CellView:
         """The value latent takes in traversal column ``step``."""
         return f"{self.meta.values[step][latent.index]:.3g}"
 
+    def values(self, latent: Latent) -> list[str]:
+        """The value latent takes in each traversal column."""
+        return [self.value(latent, step) for step in range(len(self.meta.values))]
+
+    @property
+    def geometry(self) -> dict:
+        """Every sprite's tile size and gutter (``Sprite.tile``), for the page's script to find a tile by its row and column."""
+        height, width, gutter = self._geometry
+        return {"height": height, "width": width, "gutter": gutter}
+
     @property
     def step_unit(self) -> str:
         return traversal_unit(self.gaussian)
@@ -205,6 +221,15 @@ class CellView:
         return self.sprite(self.meta.prior) if self.meta.prior else None
 
     prior_shape = PRIOR_SAMPLES
+
+    def codes_shape(self) -> tuple[list[str], int] | None:
+        """The latents table's columns and how many of its rows ``codes`` reads, without parsing it; None without one."""
+        if self.latents_table is None:
+            return None
+        with open(self.latents_table, newline="") as handle:
+            header = next(csv.reader(handle), [])
+            rows = sum(1 for _ in itertools.islice(handle, SCATTER_SAMPLES))
+        return header, rows
 
     def codes(self) -> pd.DataFrame | None:
         """The first SCATTER_SAMPLES rows of the latents table: latent means (most informative first), then factor indices."""

@@ -1,13 +1,12 @@
-"""The cross-cell explorer's data: every cell's most informative latent codes, in one script (CODES_SCRIPT).
+"""The cross-cell explorer's data: a list of the cells it can show (CODES_SCRIPT), each cell's codes in its own data script.
 
-A script, not a JSON file, so that explorer.html reads it from file:// (browsers refuse to fetch
-files there). Factor indices are stored once per distinct draw (every cell of one dataset shares
-the same held-out samples), codes per cell, rounded.
+Scripts, not JSON files, so that explorer.html reads them from file:// (browsers refuse to fetch files
+there). The list is small; a cell's codes (its most informative latents' codes, rounded, and its factor
+indices: ``columns``) lie in the cell's data script, which the explorer loads when the cell is picked.
 """
 
 from __future__ import annotations
 
-import json
 
 CODES_SCRIPT = "data/codes.js"
 #: the scatter fields of the explorer: the k-th most informative latent of whichever cell is shown
@@ -32,26 +31,15 @@ def columns(table, factor_names) -> tuple[dict, list[str], list[list[float]]]:
 
 
 def codes_data(cells) -> dict:
-    """``cells``: (params, page url, CellView with a latents table) per cell.
+    """``cells``: (params, page url, data script url, CellView with a latents table) per cell.
 
-    Returns {"factors": {name: its scatter_matrix colour keywords}, "factor_sets": [{"names": [...], "indices": [per factor]}], "cells": [...]},
-    each cell with its pickers' values, its "factor_set", its "latents" (labels, most informative first) and its
-    "codes" (per latent).
+    Returns {"factors": {name: its scatter_matrix colour keywords}, "cells": [...]}, each cell with its pickers'
+    values, its page and its data script.
     """
-    factors, factor_sets, cells_out = {}, [], []
-    for params, url, view in cells:
-        draw, latents, codes = columns(view.codes(), view.factor_names)
-        for name in draw["names"]:
+    factors, cells_out = {}, []
+    for params, url, script, view in cells:
+        for name in view.factor_names:
             factors[name] = view.factor_scale(name)
-        if draw not in factor_sets:
-            factor_sets.append(draw)
-        labels = {latent.z: latent.label for latent in view.latents}
-        cells_out.append({"name": params["name"], "url": url, "model": params["model"], "hparams": _hparams(params),
-                          "latent_dim": params["latent_dim"], "seed": params["seed"], "factor_set": factor_sets.index(draw),
-                          "latents": [labels[z] for z in latents], "codes": codes})
-    return {"factors": factors, "factor_sets": factor_sets, "cells": cells_out}
-
-
-def codes_script(data: dict) -> str:
-    payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return f"window.VAEBENCH_DATA = window.VAEBENCH_DATA || {{}};\nwindow.VAEBENCH_DATA.codes = {payload};\n"
+        cells_out.append({"name": params["name"], "url": url, "data": script, "model": params["model"],
+                          "hparams": _hparams(params), "latent_dim": params["latent_dim"], "seed": params["seed"]})
+    return {"factors": factors, "cells": cells_out}

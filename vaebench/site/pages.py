@@ -46,3 +46,7 @@ def cell_pictures_url(name: str) -> str:
 def cell_pictures_from_its_page(name: str) -> str:
     """The same folder relative to the cell's own page, which lies beside it in ``CELLS_DIR``."""
     return cell_pictures_url(name).removeprefix(f"{CELLS_DIR}/")
+
+
+#: the script of a cell's data (its charts' rows, its codes), in the folder of its pictures
+CELL_DATA = "cell.js"

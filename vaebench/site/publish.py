@@ -4,11 +4,13 @@ A build writes every page into a hidden staging folder beside the out dir; only 
 in. The manifest (``SITE_MANIFEST``) records each file a build wrote with its sha256 and the build that
 wrote it, so a rebuild replaces or removes a file only while it still has that content and leaves every
 other file alone; a kill at any moment leaves a manifest naming every file of ours with the content it
-may have.
+may have. A file may also record a digest of what it was built from ("inputs"): a rebuild whose file
+would be built from the same inputs carries the earlier one over (``Earlier.carry``) instead of writing it.
 """
 
 from __future__ import annotations
 
+import copy
 import glob
 import hashlib
 import json
@@ -29,12 +31,78 @@ from vaebench.results.records import read_grid
 #: the files a build wrote into its out dir, each with its sha256 and the build that wrote it: a rebuild replaces
 #: or removes a file only while it still has that content, and leaves every other file alone
 SITE_MANIFEST = ".vaebench-site.json"
-#: a manifest entry: {"sha256": hex digest, "build": the build's id}
+#: a manifest entry: {"sha256": hex digest, "build": the build's id}, and optionally "inputs": the digest of what it was built from
 _MANIFEST_ENTRY = {"sha256": re.compile(r"[0-9a-f]{64}"), "build": re.compile(r".+")}
+_INPUTS = re.compile(r"[0-9a-f]{64}")
 
 
-def publish(out_dir: Path, grid_dirs: list[Path], write: Callable[[Path], None], warn=None) -> None:
-    """Call ``write(staging)`` to build the site in a staging folder, then move it into ``out_dir``.
+class Earlier:
+    """The files an earlier, completed build left in the out dir, for this build to carry over where it would build
+    them from the same inputs; and the inputs of every file this build writes, for the manifest."""
+
+    def __init__(self, out_dir: Path, recorded: dict[str, dict]):
+        self.out_dir, self.recorded = out_dir, recorded
+        #: the folder of the site this view's paths are relative to ("" for the root; ``within``)
+        self.prefix = ""
+        #: relative path -> the digest of the inputs this build made it from (written or carried over)
+        self.inputs: dict[str, str] = {}
+        #: relative path -> its earlier manifest entry, for each file carried over
+        self.carried: dict[str, dict] = {}
+        #: each folder ("cells/x/") -> the recorded files below it: a scan of every file per folder would grow
+        #: with the square of the site's size
+        self._below: dict[str, list[str]] = {}
+        for relative in recorded:
+            parts = relative.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                self._below.setdefault("/".join(parts[:depth]) + "/", []).append(relative)
+
+    def within(self, folder: str) -> "Earlier":
+        """The same earlier build and records, seen from ``folder`` ("name/"): the paths a study in that folder of the
+        site carries or records are relative to it."""
+        view = copy.copy(self)
+        view.prefix = self.prefix + folder
+        return view
+
+    def carry(self, staging: Path, paths: list[str], inputs: str) -> bool:
+        """Link the earlier build's ``paths`` (relative to ``staging``, this view's folder of the site; a path ending in
+        "/": every file it wrote below that folder) into ``staging``, if it built every one of them from ``inputs`` and
+        each still has the content it wrote; otherwise link nothing and return False (the caller builds them)."""
+        files = [r for path in paths for r in (self._below.get(self.prefix + path, []) if path.endswith("/")
+                                               else [self.prefix + path])]
+        entries = [self.recorded.get(relative) for relative in files]
+        if not all(entry and entry.get("inputs") == inputs for entry in entries) or not all(
+                _in_real_folders(self.out_dir, relative) and _digest(self.out_dir / relative) == entry["sha256"]
+                for relative, entry in zip(files, entries)):
+            return False
+        for relative, entry in zip(files, entries):
+            target = staging / relative.removeprefix(self.prefix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(self.out_dir / relative, target)
+            except OSError:  # another file system, or links not allowed: a copy does as well
+                shutil.copyfile(self.out_dir / relative, target)
+            self.carried[relative] = entry
+        self.inputs.update(dict.fromkeys(files, inputs))
+        return True
+
+    def built_from(self, paths: list[str], inputs: str) -> None:
+        """Record that this build made ``paths`` (relative to this view's folder of the site) from ``inputs``."""
+        self.inputs.update({self.prefix + path: inputs for path in paths})
+
+
+def inputs_digest(*parts) -> str:
+    """The digest of what a file is built from: ``parts`` are strings, bytes, or JSON-able values."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part if isinstance(part, bytes) else (part if isinstance(part, str) else
+                                                     json.dumps(part, sort_keys=True, default=str)).encode()
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+def publish(out_dir: Path, grid_dirs: list[Path], write: Callable[[Path, Earlier], None], warn=None) -> None:
+    """Call ``write(staging, earlier)`` to build the site in a staging folder, then move it into ``out_dir``; ``write``
+    carries over what it can of the earlier build (``Earlier``).
 
     ``out_dir`` is refused before anything is written where it is not the site's to write (a file, a
     folder holding one of the ``grid_dirs`` the site is built from, a non-empty folder no build wrote); a failed or killed build leaves it
@@ -42,7 +110,7 @@ def publish(out_dir: Path, grid_dirs: list[Path], write: Callable[[Path], None],
     changed since, which are left alone.
     """
     out_dir = Path(out_dir)
-    ours = _earlier_build(out_dir, grid_dirs)
+    ours, recorded = _earlier_build(out_dir, grid_dirs)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     for killed in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
         if STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
@@ -50,8 +118,9 @@ def publish(out_dir: Path, grid_dirs: list[Path], write: Callable[[Path], None],
     staging = make_staging_dir(out_dir)
     try:
         with naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
-            write(staging)
-            _swap_in(staging, out_dir, ours, warn or _warn)
+            earlier = Earlier(out_dir, recorded)
+            write(staging, earlier)
+            _swap_in(staging, out_dir, ours, warn or _warn, earlier)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -60,9 +129,10 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _earlier_build(out_dir: Path, grid_dirs: list[Path]) -> dict[str, dict[str, str] | None]:
-    """What an earlier build wrote in ``out_dir``: {relative path: {sha256 it may have: the build that wrote it}};
-    refuse an ``out_dir`` that is not the site's to write.
+def _earlier_build(out_dir: Path, grid_dirs: list[Path]) -> tuple[dict[str, dict[str, str] | None], dict[str, dict]]:
+    """What an earlier build wrote in ``out_dir``: {relative path: {sha256 it may have: the build that wrote it}}, and
+    the manifest entries of a completed earlier build (none after a killed one); refuse an ``out_dir`` that is not
+    the site's to write.
 
     A manifest written before digests were recorded (a plain list of paths) gives None for each path: such a
     file is replaced only by the file of the same name this build writes, and never removed.
@@ -77,7 +147,7 @@ def _earlier_build(out_dir: Path, grid_dirs: list[Path]) -> dict[str, dict[str, 
         if out.is_relative_to(results) and out.relative_to(results).parts[0] in {name.split("/")[0] for name in read_grid(grid_dir).cells}:
             raise VaebenchError(f"--out {out_dir} is inside the cells of the results dir {grid_dir}; choose a folder outside them")
     if not out_dir.exists() or not any(out_dir.iterdir()):
-        return {}
+        return {}, {}
     manifest = out_dir / SITE_MANIFEST
     if manifest.is_symlink() or not manifest.is_file():
         raise VaebenchError(f"out dir {out_dir} exists and is not a vaebench site; refusing to replace it: it has no "
@@ -91,7 +161,7 @@ def _earlier_build(out_dir: Path, grid_dirs: list[Path]) -> dict[str, dict[str, 
         files = recorded["files"]
         if not all(isinstance(f, str) and _inside(f) for f in files):
             raise VaebenchError(problem)
-        return dict.fromkeys(files)
+        return dict.fromkeys(files), {}
     sections = [recorded.get(key, {}) for key in ("files", "incoming")] if isinstance(recorded, dict) else [None]
     if not all(isinstance(section, dict) and all(_inside(f) and _is_entry(entry) for f, entry in section.items())
                for section in sections):
@@ -100,12 +170,13 @@ def _earlier_build(out_dir: Path, grid_dirs: list[Path]) -> dict[str, dict[str, 
     for section in sections:
         for relative, entry in section.items():
             ours.setdefault(relative, {})[entry["sha256"]] = entry["build"]
-    return ours
+    return ours, ({} if "incoming" in recorded else recorded["files"])
 
 
 def _is_entry(entry) -> bool:
-    return isinstance(entry, dict) and set(entry) == set(_MANIFEST_ENTRY) and \
-        all(isinstance(entry[key], str) and rule.fullmatch(entry[key]) for key, rule in _MANIFEST_ENTRY.items())
+    return isinstance(entry, dict) and set(_MANIFEST_ENTRY) <= set(entry) <= {*_MANIFEST_ENTRY, "inputs"} and \
+        all(isinstance(entry[key], str) and rule.fullmatch(entry[key]) for key, rule in _MANIFEST_ENTRY.items()) and \
+        ("inputs" not in entry or (isinstance(entry["inputs"], str) and bool(_INPUTS.fullmatch(entry["inputs"]))))
 
 
 def _inside(relative: str) -> bool:
@@ -136,17 +207,26 @@ def _in_real_folders(out_dir: Path, relative: str) -> bool:
     return True
 
 
-def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None], warn) -> None:
+def _swap_in(staging: Path, out_dir: Path, ours: dict[str, dict[str, str] | None], warn, earlier: Earlier) -> None:
     """Move the built site from ``staging`` into ``out_dir``: a file there is replaced or removed only if an earlier
-    build wrote it and it still has that content; the others stay, and ``warn`` is told once of those it had written."""
+    build wrote it and it still has that content; the others stay, and ``warn`` is told once of those it had written.
+    A file carried over keeps its earlier entry (its build, its content); every file records its inputs where known."""
     build = f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}-{secrets.token_hex(4)}"
-    built = {path.relative_to(staging).as_posix(): {"sha256": _digest(path), "build": build}
-             for path in sorted(staging.rglob("*")) if path.is_file()}
+    built = {}
+    for path in sorted(staging.rglob("*")):
+        relative = path.relative_to(staging).as_posix()
+        if path.is_file():
+            carried = earlier.carried.get(relative)
+            built[relative] = {"sha256": carried["sha256"] if carried else _digest(path),
+                               "build": carried["build"] if carried else build,
+                               **({"inputs": earlier.inputs[relative]} if relative in earlier.inputs else {})}
     if not out_dir.exists():
         write_json(staging / SITE_MANIFEST, {"files": built})
         os.rename(staging, out_dir)
         return
-    present = {relative: _digest(out_dir / relative) if _in_real_folders(out_dir, relative) else None
+    # a file carried over was read for its digest when it was linked into the staging folder, moments ago
+    present = {relative: earlier.carried[relative]["sha256"] if relative in earlier.carried else
+               _digest(out_dir / relative) if _in_real_folders(out_dir, relative) else None
                for relative in set(ours) | set(built)}
     mine = {relative: {"sha256": present[relative], "build": builds[present[relative]] if builds else "unrecorded"}
             for relative, builds in ours.items()

@@ -15,10 +15,10 @@ from pathlib import Path
 import vaebench
 from vaebench.errors import VaebenchError
 from vaebench.results.layout import GRID_FILE, grid_dirs
-from vaebench.site.assets import ASSET_DIR
+from vaebench.site.assets import ASSET_DIR, write_shared_specs
 from vaebench.site.build import Site, template_environment, write_shared_assets, write_study
 from vaebench.site.pages import INDEX, PAGES
-from vaebench.site.publish import publish
+from vaebench.site.publish import Earlier, publish
 
 #: the way from a study's folder up to the site's root, which holds the overview and the shared assets
 STUDY_TO_SITE = "../"
@@ -57,12 +57,14 @@ def build_site(results: Path | list[Path], out_dir: Path, warn=None) -> Path:
     return Path(out_dir) / INDEX.file
 
 
-def _write_site(studies: list[Path], staging: Path) -> None:
-    write_shared_assets(staging)
+def _write_site(studies: list[Path], staging: Path, earlier: Earlier) -> None:
+    write_shared_assets(staging, earlier)
     if len(studies) == 1:
-        write_study(studies[0], staging)
+        write_shared_specs(staging, write_study(studies[0], staging, earlier).shared_specs)
         return
-    entries = [_overview_entry(write_study(study, staging / study.name, STUDY_TO_SITE)) for study in studies]
+    sites = [write_study(study, staging / study.name, earlier.within(f"{study.name}/"), STUDY_TO_SITE) for study in studies]
+    write_shared_specs(staging, {key: spec for site in sites for key, spec in site.shared_specs.items()})
+    entries = [_overview_entry(site) for site in sites]
     page = template_environment().get_template("overview.html.j2").render(
         root="", site_root="", pages=PAGES, version=vaebench.__version__, title="vaebench report: every study",
         results_name=", ".join(entry["name"] for entry in entries), studies=entries,

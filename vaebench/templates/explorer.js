@@ -1,6 +1,7 @@
-// explorer.html: pickers narrow the cells of data/codes.js (each picker offers what the ones before it leave) and redraw the scatter matrix.
+// explorer.html: pickers narrow the cells data/codes.js lists (each picker offers what the ones before it leave); the
+// picked cell's codes come from its data script, inserted when it is first picked, and redraw the scatter matrix.
 (function () {
-  var data = window.VAEBENCH_DATA.codes, specs = {}, fields = [];
+  var data = window.VAEBENCH_DATA.codes, specs = {}, fields = [], loaded = {};
   document.querySelectorAll("script[data-factor]").forEach(function (script) {
     var spec = JSON.parse(script.textContent);
     specs[script.dataset.factor] = spec;
@@ -29,18 +30,30 @@
     });
     return cells[0];
   }
-  function draw() {
-    var cell = chosen();
-    fill(pickers.factor, data.factor_sets[cell.factor_set].names);
+  // a cell's data script sets window.VAEBENCH_DATA.scatter; its load event follows its run at once, before any other script's
+  function load(cell, then) {
+    if (loaded[cell.name]) { then(loaded[cell.name]); return; }
+    var script = document.createElement("script");
+    script.src = cell.data;
+    script.onload = function () { loaded[cell.name] = window.VAEBENCH_DATA.scatter; then(loaded[cell.name]); };
+    script.onerror = function () { document.getElementById("explorer-cell").textContent = "could not load " + cell.data; };
+    document.body.appendChild(script);
+  }
+  function show(cell, codes) {
+    fill(pickers.factor, codes.factors.names);
     var says = document.getElementById("explorer-cell");
     says.innerHTML = "";
     var link = document.createElement("a");
     link.href = cell.url;
     link.textContent = cell.name;
     says.appendChild(link);
-    says.appendChild(document.createTextNode(": " + cell.latents.map(function (label, k) { return fields[k].split(" ")[0] + " = " + label; }).join("; ")));
+    says.appendChild(document.createTextNode(": " + codes.labels.map(function (label, k) { return fields[k].split(" ")[0] + " = " + label; }).join("; ")));
     vaebenchScatter(document.getElementById("explorer-chart"), specs[pickers.factor.value],
-                    vaebenchRows(fields, cell.codes, data.factor_sets[cell.factor_set]), fields.slice(0, cell.codes.length));
+                    vaebenchRows(fields, codes.codes, codes.factors), fields.slice(0, codes.codes.length));
+  }
+  function draw() {
+    var cell = chosen();
+    load(cell, function (codes) { if (chosen() === cell) { show(cell, codes); } });
   }
   Object.keys(pickers).forEach(function (key) { pickers[key].addEventListener("change", draw); });
   draw();
