@@ -63,6 +63,9 @@ class Score:
     names_factor: bool = False
     #: for a score whose ends are neither better (higher_is_better None): which end a verdict ranks best
     aim: Aim | None = None
+    #: True for a score of how well the observations are modelled: for a model that reads the label (the conditional
+    #: VAE) it is of x given its label, which a verdict does not compare with other models' score of x alone
+    of_x: bool = False
 
     @property
     def ranked_higher(self) -> bool:
@@ -135,8 +138,8 @@ CHEN_2018 = Citation("Chen, Li, Grosse & Duvenaud", 2018, "Isolating Sources of 
 METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "reconstruction",
-        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon", role=ScoreRole.RECONSTRUCTION),
-         Score("recon_mse", "reconstruction MSE", False,
+        (Score("recon_bce", "reconstruction NLL", False, "nats", column="recon", role=ScoreRole.RECONSTRUCTION, of_x=True),
+         Score("recon_mse", "reconstruction MSE", False, of_x=True,
                definition="Mean squared error per pixel between held-out observations and the decoded probabilities "
                           "of their posterior means (0 is a perfect reconstruction).")),
         "How well held-out observations come back when their posterior mean is decoded: Bernoulli negative "
@@ -144,10 +147,10 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
         ("heldout", "seed"), needs=None),
     MetricSpec(
         "elbo",
-        (Score("elbo", "ELBO", True, "nats", column="ELBO"),
-         Score("elbo_recon", "ELBO reconstruction term", True, "nats"),
+        (Score("elbo", "ELBO", True, "nats", column="ELBO", of_x=True),
+         Score("elbo_recon", "ELBO reconstruction term", True, "nats", of_x=True),
          Score("elbo_kl", "KL(q(z|x) || p(z))", None, "nats"),
-         Score("iwae_log_px", "IWAE bound on log p(x)", True, "nats")),
+         Score("iwae_log_px", "IWAE bound on log p(x)", True, "nats", of_x=True)),
         "The evidence lower bound on log p(x) of held-out observations with its expected log-likelihood and KL "
         "terms, and the tighter importance-weighted bound from K posterior samples; only for Gaussian encoders.",
         ("heldout", "iwae_samples", "seed"),

@@ -92,9 +92,19 @@ def template_environment() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
+def study_name(results_dir: Path, data: str | None) -> str:
+    """A study's name: its results dir's, and its data's where the dir holds several ("tables-wine")."""
+    return Path(results_dir).name + (f"-{data}" if data else "")
+
+
 class Site:
-    def __init__(self, results_dir: Path, out_dir: Path, earlier: Earlier, site_root: str = ""):
+    def __init__(self, results_dir: Path, out_dir: Path, earlier: Earlier, site_root: str = "", data: str | None = None):
         self.results_dir, self.out_dir = Path(results_dir), Path(out_dir)
+        #: the data of the results dir this study reads (its cells' first name part, e.g. "wine"), where the dir holds
+        #: several (scores of different data are not compared); None: every cell
+        self.data = data
+        #: the study's name: its results dir's, and its data's where the dir holds several
+        self.name = study_name(self.results_dir, data)
         #: the earlier build in this study's folder, whose cell pages are carried over where their inputs are the same
         self.earlier = earlier
         #: the way from this study's folder up to the site's, which holds the shared assets and, when not this study's
@@ -106,6 +116,7 @@ class Site:
         self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
         self.frame = self._frame()
         references = load_references(self.results_dir)
+        references = references[references["dataset"] == data] if data and not references.empty else references
         #: the calibration rows, each titled as the report names it
         self.references = references.assign(title=references["reference"].map(lambda k: display.REFERENCE_TITLES.get(k, k)))
         #: the scores along training, each row with its cell's setting
@@ -120,8 +131,8 @@ class Site:
     def _read(self):
         if not self.results_dir.is_dir():
             raise VaebenchError(f"results dir {self.results_dir} does not exist; run `vaebench run grid` first")
-        grid = read_grid(self.results_dir).cells
-        experiments = load_experiments(self.results_dir, include_failed=True)
+        grid = [name for name in read_grid(self.results_dir).cells if self.holds(name)]
+        experiments = [e for e in load_experiments(self.results_dir, include_failed=True) if self.holds(e.name)]
         if not grid and not experiments:
             raise VaebenchError(f"results dir {self.results_dir} holds no grid; run `vaebench run grid` first")
         problems, done = [], []
@@ -158,6 +169,10 @@ class Site:
             problems.append({"name": name, "status": CellStatus.PENDING, "reason": "not trained yet"})
         return done, sorted(problems, key=lambda p: p["name"])
 
+    def holds(self, cell_name: str) -> bool:
+        """Whether the cell of this name is the study's: every cell, or those of its data."""
+        return self.data is None or cell_name.split("/")[0] == self.data
+
     def _frame(self) -> pd.DataFrame:
         frame = metrics_frame([e for e in self.experiments if e.metrics])
         if frame.empty:
@@ -169,6 +184,10 @@ class Site:
         points = sweep_points([e.params for e in self.experiments])
         frame["objective"] = [points[n].objective if n in points else names[n].params.get("model") for n in frame["name"]]
         frame["on_protocol"] = [self.protocol.on(n, m) for n, m in zip(frame["name"], frame["metric"])]
+        # a conditional model's likelihood is of x given its label: compared only where every model reads the label
+        conditional = {n for n, e in names.items() if e.record.card and e.record.card.reads_labels}
+        frame["alike"] = True if conditional >= set(names) else [
+            not (n in conditional and m in SCORES and SCORES[m].of_x) for n, m in zip(frame["name"], frame["metric"])]
         frame["url"] = [cell_url(n) for n in frame["name"]]
         order = {c: k for k, c in enumerate(self.configs)}
         frame = frame.assign(_order=frame["config"].map(order))
@@ -223,8 +242,17 @@ class Site:
 
     @property
     def compared(self) -> pd.DataFrame:
-        """The scores the study compares: those computed under its protocol."""
-        return self.frame[self.frame["on_protocol"]] if not self.frame.empty else self.frame
+        """The scores the study compares: those computed under its protocol, of models alike (``conditional_lines``)."""
+        return self.frame[self.frame["on_protocol"] & self.frame["alike"]] if not self.frame.empty else self.frame
+
+    def conditional_lines(self) -> list[str]:
+        """One line per setting whose likelihood scores are of x given its label, left out of those comparisons."""
+        if self.frame.empty:
+            return []
+        apart = self.frame[~self.frame["alike"]]
+        return [f"{setting} ({part['name'].nunique()} cells) reads the label: its {', '.join(SCORES[m].label for m in dict.fromkeys(part['metric']))} "
+                "are of x given the label, not of x alone, so they are left out of those comparisons."
+                for setting, part in apart.groupby("setting", sort=False)]
 
     @property
     def metrics(self) -> list[str]:
@@ -250,7 +278,7 @@ class Site:
     # --- pages -----------------------------------------------------------------
     def render(self, template: str, path: Path, root: str, **context) -> None:
         html = self.env.get_template(template).render(root=root, site_root=self.site_root, pages=PAGES,
-                                                      version=vaebench.__version__, results_name=self.results_dir.name,
+                                                      version=vaebench.__version__, results_name=self.name,
                                                       **context)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html)
@@ -261,7 +289,7 @@ class Site:
         environment = first.get("environment", {})
         versions = ", ".join(f"{k} {v}" for k, v in sorted(environment.items()) if k not in ("backend", "device", "platform"))
         grid = read_grid(self.results_dir)
-        statuses = [cell_status(self.results_dir / name) for name in grid.cells] or [e.status for e in self.experiments]
+        statuses = [cell_status(self.results_dir / name) for name in grid.cells if self.holds(name)] or [e.status for e in self.experiments]
         presets = grid.presets
         return {
             "description": " ".join(presets[name] for name in sorted(presets)),
@@ -378,7 +406,7 @@ class Site:
                              if not self.checkpoints.empty else None),
             }
         run = self.run_facts()
-        self.render("index.html.j2", self.out_dir / PAGES["index"].file, "", title=f"vaebench report: {self.results_dir.name}",
+        self.render("index.html.j2", self.out_dir / PAGES["index"].file, "", title=f"vaebench report: {self.name}",
                     run=run, budget=self.budget(run, summary), verdict=found, board=board, table_columns=self.table_columns(),
                     charts=index_charts, problems=self.problems, pages_of={e.name: cell_url(e.name) for e in self.experiments},
                     strip_seeds=STRIP_SEEDS,
@@ -401,7 +429,7 @@ class Site:
         # a cell without a card (trained before cards) is an image model's
         kinds = {e.record.card.data_kind if e.record.card else DataKind.IMAGES for e in self.experiments}
         return verdict(self.compared, matrices, checkpoints=along,
-                       excluded=self.protocol.off_lines(lambda name: settings_of[name]),
+                       excluded=self.protocol.off_lines(lambda name: settings_of[name]) + self.conditional_lines(),
                        references=self.references[["title", "latent_dim", "metric", "value"]],
                        judged=verdict_scores(kinds))
 
@@ -550,7 +578,7 @@ class Site:
         scored off the study's protocol."""
         files = sorted(path for path in [*experiment.path.iterdir(), *(experiment.path / PICTURES_DIR).glob("*")]
                        if path.is_file() and path.suffix != ".keras")
-        return inputs_digest(_renderer(), self.results_dir.name, self.site_root, sorted(self.protocol.off.get(experiment.name, ())),
+        return inputs_digest(_renderer(), self.name, self.site_root, sorted(self.protocol.off.get(experiment.name, ())),
                              *(part for path in files for part in (path.relative_to(experiment.path).as_posix(),
                                                                     path.read_bytes())))
 
@@ -729,10 +757,10 @@ def write_shared_assets(staging: Path, earlier: Earlier) -> None:
     write_assets(staging, STYLESHEET.read_text(), {name: (TEMPLATES / name).read_text() for name in PAGE_SCRIPTS}, earlier)
 
 
-def write_study(grid_dir: Path, out_dir: Path, earlier: Earlier, site_root: str = "") -> Site:
-    """Every page of one study into ``out_dir`` (its assets lie at ``site_root``, see ``Site``); return its ``Site``,
-    whose ``shared_specs`` the caller writes once for every study."""
-    site = Site(grid_dir, out_dir, earlier, site_root)
+def write_study(grid_dir: Path, out_dir: Path, earlier: Earlier, site_root: str = "", data: str | None = None) -> Site:
+    """Every page of one study (of ``data`` only, see ``Site``) into ``out_dir`` (its assets lie at ``site_root``);
+    return its ``Site``, whose ``shared_specs`` the caller writes once for every study."""
+    site = Site(grid_dir, out_dir, earlier, site_root, data)
     for experiment in site.experiments:
         site.cell_page(experiment)
     site.write_medians()
