@@ -124,7 +124,7 @@ def test_a_cell_without_pictures_is_listed_and_evaluate_pictures_draws_them(smok
     shutil.rmtree(weightless / PICTURES_DIR)
     for path in weightless.glob("*.keras"):
         path.unlink()
-    names = [read_params(cell)["name"] for cell in (drawn, weightless)]
+    names = [read_params(cell).name for cell in (drawn, weightless)]
 
     before = _listing(results)
     run = run_vaebench("build-site", "--results", results, "--out", tmp_path / "site", env=_without_backends(tmp_path))
