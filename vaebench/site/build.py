@@ -744,7 +744,10 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     names = [c for c in table.columns if c not in latents]
     numeric = {name: pd.api.types.is_numeric_dtype(table[name]) for name in names}
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
-    data = {"fields": latents, "factors": {"names": names, "indices": values},
+    # the explorer names each latent as the cell page's scatter does: by its strength (TableCodes)
+    known = TableCodes.read(pictures_dir)
+    labels = {latent.z: latent.label for latent in known.latents} if known is not None else {}
+    data = {"fields": latents, "labels": [labels.get(z, z) for z in latents], "factors": {"names": names, "indices": values},
             "codes": [table[z].round(DECIMALS).tolist() for z in latents]}
     return {"fields": latents, "samples": len(table), "read": lambda: data,
             "specs": {name: cell_charts.scatter_matrix(LATENT_FIELDS, name, not numeric[name], len(table), indexed=False)
