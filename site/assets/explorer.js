@@ -40,7 +40,8 @@
     document.body.appendChild(script);
   }
   function show(cell, codes) {
-    fill(pickers.factor, codes.factors.names);
+    // a table cell's data also colours its own page's scatter by every column: the explorer offers what it has specs for
+    fill(pickers.factor, codes.factors.names.filter(function (name) { return name in specs; }));
     var says = document.getElementById("explorer-cell");
     says.innerHTML = "";
     var link = document.createElement("a");
