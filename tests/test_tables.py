@@ -239,15 +239,15 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
     assert {"age", "occupation", "union_member", "label", "sector"} <= set(table.columns)
     assert set(table["union_member"]) <= {"no", "yes"}
 
-    index = build_site(results, tmp_path / "site")
-    page = (index.parent / "cells" / "labour__vae__mlp__z3__s0.html").read_text()
+    index = build_site(results, tmp_path / "site")  # two datasets of one kind: a study each, beside an overview
+    page = (index.parent / "results-labour" / "cells" / "labour__vae__mlp__z3__s0.html").read_text()
     for section in ('id="columns"', 'id="column-quality"', 'id="table-traversals"', 'id="codes"', "R² 0.", "accuracy 0."):
         assert section in page, section
     assert "neither its weights nor the pictures" not in page
     specs = (index.parent / "assets" / "cell_specs.js").read_text()  # the scatter specs the cell pages share
     assert '"title":"age"' in specs and "age (index)" not in specs  # a numeric column colours by its value, not an index
     assert "−3 … +3 in prior units, the prior being N(0, 1)" in page
-    csv_page = (index.parent / "cells" / "csv__branched_vae-classifier_weight1__mlp__z3__s0.html").read_text()
+    csv_page = (index.parent / "results-csv" / "cells" / "csv__branched_vae-classifier_weight1__mlp__z3__s0.html").read_text()
     assert 'id="columns"' in csv_page  # a user's CSV is not read again: the page comes from the stored pictures
 
 
