@@ -69,16 +69,18 @@ def _data_by_kind(results_dir: Path) -> list[str]:
     the grid sends each model to data of its kind (a plain VAE to the first view of a two-view dataset)."""
     if not results_dir.is_dir():
         return []
-    kinds: dict[str, set] = {}
+    kinds: dict[str, object] = {}
     for name in read_grid(results_dir).cells:
+        part = name.split("/")[0]
+        if kinds.get(part) is not None:
+            continue  # a dataset has one kind: one readable card per dataset tells it (the report reads every cell later)
         try:
             record = read_params(results_dir / name)
         except VaebenchError:  # a corrupt params.json: its study's page lists the cell as a problem
             record = None
-        kind = record.card.data_kind if record is not None and record.card is not None else None
-        kinds.setdefault(name.split("/")[0], set()).add(kind)
+        kinds[part] = record.card.data_kind if record is not None and record.card is not None else None
     parts = sorted(kinds)
-    return parts if len(parts) > 1 and len(set().union(*kinds.values()) - {None}) == 1 else []
+    return parts if len(parts) > 1 and len(set(kinds.values()) - {None}) == 1 else []
 
 
 def build_site(results: Path | list[Path], out_dir: Path, warn=None) -> Path:
