@@ -80,10 +80,10 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
     assert bounded.between(0, 1).all()
     recon = frame[frame["metric"] == "recon_bce"].set_index("step")["value"]
     assert recon[30] < recon[0]  # training improved on the untrained network
-    assert experiment.params["checkpoints"]["steps"] == [0, 10, 20, 30]
+    assert experiment.record.checkpoints["steps"] == [0, 10, 20, 30]
     assert checkpoints_frame([experiment])[["step", "metric", "value"]].equals(frame)
     assert set(checkpoints_frame([experiment])["name"]) == {cell.name}
-    assert experiment.params["checkpoints"]["settings"]["heldout"] == FAST_SETTINGS["heldout"]
+    assert experiment.record.checkpoints["settings"]["heldout"] == FAST_SETTINGS["heldout"]
 
     # the last checkpoint is the final weights scored at the checkpoint counts
     rescored = score_cell(root / cell.name, get_dataset("dsprites", image_size=32), TINY_PLAN.settings,
@@ -96,7 +96,7 @@ def test_a_cell_keeps_its_scores_along_training_and_they_are_its_scores_at_those
     assert (root / cell.name / HISTORY_FILE).read_text() == (tmp_path / "plain" / cell.name / HISTORY_FILE).read_text()
     plain = load_experiments(tmp_path / "plain")[0]
     assert plain.checkpoints.empty and list(plain.checkpoints.columns) == ["step", "metric", "value"]
-    assert "checkpoints" not in plain.params
+    assert plain.record.checkpoints is None
     assert len(checkpoints_frame([experiment, plain])) == len(frame)
 
 

@@ -32,9 +32,9 @@ def test_smoke_grid_trains_and_scores_every_cell(smoke_results):
     experiments = load_experiments(smoke_results)
     assert sorted(e.name for e in experiments) == sorted(c.name for c in cells)
     for experiment in experiments:
-        assert experiment.params["status"] == "done"
+        assert experiment.status == "done"
         assert experiment.metrics is not None and experiment.scores, experiment.name
-        assert experiment.history["step"].iloc[-1] == experiment.params["steps"]
+        assert experiment.history["step"].iloc[-1] == experiment.record.steps
 
 
 @pytest.mark.slow
@@ -203,12 +203,12 @@ def test_every_model_runs_through_the_grid_on_its_natural_dataset(tmp_path):
     run = run_vaebench("run", "grid", "--preset", preset, "--models", ",".join(models), "--latent-dims", "2",
                        "--steps", "20", "--no-references", "--results", results)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    experiments = {e.params["model"]: e for e in load_experiments(results)}
+    experiments = {e.record.model: e for e in load_experiments(results)}
     assert sorted(experiments) == sorted(models) and sorted(in_smoke | set(models)) == sorted(MODELS)
     for name, experiment in experiments.items():
         expected = {"sequences": "sines", "two_views": "dsprites_outline"}.get(MODELS[name].data_kind, "dsprites")
-        assert experiment.params["dataset"] == expected, name
-        assert experiment.params["family"] == ("rnn" if expected == "sines" else "conv"), name
+        assert experiment.record.dataset == expected, name
+        assert experiment.record.family == ("rnn" if expected == "sines" else "conv"), name
         scores = experiment.scores
         assert isinstance(scores["recon_bce"], float) and isinstance(scores["mig"], float), name
     assert isinstance(experiments["branched_vae"].scores["classifier_accuracy"], float)

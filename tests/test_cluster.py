@@ -44,7 +44,7 @@ def _outcome(root: Path) -> dict:
         if "checkpoints" in kept:  # the seconds its checkpoints took are a timing too
             kept["checkpoints"] = {k: v for k, v in kept["checkpoints"].items() if k != "seconds"}
         return kept
-    return {e.name: (steady(e.params), e.scores) for e in load_experiments(root)}
+    return {e.name: (steady(e.record.to_json()), e.scores) for e in load_experiments(root)}
 
 
 def _assert_same_cells(root: Path, reference: Path, count: int) -> None:
@@ -137,7 +137,7 @@ def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without
     assert "via Ray (1 CPU, 0.25 GPU per training task)" in out.getvalue()
     assert max(training_at_once) == 4, f"at most {max(training_at_once)} of the four quarter-GPU cells trained at once"
     experiments = load_experiments(tmp_path / "results")
-    assert len(experiments) == 4 and all(e.params["status"] == "done" and e.scores for e in experiments)
+    assert len(experiments) == 4 and all(e.status == "done" and e.scores for e in experiments)
 
 
 def test_ray_missing_is_a_one_line_error_saying_how_to_install(tmp_path, capsys, monkeypatch):

@@ -118,8 +118,8 @@ def test_cell_pages_chart_the_headline_scores_along_training(site, site_results)
         rows = _cell_data(site, cell)["checkpoints"]
         shown, steps = {row["metric"] for row in rows}, {row["step"] for row in rows}
         assert "recon_bce" in shown and "mig" in shown and "recon_mse" not in shown  # headline scores only
-        assert ("elbo" in shown) == (cell.params["model"] != "ae")  # a deterministic encoder has no ELBO
-        assert steps == set(cell.params["checkpoints"]["steps"]) and 0 in steps and cell.params["steps"] in steps
+        assert ("elbo" in shown) == (cell.record.model != "ae")  # a deterministic encoder has no ELBO
+        assert steps == set(cell.record.checkpoints["steps"]) and 0 in steps and cell.record.steps in steps
 
 
 @pytest.mark.slow
@@ -362,7 +362,7 @@ def test_the_gallery_shows_input_one_of_the_lowest_seed_of_every_model_and_laten
     for cell in cells:
         assert f'href="cells/{cell.name.replace("/", "__")}.html"' in gallery
     blocks = gallery.count('class="gallery-block"')
-    assert blocks == len({(c.name.split("/")[1], c.params["latent_dim"]) for c in cells})
+    assert blocks == len({(c.name.split("/")[1], c.record.latent_dim) for c in cells})
     assert gallery.count('data-role="reconstruction"') == blocks and 'data-input="1"' not in gallery
 
 
@@ -378,7 +378,7 @@ def test_the_explorer_lists_every_cell_and_finds_its_four_top_latents_in_the_cel
         cell = next(c for c in cells if c.name == entry["name"])
         assert entry["data"] == f"cells/{cell.name.replace('/', '__')}/cell.js"
         codes = _cell_data(site, cell)["scatter"]
-        assert len(codes["codes"]) == len(codes["labels"]) == min(4, cell.params["latent_dim"])
+        assert len(codes["codes"]) == len(codes["labels"]) == min(4, cell.record.latent_dim)
         assert codes["labels"][0].startswith(f"z{_stored_pictures(cell)['order'][0]} · ")
         assert codes["factors"]["names"][0] == "shape" and len(codes["factors"]["indices"][0]) == len(codes["codes"][0])
     assert "data/codes.js" in (site / "explorer.html").read_text()

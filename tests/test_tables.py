@@ -210,13 +210,13 @@ def test_table_grid_trains_scores_every_metric_and_draws_its_pages(tmp_path, cap
         assert all(isinstance(v, (int, float)) or v.startswith("n/a: ") for v in scores.values()), scores
         assert isinstance(scores["recon_bce"], float) and isinstance(scores["iwae_log_px"], float)
         assert scores["iwae_log_px"] >= scores["elbo"] - 1e-6
-        card = experiment.params["card"]
-        assert card["data_kind"] == "tables" and card["likelihood"]["kind"] == "columns"
+        card = experiment.record.card
+        assert card.data_kind == "tables" and card.likelihood["kind"] == "columns"
     assert isinstance(cells["labour/vae/mlp/z3/s0"].metrics.scores["mig"], float)
     assert cells["wine/vae/mlp/z3/s0"].metrics.scores["mig"] == "n/a: no ground-truth factors"
     csv_scores = cells["csv/branched_vae-classifier_weight1/mlp/z3/s0"].metrics.scores
     assert isinstance(csv_scores["mig"], float) and isinstance(csv_scores["classifier_accuracy"], float)
-    csv_columns = {c["name"]: c["kind"] for c in cells["csv/branched_vae-classifier_weight1/mlp/z3/s0"].params["card"]["likelihood"]["columns"]}
+    csv_columns = {c["name"]: c["kind"] for c in cells["csv/branched_vae-classifier_weight1/mlp/z3/s0"].record.card.likelihood["columns"]}
     assert csv_columns == {"size": "numeric", "colour": "categorical", "smoker": "binary"}
 
     out = cells["labour/vae/mlp/z3/s0"].path / PICTURES_DIR  # drawn by run grid after scoring

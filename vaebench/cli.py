@@ -272,7 +272,7 @@ def evaluate_command(
         experiments = load_experiments(results)
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
-        cells = [Cell.from_params(experiment.params) for experiment in experiments]
+        cells = [Cell.from_record(experiment.record) for experiment in experiments]
         check_same_data(cells, results, source, allow_changed_data)
         with console.status("scoring") as status:
             for index, (cell, experiment) in enumerate(zip(cells, experiments), 1):

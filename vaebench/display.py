@@ -7,6 +7,8 @@ both cover the registry.
 
 from __future__ import annotations
 
+from vaebench.results.records import Params
+
 #: registry name -> the name the literature gives the model
 TITLES = {
     "ae": "AE", "vae": "VAE", "beta_vae": "β-VAE", "dip_vae_i": "DIP-VAE-I", "dip_vae_ii": "DIP-VAE-II",
@@ -46,12 +48,16 @@ def model_name(model: str, hparams: dict | None = None) -> str:
     return f"{title} ({', '.join(parts)})" if parts else title
 
 
-def cell_title(params: dict) -> str:
+def cell_title(record: Params) -> str:
     """A stored cell as a reader names it: "β-VAE (β = 16), z = 4, seed 0"."""
-    return f"{params_model_name(params)}, z = {params.get('latent_dim')}, seed {params.get('seed')}"
+    return f"{cell_model_name(record)}, z = {record.latent_dim}, seed {record.seed}"
 
 
-def params_model_name(params: dict) -> str:
-    """The display name of a stored cell's model, from its params.json (its card's hyperparameters when present)."""
-    card = params.get("card") or {}
-    return model_name(card.get("model", params.get("model", "?")), params.get("hparams", card.get("hparams")))
+def cell_model(record: Params) -> str | None:
+    """A stored cell's model by its registry name: its card's, or the grid's for a cell stored before cards."""
+    return record.card.model if record.card else record.model
+
+
+def cell_model_name(record: Params) -> str:
+    """The display name of a stored cell's model with its hyperparameters: "β-VAE (β = 16)"."""
+    return model_name(cell_model(record) or "?", record.hparams)

@@ -18,6 +18,7 @@ from vaebench.checkpoint_plan import CheckpointPlan, checkpoint_plan
 from vaebench.errors import VaebenchError
 from vaebench.metrics.spec import DEFAULT_SETTINGS, MetricSettings, resolve_settings
 from vaebench.preset_files import read_preset_table
+from vaebench.results.records import Params
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class Cell:
     def from_params(cls, params: dict) -> "Cell":
         fields = {key: params[key] for key in cls.__dataclass_fields__ if key != "hparams"}
         return cls(hparams=tuple(sorted(params["hparams"].items())), **fields)
+
+    @classmethod
+    def from_record(cls, record: Params) -> "Cell":
+        """The cell that a stored params.json record (``Experiment.record``) trained."""
+        return cls.from_params(record.to_json())
 
 
 @dataclass(frozen=True)

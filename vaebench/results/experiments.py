@@ -33,11 +33,6 @@ class Experiment:
         return self.record.status
 
     @cached_property
-    def params(self) -> dict:
-        """params.json's object, for the report's pages that still read it by key (see :attr:`record` for the typed fields)."""
-        return self.record.to_json()
-
-    @cached_property
     def metrics(self) -> Metrics | None:
         return read_metrics(self.path)
 

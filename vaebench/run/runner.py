@@ -138,7 +138,7 @@ def draw_missing_pictures(experiment: Experiment, force: bool = False, data_path
     from vaebench.pictures.spec import pictures_are_current
 
     if pictures_to_draw(experiment.path, force):
-        draw_pictures(experiment.path, dataset_for(Cell.from_params(experiment.params), data_path))
+        draw_pictures(experiment.path, dataset_for(Cell.from_record(experiment.record), data_path))
     return pictures_are_current(experiment.path)
 
 

@@ -31,7 +31,8 @@ from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
 from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
 from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR
-from vaebench.results.records import CHECKPOINT_COLUMNS, CellStatus, TablePictures, cell_status, read_grid
+from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus, Params, TablePictures, cell_status,
+                                      read_grid)
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
@@ -65,18 +66,16 @@ PICTURES_NOT_DRAWN = ("pictures not drawn: run `vaebench evaluate --pictures` on
                       "(it draws them from the cell's weights, which the cell must still have)")
 
 
-def _config(params: dict) -> str:
+def _config(record: Params) -> str:
     """Model with its hyperparameters, by its display name: ``β-VAE (β = 4)``."""
-    return display.params_model_name(params)
+    return display.cell_model_name(record)
 
 
-def _config_order(params: dict) -> tuple:
+def _config_order(record: Params) -> tuple:
     """Models in registry order, then by their hyperparameters' values (β 1, 4, 16 rather than 1, 16, 4)."""
-    card = params.get("card") or {}
-    model = card.get("model", params.get("model", ""))
+    model = display.cell_model(record)
     known = list(display.TITLES)
-    values = tuple((key, value if isinstance(value, str) else float(value))
-                   for key, value in sorted((params.get("hparams") or {}).items()))
+    values = tuple((key, value if isinstance(value, str) else float(value)) for key, value in sorted(record.hparams.items()))
     return (known.index(model) if model in known else len(known), model, str(values) if any(
         isinstance(v, str) for _, v in values) else "", tuple(v for _, v in values if not isinstance(v, str)))
 
@@ -139,30 +138,31 @@ class Site:
         seen = set()
         for experiment in experiments:
             seen.add(experiment.name)
+            title = display.cell_title(experiment.record)
             if experiment.status == CellStatus.FAILED:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": experiment.status, "reason": experiment.params["failure"]["reason"]})
+                problems.append({"name": experiment.name, "title": title, "status": experiment.status, "reason": experiment.record.failure.reason})
                 continue
             try:
                 experiment.history
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {HISTORY_FILE}", "reason": str(error)})
-                experiment.__dict__["history"] = pd.DataFrame()
+                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {HISTORY_FILE}", "reason": str(error)})
+                experiment.history = pd.DataFrame()
             try:
                 experiment.checkpoints
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {CHECKPOINTS_FILE}", "reason": str(error)})
-                experiment.__dict__["checkpoints"] = pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
+                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {CHECKPOINTS_FILE}", "reason": str(error)})
+                experiment.checkpoints = pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
             try:
                 metrics = experiment.metrics
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": f"corrupt {METRICS_FILE}", "reason": str(error)})
-                experiment.__dict__["metrics"] = None
+                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {METRICS_FILE}", "reason": str(error)})
+                experiment.metrics = None
                 done.append(experiment)
                 continue
             if metrics is None:
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params), "status": "not scored", "reason": f"{METRICS_FILE} is missing"})
+                problems.append({"name": experiment.name, "title": title, "status": "not scored", "reason": f"{METRICS_FILE} is missing"})
             if not pictures_are_current(experiment.path):
-                problems.append({"name": experiment.name, "title": display.cell_title(experiment.params),
+                problems.append({"name": experiment.name, "title": title,
                                  "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
             done.append(experiment)
         for name in sorted(set(grid) - seen):
@@ -179,10 +179,10 @@ class Site:
             return frame
         frame = frame.dropna(subset=["value"])
         names = {e.name: e for e in self.experiments}
-        frame["config"] = [_config(names[n].params) for n in frame["name"]]
-        frame["setting"] = [self.setting_of(names[n].params) for n in frame["name"]]
-        points = sweep_points([e.params for e in self.experiments])
-        frame["objective"] = [points[n].objective if n in points else names[n].params.get("model") for n in frame["name"]]
+        frame["config"] = [_config(names[n].record) for n in frame["name"]]
+        frame["setting"] = [self.setting_of(names[n].record) for n in frame["name"]]
+        points = sweep_points([e.record for e in self.experiments])
+        frame["objective"] = [points[n].objective if n in points else names[n].record.model for n in frame["name"]]
         frame["on_protocol"] = [self.protocol.on(n, m) for n, m in zip(frame["name"], frame["metric"])]
         # a conditional model's likelihood is of x given its label: compared only where every model reads the label
         conditional = {n for n, e in names.items() if e.record.card and e.record.card.reads_labels}
@@ -193,17 +193,17 @@ class Site:
         frame = frame.assign(_order=frame["config"].map(order))
         return frame.sort_values(["_order", "latent_dim", "seed", "metric"]).drop(columns="_order").reset_index(drop=True)
 
-    def setting_of(self, params: dict) -> str:
+    def setting_of(self, record: Params) -> str:
         """A cell's setting as the report names it: "β-VAE (β = 16), z = 4"."""
-        return f"{_config(params)}, z = {params.get('latent_dim')}"
+        return f"{_config(record)}, z = {record.latent_dim}"
 
     def _checkpoints(self) -> pd.DataFrame:
         frame = checkpoints_frame([e for e in self.experiments if e.checkpoints is not None])
         if frame.empty:
             return frame
-        params = {e.name: e.params for e in self.experiments}
-        return frame.assign(setting=[self.setting_of(params[n]) for n in frame["name"]],
-                            config=[_config(params[n]) for n in frame["name"]])
+        records = {e.name: e.record for e in self.experiments}
+        return frame.assign(setting=[self.setting_of(records[n]) for n in frame["name"]],
+                            config=[_config(records[n]) for n in frame["name"]])
 
     def checkpoint_records(self) -> list[dict]:
         """Per setting, checkpoint step and score: median, lowest and highest seed, n (the along-training chart)."""
@@ -266,7 +266,7 @@ class Site:
         """Every model's display name, in registry order and then by hyperparameter value."""
         first = {}
         for e in self.experiments:
-            first.setdefault(_config(e.params), _config_order(e.params))
+            first.setdefault(_config(e.record), _config_order(e.record))
         return sorted(first, key=lambda name: first[name])
 
     def wide(self) -> pd.DataFrame:
@@ -284,9 +284,9 @@ class Site:
         path.write_text(html)
 
     def run_facts(self) -> dict:
-        params = [e.params for e in self.experiments] or [{}]
-        first = params[0]
-        environment = first.get("environment", {})
+        records = [e.record for e in self.experiments]
+        first = records[0] if records else None  # None until a cell of the study has trained
+        environment = (first and first.environment) or {}
         versions = ", ".join(f"{k} {v}" for k, v in sorted(environment.items()) if k not in ("backend", "device", "platform"))
         grid = read_grid(self.results_dir)
         statuses = [cell_status(self.results_dir / name) for name in grid.cells if self.holds(name)] or [e.status for e in self.experiments]
@@ -296,23 +296,24 @@ class Site:
             "presets": sorted(presets),
             # a reader must not mistake a reduced grid for the literature-scale study
             "paper": None if "paper" in presets else read_preset_table("paper")[0].get("description", ""),
-            "dataset": ", ".join(sorted({p.get("dataset", "?") for p in params})),
-            "image_size": ", ".join(sorted({str(p.get("image_size")) for p in params})),
-            "configs": self.configs, "families": sorted({p.get("family", "?") for p in params}),
-            "latent_dims": sorted({p.get("latent_dim") for p in params if p.get("latent_dim")}),
-            "seeds": sorted({p.get("seed") for p in params if p.get("seed") is not None}),
-            "steps": first.get("steps"), "batch_size": first.get("batch_size"), "learning_rate": first.get("learning_rate"),
-            "machines": _machines(params), "versions": versions,
+            "dataset": ", ".join(sorted({r.dataset or "?" for r in records})) or "?",
+            "image_size": ", ".join(sorted({str(r.image_size) for r in records})),
+            "configs": self.configs, "families": sorted({r.family or "?" for r in records}),
+            "latent_dims": sorted({r.latent_dim for r in records if r.latent_dim}),
+            "seeds": sorted({r.seed for r in records if r.seed is not None}),
+            "steps": first and first.steps, "batch_size": first and first.batch_size,
+            "learning_rate": first and first.learning_rate,
+            "machines": _machines(records), "versions": versions,
             **{status.value: statuses.count(status) for status in CellStatus},
         }
 
     def write_data(self) -> None:
         """The metrics table, one row per trained cell, as a script that works from file:// (a fetched JSON would not)."""
         wide = self.wide()
-        points = sweep_points([e.params for e in self.experiments])
+        points = sweep_points([e.record for e in self.experiments])
         wide["sweep"] = [points[n].sweep if n in points else None for n in wide["name"]]
         wide["strength"] = [points[n].strength if n in points else None for n in wide["name"]]
-        titles = {e.name: display.cell_title(e.params) for e in self.experiments}
+        titles = {e.name: display.cell_title(e.record) for e in self.experiments}
         wide["title"] = [titles[n] for n in wide["name"]]
         records = json.loads(wide.to_json(orient="records"))  # NaN becomes null
         path = self.out_dir / METRICS_DATA
@@ -358,7 +359,7 @@ class Site:
 
     def budget(self, run: dict, summary: pd.DataFrame) -> dict:
         """What the run cost and what, at that cost, it cannot show."""
-        seconds = sum(e.params.get("wall_seconds") or 0 for e in self.experiments)
+        seconds = sum(e.record.wall_seconds or 0 for e in self.experiments)
         paper = read_preset_table("paper")[0]
         reduced = sorted(name for name, value in self.settings_used().items()
                          if name != "seed" and min(value) < DEFAULT_SETTINGS[name])
@@ -420,9 +421,9 @@ class Site:
         """The study's verdict (``vaebench.site.verdict``) on the scores that fit its data; None without scores."""
         if self.frame.empty:
             return None
-        settings_of = {e.name: self.setting_of(e.params) for e in self.experiments}
+        settings_of = {e.name: self.setting_of(e.record) for e in self.experiments}
         order = {config: k for k, config in enumerate(self.configs)}
-        in_order = sorted(self.experiments, key=lambda e: (order[_config(e.params)], e.params.get("latent_dim", 0)))
+        in_order = sorted(self.experiments, key=lambda e: (order[_config(e.record)], e.record.latent_dim))
         matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
                     for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
         along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
@@ -438,7 +439,7 @@ class Site:
         off: dict[str, set] = {}
         for e in self.experiments:
             for metric in self.protocol.off.get(e.name, ()):
-                off.setdefault(self.setting_of(e.params), set()).update(
+                off.setdefault(self.setting_of(e.record), set()).update(
                     score.key for score in METRICS[metric].scores)
         return {setting: sorted(keys) for setting, keys in off.items()}
 
@@ -459,12 +460,12 @@ class Site:
             setting = finding.winner.settings[0]
             shown.add(setting)
             seeds = []
-            for e in sorted(self.experiments, key=lambda e: e.params.get("seed", 0)):
-                if self.setting_of(e.params) != setting:
+            for e in sorted(self.experiments, key=lambda e: e.record.seed):
+                if self.setting_of(e.record) != setting:
                     continue
                 view = self.views.get(e.name)
                 if view is not None and len(seeds) < WINNER_SEEDS:
-                    seeds.append({"seed": e.params.get("seed"), "url": cell_url(e.name),
+                    seeds.append({"seed": e.record.seed, "url": cell_url(e.name),
                                   "view": view.at(cell_pictures_url(e.name), f"w{len(out)}-{len(seeds)}")})
             if seeds:
                 out.append({"setting": setting, "scores": [SCORES[f.metric].label for f in found.findings
@@ -535,16 +536,15 @@ class Site:
         # a score that does not apply is stored as "n/a: why"
         not_applicable = [f"{charts.label(key)} ({value.removeprefix('n/a: ')})"
                           for key, value in ranked if isinstance(value, str)]
-        shown = ("name", "dataset", "image_size", "model", "hparams", "family", "latent_dim", "seed", "steps", "batch_size",
-                 "learning_rate", "precision", "wall_seconds", "images_per_second")
-        params = [(k, json.dumps(experiment.params[k], sort_keys=True) if isinstance(experiment.params.get(k), dict)
-                   else experiment.params.get(k)) for k in shown if k in experiment.params]
-        environment = experiment.params.get("environment", {})
-        params += [(f"environment.{k}", v) for k, v in sorted(environment.items())]
-        p = experiment.params
-        summary = (f"{_config(p)} ({p.get('family')} encoder and decoder), {p.get('latent_dim')} latents, seed {p.get('seed')}; "
-                   f"trained {p.get('steps')} steps of batch {p.get('batch_size')} on {p.get('dataset')} at {p.get('image_size')} px.")
-        self.render("cell.html.j2", self.out_dir / page, "../", title=display.cell_title(p),
+        record = experiment.record
+        # the cell's identity shows even where it has none (a table's image size); another field where it is recorded
+        values = [(name, getattr(record, name)) for name in CELL_PAGE_FIELDS]
+        params = [(name, json.dumps(value, sort_keys=True) if isinstance(value, dict) else value) for name, value in values
+                  if value is not None or name in CELL_KEYS]
+        params += [(f"environment.{k}", v) for k, v in sorted((record.environment or {}).items())]
+        summary = (f"{_config(record)} ({record.family} encoder and decoder), {record.latent_dim} latents, seed {record.seed}; "
+                   f"trained {record.steps} steps of batch {record.batch_size} on {record.dataset} at {record.image_size} px.")
+        self.render("cell.html.j2", self.out_dir / page, "../", title=display.cell_title(record),
                     cell=experiment, params=params, scores=scores, not_applicable=not_applicable, summary=summary,
                     off_protocol=[metric_label(m) for m in self.protocol.off.get(experiment.name, ())],
                     glance=_glance(view), cell_data=cell_pictures_from_its_page(experiment.name) + CELL_DATA,
@@ -604,8 +604,8 @@ class Site:
         """Held-out input 0 in every model × latent size (its lowest seed): reconstruction, top traversals, prior samples."""
         lowest = {}
         for experiment in self.experiments:
-            key = (_config(experiment.params), experiment.params.get("latent_dim"))
-            if key not in lowest or experiment.params.get("seed", 0) < lowest[key].params.get("seed", 0):
+            key = (_config(experiment.record), experiment.record.latent_dim)
+            if key not in lowest or experiment.record.seed < lowest[key].record.seed:
                 lowest[key] = experiment
         latent_dims = sorted({latent for _, latent in lowest})
         rows = []
@@ -632,7 +632,7 @@ class Site:
         for experiment in self.experiments:
             view = self.views.get(experiment.name) or TableCodes.read(experiment.path / PICTURES_DIR)
             if view is not None and view.latents_table is not None:
-                cells.append((experiment.params, cell_url(experiment.name), cell_pictures_url(experiment.name) + CELL_DATA, view))
+                cells.append((experiment.record, cell_url(experiment.name), cell_pictures_url(experiment.name) + CELL_DATA, view))
         data = codes_data(cells)
         (self.out_dir / CODES_SCRIPT).parent.mkdir(parents=True, exist_ok=True)
         (self.out_dir / CODES_SCRIPT).write_text(data_script({"codes": data}))
@@ -654,6 +654,9 @@ _DIRECTION = {True: "↑", False: "↓", None: ""}
 WINNER_SEEDS = 5
 #: traversal rows per block of the gallery (the most informative latents)
 GALLERY_TRAVERSALS = 3
+#: the fields of params.json's record that a cell page's parameter table lists, in its order (then the environment)
+CELL_PAGE_FIELDS = ("name", "dataset", "image_size", "model", "hparams", "family", "latent_dim", "seed", "steps",
+                    "batch_size", "learning_rate", "precision", "wall_seconds", "images_per_second")
 
 
 @lru_cache(maxsize=1)
@@ -673,10 +676,10 @@ def _factor_rows(matrices: dict, view: CellView | None) -> tuple[list[str], dict
     return [latent.z for latent in view.latents], {latent.z: f"{latent.z} · {latent.strength}" for latent in view.latents}
 
 
-def _machines(params: list[dict]) -> str:
+def _machines(records: list[Params]) -> str:
     """Where the cells trained, with how many each: "GPU (NVIDIA H200), jax: 24 cells; CPU (2 cores), tensorflow: 6 cells"."""
-    where = Counter(f"{p.get('environment', {}).get('device', '?')}, {p.get('environment', {}).get('backend', '?')}"
-                    for p in params)
+    where = Counter(f"{(r.environment or {}).get('device', '?')}, {(r.environment or {}).get('backend', '?')}"
+                    for r in records)
     return "; ".join(f"{machine}: {count} cell{'s' if count > 1 else ''}" for machine, count in where.most_common())
 
 

@@ -16,8 +16,7 @@ LATENT_FIELDS = ("1st most informative latent", "2nd most informative latent", "
 DECIMALS = 3
 
 
-def _hparams(params: dict) -> str:
-    hparams = params.get("hparams") or {}
+def _hparams(hparams: dict) -> str:
     return ", ".join(f"{key} {value:g}" if isinstance(value, (int, float)) else f"{key} {value}"
                      for key, value in sorted(hparams.items())) or "—"
 
@@ -31,15 +30,15 @@ def columns(table, factor_names) -> tuple[dict, list[str], list[list[float]]]:
 
 
 def codes_data(cells) -> dict:
-    """``cells``: (params, page url, data script url, CellView with a latents table) per cell.
+    """``cells``: (params.json's record, page url, data script url, CellView with a latents table) per cell.
 
     Returns {"factors": {name: its scatter_matrix colour keywords}, "cells": [...]}, each cell with its pickers'
     values, its page and its data script.
     """
     factors, cells_out = {}, []
-    for params, url, script, view in cells:
+    for record, url, script, view in cells:
         for name in view.factor_names:
             factors[name] = view.factor_scale(name)
-        cells_out.append({"name": params["name"], "url": url, "data": script, "model": params["model"],
-                          "hparams": _hparams(params), "latent_dim": params["latent_dim"], "seed": params["seed"]})
+        cells_out.append({"name": record.name, "url": url, "data": script, "model": record.model,
+                          "hparams": _hparams(record.hparams), "latent_dim": record.latent_dim, "seed": record.seed})
     return {"factors": factors, "cells": cells_out}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vaebench.display import SYMBOLS, TITLES
+from vaebench.results.records import Params
 
 #: models that are another model's sweep at a fixed value: the VAE is the β-VAE at β = 1
 SPECIAL_CASES = {"vae": ("beta_vae", "beta", 1.0)}
@@ -22,18 +23,18 @@ class SweepPoint:
     strength: float
 
 
-def sweep_points(params: list[dict]) -> dict[str, SweepPoint]:
+def sweep_points(records: list[Params]) -> dict[str, SweepPoint]:
     """Each swept cell's name with its sweep and strength; cells of unswept models are left out."""
     members: dict[tuple[str, str], dict[str, float]] = {}
-    models = {p["model"] for p in params}
-    for p in params:
-        if p["model"] in SPECIAL_CASES and SPECIAL_CASES[p["model"]][0] in models:
-            family, key, value = SPECIAL_CASES[p["model"]]
-            members.setdefault((family, key), {})[p["name"]] = value
+    models = {record.model for record in records}
+    for record in records:
+        if record.model in SPECIAL_CASES and SPECIAL_CASES[record.model][0] in models:
+            family, key, value = SPECIAL_CASES[record.model]
+            members.setdefault((family, key), {})[record.name] = value
             continue
-        for key, value in (p.get("hparams") or {}).items():
+        for key, value in record.hparams.items():
             if not isinstance(value, str):  # a choice (a sequence model's decoder mode) is no strength
-                members.setdefault((p["model"], key), {})[p["name"]] = float(value)
+                members.setdefault((record.model, key), {})[record.name] = float(value)
     return {name: SweepPoint(f"{TITLES.get(family, family)}: {SYMBOLS.get(key, key)}", family, value)
             for (family, key), cells in sorted(members.items()) if len(set(cells.values())) >= 2
             for name, value in cells.items()}
