@@ -2,7 +2,7 @@
 
 import json
 
-from vaebench.pictures.spec import PICTURES_VERSION
+from vaebench.pictures.spec import PICTURES_VERSION, read_pictures
 from vaebench.site.cell_view import CellView, Sprite, matching_factors
 
 FACTORS = ["shape", "scale", "pos_x"]
@@ -53,10 +53,10 @@ def _folder(tmp_path, **changes):
 
 def test_rows_are_labelled_most_informative_first_and_dead_latents_are_set_apart(tmp_path):
     matrices = {"dci": _matrix([[0.1, 0.1, 0.1], [0.8, 0.1, 0.1], [0.1, 0.8, 0.8]])}
-    view = CellView.read(_folder(tmp_path), matrices, "cell/")
+    view = CellView.read(_folder(tmp_path), read_pictures(tmp_path), matrices, "cell/")
     assert [latent.label for latent in view.informative] == ["z1 · KL 2.61 · ≈ shape", "z0 · KL 0.40 · ≈ no single factor"]
     assert [latent.label for latent in view.dead] == ["z2 · KL 0.01"]
-    unjudged = CellView.read(tmp_path, {}, "cell/")  # no matrix: no claim about factors
+    unjudged = CellView.read(tmp_path, read_pictures(tmp_path), {}, "cell/")  # no matrix: no claim about factors
     assert [latent.label for latent in unjudged.informative] == ["z1 · KL 2.61", "z0 · KL 0.40"]
     assert view.steps == ["−3", "−2.5", "−2", "−1.5", "−1", "−0.5", "0", "+0.5", "+1", "+1.5", "+2", "+2.5", "+3"]
     assert view.inputs[0]["reconstructions"].tile(1, 0) == "background-position:-1px -66px"
@@ -68,5 +68,5 @@ def test_pictures_of_an_older_layout_are_not_read(tmp_path):
     meta = json.loads((folder / "pictures.json").read_text())
     del meta["version"]
     (folder / "pictures.json").write_text(json.dumps(meta))
-    assert CellView.read(folder, {}, "cell/") is None
-    assert CellView.read(tmp_path / "missing", {}, "cell/") is None
+    assert read_pictures(folder) is None
+    assert read_pictures(tmp_path / "missing") is None

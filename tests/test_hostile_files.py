@@ -4,8 +4,10 @@ Results dirs are written by hand (test_reliability.fake_results), so no test tra
 """
 
 import hashlib
+import html
 import json
 import os
+import re
 
 import pytest
 
@@ -18,6 +20,7 @@ from vaebench.results.files import MAX_JSON_DEPTH, read_json, write_json
 from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE, PICTURES_DIR,
                                      PICTURES_FILE)
 from vaebench.site import build_site, publish
+from vaebench.site.pages import cell_url
 
 
 @pytest.fixture
@@ -296,20 +299,35 @@ def test_a_site_with_a_manifest_without_digests_is_rebuilt_where_the_build_write
     assert all(len(entry["sha256"]) == 64 for entry in manifest(out)["files"].values())
 
 
-def test_a_deeply_nested_pictures_file_is_one_line_naming_it(results, tmp_path, capsys):
-    pictures = results / CELLS[0].name / PICTURES_DIR
-    pictures.mkdir()
-    (pictures / "pictures.json").write_text("[" * 100_000 + "]" * 100_000)
-    code, _, err = run_in_process(["build-site", "--results", results, "--out", tmp_path / "site"], capsys)
-    one_line_error(code, err, f"corrupt results file {pictures / 'pictures.json'}: nested deeper than")
-    assert not (tmp_path / "site").exists()
+def problem_rows(index: str, name: str) -> list[tuple[str, str]]:
+    """(status, reason) of each row of the index's problem table that names the cell ``name``."""
+    return [(status, html.unescape(reason)) for status, reason in
+            re.findall(rf'<tr><td title="{re.escape(name)}">.*?<td class="bad">(.*?)</td><td>(.*?)</td></tr>', index)]
 
 
-def test_a_current_pictures_file_missing_a_field_is_one_line_naming_it(results, tmp_path, capsys):
-    """It used to be a KeyError traceback from the cell page, which read the fields by key."""
-    pictures = results / CELLS[0].name / PICTURES_DIR
-    pictures.mkdir()
-    (pictures / PICTURES_FILE).write_text(json.dumps({"version": PICTURES_VERSION, "gaussian": True}))
-    code, _, err = run_in_process(["build-site", "--results", results, "--out", tmp_path / "site"], capsys)
-    one_line_error(code, err, f"corrupt results file {pictures / PICTURES_FILE}: 'order' must be a list, found None")
-    assert not (tmp_path / "site").exists()
+@pytest.mark.parametrize("content, reason", [
+    ("[" * 100_000 + "]" * 100_000, f"nested deeper than {MAX_JSON_DEPTH} levels"),
+    ('{"version": %d, "gaussian": tr' % PICTURES_VERSION, "Expecting value"),  # cut off while written
+    # a field missing: once a KeyError traceback from the cell page, which read the fields by key
+    (json.dumps({"version": PICTURES_VERSION, "gaussian": True}), "'order' must be a list, found None"),
+])
+def test_a_corrupt_pictures_file_is_a_problem_cell_on_the_site_and_the_rest_builds(results, tmp_path, content, reason, capsys):
+    """As a corrupt metrics.json is: build-site lists the cell with the reason, its page says so, nothing else changes."""
+    clean = tmp_path / "clean"
+    build_site(results, clean)
+    broken, other = CELLS[0].name, CELLS[1].name
+    pictures = results / broken / PICTURES_DIR / PICTURES_FILE
+    pictures.parent.mkdir()
+    pictures.write_text(content)
+    before = digest(results)
+    out = tmp_path / "site"
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
+    assert code == 0, err
+    assert digest(results) == before
+    index = (out / "index.html").read_text()
+    (status, why), = problem_rows(index, broken)  # one row: not also "pictures not drawn"
+    assert status == f"corrupt {PICTURES_FILE}" and why.startswith(f"corrupt results file {pictures}: {reason}")
+    assert problem_rows(index, other) == problem_rows((clean / "index.html").read_text(), other)
+    page = html.unescape((out / cell_url(broken)).read_text())
+    assert f"corrupt results file {pictures}: {reason}" in page
+    assert (out / cell_url(other)).read_bytes() == (clean / cell_url(other)).read_bytes()

@@ -26,13 +26,13 @@ from vaebench.kinds import DataKind
 from vaebench.metrics.published import PUBLISHED
 from vaebench.metrics.spec import (DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS,
                                    verdict_scores)
-from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, pictures_are_current, read_pictures
+from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, read_pictures
 from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
 from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
-from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR
-from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus, Params, TablePictures, cell_status,
-                                      read_grid)
+from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR, PICTURES_FILE
+from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus, ImagePictures, Params, TablePictures,
+                                      cell_status, read_grid)
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
@@ -110,6 +110,11 @@ class Site:
         #: own folder (a site of several studies, ``vaebench.site.studies``), the overview every page links back to
         self.site_root = site_root
         self.env = template_environment()
+        #: per cell name: its current pictures' record, read once for its page, the gallery and the explorer; None where
+        #: it has none (filled by _read, which lists those cells as problems)
+        self.pictures: dict[str, ImagePictures | TablePictures | None] = {}
+        #: per cell name whose PICTURES_FILE cannot be read: why, which its page says in place of the pictures
+        self.unreadable_pictures: dict[str, str] = {}
         self.experiments, self.problems = self._read()
         #: per metric, the settings the study's cells were scored with; cells scored otherwise are left out of comparisons
         self.protocol = study_protocol({e.name: e.metrics for e in self.experiments if e.metrics})
@@ -153,17 +158,19 @@ class Site:
                 problems.append({"name": experiment.name, "title": title, "status": f"corrupt {CHECKPOINTS_FILE}", "reason": str(error)})
                 experiment.checkpoints = pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
             try:
-                metrics = experiment.metrics
+                if experiment.metrics is None:
+                    problems.append({"name": experiment.name, "title": title, "status": "not scored", "reason": f"{METRICS_FILE} is missing"})
             except VaebenchError as error:
                 problems.append({"name": experiment.name, "title": title, "status": f"corrupt {METRICS_FILE}", "reason": str(error)})
                 experiment.metrics = None
-                done.append(experiment)
-                continue
-            if metrics is None:
-                problems.append({"name": experiment.name, "title": title, "status": "not scored", "reason": f"{METRICS_FILE} is missing"})
-            if not pictures_are_current(experiment.path):
-                problems.append({"name": experiment.name, "title": title,
-                                 "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
+            try:
+                self.pictures[experiment.name] = read_pictures(experiment.path / PICTURES_DIR)
+                if self.pictures[experiment.name] is None:
+                    problems.append({"name": experiment.name, "title": title,
+                                     "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
+            except VaebenchError as error:
+                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {PICTURES_FILE}", "reason": str(error)})
+                self.pictures[experiment.name], self.unreadable_pictures[experiment.name] = None, str(error)
             done.append(experiment)
         for name in sorted(set(grid) - seen):
             problems.append({"name": name, "status": CellStatus.PENDING, "reason": "not trained yet"})
@@ -503,10 +510,10 @@ class Site:
         earlier build where that built them from the same inputs (``_cell_inputs``)."""
         matrices = (experiment.metrics.matrices if experiment.metrics else None) or {}
         pictures_dir = experiment.path / PICTURES_DIR
-        view = CellView.read(pictures_dir, matrices, cell_pictures_from_its_page(experiment.name))
+        view = CellView.read(pictures_dir, self.pictures[experiment.name], matrices, cell_pictures_from_its_page(experiment.name))
         self.views[experiment.name] = view
-        tables = _table_pictures(pictures_dir) is not None
-        scatter = _table_scatter(pictures_dir) if tables else _cell_scatter(view)
+        table = self.table_pictures(experiment)
+        scatter = _table_scatter(pictures_dir, table) if table else _cell_scatter(view)
         specs = self._cell_specs(experiment, matrices, view, scatter)
         page, folder = cell_url(experiment.name), cell_pictures_url(experiment.name)
         inputs = self._cell_inputs(experiment)
@@ -551,7 +558,8 @@ class Site:
                     medians_script=MEDIANS_DATA, shared_specs=SHARED_SPECS,
                     metrics_problem=f"{METRICS_FILE} is missing or corrupt: see the index's problem table.",
                     matching_rule=matching_rule(matrices), specs=specs,
-                    view=view, table=_table_section(pictures_dir) if tables else None, pictures_note=PICTURES_NOT_DRAWN,
+                    view=view, table=_table_section(table) if table else None,
+                    pictures_note=self.unreadable_pictures.get(experiment.name, PICTURES_NOT_DRAWN),
                     centre=TRAVERSAL_STEPS // 2, all_steps=list(range(TRAVERSAL_STEPS)),
                     arithmetic_factor=ARITHMETIC_FACTOR, scatter=scatter)
         self.earlier.built_from([page, *(f"{folder}{path.name}" for path in sorted(image_dir.iterdir()))], inputs)
@@ -614,7 +622,7 @@ class Site:
             for latent in latent_dims:
                 experiment = lowest.get((config, latent))
                 view = self.views[experiment.name] if experiment else None
-                table = _table_pictures(experiment.path / PICTURES_DIR) if experiment and view is None else None
+                table = self.table_pictures(experiment) if experiment else None
                 tag = f"g{len(rows)}-{len(blocks)}"
                 blocks.append({"experiment": experiment, "url": cell_url(experiment.name) if experiment else None,
                                "view": view.at(cell_pictures_url(experiment.name), tag) if view else None, "id": tag,
@@ -630,7 +638,7 @@ class Site:
         lists them; a picked cell's codes come from its data script)."""
         cells = []
         for experiment in self.experiments:
-            view = self.views.get(experiment.name) or TableCodes.read(experiment.path / PICTURES_DIR)
+            view = self.views.get(experiment.name) or TableCodes.read(experiment.path / PICTURES_DIR, self.pictures[experiment.name])
             if view is not None and view.latents_table is not None:
                 cells.append((experiment.record, cell_url(experiment.name), cell_pictures_url(experiment.name) + CELL_DATA, view))
         data = codes_data(cells)
@@ -641,6 +649,11 @@ class Site:
                  for factor, scale in data["factors"].items()}
         self.render("explorer.html.j2", self.out_dir / PAGES["explorer"].file, "", title="latent space explorer", specs=specs,
                     samples=SCATTER_SAMPLES, cells=len(cells), codes_script=CODES_SCRIPT)
+
+    def table_pictures(self, experiment: Experiment) -> TablePictures | None:
+        """A table cell's pictures record (vaebench.pictures.tables); None for other cells and a table cell without them."""
+        pictures = self.pictures[experiment.name]
+        return pictures if isinstance(pictures, TablePictures) else None
 
     def _metric_rank(self, key: str) -> tuple:
         known = list(charts.KNOWN_METRICS)
@@ -713,17 +726,8 @@ def _cell_scatter(view: CellView | None) -> dict | None:
             "specs": {f: cell_charts.scatter_matrix(LATENT_FIELDS, f, samples=samples, **view.factor_scale(f)) for f in names}}
 
 
-def _table_pictures(pictures_dir: Path) -> TablePictures | None:
-    """A table cell's pictures.json (vaebench.pictures.tables); None for other cells and a table cell without them."""
-    meta = read_pictures(pictures_dir)
-    return meta if isinstance(meta, TablePictures) else None
-
-
-def _table_section(pictures_dir: Path) -> dict | None:
-    """What a table cell's page shows instead of pictures (vaebench.pictures.tables); None for other cells."""
-    meta = _table_pictures(pictures_dir)
-    if meta is None:
-        return None
+def _table_section(meta: TablePictures) -> dict:
+    """What a table cell's page shows instead of pictures (vaebench.pictures.tables)."""
     informative = {t["latent"] for t in meta.traversals}
     return {"likelihood": meta.likelihood, "columns": meta.columns, "strength_name": meta.strength_name,
             "record": meta.traversal_record, "folded": len(meta.strength) - len(informative),
@@ -734,7 +738,7 @@ def _table_section(pictures_dir: Path) -> dict | None:
                           (("lines", table_charts.traversal_lines(meta)), ("areas", table_charts.traversal_areas(meta)))}}}
 
 
-def _table_scatter(pictures_dir: Path) -> dict | None:
+def _table_scatter(pictures_dir: Path, meta: TablePictures) -> dict | None:
     """The scatter matrix of a table cell's codes, colourable by every column, the label and the factors.
 
     Numeric columns colour on a continuous scale; categories by their index in order of appearance.
@@ -748,7 +752,7 @@ def _table_scatter(pictures_dir: Path) -> dict | None:
     numeric = {name: pd.api.types.is_numeric_dtype(table[name]) for name in names}
     values = [table[name].round(4).tolist() if numeric[name] else pd.factorize(table[name])[0].tolist() for name in names]
     # the explorer names each latent as the cell page's scatter does: by its strength (TableCodes)
-    known = TableCodes.read(pictures_dir)
+    known = TableCodes.read(pictures_dir, meta)
     labels = {latent.z: latent.label for latent in known.latents} if known is not None else {}
     data = {"fields": latents, "labels": [labels.get(z, z) for z in latents], "factors": {"names": names, "indices": values},
             "codes": [table[z].round(DECIMALS).tolist() for z in latents]}

@@ -22,10 +22,9 @@ from vaebench.pictures.spec import (
     INFORMATIVE_VARIANCE_SHARE,
     PRIOR_SAMPLES,
     TRAVERSAL_VALUES,
-    read_pictures,
 )
 from vaebench.results.layout import LATENTS_FILE
-from vaebench.results.records import ImagePictures
+from vaebench.results.records import ImagePictures, TablePictures
 from vaebench.site.cell_charts import MATRICES
 
 #: a latent matches a factor when it holds at least this many times the average latent's value in that factor's
@@ -146,12 +145,12 @@ class CellView:
                 "cyclic": factor in self.cyclic_factors}
 
     @classmethod
-    def read(cls, folder: Path, matrices: dict, prefix: str) -> CellView | None:
-        """``folder``: the cell's stored pictures; ``prefix``: the URL of the site's copy of them, relative to the page.
+    def read(cls, folder: Path, meta: ImagePictures | TablePictures | None, matrices: dict, prefix: str) -> CellView | None:
+        """``folder``: the cell's stored pictures; ``meta``: their record (``vaebench.pictures.spec.read_pictures``);
+        ``prefix``: the URL of the site's copy of them, relative to the page.
 
-        None where the folder holds no current pictures of images or sequences (none drawn, older ones, or a table's).
+        None where ``meta`` is no record of images or sequences (none drawn, older ones, or a table's).
         """
-        meta = read_pictures(folder)
         if not isinstance(meta, ImagePictures):
             return None
         table = Path(folder) / LATENTS_FILE

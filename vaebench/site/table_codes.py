@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from vaebench.pictures.spec import read_pictures
 from vaebench.results.layout import LATENTS_FILE
-from vaebench.results.records import TablePictures
+from vaebench.results.records import ImagePictures, TablePictures
 from vaebench.site.cell_view import SCATTER_SAMPLES
 
 #: the column of latents.csv holding each record's class label (by name where the dataset names its labels)
@@ -46,9 +45,9 @@ class TableCodes:
                             else ())
 
     @classmethod
-    def read(cls, folder: Path) -> TableCodes | None:
-        """None where the folder holds no current table pictures, no latents table, or nothing to colour it by."""
-        meta = read_pictures(folder)
+    def read(cls, folder: Path, meta: ImagePictures | TablePictures | None) -> TableCodes | None:
+        """``meta``: the folder's pictures record (``vaebench.pictures.spec.read_pictures``). None where that is no
+        table's (none drawn, or of another kind), the folder holds no latents table, or nothing to colour it by."""
         table = Path(folder) / LATENTS_FILE
         if not isinstance(meta, TablePictures) or not table.is_file():
             return None
