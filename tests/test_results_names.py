@@ -101,7 +101,7 @@ def test_the_records_declare_the_stored_keys():
 
 def test_the_check_finds_a_stored_key_read_by_its_string_but_not_an_attribute():
     source = ('def f(metrics, grid, row, record):\n    return metrics.scores, row["name"], record.card.model\n'
-              'def g(metrics, grid, params):\n    return metrics["scores"], grid.get("cells"), "seconds" in metrics\n'
+              'def g(metrics, grid):\n    return metrics["scores"], grid.get("cells"), "seconds" in metrics\n'
               'def h(params):\n    return params.get("card"), params["failure"]["reason"]\n')
     assert spelled_keys(source, STORED_KEYS) == [(4, "scores"), (4, "cells"), (4, "seconds"), (6, "card"),
                                                  (6, "reason"), (6, "failure")]
