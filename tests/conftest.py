@@ -74,6 +74,23 @@ def run_in_process(argv, capsys):
     return exit_info.value.code, out.out, out.err
 
 
+#: the test command runs two xdist workers (pyproject's addopts: ``-n 2 --dist loadgroup``); tests that share one of
+#: these expensive fixtures run on one worker, so each is trained once
+ONE_WORKER_FIXTURES = {"smoke_results": "smoke grid", "packed": "packed grid", "trained_cells": "scoring-pool cells"}
+#: Ray's tests find their tasks among all the machine's processes, so they run one at a time: on the smoke grid's
+#: worker, since one of them reads that grid
+RAY_GROUP = ONE_WORKER_FIXTURES["smoke_results"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
+def pytest_collection_modifyitems(items):
+    for item in items:
+        groups = [RAY_GROUP] if item.get_closest_marker("ray") else []
+        groups += [ONE_WORKER_FIXTURES[name] for name in item.fixturenames if name in ONE_WORKER_FIXTURES]
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(groups[0]))
+
+
 @pytest.fixture(scope="session")
 def smoke_results(tmp_path_factory):
     """`vaebench run grid --preset smoke` once for the whole session (read-only for tests)."""

@@ -79,6 +79,7 @@ def _ray_task_pids() -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_ray_without_a_shared_file_system_retries_a_worker_killed_mid_cell_and_matches_local(smoke_results, tmp_path):
     """Workers return each cell's files to the driver; the shared-file-system route is the quarter-GPU test's."""
     results = tmp_path / "ray"
@@ -106,6 +107,7 @@ def test_ray_without_a_shared_file_system_retries_a_worker_killed_mid_cell_and_m
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_ray_places_four_quarter_gpu_cells_on_one_gpu_at_once_and_scores_without_gpus(tmp_path):
     import ray
 
