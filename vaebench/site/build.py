@@ -144,32 +144,35 @@ class Site:
         for experiment in experiments:
             seen.add(experiment.name)
             title = display.cell_title(experiment.record)
+
+            def problem(status, reason):
+                problems.append({"name": experiment.name, "title": title, "status": status, "reason": reason})
+
             if experiment.status == CellStatus.FAILED:
-                problems.append({"name": experiment.name, "title": title, "status": experiment.status, "reason": experiment.record.failure.reason})
+                problem(experiment.status, experiment.record.failure.reason)
                 continue
             try:
                 experiment.history
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {HISTORY_FILE}", "reason": str(error)})
+                problem(f"corrupt {HISTORY_FILE}", str(error))
                 experiment.history = pd.DataFrame()
             try:
                 experiment.checkpoints
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {CHECKPOINTS_FILE}", "reason": str(error)})
+                problem(f"corrupt {CHECKPOINTS_FILE}", str(error))
                 experiment.checkpoints = pd.DataFrame(columns=list(CHECKPOINT_COLUMNS))
             try:
                 if experiment.metrics is None:
-                    problems.append({"name": experiment.name, "title": title, "status": "not scored", "reason": f"{METRICS_FILE} is missing"})
+                    problem("not scored", f"{METRICS_FILE} is missing")
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {METRICS_FILE}", "reason": str(error)})
+                problem(f"corrupt {METRICS_FILE}", str(error))
                 experiment.metrics = None
             try:
                 self.pictures[experiment.name] = read_pictures(experiment.path / PICTURES_DIR)
                 if self.pictures[experiment.name] is None:
-                    problems.append({"name": experiment.name, "title": title,
-                                     "status": "pictures not drawn", "reason": PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: ")})
+                    problem("pictures not drawn", PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: "))
             except VaebenchError as error:
-                problems.append({"name": experiment.name, "title": title, "status": f"corrupt {PICTURES_FILE}", "reason": str(error)})
+                problem(f"corrupt {PICTURES_FILE}", str(error))
                 self.pictures[experiment.name], self.unreadable_pictures[experiment.name] = None, str(error)
             done.append(experiment)
         for name in sorted(set(grid) - seen):
