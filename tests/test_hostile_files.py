@@ -14,11 +14,11 @@ import pytest
 from conftest import run_in_process
 from test_reliability import CELLS, GRID, digest, fake_results, one_line_error
 from vaebench.errors import VaebenchError
-from vaebench.pictures.spec import PICTURES_VERSION
+from vaebench.pictures.spec import PICTURES_VERSION, REDRAW_HINT
 from vaebench.results import files
 from vaebench.results.files import MAX_JSON_DEPTH, read_json, write_json
-from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE, PICTURES_DIR,
-                                     PICTURES_FILE)
+from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, LOCK_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE,
+                                     PICTURES_DIR, PICTURES_FILE)
 from vaebench.site import build_site, publish
 from vaebench.site.pages import cell_url
 
@@ -331,3 +331,22 @@ def test_a_corrupt_pictures_file_is_a_problem_cell_on_the_site_and_the_rest_buil
     page = html.unescape((out / cell_url(broken)).read_text())
     assert f"corrupt results file {pictures}: {reason}" in page
     assert (out / cell_url(other)).read_bytes() == (clean / cell_url(other)).read_bytes()
+
+
+def test_a_corrupt_pictures_file_stops_evaluate_pictures_with_the_command_that_redraws_it(results, capsys):
+    """Unforced, ``evaluate --pictures`` checks whether the pictures are current, which reads the corrupt file: it
+    stops on one line that says to force; forced, a cell without weights cannot be redrawn and is named, not an error."""
+    pictures = results / CELLS[0].name / PICTURES_DIR / PICTURES_FILE
+    pictures.parent.mkdir()
+    pictures.write_text('{"version": %d, "gaussian": tr' % PICTURES_VERSION)
+    def unchanged():  # but for the results lock that evaluate takes
+        return {name: sha for name, sha in digest(results).items() if not name.startswith(LOCK_FILE)}
+
+    before = unchanged()
+    code, _, err = run_in_process(["evaluate", "--results", results, "--pictures"], capsys)
+    one_line_error(code, err, f"corrupt results file {pictures}", REDRAW_HINT)
+    assert unchanged() == before
+    code, out, err = run_in_process(["evaluate", "--results", results, "--pictures", "--force"], capsys)
+    assert code == 0 and err == "", err
+    assert f"no pictures {CELLS[0].name}: its weights" in " ".join(out.split())
+    assert unchanged() == before

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vaebench.errors import VaebenchError
 from vaebench.results.layout import PICTURES_DIR
 from vaebench.results.records import ImagePictures, TablePictures, read_pictures_file
 
@@ -50,9 +51,20 @@ INFORMATIVE_VARIANCE_SHARE = 0.01
 #: the factor whose mean code difference the latent-arithmetic picture adds
 ARITHMETIC_FACTOR = "scale"
 
+#: what a corrupt PICTURES_FILE's one-line error adds: the command that draws it again (without ``--force`` the
+#: pictures are checked for being current, which reads the corrupt file)
+REDRAW_HINT = "draw it again with `vaebench evaluate --pictures --force`"
+
+
 def read_pictures(folder: Path) -> ImagePictures | TablePictures | None:
-    """A pictures folder's PICTURES_FILE, checked, when this PICTURES_VERSION drew it, else None (none drawn, or older)."""
-    return read_pictures_file(folder, PICTURES_VERSION)
+    """A pictures folder's PICTURES_FILE, checked, when this PICTURES_VERSION drew it, else None (none drawn, or older).
+
+    A corrupt one is a one-line VaebenchError that says how to draw it again.
+    """
+    try:
+        return read_pictures_file(folder, PICTURES_VERSION)
+    except VaebenchError as error:
+        raise VaebenchError(f"{error}; {REDRAW_HINT}") from None
 
 
 def pictures_are_current(cell_dir: Path) -> bool:

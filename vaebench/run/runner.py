@@ -137,9 +137,13 @@ def draw_missing_pictures(experiment: Experiment, force: bool = False, data_path
     from vaebench.pictures.draw import draw_pictures, pictures_to_draw
     from vaebench.pictures.spec import pictures_are_current
 
-    if pictures_to_draw(experiment.path, force):
+    if pictures_to_draw(experiment.path, force):  # unforced, a corrupt pictures file stops here, saying to force
         draw_pictures(experiment.path, dataset_for(Cell.from_record(experiment.record), data_path))
-    return pictures_are_current(experiment.path)
+        return True
+    try:
+        return pictures_are_current(experiment.path)
+    except VaebenchError:  # forced, yet not redrawn: it has no weights, which the caller says
+        return False
 
 
 def training_packs(status: GridStatus, pack_size: int | str | None, console: Console) -> list[list[Cell]]:
