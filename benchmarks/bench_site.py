@@ -1,9 +1,9 @@
 """What the report costs at scale: build-site, its incremental rebuild, `vaebench list` and load_experiments on N cells.
 
-    python benchmarks/bench_site.py [--cells 300] [--source results/cpu] [--keep DIR]
+    python benchmarks/bench_site.py [--cells 300] [--source results/study] [--keep DIR]
 
 The results dir is synthesized in a temporary folder (never in results/) from the committed cells of
-``--source``, copied under new seeds (s3, s4, ... after the source's own) until it holds ``--cells`` cells;
+``--source``, copied under new seeds (numbered on from the source's highest) until it holds ``--cells`` cells;
 the big files are hard links, so a copy costs next to no disk. Each command runs in a child process:
 its wall seconds and its peak resident memory (the child's ``ru_maxrss``). The rebuild changes one
 cell's scores first; it reports how many files the rebuild wrote anew (the manifest's entries of its own
@@ -149,7 +149,7 @@ def table(figures: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=300)
-    parser.add_argument("--source", type=Path, default=Path("results/cpu"))
+    parser.add_argument("--source", type=Path, default=Path("results/study"))
     parser.add_argument("--keep", type=Path, help="synthesize and build here (a new folder) instead of a temporary one")
     args = parser.parse_args()
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.node()} · {os.cpu_count()} cores · "

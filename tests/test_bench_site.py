@@ -23,7 +23,7 @@ def _bench():
 @pytest.mark.slow
 def test_at_120_cells_pages_stay_small_and_a_rebuild_renders_only_the_changed_cell(tmp_path):
     bench = _bench()
-    figures = bench.measure(ROOT / "results" / "cpu", 120, tmp_path)
+    figures = bench.measure(ROOT / "results" / "study", 120, tmp_path)
     print(bench.table(figures))
     assert figures["page_kb_max"] <= 30 and figures["index_kb"] <= 500
     cell_files = [f for f in figures["rewritten"] if f.startswith("cells/")]

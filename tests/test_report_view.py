@@ -15,7 +15,7 @@ from vaebench.results.records import Grid, read_grid, read_params, write_grid
 from vaebench.site import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLISHED = ROOT / "results" / "cpu"
+PUBLISHED = ROOT / "results" / "study"
 #: put on PYTHONPATH, it makes every import of these packages fail, as on a machine without them
 _REFUSE_BACKENDS = '''
 import sys

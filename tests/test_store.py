@@ -162,11 +162,23 @@ def test_a_metrics_record_is_written_back_byte_for_byte(tmp_path, record):
 
 def test_every_committed_params_file_is_read_and_written_back_byte_for_byte(tmp_path):
     stored = sorted(REPO.glob(f"results/**/{PARAMS_FILE}"))
-    assert len(stored) > 50  # results/cpu and results/study, old cards without a likelihood among them
+    assert len(stored) > 50
     for path in stored:
         record = read_params(path.parent)
         write_params(tmp_path, record)
         assert (tmp_path / PARAMS_FILE).read_bytes() == path.read_bytes(), path
+
+
+def test_a_params_file_from_before_likelihoods_and_checkpoints_is_read_and_written_back_byte_for_byte(tmp_path):
+    """Cells trained before cards named their likelihood and before scores along training (the first published
+    dSprites grid) still load, and rewriting their record changes nothing."""
+    params = json.loads(next(REPO.glob(f"results/study/**/{PARAMS_FILE}")).read_text())
+    del params["card"]["likelihood"], params["checkpoints"]
+    write_json(tmp_path / "old" / PARAMS_FILE, params)
+    record = read_params(tmp_path / "old")
+    assert record.card.likelihood is None
+    write_params(tmp_path, record)
+    assert (tmp_path / PARAMS_FILE).read_bytes() == (tmp_path / "old" / PARAMS_FILE).read_bytes()
 
 
 CELL = {"name": "dsprites32/vae/conv/z2/s0", "status": "done", "hparams": {}, "dataset": "dsprites", "image_size": 32,
@@ -232,7 +244,7 @@ def test_a_table_pictures_file_keeps_its_characters_and_an_image_one_its_escapes
     write_pictures_file(tmp_path, TablePictures.from_json(TABLE_PICTURES, tmp_path))
     assert (tmp_path / PICTURES_FILE).read_text() == json.dumps(TABLE_PICTURES, separators=(",", ":"), ensure_ascii=False) + "\n"
     assert read_pictures_file(tmp_path, 2).columns[0]["quality_name"] == "R²"
-    image = json.loads(next(REPO.glob(f"results/cpu/**/{PICTURES_FILE}")).read_text())
+    image = json.loads(next(REPO.glob(f"results/study/**/{PICTURES_FILE}")).read_text())
     image["prior_caption"] = "codes drawn from the prior N(0, I) · σ = 1"
     write_pictures_file(tmp_path, ImagePictures.from_json(image, tmp_path))
     assert (tmp_path / PICTURES_FILE).read_text() == json.dumps(image, indent=1) + "\n"
@@ -248,7 +260,7 @@ def test_a_table_pictures_file_keeps_its_characters_and_an_image_one_its_escapes
     ({"strength_name": 3}, "'strength_name' must be a string, found 3"),
 ], ids=["order", "gaussian", "kind", "tile", "strength_name"])
 def test_an_image_pictures_file_with_a_bad_field_is_one_line_naming_it(tmp_path, change, problem):
-    image = json.loads(next(REPO.glob(f"results/cpu/**/{PICTURES_FILE}")).read_text())
+    image = json.loads(next(REPO.glob(f"results/study/**/{PICTURES_FILE}")).read_text())
     (tmp_path / PICTURES_FILE).write_text(json.dumps({**image, **change}))
     with pytest.raises(VaebenchError) as error:
         read_pictures_file(tmp_path, 2)
