@@ -84,3 +84,18 @@ def test_the_capture_map_counts_cells_whose_best_latent_passes_the_cut():
     assert found.rows["A"]["shape"] == (pytest.approx(0.25), 1, 2) and found.rows["B"]["x"] == (0.02, 0, 1)
     assert found.passing("x") == (1, 3)
     assert capture({}) is None
+
+
+def test_the_winners_traversals_say_best_only_where_the_setting_won_alone():
+    """The heading over a setting's traversals: "best on" a score it clears P(best) on alone, never on a score where
+    it only heads a group that cannot be separated."""
+    scores = {"mig": {"a": [0.9, 0.91, 0.92], "b": [0.1, 0.11, 0.12]},  # a dominates
+              "beta_vae_eval": {"a": [0.5, 0.62, 0.7], "b": [0.6, 0.61, 0.5]}}  # a's median is higher, its seeds are not
+    frame = pd.DataFrame([{"setting": s, "seed": seed, "metric": m, "value": v, "dataset": "d", "latent_dim": 4,
+                           "objective": s} for m, by_setting in scores.items() for s, values in by_setting.items()
+                          for seed, v in enumerate(values)])
+    found = verdict(frame)
+    assert found.finding("mig").winner.settings == ("a",)
+    assert found.finding("beta_vae_eval").winner.settings[0] == "a" and not found.finding("beta_vae_eval").winner.separated
+    assert found.named_first("a") == "best on MIG; named first, not separable from others, on β-VAE score"
+    assert found.named_first("b") == ""

@@ -478,8 +478,7 @@ class Site:
                     seeds.append({"seed": e.record.seed, "url": cell_url(e.name),
                                   "view": view.at(cell_pictures_url(e.name), f"w{len(out)}-{len(seeds)}")})
             if seeds:
-                out.append({"setting": setting, "scores": [SCORES[f.metric].label for f in found.findings
-                                                           if f.winner.settings[0] == setting], "seeds": seeds})
+                out.append({"setting": setting, "named": found.named_first(setting), "seeds": seeds})
         return out
 
     def compare(self) -> None:

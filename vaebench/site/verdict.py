@@ -203,6 +203,14 @@ class Verdict:
             out.append(sentence + ".")
         return out
 
+    def named_first(self, setting: str) -> str:
+        """What the verdict names ``setting`` first on: "best on" the scores it wins alone, and the scores where it
+        only heads a group that cannot be separated (or a tie), said as such."""
+        best = [f.score.label for f in self.findings if f.winner.settings == (setting,)]
+        heads = [f.score.label for f in self.findings if f.winner.settings[0] == setting and not f.winner.separated]
+        return "; ".join([f"best on {', '.join(best)}"] * bool(best) +
+                         [f"named first, not separable from others, on {', '.join(heads)}"] * bool(heads))
+
     @property
     def headline(self) -> str | None:
         """One sentence with its n: the first judged score's finding (``verdict_scores``: what the data kind is for
