@@ -9,7 +9,7 @@ from PIL import Image
 from vaebench.results.layout import LATENTS_FILE, PARAMS_FILE, PICTURES_DIR, PICTURES_FILE
 from vaebench.pictures.spec import (INFORMATIVE_KL, PICTURES_VERSION, PRIOR_SAMPLES, TRAVERSAL_STEPS,
                                    pictures_are_current)
-from vaebench.pictures.images import RECONSTRUCTIONS
+from vaebench.pictures.images import LEVELS, RECONSTRUCTIONS, save_grid, stored_levels
 from vaebench.pictures.latents import latent_order
 
 
@@ -54,3 +54,19 @@ def test_latents_are_ordered_by_mean_kl_and_flagged_informative_above_the_thresh
     order, strength, informative = latent_order(mean, logvar)
     assert order[0] == 1 and list(informative) == [False, True, False]
     assert 0 < strength[2] < INFORMATIVE_KL and strength[0] == 0
+
+
+def test_a_sprite_is_stored_at_levels_grey_levels_that_a_redraw_reproduces(tmp_path):
+    """Pictures are stored at LEVELS evenly spaced grey levels, black and white kept; rounding stored pixels again
+    changes nothing, so re-encoding a picture drawn at 256 levels gives the bytes a redraw would."""
+    tiles = np.random.default_rng(0).random((2, 3, 8, 8, 1), dtype=np.float32)
+    tiles[0, 0] = 0.0
+    tiles[0, 1] = 1.0
+    save_grid(tmp_path / "grid.png", tiles)
+    pixels = np.asarray(Image.open(tmp_path / "grid.png"))
+    levels = np.unique(pixels)
+    assert len(levels) <= LEVELS and {0, 255} <= set(levels.tolist())
+    assert np.array_equal(stored_levels(pixels), pixels)
+    full = (tiles[1, 2, ..., 0] * 255).round().astype(np.uint8)
+    assert np.abs(stored_levels(full).astype(int) - full).max() <= 255 / (LEVELS - 1) / 2 + 0.5
+

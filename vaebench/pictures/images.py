@@ -27,6 +27,10 @@ TRAVERSAL_SAMPLES = 3
 RECONSTRUCTIONS = 10
 GUTTER = 1
 SECOND_VIEW = "second-view.png"
+#: the evenly spaced grey levels (0 and 255 among them) a picture's pixels are stored at: at 16 the tiles look the
+#: same as at 256 (compared side by side at twice their size), and the published pictures take 43 % less space
+#: (22.4 → 12.8 MiB on disk, results/ and site/ together); the scores never read the PNGs
+LEVELS = 16
 
 
 def sequence_plots(sequences: np.ndarray, height: int = 24) -> np.ndarray:
@@ -53,8 +57,19 @@ def save_grid(path: Path, tiles: np.ndarray) -> tuple[int, int]:
         for c in range(cols):
             canvas[GUTTER + r * step_y: GUTTER + r * step_y + height, GUTTER + c * step_x: GUTTER + c * step_x + width] = tiles[r, c]
     pixels = (np.clip(canvas, 0, 1) * 255).round().astype(np.uint8)
-    Image.fromarray(pixels[..., 0] if channels == 1 else pixels).save(path, optimize=True)
+    write_png(path, pixels[..., 0] if channels == 1 else pixels)
     return height, width
+
+
+def stored_levels(pixels: np.ndarray) -> np.ndarray:
+    """8-bit pixels rounded to the nearest of LEVELS evenly spaced values; applied twice, the same as once."""
+    step = 255 / (LEVELS - 1)
+    return (np.round(pixels / step) * step).round().astype(np.uint8)
+
+
+def write_png(path: Path, pixels: np.ndarray) -> None:
+    """8-bit (H, W) grey or (H, W, C) pixels as a PNG at LEVELS levels: the one place a picture's bytes are encoded."""
+    Image.fromarray(stored_levels(pixels)).save(path, optimize=True)
 
 
 class CellPictures:
