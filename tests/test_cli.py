@@ -1,29 +1,22 @@
 """The command line as a user meets it: the smoke grid, resume after kill -9, and bad input."""
 
-import hashlib
 import json
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import keras
 import pytest
 
 from conftest import NO_CHECKPOINTS, VAEBENCH, metrics_table, run_in_process, run_vaebench, write_preset
+from test_reliability import results_digest
 from vaebench import load_experiments
 from vaebench.grid import load_preset
 from vaebench.models import MODELS
 from vaebench.preset_files import PRESET_DIR
 from vaebench.results.files import write_json
-from vaebench.results.layout import LOCK_FILE, PICTURES_DIR, PICTURES_FILE
+from vaebench.results.layout import PICTURES_DIR, PICTURES_FILE
 from vaebench.results.records import record_cells
-
-
-def _tree_digest(root: Path) -> dict:
-    """Every file's hash, but for the lock file: empty, vaebench's own, and kept once a writing command has run."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != LOCK_FILE}
 
 
 @pytest.mark.slow
@@ -39,11 +32,11 @@ def test_smoke_grid_trains_and_scores_every_cell(smoke_results):
 
 @pytest.mark.slow
 def test_rerun_trains_nothing_and_list_shows_the_grid(smoke_results):
-    before = _tree_digest(smoke_results)
+    before = results_digest(smoke_results)
     rerun = run_vaebench("run", "grid", "--preset", "smoke", "--results", smoke_results)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "0 to train" in rerun.stdout
-    assert _tree_digest(smoke_results) == before
+    assert results_digest(smoke_results) == before
     listing = run_vaebench("list", "--results", smoke_results)
     assert listing.returncode == 0
     assert "dsprites32/beta_vae-beta4/conv/z4/s0" in listing.stdout
@@ -118,7 +111,7 @@ BAD_COMMANDS = [
 
 @pytest.mark.parametrize("argv, message", BAD_COMMANDS)
 def test_bad_input_is_one_line_exit_2_and_touches_nothing(argv, message, populated, tmp_path, capsys):
-    before = _tree_digest(populated)
+    before = results_digest(populated)
     argv = [a.format(missing=tmp_path / "missing") for a in argv]
     if argv[:2] == ["run", "grid"]:
         argv += ["--results", str(populated)]
@@ -128,7 +121,7 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(argv, message, populat
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert message in lines[0]
     assert "Traceback" not in out + err
-    assert _tree_digest(populated) == before
+    assert results_digest(populated) == before
 
 
 def test_malformed_preset_file_and_unwritable_results(tmp_path, capsys):
@@ -147,10 +140,10 @@ def test_conflicting_settings_in_an_existing_results_dir(tmp_path, capsys):
     root = tmp_path / "results"
     cell = load_preset("smoke").cells()[0]
     record_cells(root, {cell.name: {**cell.to_params(), "steps": 999}})
-    before = _tree_digest(root)
+    before = results_digest(root)
     code, _, err = run_in_process(["run", "grid", "--results", root], capsys)
     assert code == 2 and "already holds cell" in err and "(steps)" in err
-    assert _tree_digest(root) == before
+    assert results_digest(root) == before
 
 
 @pytest.mark.slow
@@ -174,12 +167,12 @@ def test_rescoring_a_results_dir_without_its_weights_is_one_line_and_changes_not
     shutil.copytree(smoke_results, published)
     for weights in published.rglob("*.keras"):
         weights.unlink()
-    before = _tree_digest(published)
+    before = results_digest(published)
     code, out, err = run_in_process(["evaluate", "--results", published, "--metrics", "mig", "--force"], capsys)
     assert code == 2 and "Traceback" not in out + err
     assert err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
     assert "has no encoder.keras: this results dir does not keep its weights" in err
-    assert _tree_digest(published) == before
+    assert results_digest(published) == before
 
 
 def test_a_real_process_prints_only_the_error_line(tmp_path):

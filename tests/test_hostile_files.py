@@ -12,13 +12,13 @@ import re
 import pytest
 
 from conftest import run_in_process
-from test_reliability import CELLS, GRID, digest, fake_results, one_line_error
+from test_reliability import CELLS, GRID, digest, fake_results, one_line_error, results_digest
 from vaebench.errors import VaebenchError
 from vaebench.pictures.spec import PICTURES_VERSION, REDRAW_HINT
 from vaebench.results import files
 from vaebench.results.files import MAX_JSON_DEPTH, read_json, write_json
-from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, LOCK_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE,
-                                     PICTURES_DIR, PICTURES_FILE)
+from vaebench.results.layout import (GRID_FILE, HISTORY_FILE, MAX_NAME_PART, METRICS_FILE, PARAMS_FILE, PICTURES_DIR,
+                                     PICTURES_FILE)
 from vaebench.site import build_site, publish
 from vaebench.site.pages import cell_url
 
@@ -339,14 +339,11 @@ def test_a_corrupt_pictures_file_stops_evaluate_pictures_with_the_command_that_r
     pictures = results / CELLS[0].name / PICTURES_DIR / PICTURES_FILE
     pictures.parent.mkdir()
     pictures.write_text('{"version": %d, "gaussian": tr' % PICTURES_VERSION)
-    def unchanged():  # but for the results lock that evaluate takes
-        return {name: sha for name, sha in digest(results).items() if not name.startswith(LOCK_FILE)}
-
-    before = unchanged()
+    before = results_digest(results)
     code, _, err = run_in_process(["evaluate", "--results", results, "--pictures"], capsys)
     one_line_error(code, err, f"corrupt results file {pictures}", REDRAW_HINT)
-    assert unchanged() == before
+    assert results_digest(results) == before
     code, out, err = run_in_process(["evaluate", "--results", results, "--pictures", "--force"], capsys)
     assert code == 0 and err == "", err
     assert f"no pictures {CELLS[0].name}: its weights" in " ".join(out.split())
-    assert unchanged() == before
+    assert results_digest(results) == before

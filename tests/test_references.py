@@ -1,17 +1,16 @@
 """Calibration rows: chance levels, known answers of each representation, storage, resume, the Keras-free reader, merge."""
 
-import hashlib
 import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import run_vaebench, write_preset
+from test_reliability import results_digest
 from vaebench import load_experiments, load_references
 from vaebench.data import get_dataset
 from vaebench.data.base import FactorDataset
@@ -20,7 +19,7 @@ from vaebench.grid import Cell, load_preset
 from vaebench.metrics.published import PUBLISHED
 from vaebench.metrics.spec import FAST_SETTINGS, METRICS, SCORES, chance_level, resolve_settings
 from vaebench.results.files import write_json
-from vaebench.results.layout import LOCK_FILE, METRICS_FILE, REFERENCES_DIR, is_cell_name, reference_name
+from vaebench.results.layout import METRICS_FILE, REFERENCES_DIR, is_cell_name, reference_name
 from vaebench.results.lock import remove_leftovers
 from vaebench.results.records import read_metrics, record_cells, write_metrics
 
@@ -28,11 +27,6 @@ from vaebench.results.records import read_metrics, record_cells, write_metrics
 BOUNDED = resolve_settings({**FAST_SETTINGS, "num_train": 1000, "num_test": 500, "beta_vae_points_train": 200,
                             "beta_vae_points_eval": 200, "factor_vae_variance_samples": 1000, "factor_vae_votes_train": 200,
                             "factor_vae_votes_eval": 200, "dci_num_train": 300, "dci_num_test": 150, "dci_trees": 5})
-
-
-def _digest(root: Path) -> dict:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != LOCK_FILE}
 
 
 def _cell(dataset: str, image_size=None, family="conv", latent_dim=2, seed=0) -> Cell:
@@ -164,9 +158,9 @@ def test_rows_are_stored_reloaded_resumed_and_not_recomputed(tmp_path):
     assert load_experiments(results) == []  # rows are never cells, and no cell may be named like one
     assert not is_cell_name("references/vae/conv/z2/s0") and is_cell_name("dsprites32/vae/conv/z2/s0")
 
-    before = _digest(results)
+    before = results_digest(results)
     assert compute_references(make_plan(preset), results) == 0
-    assert _digest(results) == before
+    assert results_digest(results) == before
 
     pca_dir = results / reference_name("dsprites32", "pca", latent_dim=2, seed=0)
     record = read_metrics(pca_dir)
@@ -217,9 +211,9 @@ def test_merge_copies_reference_rows_the_fullest_copy_winning(tmp_path):
     merge_results(shards, into)
     assert read_metrics(into / name) == read_metrics(shards[1] / name)
     assert read_metrics(into / other) == read_metrics(shards[1] / other)
-    before = _digest(into)
+    before = results_digest(into)
     merge_results(shards, into)
-    assert _digest(into) == before
+    assert results_digest(into) == before
 
 
 def test_published_values_name_spec_scores_and_their_source():
