@@ -69,4 +69,3 @@ def test_a_sprite_is_stored_at_levels_grey_levels_that_a_redraw_reproduces(tmp_p
     assert np.array_equal(stored_levels(pixels), pixels)
     full = (tiles[1, 2, ..., 0] * 255).round().astype(np.uint8)
     assert np.abs(stored_levels(full).astype(int) - full).max() <= 255 / (LEVELS - 1) / 2 + 0.5
-

@@ -208,8 +208,12 @@ class Verdict:
         only heads a group that cannot be separated (or a tie), said as such."""
         best = [f.score.label for f in self.findings if f.winner.settings == (setting,)]
         heads = [f.score.label for f in self.findings if f.winner.settings[0] == setting and not f.winner.separated]
-        return "; ".join([f"best on {', '.join(best)}"] * bool(best) +
-                         [f"named first, not separable from others, on {', '.join(heads)}"] * bool(heads))
+        parts = []
+        if best:
+            parts.append(f"best on {', '.join(best)}")
+        if heads:
+            parts.append(f"named first, not separable from others, on {', '.join(heads)}")
+        return "; ".join(parts)
 
     @property
     def headline(self) -> str | None:
