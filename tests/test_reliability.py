@@ -208,7 +208,10 @@ def run_until(process: subprocess.Popen, started) -> float:
 def new_staging_dir(folder: Path):
     """A test: has a staging folder appeared somewhere under ``folder`` since now (the command has started writing)?"""
     def staging_dirs():
-        return {p for p in folder.rglob(".*") if STAGING_DIR.fullmatch(p.name)} if folder.is_dir() else set()
+        # os.walk passes over a folder that vanishes while it is read (the command renames and removes its staging
+        # folders as it goes), where rglob raises
+        return {Path(top, name) for top, dirs, files in os.walk(folder) for name in dirs + files
+                if STAGING_DIR.fullmatch(name)}
     before = staging_dirs()
     return lambda: bool(staging_dirs() - before)
 
