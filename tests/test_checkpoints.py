@@ -14,9 +14,10 @@ from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, load_preset
 from vaebench.metrics import FAST_SETTINGS, METRICS, resolve_settings, score_cell
 from vaebench.results.experiments import load_experiments
-from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE
+from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, PARAMS_FILE, snapshot_dir
 from vaebench.results.records import read_checkpoints, write_checkpoints
-from vaebench.run.runner import train_cells
+from vaebench.run.runner import score, train_cells
+from vaebench import scores_by_step_frame
 
 HERE = Path(__file__).parent
 #: three checkpoints after step 0, each scored at the fast counts
@@ -47,8 +48,12 @@ def test_the_checkpoints_table_sets_the_count_and_counts_on_top_of_the_metric_se
 @pytest.mark.parametrize("table, problem", [
     ("count = -1", "bad [checkpoints] in preset file {path}: bad count = -1: expected an integer ≥ 0 (0: no checkpoints)"),
     ("count = true", "bad [checkpoints] in preset file {path}: bad count = True: expected an integer ≥ 0 (0: no checkpoints)"),
-    ("every = 3", "bad [checkpoints] in preset file {path}: unknown key 'every'; accepted: count, num_train"),
+    ("every = 3", "bad [checkpoints] in preset file {path}: unknown key 'every'; accepted: count, snapshots, num_train"),
     ("heldout = 0", "bad [checkpoints] in preset file {path}: bad metric setting heldout = 0: expected an integer ≥ 1"),
+    ("snapshots = 20", "bad [checkpoints] in preset file {path}: bad snapshots = 20: expected a list of distinct steps ≥ 1"),
+    ("snapshots = [20, 20]", "bad [checkpoints] in preset file {path}: bad snapshots = [20, 20]: expected a list of distinct"),
+    ("snapshots = [0]", "bad [checkpoints] in preset file {path}: bad snapshots = [0]: expected a list of distinct steps ≥ 1"),
+    ("snapshots = [15]", "bad snapshots [15] in preset file {path}: step 15 is not a multiple of log_every = 10"),
 ])
 def test_a_bad_checkpoints_table_is_refused_in_one_line(tmp_path, table, problem):
     path = write_preset(tmp_path / "p.toml", checkpoints=f"[checkpoints]\n{table}\n")
@@ -149,3 +154,30 @@ print(json.dumps(report))
 def test_a_packed_cell_gets_the_checkpoints_of_the_cell_trained_alone(tmp_path):
     report = run_jax_script(PACK_SCRIPT.format(tests=str(HERE), out=str(tmp_path)))
     assert report == {"same_rows": [True, True], "close": [True, True], "steps": [[0, 10, 20, 30]] * 2}
+
+
+@pytest.mark.slow
+def test_a_snapshot_is_scored_as_the_cell_trained_to_that_step_would_be(tmp_path):
+    """The convergence ladder's premise: a cell's full-protocol scores at a snapshot step are those of the same cell
+    trained for that many steps alone (same batches, same named scoring streams), and a rerun keeps no stale snapshot."""
+    ladder, short = _cell(steps=30), _cell(steps=20)
+    plan = CheckpointPlan(0, FAST_SETTINGS, snapshots=(10, 20, 40))  # 40 lies past the cell's last step: ignored
+    stale = snapshot_dir(tmp_path / "ladder" / ladder.name, 10)
+    stale.mkdir(parents=True)
+    (stale / "metrics.json").write_text("{}")  # a killed run's leftovers, before params.json marked the cell
+    train_cells([ladder], tmp_path / "ladder", checkpoints=plan)
+    train_cells([short], tmp_path / "short")
+    assert sorted(path.name for path in (tmp_path / "ladder" / ladder.name / "snapshots").iterdir()) == ["step10", "step20"]
+    assert load_experiments(tmp_path / "ladder")[0].record.checkpoints["snapshots"] == [10, 20]
+    metrics = ["reconstruction", "mig", "beta_vae"]
+    score(ladder, tmp_path / "ladder" / ladder.name, FAST_SETTINGS, metrics)
+    score(short, tmp_path / "short" / short.name, FAST_SETTINGS, metrics)
+
+    frame = scores_by_step_frame(load_experiments(tmp_path / "ladder")).set_index(["step", "metric"])["value"]
+    alone = load_experiments(tmp_path / "short")[0].scores
+    assert sorted(set(frame.index.get_level_values("step"))) == [10, 20, 30]
+    for key in ("recon_bce", "mig", "beta_vae_eval"):
+        assert frame[(20, key)] == pytest.approx(alone[key], rel=1e-5, abs=1e-6), key
+    assert frame[(30, "recon_bce")] < frame[(10, "recon_bce")]
+    assert not (tmp_path / "ladder" / ladder.name / "snapshots" / "step10" / PARAMS_FILE).exists()  # never a cell
+    assert [e.name for e in load_experiments(tmp_path / "ladder")] == [ladder.name]

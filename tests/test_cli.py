@@ -80,7 +80,7 @@ def populated(tmp_path):
 
 
 BAD_COMMANDS = [
-    (["run", "grid", "--preset", "huge"], "unknown preset 'huge'; accepted: cpu, paper, sequences, smoke, study, tables, two_views or a path"),
+    (["run", "grid", "--preset", "huge"], "unknown preset 'huge'; accepted: cpu, ladder, paper, sequences, smoke, study, tables, two_views or a path"),
     (["run", "grid", "--models", "vae,gan"], "unknown model 'gan'; accepted: ae, vae, beta_vae"),
     (["run", "grid", "--dataset", "cifar"], "unknown dataset 'cifar'; accepted:"),
     (["run", "grid", "--latent-dims", "0"], "bad latent dims [0]"),
@@ -243,7 +243,7 @@ BAD_PRESET_FILES = [
     ("unknown metric counts", GOOD_PRESET.replace(FAST, 'counts = "quick"\n'), ["{file}", "[metrics]", "bad metric counts = 'quick'", "expected one of 'standard', 'fast'"]),
     ("metrics not a table", GOOD_PRESET.split("[metrics]")[0].replace("steps = 2", "steps = 2\nmetrics = 5"), ["{file}", "'metrics' has the wrong type (int); expected a table [metrics]"]),
     ("checkpoints count negative", GOOD_PRESET + "[checkpoints]\ncount = -1\n", ["{file}", "[checkpoints]", "bad count = -1", "integer ≥ 0"]),
-    ("checkpoints typo", GOOD_PRESET + "[checkpoints]\nheldot = 5\n", ["{file}", "[checkpoints]", "unknown key 'heldot'; accepted: count, num_train"]),
+    ("checkpoints typo", GOOD_PRESET + "[checkpoints]\nheldot = 5\n", ["{file}", "[checkpoints]", "unknown key 'heldot'; accepted: count, snapshots, num_train"]),
     ("checkpoints not a table", GOOD_PRESET.split("[metrics]")[0].replace("steps = 2", "steps = 2\ncheckpoints = 5"), ["{file}", "'checkpoints' has the wrong type (int); expected a table [checkpoints]"]),
     ("infinite learning rate", GOOD_PRESET.replace("learning_rate = 1e-3", "learning_rate = inf"), ["{file}", "bad learning rate inf", "finite number > 0"]),
     ("NaN learning rate", GOOD_PRESET.replace("learning_rate = 1e-3", "learning_rate = nan"), ["{file}", "bad learning rate nan"]),

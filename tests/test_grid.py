@@ -55,7 +55,7 @@ def test_bad_numbers_are_rejected(overrides, message):
 
 
 def test_unknown_names_are_rejected():
-    with pytest.raises(VaebenchError, match="unknown preset 'huge'; accepted: cpu, paper, sequences, smoke, study, tables, two_views or a path"):
+    with pytest.raises(VaebenchError, match="unknown preset 'huge'; accepted: cpu, ladder, paper, sequences, smoke, study, tables, two_views or a path"):
         load_preset("huge")
     with pytest.raises(VaebenchError, match="unknown model 'gan'"):
         load_preset("smoke").with_overrides(models=["gan"]).cells()

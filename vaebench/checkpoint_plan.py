@@ -1,7 +1,9 @@
 """Scores along training: at which steps a cell is scored while it trains, with which metrics, at which counts.
 
 A preset's optional ``[checkpoints]`` table sets ``count`` (checkpoints after step 0, geometrically
-spaced, the last at the final step; 0 turns them off) and may override any metric setting of
+spaced, the last at the final step; 0 turns them off), ``snapshots`` (steps before the last whose weights are kept
+in the cell's ``snapshots/step<N>/`` and scored like the final model: every metric at the final counts, so a
+convergence ladder compares one protocol at several budgets) and may override any metric setting of
 ``vaebench.metrics.spec.SETTINGS``. The settings start from the preset's ``[metrics]`` (seed, bins,
 batch size), then take :data:`DEFAULT_COUNTS` where the final scoring's counts are not smaller, then the
 table's own values. Each checkpoint is scored by the final scoring's own code
@@ -51,15 +53,27 @@ class CheckpointPlan:
 
     count: int
     settings: MetricSettings
+    #: steps whose weights are kept and scored under the full protocol (those before the cell's last step apply)
+    snapshots: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        """Whether a cell trained under this plan stops at any step besides its last."""
+        return bool(self.count or self.snapshots)
 
     def steps(self, cell) -> list[int]:
         return checkpoint_steps(cell.steps, self.count, cell.log_every)
+
+    def snapshot_steps(self, cell) -> list[int]:
+        """The snapshot steps that fall within ``cell``'s training (its last step is the cell itself)."""
+        return [step for step in self.snapshots if step < cell.steps]
 
     def record(self, cell, seconds: float) -> dict:
         """What params.json keeps of a cell's checkpoints: the steps, metrics, settings and the time they took."""
         used = sorted({name for metric in CHECKPOINT_METRICS for name in METRICS[metric].settings})
         return {"steps": self.steps(cell), "metrics": list(CHECKPOINT_METRICS),
-                "settings": {name: self.settings[name] for name in used}, "seconds": round(seconds, 3)}
+                "settings": {name: self.settings[name] for name in used}, "seconds": round(seconds, 3),
+                "snapshots": self.snapshot_steps(cell)}
 
 
 def checkpoint_plan(table: dict | None, final: MetricSettings = DEFAULT_SETTINGS) -> CheckpointPlan:
@@ -69,9 +83,13 @@ def checkpoint_plan(table: dict | None, final: MetricSettings = DEFAULT_SETTINGS
     count = table.pop("count", DEFAULT_COUNT)
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise VaebenchError(f"bad count = {count!r}: expected an integer ≥ 0 (0: no checkpoints)")
+    snapshots = table.pop("snapshots", [])
+    if (not isinstance(snapshots, list) or len(set(map(repr, snapshots))) < len(snapshots)
+            or any(not isinstance(step, int) or isinstance(step, bool) or step < 1 for step in snapshots)):
+        raise VaebenchError(f"bad snapshots = {snapshots!r}: expected a list of distinct steps ≥ 1, e.g. [3000, 6000]")
     unknown = sorted(set(table) - set(SETTINGS))
     if unknown:
-        raise VaebenchError(f"unknown key {unknown[0]!r}; accepted: count, {', '.join(SETTINGS)}")
+        raise VaebenchError(f"unknown key {unknown[0]!r}; accepted: count, snapshots, {', '.join(SETTINGS)}")
     # never more samples at a checkpoint than the final scoring takes
     counts = {name: min(value, final[name]) for name, value in DEFAULT_COUNTS.items()}
-    return CheckpointPlan(count, resolve_settings({**final, **counts, **table}))
+    return CheckpointPlan(count, resolve_settings({**final, **counts, **table}), tuple(sorted(snapshots)))

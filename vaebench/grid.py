@@ -257,6 +257,10 @@ def _validate(preset: Preset, source: str) -> None:
     ints("steps", [preset.steps])
     ints("batch size", [preset.batch_size], maximum=MAX_BATCH_SIZE)
     ints("log_every", [preset.log_every])
+    off_interval = [step for step in preset.checkpoint_plan.snapshots if step % preset.log_every]
+    if off_interval:  # weights reach the host only at the end of a logging interval
+        raise VaebenchError(f"bad snapshots {list(preset.checkpoint_plan.snapshots)} in {source}: step {off_interval[0]} "
+                            f"is not a multiple of log_every = {preset.log_every}")
     if preset.image_size is not None:  # which sizes a dataset renders is the dataset's to say, when it is built
         ints("image size", [preset.image_size])
     if not (math.isfinite(preset.learning_rate) and preset.learning_rate > 0):

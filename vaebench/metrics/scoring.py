@@ -36,7 +36,7 @@ from vaebench.metrics.unsupervised import active_units, gaussian_total_correlati
 from vaebench.models import model_card
 from vaebench.models.likelihoods import Likelihood, likelihood_from_config
 from vaebench.results.experiments import load_network
-from vaebench.results.layout import DECODER, ENCODER, PARAMS_FILE
+from vaebench.results.layout import DECODER, ENCODER, PARAMS_FILE, snapshot_dirs
 from vaebench.results.records import Metrics, ModelCard, read_metrics, read_params, write_metrics
 
 NO_FACTORS = "n/a: no ground-truth factors"
@@ -358,10 +358,32 @@ def score_cell(cell_dir: Path, dataset: Dataset, settings: MetricSettings = DEFA
     todo = pending_metrics(cell_dir, metrics, force)
     if not todo:
         return _stored(cell_dir)
+    return _score_weights(cell_dir, _trained(cell_dir), dataset, settings, todo)
+
+
+def score_snapshots(cell_dir: Path, dataset: Dataset, settings: MetricSettings = DEFAULT_SETTINGS,
+                    metrics: list[str] | None = None, force: bool = False) -> dict[int, Metrics]:
+    """Score each snapshot of the cell (``snapshots/step<N>/``, see ``vaebench.checkpoint_plan``) as :func:`score_cell`
+    scores the cell: the same metrics, settings and named streams (the cell's name), so a snapshot and the final model
+    differ only in their weights. Returns step -> the snapshot's metrics.json record; resumable like score_cell.
+    """
+    cell_dir = Path(cell_dir)
+    records = {}
+    for step, folder in snapshot_dirs(cell_dir).items():
+        todo = pending_metrics(folder, metrics, force)
+        records[step] = _score_weights(folder, _trained(cell_dir), dataset, settings, todo) if todo else _stored(folder)
+    return records
+
+
+def _trained(cell_dir: Path):
     params = read_params(cell_dir)
     if params is None:
         raise VaebenchError(f"{cell_dir} is not trained yet (no {PARAMS_FILE}); run `vaebench run grid` first")
-    context = ScoringContext(dataset, load_network(cell_dir, ENCODER),
-                             load_network(cell_dir, DECODER), settings, model_card(params),
-                             params.name, cell_dir)
+    return params
+
+
+def _score_weights(folder: Path, params, dataset: Dataset, settings: MetricSettings, todo: list[str]) -> Metrics:
+    """Score the networks stored in ``folder`` (a cell or one of its snapshots) as the cell ``params`` describes."""
+    context = ScoringContext(dataset, load_network(folder, ENCODER), load_network(folder, DECODER), settings,
+                             model_card(params), params.name, folder)
     return score_context(context, todo)

@@ -14,7 +14,7 @@ from typing import Iterable
 from vaebench.errors import VaebenchError
 from vaebench.results.files import check_entry, check_path, check_tree
 from vaebench.results.layout import (DECODER, ENCODER, METRICS_FILE, NETWORKS, PARAMS_FILE, REFERENCES_DIR,
-                                     network_file, reference_dirs, reference_parts)
+                                     network_file, reference_dirs, reference_parts, snapshot_dirs)
 from vaebench.results.records import (CHECKPOINT_COLUMNS, CellStatus, Metrics, Params, read_checkpoints, read_history,
                                       read_metrics, read_params)
 
@@ -39,6 +39,11 @@ class Experiment:
     @property
     def scores(self) -> dict:
         return self.metrics.scores if self.metrics else {}
+
+    @cached_property
+    def snapshots(self) -> dict[int, Metrics]:
+        """The scores of the weights kept at earlier steps (step -> metrics.json record); empty for a cell without them."""
+        return {step: record for step, folder in snapshot_dirs(self.path).items() if (record := read_metrics(folder))}
 
     @cached_property
     def history(self):
@@ -129,14 +134,31 @@ def metrics_frame(experiments: Iterable[Experiment]):
     """
     import pandas as pd
 
+    return pd.DataFrame([row for experiment in experiments for row in _score_rows(_cell_columns(experiment), experiment.scores)])
+
+
+def scores_by_step_frame(experiments: Iterable[Experiment]):
+    """The full-protocol scores of each cell at its snapshot steps and at its last step: :func:`metrics_frame`'s
+    rows with a ``step`` column. Cells without snapshots give their last step's rows only."""
+    import pandas as pd
+
     rows = []
     for experiment in experiments:
         base = _cell_columns(experiment)
-        for metric, value in sorted(experiment.scores.items()):
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
-                         "note": None if numeric else str(value)})
+        scored = {**experiment.snapshots, experiment.record.steps: experiment.metrics}
+        for step, record in scored.items():
+            rows += _score_rows({**base, "step": step}, record.scores if record else {})
     return pd.DataFrame(rows)
+
+
+def _score_rows(base: dict, scores: dict) -> list[dict]:
+    """One row per score: ``value`` NaN and ``note`` its "n/a: ..." reason where the score does not apply."""
+    rows = []
+    for metric, value in sorted(scores.items()):
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
+                     "note": None if numeric else str(value)})
+    return rows
 
 
 # --- calibration rows --------------------------------------------------------
@@ -155,11 +177,7 @@ def load_references(results_dir):
         raise VaebenchError(f"results dir {root} does not exist")
     rows = []
     for name, folder in reference_dirs(root).items():
-        base = reference_parts(name, folder / METRICS_FILE)
-        for metric, value in sorted(read_metrics(folder).scores.items()):
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            rows.append({**base, "metric": metric, "value": float(value) if numeric else math.nan,
-                         "note": None if numeric else str(value)})
+        rows += _score_rows(reference_parts(name, folder / METRICS_FILE), read_metrics(folder).scores)
     columns = ["dataset", "reference", "family", "latent_dim", "seed", "metric", "value", "note"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"latent_dim": "Int64", "seed": "Int64", "value": float})

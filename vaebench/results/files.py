@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vaebench.errors import VaebenchError
-from vaebench.results.layout import LOGS_DIR, PICTURES_DIR
+from vaebench.results.layout import LOGS_DIR, PICTURES_DIR, SNAPSHOTS_DIR
 
 #: errors of writing a file that are the machine's state, not a bug: the CLI reports them in one line
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
@@ -238,7 +238,7 @@ def reset_cell_dir(cell_dir: Path) -> None:
         for child in cell_dir.iterdir():
             if child.is_file():
                 child.unlink()
-            elif child.is_dir() and child.name in (LOGS_DIR, PICTURES_DIR):
+            elif child.is_dir() and child.name in (LOGS_DIR, PICTURES_DIR, SNAPSHOTS_DIR):
                 shutil.rmtree(child)
     cell_dir.mkdir(parents=True, exist_ok=True)
 

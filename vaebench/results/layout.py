@@ -15,6 +15,8 @@ Layout of a results directory::
         pictures/                  the report's pictures of the cell, drawn when the cell is scored
                                    and kept so the report builds without the weights
             pictures.json, latents.csv and PNGs
+        snapshots/step<N>/         the weights at an earlier step that the preset's [checkpoints] snapshots
+                                   name, and their metrics.json, scored as the cell's own (a convergence ladder)
 
     references/<dataset>/          the calibration rows (see :mod:`vaebench.run.references`), scored like cells:
         mean_image/metrics.json    the training set's mean image as every reconstruction
@@ -58,6 +60,21 @@ LOGS_DIR = "logs"
 PICTURES_DIR = "pictures"
 PICTURES_FILE = "pictures.json"  # what a cell's pictures folder holds: vaebench.pictures.spec
 LATENTS_FILE = "latents.csv"
+SNAPSHOTS_DIR = "snapshots"
+_SNAPSHOT = re.compile(r"step([1-9][0-9]*)")
+
+
+def snapshot_dir(cell_dir: Path, step: int) -> Path:
+    """Where a cell keeps its weights and scores at ``step`` (a snapshot before its last step)."""
+    return Path(cell_dir) / SNAPSHOTS_DIR / f"step{step}"
+
+
+def snapshot_dirs(cell_dir: Path) -> dict[int, Path]:
+    """Step -> folder of every snapshot a cell holds, by step; folders with other names are not snapshots."""
+    root = Path(cell_dir) / SNAPSHOTS_DIR
+    found = {int(match[1]): path for path in (root.iterdir() if root.is_dir() and not root.is_symlink() else ())
+             if path.is_dir() and not path.is_symlink() and (match := _SNAPSHOT.fullmatch(path.name))}
+    return dict(sorted(found.items()))
 REFERENCES_DIR = "references"
 #: each calibration row's kind -> the parts naming one row of that kind below references/<dataset>/<kind>/
 REFERENCE_KINDS = {"mean_image": (), "chance": (), "pca": ("latent_dim", "seed"), "random": ("latent_dim", "seed"),

@@ -7,21 +7,34 @@ runner and never import the metrics themselves.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from vaebench.checkpoint_plan import CHECKPOINT_METRICS, CheckpointPlan
+from vaebench.results.files import save_keras
+from vaebench.results.layout import network_file, snapshot_dir
 
 
 class CheckpointScorer:
-    """What a trainer calls at each checkpoint step of one cell: ``score(step, model)`` keeps that step's scores."""
+    """What a trainer calls at each checkpoint step of one cell: ``at_step(step, model)`` keeps that step's scores
+    and, at a snapshot step, its weights (scored in full with the cell, see ``vaebench.metrics.scoring.score_snapshots``)."""
 
     def __init__(self, plan: CheckpointPlan, cell, dataset, cell_dir):
-        self.plan, self.cell, self.dataset, self.cell_dir = plan, cell, dataset, cell_dir
-        self.steps = frozenset(plan.steps(cell))
+        self.plan, self.cell, self.dataset, self.cell_dir = plan, cell, dataset, Path(cell_dir)
+        self.scored_steps = frozenset(plan.steps(cell))
+        self.snapshot_steps = frozenset(plan.snapshot_steps(cell))
+        self.steps = self.scored_steps | self.snapshot_steps
         self.rows: list[dict] = []
         self.seconds = 0.0
 
-    def score(self, step: int, model) -> None:
-        """Score ``model``'s current weights as the cell's state after ``step`` training steps."""
+    def at_step(self, step: int, model) -> None:
+        """Score ``model``'s current weights as the cell's state after ``step`` training steps; keep them at a snapshot."""
+        if step in self.snapshot_steps:
+            for name, network in model.networks().items():
+                save_keras(network, snapshot_dir(self.cell_dir, step) / network_file(name))
+        if step in self.scored_steps:
+            self._score(step, model)
+
+    def _score(self, step: int, model) -> None:
         from vaebench.metrics.scoring import score_networks
         from vaebench.models import get_model_class
 

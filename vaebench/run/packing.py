@@ -300,7 +300,7 @@ def train_pack(cells: list[Cell], dataset: Dataset, results_dir: Path, on_progre
         for index, (model, scorer) in enumerate(zip(models, checkpoints)):
             if scorer and step in scorer.steps and failures[index] is None:
                 _assign(model, states, index)
-                scorer.score(step, model)
+                scorer.at_step(step, model)
         return time.perf_counter() - started
 
     def read_interval(interval_start: int, end: int, logs) -> None:

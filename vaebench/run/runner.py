@@ -98,12 +98,12 @@ def plan_grid(plan: Plan, results_dir: Path, allow_changed_data: bool = False) -
 
 def score(cell: Cell, cell_dir: Path, metric_settings: MetricSettings, metrics: list[str] | None = None, force: bool = False,
           data_path: str | None = None, allow_changed_data: bool = False):
-    """Score the cell, then draw its pictures while its weights are at hand (``vaebench.pictures.draw``).
+    """Score the cell and its snapshots, then draw its pictures while its weights are at hand (``vaebench.pictures.draw``).
 
     On data other than the cell's (:func:`data_changed`, allowed explicitly) every metric is computed
     again and metrics.json records the fingerprint of the data scored.
     """
-    from vaebench.metrics import score_cell
+    from vaebench.metrics import score_cell, score_snapshots
 
     dataset = dataset_for(cell, data_path)
     changed = data_changed(cell, cell_dir, data_path)
@@ -119,6 +119,7 @@ def score(cell: Cell, cell_dir: Path, metric_settings: MetricSettings, metrics: 
             raise VaebenchError(f"cell {cell.name} reads observations of shape {reads}; {data_path.path} now gives "
                                 f"{tuple(dataset.shape)} (its columns or categories changed): it cannot score this data")
     record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
+    score_snapshots(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
     if changed:
         record = replace(record, data=dataset.fingerprint)
         write_metrics(cell_dir, record)
@@ -196,7 +197,7 @@ def train_cells(cells: list[Cell], results_dir: Path, on_progress=None, tensorbo
         return
     dataset = dataset_for(cells[0], data_path)
     scorers = [CheckpointScorer(checkpoints, cell, dataset, Path(results_dir) / cell.name)
-               if checkpoints and checkpoints.count and todo else None for cell, todo in zip(cells, pending)]
+               if checkpoints and checkpoints.active and todo else None for cell, todo in zip(cells, pending)]
     if len(cells) == 1:
         train_cell(cells[0], dataset, Path(results_dir) / cells[0].name, on_progress, tensorboard, scorers[0], precision)
     else:

@@ -109,7 +109,7 @@ class _Recorder(keras.callbacks.Callback):
         self.rows.append(row)
         if self.checkpoints and self.step in self.checkpoints.steps:
             before = self.checkpoints.seconds
-            self.checkpoints.score(self.step, self.model)
+            self.checkpoints.at_step(self.step, self.model)
             self.checkpoint_seconds += self.checkpoints.seconds - before
         if self.on_progress:
             self.on_progress(self.step, row["loss"])
@@ -175,7 +175,7 @@ def train_cell(cell: Cell, dataset: Dataset, cell_dir: Path, on_progress: Progre
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(cell_dir / LOGS_DIR), update_freq=log_every))
     started = time.perf_counter()
     if checkpoints and 0 in checkpoints.steps:
-        checkpoints.score(0, model)
+        checkpoints.at_step(0, model)
     model.fit(batches(dataset, get_model_class(cell.model), cell.batch_size, cell.seed), steps_per_epoch=log_every,
               epochs=math.ceil(cell.steps / log_every), shuffle=False, verbose=0, callbacks=callbacks)
     finished = time.perf_counter()
