@@ -103,6 +103,18 @@ def test_reset_cell_dir_removes_leftovers_only_inside_the_cell(tmp_path):
     assert list(cell.iterdir()) == [] and sibling.read_text() == "keep"
 
 
+def test_a_killed_snapshot_write_leaves_a_temporary_that_the_next_command_removes(tmp_path):
+    """A kill -9 while a snapshot's weights are written leaves vaebench's temporary file in the snapshot's folder."""
+    name = "d/vae/conv/z2/s0"
+    snapshot = tmp_path / name / "snapshots" / "step100"
+    snapshot.mkdir(parents=True)
+    leftover, kept = snapshot / ".encoder.keras.abcd1234.tmp.keras", snapshot / "notes.txt"
+    leftover.write_text("half")
+    kept.write_text("a user's")
+    record_cells(tmp_path, {name: {}})
+    assert remove_leftovers(tmp_path) == [leftover] and kept.read_text() == "a user's"
+
+
 
 def _die_after_one_file(path, ignore_errors=False):
     """shutil.rmtree killed by -9 once it has deleted one file: what a kill leaves half done."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vaebench.errors import VaebenchError
 from vaebench.results.files import remove_temporaries, write_json
-from vaebench.results.layout import LOCK_FILE, LOCK_INFO_FILE, REFERENCES_DIR
+from vaebench.results.layout import LOCK_FILE, LOCK_INFO_FILE, REFERENCES_DIR, snapshot_dirs
 from vaebench.results.records import read_grid
 
 LOCK_GRACE_SECONDS = 1.0
@@ -58,11 +58,12 @@ def _holder(root: Path) -> str:
 def remove_leftovers(root: Path) -> list[Path]:
     """Remove what killed vaebench commands left in a results dir: temporary files and staging folders.
 
-    Only the folders vaebench writes in (the root, each cell of its grid and the folder holding it) are
-    looked at, and only names matching vaebench's own patterns are touched. Returns what was removed.
+    Only the folders vaebench writes in (the root, each cell of its grid, its snapshots and the folder holding it)
+    are looked at, and only names matching vaebench's own patterns are touched. Returns what was removed.
     """
     root = Path(root)
-    folders = {root, *(path for name in read_grid(root).cells for path in (root / name, (root / name).parent))}
+    cells = [root / name for name in read_grid(root).cells]
+    folders = {root, *(path for cell in cells for path in (cell, cell.parent, *snapshot_dirs(cell).values()))}
     references = root / REFERENCES_DIR
     if references.is_dir() and not references.is_symlink():
         # hidden folders (staging folders, and anything inside them) are leftovers themselves, not places to look
