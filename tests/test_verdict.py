@@ -54,6 +54,7 @@ def test_the_index_states_each_scores_permutation_test_and_its_noncentral_f_inte
             "interval starts at 0.5 or above); no detectable setting effect on FactorVAE score (p = 1.00).") in index
     assert "lean towards" not in index and "resamples of the seeds (which" not in index
     assert "null 0.05, df 1" in index  # the decomposition's null shares: objective df 1 of 20
+    assert "FactorVAE score 4 0.00 0.00 1.00 21" in index  # its variance components: all of it is seeds
 
 
 def _verdict_frame(values: np.ndarray, metric: str = "mig") -> pd.DataFrame:

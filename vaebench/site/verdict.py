@@ -158,11 +158,12 @@ class Finding:
 
     @property
     def parts_phrase(self) -> str | None:
-        """Locatello et al.'s decomposition, each share beside the share pure noise would give it."""
+        """Locatello et al.'s decomposition, each share beside the share pure noise would give it; a part the grid
+        does not vary (df 0: one objective, one latent size, one strength each) is left out."""
         if not self.parts:
             return None
         shares = ", ".join(f"{name} {_p(part.share)} (noise alone: {_p(part.null)}, df {part.df})"
-                           for name, part in self.parts.items())
+                           for name, part in self.parts.items() if part.df)
         cells = self.effect.cells if self.effect else self.cells
         return (f"after Locatello et al., its sum of squares across {cells} cells splits into {shares}; pure noise "
                 f"gives each part df / (N − 1)")
