@@ -1,14 +1,16 @@
-"""The index's verdict on a synthetic results dir whose answers are known: a dominant setting, a tie, a score the
-seeds decide, a cell scored under another protocol; every sentence's words and numbers checked."""
+"""The index's verdict on a synthetic results dir whose answers are known: a dominant setting, a tie, a score with no
+setting effect, a cell scored under another protocol; every sentence's words and numbers checked."""
 
 import html
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from study_results import write_study
 from vaebench.site import build_site
+from vaebench.site.numbers import p_value
 from vaebench.site.verdict import CAPTURED_SHARE, capture, verdict
 
 
@@ -38,14 +40,59 @@ def test_a_tie_is_a_tie_never_a_winner(index):
         not in index
 
 
-def test_a_score_the_seeds_decide_says_so_with_eta_squared_and_its_chance_level(index):
-    assert ("FactorVAE score: the setting explains" not in index)
-    # 21 cells: the off-protocol cell counts for every score but the β-VAE score; chance = (4 − 1) / (21 − 1)
-    assert re.search(r"The setting explains η² = 0\.00 of its variance across 21 cells \(5–95 % over seed resamples "
-                     r"[0-9.]+–[0-9.]+; 0\.15 expected by chance for 4 settings; ω² = −0\.\d\d\): seeds decide more of it "
-                     r"than settings\.", index)
-    assert "for FactorVAE score the seeds weigh more than the settings" in index
-    assert "η² = 1.00 of its variance across 21 cells" in index  # reconstruction: only the settings move it
+def test_the_index_states_each_scores_permutation_test_and_its_noncentral_f_interval_and_no_percentile_interval(index):
+    # FactorVAE score: every setting has the same five values (the off-protocol cell adds a sixth to one): no effect
+    assert re.search(r"No detectable setting effect \(p = [01]\.\d\d; permutation test of its 21 cells across 4 settings, "
+                     r"10,000 permutations\): ω² = −0\.\d\d \(90 % noncentral-F interval 0\.00–0\.\d\d\); η² = 0\.\d\d, "
+                     r"0\.15 expected by chance\.", index)
+    assert "FactorVAE score: settings decide" not in index and "no detectable setting effect on FactorVAE score (p = " in index
+    # MIG and reconstruction: only the settings move them
+    assert re.search(r"The setting moves it \(p < 0\.0001; permutation test of its 21 cells across 4 settings, "
+                     r"10,000 permutations\): ω² = 0\.9\d \(90 % noncentral-F interval 0\.\d\d–0\.9\d\); η² = 0\.9\d, "
+                     r"0\.15 expected by chance; settings decide most of it", index)
+    assert ("Settings decide most of the variance across cells of reconstruction NLL, MIG and β-VAE score (ω²'s 90 % "
+            "interval starts at 0.5 or above); no detectable setting effect on FactorVAE score (p = 1.00).") in index
+    assert "lean towards" not in index and "resamples of the seeds (which" not in index
+    assert "null 0.05, df 1" in index  # the decomposition's null shares: objective df 1 of 20
+    assert "FactorVAE score 4 0.00 0.00 1.00 21" in index  # its variance components: all of it is seeds
+
+
+def _verdict_frame(values: np.ndarray, metric: str = "mig") -> pd.DataFrame:
+    """A (settings, seeds) array of one score as the frame the verdict reads: three objectives of six strengths."""
+    settings, seeds = values.shape
+    return pd.DataFrame([{"setting": f"s{g:02d}", "objective": f"o{g % 3}", "dataset": "d", "latent_dim": 10,
+                          "seed": seed, "metric": metric, "value": values[g, seed]}
+                         for g in range(settings) for seed in range(seeds)])
+
+
+def test_a_null_score_says_no_detectable_setting_effect_and_nothing_about_who_decides():
+    """18 settings × 5 seeds of pure noise."""
+    found = verdict(_verdict_frame(np.random.default_rng(1).normal(size=(18, 5))))
+    mig = found.finding("mig")
+    assert mig.effect.low == 0.0 and mig.decides is None
+    assert mig.effect_phrase.startswith(f"no detectable setting effect ({p_value(mig.effect.p)}; permutation test of its 90 "
+                                        f"cells across 18 settings, 10,000 permutations)")
+    assert "decide" not in mig.effect_phrase and "decide" not in found.answer[-1]
+    assert found.answer[-1] == f"No detectable setting effect on MIG ({p_value(mig.effect.p)})."
+
+
+def test_who_decides_a_score_follows_which_side_of_one_half_its_interval_lies_on():
+    def mig(settings_spread: float, seed: int):
+        rng = np.random.default_rng(seed)
+        return verdict(_verdict_frame(settings_spread * rng.normal(size=(18, 1)) + rng.normal(size=(18, 5)))).finding("mig")
+
+    strong = mig(3.0, 2)
+    assert strong.effect.p < 0.05 and strong.effect.low >= 0.5 and strong.decides == "settings"
+    assert "settings decide most of it (the interval starts at 0.5 or above)" in strong.effect_phrase
+    weak = mig(0.6, 6)
+    assert weak.effect.detected and weak.effect.high < 0.5 and weak.decides == "seeds"
+    assert "seeds decide more of it than settings (the interval ends below 0.5)" in weak.effect_phrase
+    moderate = mig(1.0, 5)
+    assert moderate.effect.detected and moderate.effect.low < 0.5 <= moderate.effect.high
+    assert moderate.decides == "neither" and "cannot be told (the interval spans 0.5)" in moderate.effect_phrase
+    assert "Objective against strength within objective (F = MS_objective / MS_strength): z = 10: F(2, 15) = " in \
+        " ".join(moderate.lines)
+
 
 
 def test_a_cell_scored_under_another_protocol_is_left_out_and_said_so(index):

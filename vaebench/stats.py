@@ -1,10 +1,11 @@
-"""The statistics a verdict stands on (see README, "How the verdict is decided").
+"""The statistics a verdict stands on (see README, "How the verdict is decided", and the project's statistics notes).
 
 Pure functions of a tidy frame of one score: one row per cell with the columns ``setting`` (everything that
-defines a cell except its seed), ``seed`` and ``value``; the decomposition also reads ``objective``,
-``strength`` and ``latent_dim``. Every random draw is a bootstrap over seeds within settings from a fixed
-seed, so the same results give the same numbers. Usable on any results dir through
-``vaebench.metrics_frame`` (see ``settings_frame``).
+defines a cell except its seed), ``seed`` and ``value``; the decomposition, the objective-against-strength test and
+the variance components also read ``objective`` and ``latent_dim`` (a setting's strength is what tells it from the
+other settings of its objective and latent size). Every random draw (a permutation of the cells across settings, a
+bootstrap over seeds within settings) comes from a fixed seed, so the same results give the same numbers. Usable on
+any results dir through ``vaebench.metrics_frame`` (see ``settings_frame``).
 """
 
 from __future__ import annotations
@@ -17,31 +18,51 @@ import pandas as pd
 #: bootstrap resamples of the seeds within each setting, and their fixed seed
 RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
-#: the interval every share is reported with
-INTERVAL = (5, 95)
 #: a setting is named the winner of a score only when it is best in at least this share of resamples
 WINNER_THRESHOLD = 0.9
+#: permutations of the cells' values across settings behind the test of a setting effect, and their fixed seed
+PERMUTATIONS = 10_000
+PERMUTATION_SEED = 0
+#: permutations drawn at once (bounds the memory to this many copies of the cells' values)
+PERMUTATION_CHUNK = 1_000
+#: a setting effect is detected, and the objective-against-strength test rejects, below this p
+ALPHA = 0.05
+#: the confidence of η²'s noncentral-F interval (Steiger 2004): F_obs at the 95th and at the 5th percentile
+CONFIDENCE = 0.90
+#: the largest noncentrality searched (scipy's noncentral F turns NaN past about 10¹⁰); an interval end beyond it is
+#: η² = 1, which λ / (λ + N) misses by N / λ, nothing at two decimals
+NONCENTRALITY_LIMIT = 1e8
 
 
 @dataclass(frozen=True)
-class Share:
-    """A share of the variance across cells, with its bootstrap interval over seeds."""
+class SettingEffect:
+    """Whether the setting moves a score at all and how much of its variance across cells it explains.
 
-    value: float
+    The test is a permutation test (exact under exchangeable cells, no normality assumed); the interval is the
+    noncentral-F interval of the population η² (normal seeds of equal spread assumed); ω² is the effect size.
+    """
+
+    #: SS_between / SS_total: biased upwards, ``chance`` is its expectation when settings do not matter
+    eta2: float
+    #: (SS_between − (G − 1)·MS_within) / (SS_total + MS_within): the effect size
+    omega2: float
+    #: the population η²'s CONFIDENCE interval, λ/(λ + N) at the noncentralities that put F_obs at its ends
     low: float
     high: float
-
-
-@dataclass(frozen=True)
-class VarianceShare:
-    """How much of a score's variance across cells the setting explains, against its seeds (η², ω²)."""
-
-    eta2: Share
-    omega2: float
-    #: η²'s expectation when settings do not matter: (G − 1) / (N − 1)
+    #: (G − 1) / (N − 1)
     chance: float
+    #: MS_between / MS_within on (G − 1, N − G) degrees of freedom
+    f: float
+    df: tuple[int, int]
+    #: (1 + #{η²_perm ≥ η²_obs}) / (1 + permutations)
+    p: float
+    permutations: int
     cells: int
     settings: int
+
+    @property
+    def detected(self) -> bool:
+        return self.p < ALPHA
 
 
 def _groups(frame: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
@@ -50,94 +71,195 @@ def _groups(frame: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
     return names, [frame.loc[frame["setting"] == name, "value"].to_numpy(float) for name in names]
 
 
-def _resampled(groups: list[np.ndarray], resamples: int, seed: int) -> list[np.ndarray]:
-    """Per setting, a (resamples, n_g) array of its seeds drawn with replacement."""
+def _permutation_p(groups: list[np.ndarray], permutations: int, seed: int) -> float:
+    """p of SS_between (η² up to the constant SS_total) under shuffles of the cells across settings that keep
+    each setting's number of cells."""
+    values = np.concatenate(groups)
+    values = values - values.mean()  # the grand sum is then 0 and SS_between = Σ_g (Σ_g x)² / n_g
+    sizes = np.array([len(g) for g in groups], float)
+    member = np.repeat(np.eye(len(groups)), sizes.astype(int), axis=0)  # (N, G) one-hot of each cell's setting
+    observed = float((values @ member) ** 2 @ (1 / sizes))
+    tolerance = 1e-9 * float(values @ values)  # a shuffle that only reorders seeds within settings is a tie
     rng = np.random.default_rng(seed)
-    return [values[rng.integers(0, len(values), size=(resamples, len(values)))] for values in groups]
+    exceeding = 0
+    for start in range(0, permutations, PERMUTATION_CHUNK):
+        shuffled = rng.permuted(np.tile(values, (min(PERMUTATION_CHUNK, permutations - start), 1)), axis=1)
+        exceeding += int((((shuffled @ member) ** 2 @ (1 / sizes)) >= observed - tolerance).sum())
+    return (1 + exceeding) / (1 + permutations)
 
 
-def _eta2(groups: list[np.ndarray]) -> np.ndarray:
-    """η² of each row of stacked resamples (groups: arrays of shape (B, n_g)); NaN where SS_total is 0."""
-    everything = np.concatenate(groups, axis=1)
-    grand = everything.mean(axis=1, keepdims=True)
-    total = ((everything - grand) ** 2).sum(axis=1)
-    between = sum(g.shape[1] * (g.mean(axis=1) - grand[:, 0]) ** 2 for g in groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, between / total, np.nan)
+def _noncentrality(f_obs: float, df1: int, df2: int, quantile: float) -> float:
+    """The λ at which ``f_obs`` is the ``quantile`` of the noncentral F(df1, df2, λ); 0 where it is below that
+    quantile already at λ = 0 (the cdf at f_obs falls as λ grows), infinite beyond NONCENTRALITY_LIMIT."""
+    from scipy.optimize import brentq
+    from scipy.stats import f, ncf
+
+    if f.cdf(f_obs, df1, df2) <= quantile:
+        return 0.0
+    high = 1.0
+    while ncf.cdf(f_obs, df1, df2, high) > quantile:
+        if high > NONCENTRALITY_LIMIT:
+            return float("inf")
+        high *= 4
+    return float(brentq(lambda nc: ncf.cdf(f_obs, df1, df2, nc) - quantile, 0.0, high, xtol=1e-10, rtol=1e-12))
 
 
-def _interval(samples: np.ndarray) -> tuple[float, float]:
-    samples = samples[np.isfinite(samples)]
-    if not len(samples):
-        return float("nan"), float("nan")
-    low, high = np.percentile(samples, INTERVAL)
-    return float(low), float(high)
+def setting_effect(frame: pd.DataFrame, permutations: int = PERMUTATIONS,
+                   seed: int = PERMUTATION_SEED) -> SettingEffect | None:
+    """The permutation test of the setting effect, η² with its noncentral-F interval and chance level, and ω².
 
-
-def variance_share(frame: pd.DataFrame, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> VarianceShare | None:
-    """η² = SS_between / SS_total of the settings, ω², the chance level and a bootstrap interval over seeds.
-
-    None when there are fewer than two settings or no setting has two seeds (nothing to compare).
+    None when there are fewer than two settings, no setting has two seeds, or the score does not vary.
     """
-    names, groups = _groups(frame)
-    cells = sum(len(g) for g in groups)
-    if len(groups) < 2 or cells <= len(groups):
+    _, groups = _groups(frame)
+    cells, settings = sum(len(g) for g in groups), len(groups)
+    everything = np.concatenate(groups) if groups else np.array([])
+    total = float(((everything - everything.mean()) ** 2).sum()) if cells else 0.0
+    if settings < 2 or cells <= settings or total == 0:
         return None
-    eta2 = float(_eta2([g[None, :] for g in groups])[0])
-    everything = np.concatenate(groups)
-    total = float(((everything - everything.mean()) ** 2).sum())
     within = sum(float(((g - g.mean()) ** 2).sum()) for g in groups)
-    ms_within = within / (cells - len(groups))
-    omega2 = (total - within - (len(groups) - 1) * ms_within) / (total + ms_within) if total > 0 else float("nan")
-    low, high = _interval(_eta2(_resampled(groups, resamples, seed)))
-    return VarianceShare(Share(eta2, low, high), float(omega2), (len(groups) - 1) / (cells - 1), cells, len(groups))
+    df1, df2 = settings - 1, cells - settings
+    ms_within = within / df2
+    eta2, omega2 = (total - within) / total, (total - within - df1 * ms_within) / (total + ms_within)
+    f_obs = (total - within) / df1 / ms_within if within > 0 else float("inf")  # infinite: no seed moves it
+    tail = (1 - CONFIDENCE) / 2
+    low, high = (1 - cells / (nc + cells) for nc in (_noncentrality(f_obs, df1, df2, 1 - tail),
+                                                      _noncentrality(f_obs, df1, df2, tail)))
+    return SettingEffect(eta2, omega2, low, high, df1 / (cells - 1), f_obs, (df1, df2),
+                         _permutation_p(groups, permutations, seed), permutations, cells, settings)
 
 
-#: the parts of Locatello et al.'s decomposition, in the order they are taken off SS_total
-PARTS = ("objective", "latent size", "strength within objective", "seed")
+#: the parts of Locatello et al.'s decomposition, in the order they are taken off SS_total; the latent size is taken
+#: off within each objective, so it carries the objective × latent size interaction
+PARTS = ("objective", "latent size with objective × latent size", "strength within objective", "seed")
 
 
-def decomposition(frame: pd.DataFrame, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict[str, Share] | None:
-    """Shares of SS_total: between objectives, between latent sizes, between settings within an objective and
-    latent size (strength, with any interaction), and between seeds within settings; they add up to 1.
+@dataclass(frozen=True)
+class Part:
+    """One part of the decomposition: its share of SS_total, its degrees of freedom and the share pure noise gives
+    it, df / (N − 1) (a share at its null level is noise)."""
+
+    share: float
+    df: int
+    null: float
+
+
+def _sums_of_squares(frame: pd.DataFrame, levels: list[str]) -> tuple[float, int]:
+    """SS between the groups of ``levels`` (about the grand mean), and their number."""
+    groups = frame.groupby(levels)["value"]
+    grand = frame["value"].mean()
+    return float((groups.size() * (groups.mean() - grand) ** 2).sum()), groups.ngroups
+
+
+def decomposition(frame: pd.DataFrame) -> dict[str, Part] | None:
+    """Shares of SS_total (they add up to 1), each with its df and null share: between objectives; between latent
+    sizes within an objective (the latent size with its interaction with the objective); between settings within an
+    objective and latent size (the strength); and between seeds within settings.
 
     Sequential sums of squares, so they also add up on an unbalanced grid. Needs the columns ``objective`` and
     ``latent_dim``; None when the score does not vary or fewer than two settings have it.
     """
-    frame = frame.dropna(subset=["value"]).sort_values(["setting", "seed"])
-    names, groups = _groups(frame)
-    if len(groups) < 2:
+    frame = frame.dropna(subset=["value"])
+    cells = len(frame)
+    total = float(((frame["value"] - frame["value"].mean()) ** 2).sum())
+    if frame["setting"].nunique() < 2 or total == 0:
         return None
-    first = frame.drop_duplicates("setting").set_index("setting").loc[names]
-    objective, latent = first["objective"].to_numpy(), first["latent_dim"].to_numpy()
+    ss_objective, objectives = _sums_of_squares(frame, ["objective"])
+    ss_sized, sized = _sums_of_squares(frame, ["objective", "latent_dim"])
+    ss_settings, settings = _sums_of_squares(frame, ["setting"])
+    parts = ((ss_objective, objectives - 1), (ss_sized - ss_objective, sized - objectives),
+             (ss_settings - ss_sized, settings - sized), (total - ss_settings, cells - settings))
+    return {name: Part(ss / total, df, df / (cells - 1)) for name, (ss, df) in zip(PARTS, parts)}
 
-    def shares(stacked: list[np.ndarray]) -> np.ndarray:
-        sizes = np.array([g.shape[1] for g in stacked], float)
-        means = np.stack([g.mean(axis=1) for g in stacked], axis=1)  # (B, G)
-        everything = np.concatenate(stacked, axis=1)
-        grand = everything.mean(axis=1, keepdims=True)
-        total = ((everything - grand) ** 2).sum(axis=1)
-        between = (sizes * (means - grand) ** 2).sum(axis=1)
 
-        def factor(levels: np.ndarray) -> np.ndarray:
-            ss = np.zeros(len(grand))
-            for level in np.unique(levels):
-                mask = levels == level
-                level_mean = (means[:, mask] * sizes[mask]).sum(axis=1) / sizes[mask].sum()
-                ss += sizes[mask].sum() * (level_mean - grand[:, 0]) ** 2
-            return ss
+@dataclass(frozen=True)
+class FTest:
+    """An F test: F on (df1, df2) degrees of freedom and its p."""
 
-        ss_objective = factor(objective)
-        ss_latent = factor(np.array([f"{o}|{z}" for o, z in zip(objective, latent)])) - ss_objective
-        parts = np.stack([ss_objective, ss_latent, between - ss_objective - ss_latent, total - between], axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return parts / total[:, None]
+    f: float
+    df: tuple[int, int]
+    p: float
 
-    point = shares([g[None, :] for g in groups])[0]
-    if not np.all(np.isfinite(point)):
-        return None
-    boot = shares(_resampled(groups, resamples, seed))
-    return {part: Share(float(point[k]), *_interval(boot[:, k])) for k, part in enumerate(PARTS)}
+    @property
+    def rejects(self) -> bool:
+        return self.p < ALPHA
+
+
+def objective_against_strength(frame: pd.DataFrame) -> dict[int, FTest]:
+    """Per latent size: does the objective move the score more than its strength does? F = MS_objective /
+    MS_strength-within-objective on (objectives − 1, settings − objectives) df (the settings' means, each weighted by
+    its seeds). Few strengths per objective leave it little power. Sizes with one objective, or no objective with two
+    strengths, or no spread between strengths, are left out. Needs ``objective`` and ``latent_dim``."""
+    from scipy.stats import f
+
+    out = {}
+    for latent_dim, sized in frame.dropna(subset=["value"]).groupby("latent_dim"):
+        ss_objective, objectives = _sums_of_squares(sized, ["objective"])
+        ss_settings, settings = _sums_of_squares(sized, ["setting"])
+        df = (objectives - 1, settings - objectives)
+        ss_strength = ss_settings - ss_objective
+        if min(df) < 1 or ss_strength <= 0:
+            continue
+        ratio = (ss_objective / df[0]) / (ss_strength / df[1])
+        out[int(latent_dim)] = FTest(float(ratio), df, float(f.sf(ratio, *df)))
+    return out
+
+
+#: the levels of the random-effects model of one latent size, outermost first
+LEVELS = ("objective", "strength within objective", "seed")
+
+
+@dataclass(frozen=True)
+class Components:
+    """Random-effects variance components of one latent size: how much of a random run's variance is due to each
+    level (method of moments on the nested ANOVA, truncated at 0)."""
+
+    #: level -> its variance component
+    variances: dict[str, float]
+    objectives: int
+    #: the most strengths any objective has at this size
+    strengths: int
+    cells: int
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Each level's share of a random run's variance (their sum); NaN where every component is 0."""
+        total = sum(self.variances.values())
+        return {level: value / total if total > 0 else float("nan") for level, value in self.variances.items()}
+
+
+def variance_components(frame: pd.DataFrame) -> dict[int, Components]:
+    """Per latent size with at least two objectives, an objective with two strengths and a setting with two seeds:
+    the variance components of objective, strength within objective and seed by the method of moments (the ANOVA
+    estimator: each level's sum of squares set equal to its expectation under the random-effects model, with the
+    coefficients of an unbalanced nested grid), each truncated at 0 after solving. Needs ``objective`` and
+    ``latent_dim``."""
+    out = {}
+    for latent_dim, sized in frame.dropna(subset=["value"]).groupby("latent_dim"):
+        cells = len(sized)
+        ss_objective, objectives = _sums_of_squares(sized, ["objective"])
+        ss_settings, settings = _sums_of_squares(sized, ["setting"])
+        if objectives < 2 or settings <= objectives or cells <= settings:
+            continue
+        total = float(((sized["value"] - sized["value"].mean()) ** 2).sum())
+        per_objective = sized.groupby("objective").size()
+        per_setting = sized.groupby("setting").size()
+        objective_of = sized.groupby("setting")["objective"].first()
+        # Σ_s n_s² / n_(objective of s): how far the settings' sizes concentrate within their objectives
+        nested = float((per_setting ** 2 / per_objective[objective_of].to_numpy()).sum())
+        seed = (total - ss_settings) / (cells - settings)
+        strength = (ss_settings - ss_objective - (settings - objectives) * seed) / (cells - nested)
+        objective = ((ss_objective - (nested - float((per_setting ** 2).sum()) / cells) * strength
+                      - (objectives - 1) * seed) / (cells - float((per_objective ** 2).sum()) / cells))
+        out[int(latent_dim)] = Components(
+            {level: max(float(v), 0.0) for level, v in zip(LEVELS, (objective, strength, seed))},
+            objectives, int(sized.groupby("objective")["setting"].nunique().max()), cells)
+    return out
+
+
+def _resampled(groups: list[np.ndarray], resamples: int, seed: int) -> list[np.ndarray]:
+    """Per setting, a (resamples, n_g) array of its seeds drawn with replacement."""
+    rng = np.random.default_rng(seed)
+    return [values[rng.integers(0, len(values), size=(resamples, len(values)))] for values in groups]
 
 
 def p_best(frame: pd.DataFrame, higher_is_better: bool, resamples: int = RESAMPLES,

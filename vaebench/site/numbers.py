@@ -13,3 +13,10 @@ def significant(value: float, digits: int = 3) -> str:
     rounded = float(f"{value:.{digits}g}")
     decimals = digits - 1 - math.floor(math.log10(abs(rounded)))
     return f"{rounded:.{max(decimals, 0)}f}".replace("-", "\u2212")
+
+
+def p_value(p: float) -> str:
+    """A p-value as the report writes it: "p = 0.15", "p = 0.0040" (two significant digits below 0.1), "p < 0.0001"."""
+    if p < 1e-4:
+        return "p < 0.0001"
+    return f"p = {p:.2f}" if p >= 0.1 else f"p = {significant(p, 2)}"

@@ -15,15 +15,16 @@ import pandas as pd
 from vaebench import stats
 from vaebench.display import REFERENCE_TITLES
 from vaebench.metrics.spec import HEADLINE, RECONSTRUCTION, SCORES
-from vaebench.site.numbers import significant
+from vaebench.site.numbers import p_value, significant
 
 #: a factor is "captured" by a cell when one of its latents carries at least this share of the factor's entropy
 #: (normalised mutual information I(z_i; v_k) / H(v_k), the MIG matrix); the cell pages use the same cut
 CAPTURED_SHARE = 0.25
 #: the per-factor matrix the capture map reads: the normalised mutual information of MIG
 FACTOR_MATRIX = "mig"
-#: below this share of the variance explained by the setting, a score is decided more by seeds than by settings
-SEED_DOMINATED = 0.5
+#: settings decide most of a score when the lower end of ω²'s interval reaches this share of its variance, seeds
+#: decide more of it than settings when the upper end stays below it
+MOST = 0.5
 
 
 def _p(value: float) -> str:
@@ -62,8 +63,8 @@ class Finding:
 
     metric: str
     winner: stats.Winner
-    share: stats.VarianceShare | None
-    parts: dict[str, stats.Share] | None
+    effect: stats.SettingEffect | None
+    parts: dict[str, stats.Part] | None
     #: the runner-up setting (the best outside the named group) and P(a seed of the first named beats a seed of it)
     runner_up: tuple[str, float] | None = None
     #: per named setting: its reconstruction cost against the best at its latent size, that best setting, the size
@@ -74,6 +75,10 @@ class Finding:
     #: the cells and settings the finding read
     cells: int = 0
     settings: int = 0
+    #: per latent size: the objective against its strengths (F = MS_objective / MS_strength-within-objective)
+    objective_tests: dict[int, stats.FTest] = field(default_factory=dict)
+    #: per latent size: the random-effects variance components of objective, strength and seed
+    components: dict[int, stats.Components] = field(default_factory=dict)
 
     @property
     def score(self):
@@ -85,8 +90,13 @@ class Finding:
         return self.score.label + (f" ({self.score.aim.why})" if self.score.aim else "")
 
     @property
-    def seed_dominated(self) -> bool:
-        return self.share is not None and self.share.eta2.value < SEED_DOMINATED
+    def decides(self) -> str | None:
+        """"settings" where ω²'s interval starts at MOST or above, "seeds" where it ends below MOST, "neither" where it
+        spans MOST; None where no setting effect is detected (nothing is said of who decides)."""
+        e = self.effect
+        if e is None or not e.detected:
+            return None
+        return "settings" if e.low >= MOST else "seeds" if e.high < MOST else "neither"
 
     def _value(self, value: float) -> str:
         return significant(value) + (f" {self.score.unit}" if self.score.unit else "")
@@ -123,14 +133,75 @@ class Finding:
         return f"at {significant(nats)} nats more reconstruction error than the best at z = {latent_dim} ({best})"
 
     @property
-    def share_phrase(self) -> str | None:
-        if self.share is None:
+    def effect_phrase(self) -> str | None:
+        """Whether the setting moves the score (the permutation test) and how much of its variance it explains (ω² with
+        the noncentral-F interval, η² against its chance level); who decides the score only where the test finds an
+        effect and the interval lies on one side of MOST."""
+        e = self.effect
+        if e is None:
             return None
-        s = self.share
-        decided = "seeds decide more of it than settings" if self.seed_dominated else "settings, not seeds, decide most of it"
-        return (f"the setting explains η² = {_p(s.eta2.value)} of its variance across {s.cells} cells "
-                f"(5–95 % over seed resamples {_p(s.eta2.low)}–{_p(s.eta2.high)}; {_p(s.chance)} expected by chance "
-                f"for {s.settings} settings; ω² = {_p(s.omega2)}): {decided}")
+        test = (f"permutation test of its {e.cells} cells across {e.settings} settings, "
+                f"{e.permutations:,} permutations")
+        size = (f"ω² = {_p(e.omega2)} (90 % noncentral-F interval {_p(e.low)}–{_p(e.high)}); η² = {_p(e.eta2)}, "
+                f"{_p(e.chance)} expected by chance")
+        if not e.detected:
+            return f"no detectable setting effect ({p_value(e.p)}; {test}): {size}"
+        decided = {"settings": f"settings decide most of it (the interval starts at {MOST} or above)",
+                   "seeds": f"seeds decide more of it than settings (the interval ends below {MOST})",
+                   "neither": f"whether settings or seeds decide more of it cannot be told (the interval spans {MOST})"}
+        return f"the setting moves it ({p_value(e.p)}; {test}): {size}; {decided[self.decides]}"
+
+    @property
+    def p_text(self) -> str | None:
+        """The permutation test's "p = 0.13"."""
+        return p_value(self.effect.p) if self.effect else None
+
+    @property
+    def parts_phrase(self) -> str | None:
+        """Locatello et al.'s decomposition, each share beside the share pure noise would give it; a part the grid
+        does not vary (df 0: one objective, one latent size, one strength each) is left out."""
+        if not self.parts:
+            return None
+        shares = ", ".join(f"{name} {_p(part.share)} (noise alone: {_p(part.null)}, df {part.df})"
+                           for name, part in self.parts.items() if part.df)
+        cells = self.effect.cells if self.effect else self.cells
+        return (f"after Locatello et al., its sum of squares across {cells} cells splits into {shares}; pure noise "
+                f"gives each part df / (N − 1)")
+
+    @property
+    def objective_tests_text(self) -> str | None:
+        """"z = 4: F(2, 6) = 1.80, p = 0.24; z = 10: …"."""
+        if not self.objective_tests:
+            return None
+        return "; ".join(f"z = {z}: F({t.df[0]}, {t.df[1]}) = {significant(t.f)}, {p_value(t.p)}"
+                         for z, t in self.objective_tests.items())
+
+    @property
+    def objective_phrase(self) -> str | None:
+        """The objective against the strengths within it, per latent size, with the test's low power said."""
+        if not self.objective_tests:
+            return None
+        moved = [z for z, t in self.objective_tests.items() if t.rejects]
+        between = min(t.df[1] for t in self.objective_tests.values())
+        found = (f"the objective moves it more than its strengths do at z = {_names(map(str, moved))} "
+                 f"(p < {stats.ALPHA}; {len(self.objective_tests)} latent sizes tested)" if moved else
+                 "at no latent size does the objective move it more than its strengths do")
+        return (f"objective against strength within objective (F = MS_objective / MS_strength): "
+                f"{self.objective_tests_text}: {found}; with only {between} df between the strengths the test has little "
+                f"power, so a p ≥ {stats.ALPHA} does not show that the objective matters less")
+
+    @property
+    def components_phrase(self) -> str | None:
+        """Per latent size: each level's share of a random run's variance, and why there is no interval."""
+        if not self.components:
+            return None
+        sizes = "; ".join(f"at z = {z} ({c.cells} cells) " +
+                          ", ".join(f"{level} {_p(share)}" for level, share in c.shares.items())
+                          for z, c in self.components.items())
+        c = max(self.components.values(), key=lambda c: (c.strengths, c.objectives))
+        return (f"variance components of a random run (random effects, method of moments, truncated at 0), as shares "
+                f"of its variance: {sizes}; no interval: a nested bootstrap over at most {c.strengths} strengths within "
+                f"each of {c.objectives} objectives cannot estimate one")
 
     @property
     def lines(self) -> list[str]:
@@ -143,8 +214,9 @@ class Finding:
             name, p = self.runner_up
             out.append(f"A random seed of {self.winner.settings[0]} beats one of the runner-up {name} with P = {_p(p)} "
                        f"(pairs of seeds, ties count one half).")
-        if self.share_phrase:
-            out.append(self.share_phrase[0].upper() + self.share_phrase[1:] + ".")
+        for phrase in (self.effect_phrase, self.parts_phrase, self.objective_phrase, self.components_phrase):
+            if phrase:
+                out.append(phrase[0].upper() + phrase[1:] + ".")
         if self.calibration:
             latent = next(iter(self.cost.values()))[2] if self.cost else None
             where = f" at z = {latent}" if latent is not None else ""
@@ -175,6 +247,10 @@ class Verdict:
     #: lines saying which cells were left out of which comparisons (another scoring protocol)
     excluded: list[str] = field(default_factory=list)
     threshold: float = stats.WINNER_THRESHOLD
+    #: the rules of the setting effect, for the page to state: permutations, the test's level, MOST
+    permutations: int = stats.PERMUTATIONS
+    alpha: float = stats.ALPHA
+    most: float = MOST
 
     def finding(self, metric: str) -> Finding | None:
         return next((f for f in self.findings if f.metric == metric), None)
@@ -192,16 +268,33 @@ class Verdict:
                 continue
             text = f"{finding.label}: {finding.best_phrase}"
             out.append(text + (f", {finding.cost_phrase}." if finding.cost_phrase else "."))
-        judged = [f for f in self.findings if f.share is not None]
-        if judged:
-            decided = [f.score.label for f in judged if not f.seed_dominated]
-            seeded = [f.score.label for f in judged if f.seed_dominated]
-            sentence = (f"The setting explains at least half of the variance across cells (η² ≥ {SEED_DOMINATED}) for "
-                        f"{len(decided)} of {len(judged)} scores" + (f" ({', '.join(decided)})" if decided else ""))
-            if seeded:
-                sentence += f"; for {', '.join(seeded)} the seeds weigh more than the settings"
-            out.append(sentence + ".")
+        if self.effect_sentence:
+            out.append(self.effect_sentence)
         return out
+
+    @property
+    def effect_sentence(self) -> str | None:
+        """Which scores the settings decide, which the seeds, which neither, and which have no detectable setting
+        effect (with their p); None where no score could be tested."""
+        judged = [f for f in self.findings if f.effect is not None]
+        if not judged:
+            return None
+        by = {decides: [f for f in judged if f.decides == decides] for decides in ("settings", "seeds", "neither", None)}
+        parts = []
+        if by["settings"]:
+            parts.append(f"settings decide most of the variance across cells of {_names(f.score.label for f in by['settings'])}"
+                         f" (ω²'s 90 % interval starts at {MOST} or above)")
+        if by["seeds"]:
+            parts.append(f"seeds decide more of the variance of {_names(f.score.label for f in by['seeds'])} than "
+                         f"settings (the interval ends below {MOST})")
+        if by["neither"]:
+            parts.append(f"the setting moves {_names(f.score.label for f in by['neither'])} (permutation p < "
+                         f"{stats.ALPHA}), but whether it decides most of the variance cannot be told")
+        if by[None]:
+            parts.append("no detectable setting effect on " +
+                         _names(f"{f.score.label} ({p_value(f.effect.p)})" for f in by[None]))
+        sentence = "; ".join(parts)
+        return sentence[0].upper() + sentence[1:] + "."
 
     def named_first(self, setting: str) -> str:
         """What the verdict names ``setting`` first on: "best on" the scores it wins alone, and the scores where it
@@ -262,9 +355,10 @@ def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkp
                 same = recon[recon["latent_dim"] == latent_dim].sort_values(["median", "setting"])
                 cost[name] = (float(costs[name]), same.iloc[0]["setting"], latent_dim)
         latent_dim = int(scored[scored["setting"] == found.settings[0]]["latent_dim"].iloc[0])
-        findings.append(Finding(metric, found, stats.variance_share(scored), stats.decomposition(scored), runner_up,
+        findings.append(Finding(metric, found, stats.setting_effect(scored), stats.decomposition(scored), runner_up,
                                 cost, _convergence(checkpoints, metric), _calibration(references, metric, latent_dim),
-                                len(scored), scored["setting"].nunique()))
+                                len(scored), scored["setting"].nunique(),
+                                stats.objective_against_strength(scored), stats.variance_components(scored)))
     return Verdict(findings, capture(matrices or {}), excluded or [], threshold)
 
 
