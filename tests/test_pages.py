@@ -102,6 +102,15 @@ def test_no_two_labels_of_the_headline_chart_overlap_however_crowded_its_points(
         for k, (text, box) in enumerate(drawn):
             for other_text, other in drawn[k + 1:]:
                 assert not box.overlaps(other), (text, other_text)
+    # the placement's geometry is Vega's: each setting's label is drawn at its point as answer.placed computed it
+    (x_low, x_high), (y_low, y_high) = answer.domains(rows, levels)["mig"].values()
+    drawn_at = {(name.split("_z")[1].split("_")[0], item["text"]): (item["x"], item["y"])
+                for name, items in _drawn(spec) if name.startswith("setting_labels_") for item in items}
+    for row in rows:
+        if row["place"] is not None:
+            x, y = drawn_at[(str(row["latent_dim"]), row["label"])]
+            assert x == pytest.approx((row["recon"] - x_low) / (x_high - x_low) * answer.WIDTH, abs=0.5)
+            assert y == pytest.approx((y_high - row["median"]) / (y_high - y_low) * answer.HEIGHT, abs=0.5)
     drawn = [text for panel in boxes.values() for text, _ in panel]
     # every reference line is labelled; every setting is drawn, and the crowd's labels that have no room are left out
     assert sum("linear code" in text for text in drawn) == 2 and sum("random code" in text for text in drawn) == 2
@@ -233,3 +242,15 @@ def test_the_gallery_and_leaderboard_list_strengths_in_numeric_order(synthetic_s
     board = index[index.index("Leaderboard"):index.index("Budget, and what it cannot show")]
     for text in (gallery, board):
         assert text.index("β-VAE (β = 4)") < text.index("β-VAE (β = 16)")
+
+
+def test_a_label_takes_the_first_free_place_and_none_where_every_place_is_taken():
+    from vaebench.site.label_layout import Box, place_labels
+
+    # two labels for one point: the second goes below the first; at the right edge a label goes left of its point
+    first, second = place_labels([(100, 100), (100, 100)], ["a label", "a label"], 300, 200, 10, 6)
+    assert (first.name, second.name) == ("right-above", "right-below")
+    [edge] = place_labels([(295, 100)], ["a label"], 300, 200, 10, 6)
+    assert edge.name == "left-above"
+    # a fixed box over the whole plot leaves no place: the label is not drawn
+    assert place_labels([(100, 100)], ["a label"], 300, 200, 10, 6, [Box(0, 0, 300, 200)]) == [None]

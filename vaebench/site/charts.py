@@ -100,8 +100,10 @@ def answer(configs: list[str], metrics: list[str], latent_dims: list[int], domai
     table) as labelled grey lines, and the settings' labels where ``vaebench.site.answer`` found them a free place
     (the others on hover). ``domains``: per score, its axes' domains, which that placement assumes."""
     picker = _metric_picker("answer_metric", metrics, metrics[0], "score")
-    x_scale = alt.Scale(domain=alt.ExprRef(_lookup({m: d["x"] for m, d in domains.items()}, picker.name)), nice=False, zero=False)
-    y_scale = alt.Scale(domain=alt.ExprRef(_lookup({m: d["y"] for m, d in domains.items()}, picker.name)), nice=False, zero=False)
+    # each axis's domain for the picked score, stated once as a parameter that every layer's scale reads
+    x_domain, y_domain = (alt.param(name=f"answer_{axis}_domain", expr=_lookup({m: d[axis] for m, d in domains.items()},
+                                                                             picker.name)) for axis in ("x", "y"))
+    x_scale, y_scale = (alt.Scale(domain=alt.ExprRef(domain.name), nice=False, zero=False) for domain in (x_domain, y_domain))
     x = alt.X("recon:Q", title=f"median {heading(RECONSTRUCTION)}", scale=x_scale)
     y = alt.Y("median:Q", title=None, scale=y_scale)
     tooltip = [alt.Tooltip("setting:N", title="setting"), alt.Tooltip("n:Q", title="seeds (n)"),
@@ -138,7 +140,7 @@ def answer(configs: list[str], metrics: list[str], latent_dims: list[int], domai
         return alt.layer(*layers).properties(title=f"latent size {latent_dim}", width=answer_rows.WIDTH,
                                              height=answer_rows.HEIGHT)
 
-    return (alt.hconcat(*(panel(k) for k in latent_dims)).resolve_scale(color="shared").add_params(picker)
+    return (alt.hconcat(*(panel(k) for k in latent_dims)).resolve_scale(color="shared").add_params(picker, x_domain, y_domain)
             .properties(title=_title(picker, metrics, ": median over seeds against reconstruction"))
             # the legend under the panels, so that both fit a 900 px screen's width
             .configure_legend(**LEGEND, orient="bottom", columns=3).to_dict())
