@@ -118,11 +118,11 @@ def answer(configs: list[str], metrics: list[str], latent_dims: list[int], domai
                     .transform_filter(alt.datum.latent_dim == latent_dim))
 
         settings, levels = rows(SETTINGS_DATA), rows(REFERENCES_DATA)
-        score_level = levels.transform_filter(alt.datum.axis == "score").mark_rule(color="#888", strokeDash=[2, 3]).encode(
+        score_level = levels.transform_filter(alt.datum.axis == "score").mark_rule(**_LEVEL_LINE).encode(
             y=alt.Y("value:Q", scale=y_scale), tooltip=[alt.Tooltip("title:N", title="calibration row"),
                                                        alt.Tooltip("value:Q", title="median", format=".3g")])
         recon_level = (levels.transform_filter(alt.datum.axis == "reconstruction").transform_filter(alt.datum.drawn)
-                       .mark_rule(color="#888", strokeDash=[2, 3])
+                       .mark_rule(**_LEVEL_LINE)
                        .encode(x=alt.X("value:Q", scale=x_scale), tooltip=[alt.Tooltip("title:N", title="calibration row"),
                                                                            alt.Tooltip("value:Q", title="median", format=".4g")]))
         layers = [score_level, recon_level,
@@ -144,6 +144,10 @@ def answer(configs: list[str], metrics: list[str], latent_dims: list[int], domai
             .properties(title=_title(picker, metrics, ": median over seeds against reconstruction"))
             # the legend under the panels, so that both fit a 900 px screen's width
             .configure_legend(**LEGEND, orient="bottom", columns=3).to_dict())
+
+
+#: how a calibration row's level is drawn: a grey dotted line, apart from the settings' coloured marks
+_LEVEL_LINE = {"color": "#888", "strokeDash": [2, 3]}
 
 
 def _placed_text(rows: alt.Chart, place, x: alt.X, y: alt.Y, colour: str, style: str) -> alt.Chart:
