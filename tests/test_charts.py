@@ -21,7 +21,7 @@ def test_headings_say_the_unit_and_which_end_is_better():
 
 
 @pytest.mark.parametrize("build", [
-    lambda: charts.overview(CONFIGS, METRICS), lambda: charts.heatmap(METRICS), lambda: charts.regularisation(CONFIGS, METRICS),
+    lambda: charts.overview(CONFIGS, METRICS), lambda: charts.heatmap(CONFIGS, METRICS), lambda: charts.regularisation(CONFIGS, METRICS),
     lambda: charts.seed_strips(CONFIGS, METRICS), lambda: charts.metric_vs_latent(CONFIGS, METRICS),
     lambda: charts.models_side_by_side(CONFIGS, METRICS)])
 def test_shared_table_charts_are_valid_name_the_table_and_show_full_legends(build):
@@ -35,14 +35,17 @@ def test_shared_table_charts_are_valid_name_the_table_and_show_full_legends(buil
     assert "MIG (higher is better)" in text  # the title follows the picker
 
 
-def test_the_answer_figure_reads_the_settings_table_draws_crosshairs_and_the_pareto_front():
-    spec = charts.answer(CONFIGS, METRICS)
+def test_the_answer_figure_reads_the_settings_and_references_tables_draws_crosshairs_and_the_pareto_front():
+    domains = {m: {"x": [40.0, 90.0], "y": [0.0, 1.0]} for m in ("mig", "dci_disentanglement")}
+    spec = charts.answer(CONFIGS, ["mig", "dci_disentanglement"], [4, 10], domains)
     errors = list(jsonschema.Draft7Validator(load_schema()).iter_errors(spec))
     assert not errors, errors[0].message[:300]
-    assert json.dumps(spec).count('"name": "settings"') == 1 and "datasets" not in spec
-    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
-    assert marks == ["rule", "rule", "line", "point", "text"]
-    assert spec["layer"][2]["transform"][-1] == {"filter": "datum.pareto"}
+    text = json.dumps(spec)
+    assert "datasets" not in spec and '"name": "settings"' in text and '"name": "references"' in text
+    assert len(spec["hconcat"]) == 2  # a panel per latent size
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["hconcat"][0]["layer"]]
+    assert marks[:6] == ["rule", "rule", "rule", "rule", "line", "point"] and set(marks[6:]) == {"text"}
+    assert {"filter": "datum.pareto"} in spec["hconcat"][0]["layer"][4]["transform"]
 
 
 def test_every_chart_gives_a_model_the_same_colour():
@@ -55,14 +58,15 @@ def test_every_chart_gives_a_model_the_same_colour():
         elif isinstance(node, list):
             for value in node:
                 yield from colours(value)
-    scales = [scale for spec in (charts.answer(CONFIGS, METRICS), charts.overview(CONFIGS, METRICS),
+    answer = charts.answer(CONFIGS, ["mig"], [4], {"mig": {"x": [0, 1], "y": [0, 1]}})
+    scales = [scale for spec in (answer, charts.overview(CONFIGS, METRICS),
                                  charts.regularisation(CONFIGS, METRICS), charts.seed_strips(CONFIGS, METRICS),
                                  charts.metric_vs_latent(CONFIGS, METRICS)) for scale in colours(spec)]
     assert len(scales) >= 5 and all(scale == {"domain": CONFIGS, "scheme": "tableau10"} for scale in scales)
 
 
 def test_the_heatmap_colours_the_best_median_brightest_whichever_end_is_better():
-    spec = charts.heatmap(METRICS)
+    spec = charts.heatmap(CONFIGS, METRICS)
     transforms = spec["layer"][0].get("transform", []) + spec.get("transform", [])
     [direction] = [t["calculate"] for t in transforms if t.get("as") == "direction"]
     assert json.loads(direction.split("[")[0]) == {"recon_bce": -1, "elbo": 1, "mig": 1, "dci_disentanglement": 1,

@@ -24,6 +24,8 @@ SYMBOLS = {
 #: calibration rows (``vaebench.run.references``) as the report names them, in the order it lists them
 REFERENCE_TITLES = {"mean_image": "mean image", "random": "random code, N(0, I)", "pca": "linear code (PCA of the pixels)",
                     "untrained": "untrained encoder (step 0)", "chance": "chance (1/K)"}
+#: the calibration rows as a chart's reference line names them, where the title is too long to write beside it
+REFERENCE_LINE_TITLES = {"pca": "linear code (PCA)", "random": "random code"}
 #: hyperparameters that a model ties together and that are named as one when equal (DIP-VAE-II's λ_d = λ_od)
 TIED = {("lambda_od", "lambda_d"): "λ"}
 
@@ -46,6 +48,16 @@ def model_name(model: str, hparams: dict | None = None) -> str:
     parts += [f"{SYMBOLS.get(key, key)} = {_number(value)}" for key, value in sorted(hparams.items())]
     title = TITLES.get(model, model)
     return f"{title} ({', '.join(parts)})" if parts else title
+
+
+def model_order(model: str, hparams: dict | None = None) -> tuple:
+    """The sort key that orders models everywhere the report lists them: registry order (``TITLES``; an unknown model
+    after the known, by its key), then by each hyperparameter's value in the order of its name, numbers by their value
+    (β = 1, 4, 16; λ = 1, 5, 20, never 1, 20, 5 as strings) before words."""
+    known = list(TITLES)
+    values = tuple((key, (1, value, 0.0) if isinstance(value, str) else (0, "", float(value)))
+                   for key, value in sorted((hparams or {}).items()))
+    return (known.index(model) if model in known else len(known), model, values)
 
 
 def cell_title(record: Params) -> str:

@@ -253,6 +253,11 @@ SCORES: dict[str, Score] = {score.key: score for metric in METRICS.values() for 
 
 #: the metric that writes each score key (its settings in metrics.json are that score's protocol)
 METRIC_OF: dict[str, str] = {score.key: metric.name for metric in METRICS.values() for score in metric.scores}
+#: the code every factor score reads (``vaebench.metrics.sampling`` encodes the posterior mean, as the literature's
+#: headline results do), and what scoring it leaves untested (Locatello et al. 2019, §5.1: the mean's dimensions can be
+#: correlated where the sampled code's total correlation, which the regularisers act on, is low)
+SCORED_CODE = ("Factor scores read the posterior mean; they do not test the sampled code's total correlation, which "
+               "is what the regularisers act on.")
 #: the reconstruction score, the cost axis of every trade-off
 RECONSTRUCTION: str = next(key for key, score in SCORES.items() if score.role is ScoreRole.RECONSTRUCTION)
 #: the disentanglement scores the verdict judges, in report order

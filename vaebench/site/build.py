@@ -23,8 +23,8 @@ import vaebench
 from vaebench import display
 from vaebench.errors import VaebenchError
 from vaebench.kinds import DataKind
-from vaebench.metrics.published import PUBLISHED
-from vaebench.metrics.spec import (DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORES, SETTINGS,
+from vaebench.metrics.published import LITERATURE_BUDGET, LITERATURE_STEPS, PUBLISHED
+from vaebench.metrics.spec import (DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, METRICS, RECONSTRUCTION, SCORED_CODE, SCORES, SETTINGS,
                                    verdict_scores)
 from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, read_pictures
 from vaebench.preset_files import read_preset_table
@@ -33,7 +33,7 @@ from vaebench.results.experiments import Experiment, checkpoints_frame, load_exp
 from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR, PICTURES_FILE
 from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus, ImagePictures, Params, TablePictures,
                                       cell_status, read_grid)
-from vaebench.site import cell_charts, charts, table_charts
+from vaebench.site import answer, cell_charts, charts, table_charts
 from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, columns
@@ -46,7 +46,6 @@ from vaebench.site.publish import Earlier, inputs_digest
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.table_codes import TableCodes
 from vaebench.site.verdict import CAPTURED_SHARE, Verdict, verdict
-from vaebench.stats import pareto_front
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
@@ -69,15 +68,6 @@ PICTURES_NOT_DRAWN = ("pictures not drawn: run `vaebench evaluate --pictures` on
 def _config(record: Params) -> str:
     """Model with its hyperparameters, by its display name: ``β-VAE (β = 4)``."""
     return display.cell_model_name(record)
-
-
-def _config_order(record: Params) -> tuple:
-    """Models in registry order, then by their hyperparameters' values (β 1, 4, 16 rather than 1, 16, 4)."""
-    model = display.cell_model(record)
-    known = list(display.TITLES)
-    values = tuple((key, value if isinstance(value, str) else float(value)) for key, value in sorted(record.hparams.items()))
-    return (known.index(model) if model in known else len(known), model, str(values) if any(
-        isinstance(v, str) for _, v in values) else "", tuple(v for _, v in values if not isinstance(v, str)))
 
 
 def _json_for_script(spec: dict) -> Markup:
@@ -276,7 +266,7 @@ class Site:
         """Every model's display name, in registry order and then by hyperparameter value."""
         first = {}
         for e in self.experiments:
-            first.setdefault(_config(e.record), _config_order(e.record))
+            first.setdefault(_config(e.record), display.model_order(display.cell_model(e.record), e.record.hparams))
         return sorted(first, key=lambda name: first[name])
 
     def wide(self) -> pd.DataFrame:
@@ -328,40 +318,38 @@ class Site:
         records = json.loads(wide.to_json(orient="records"))  # NaN becomes null
         path = self.out_dir / METRICS_DATA
         path.parent.mkdir(parents=True, exist_ok=True)
-        shared = {charts.DATA: records, charts.SETTINGS_DATA: self.settings_records(),
-                  charts.CHECKPOINTS_DATA: self.checkpoint_records()}
+        headline = self.headline or {"settings": [], "levels": []}
+        shared = {charts.DATA: records, charts.SETTINGS_DATA: headline["settings"],
+                  charts.REFERENCES_DATA: headline["levels"], charts.CHECKPOINTS_DATA: self.checkpoint_records()}
         path.write_text("window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n" + "".join(
             f"window.VAEBENCH_DATA.{name} = {json.dumps(rows, sort_keys=True, separators=(',', ':'), ensure_ascii=False)};\n"
             for name, rows in shared.items()))
         self.records = records
 
-    def settings_records(self) -> list[dict]:
-        """One row per setting and factor score, for the answer figure: medians and seed ranges of the score and of
-        reconstruction (on-protocol cells only), whether the setting is on the score's Pareto front, its lowest seed's page."""
-        compared = self.compared
-        if compared.empty or RECONSTRUCTION not in set(compared["metric"]):
-            return []
-        def summary(metric):
-            scored = compared[compared["metric"] == metric].groupby("setting")
-            return pd.DataFrame({"median": scored["value"].median(), "low": scored["value"].min(),
-                                 "high": scored["value"].max(), "n": scored["value"].count()})
-        recon = summary(RECONSTRUCTION)
-        first = compared.sort_values("seed").drop_duplicates("setting").set_index("setting")
-        rows = []
-        for metric in FACTOR_SCORES:
-            score = summary(metric).join(recon.add_suffix("_recon"), how="inner")
-            if score.empty:
-                continue
-            front = pareto_front(score["median_recon"], score["median"])
-            for (setting, row), on_front in zip(score.iterrows(), front):
-                cell = first.loc[setting]
-                rows.append({"setting": setting, "metric": metric, "config": cell["config"],
-                             "latent_dim": int(cell["latent_dim"]), "short": f"{cell['config']} z{int(cell['latent_dim'])}",
-                             "url": cell["url"], "median": round(float(row["median"]), 5), "low": round(float(row["low"]), 5),
-                             "high": round(float(row["high"]), 5), "n": int(row["n"]),
-                             "recon": round(float(row["median_recon"]), 4), "recon_low": round(float(row["low_recon"]), 4),
-                             "recon_high": round(float(row["high_recon"]), 4), "pareto": bool(on_front)})
-        return rows
+    @cached_property
+    def headline(self) -> dict | None:
+        """The headline chart's tables and axes (``vaebench.site.answer``): its ``settings`` rows and the calibration
+        rows' ``levels``, each labelled, the ``scores`` its picker offers (those with rows), its panels' ``latent_dims``
+        and each score's axis ``domains``; None where no setting has both a score and reconstruction."""
+        rows = answer.settings_rows(self.compared, charts.tradeoff_metrics(self.metrics)) if not self.frame.empty else []
+        if not rows:
+            return None
+        levels = answer.level_rows(self.references, rows)
+        domains = answer.domains(rows, levels)
+        rows, levels = answer.placed(rows, levels, domains)
+        return {"settings": rows, "levels": levels, "scores": list(dict.fromkeys(row["metric"] for row in rows)),
+                "latent_dims": sorted({row["latent_dim"] for row in rows}), "domains": domains}
+
+    def headline_chart(self, inline: bool = False) -> dict | None:
+        """The index's headline chart (``charts.answer``); ``inline``: with its tables in the spec (a still picture, a
+        test), else reading them from the page's shared data. None where ``headline`` is."""
+        found = self.headline
+        if found is None:
+            return None
+        spec = charts.answer(self.configs, found["scores"], found["latent_dims"], found["domains"])
+        if inline:
+            spec["datasets"] = {charts.SETTINGS_DATA: found["settings"], charts.REFERENCES_DATA: found["levels"]}
+        return spec
 
     def table_columns(self) -> list[dict]:
         """The scores of the index's table of every cell (filled in the page from METRICS_DATA): each that is a number somewhere."""
@@ -375,8 +363,10 @@ class Site:
                          if name != "seed" and min(value) < DEFAULT_SETTINGS[name])
         return {"hours": seconds / 3600, "cells": len(self.experiments),
                 "seeds": sorted({int(n) for n in summary["n"]}) if not summary.empty else [],
-                "paper_steps": paper["steps"], "paper_seeds": len(paper["seeds"]), "reduced": reduced,
-                "short": bool(run["steps"]) and run["steps"] < paper["steps"],
+                "literature_steps": LITERATURE_STEPS, "literature": LITERATURE_BUDGET,
+                "literature_share": f"{100 * run['steps'] / LITERATURE_STEPS:.2g} %" if run["steps"] else None,
+                "paper_seeds": len(paper["seeds"]), "reduced": reduced,
+                "short": bool(run["steps"]) and run["steps"] < LITERATURE_STEPS, "scored_code": SCORED_CODE if any(m in FACTOR_SCORES for m in self.metrics) else None,
                 "along_training": sorted(set(self.checkpoints["name"])) if not self.checkpoints.empty else [],
                 "references": not self.references.empty}
 
@@ -397,23 +387,22 @@ class Site:
             summary = over_seeds(self.compared)
             found = self.verdict
             board = leaderboard(summary, self.configs, self.off_settings())
-            if "recon_bce" in wide:  # a still picture of the headline chart, for READMEs and slides
-                still = charts.answer(self.configs, self.metrics)
-                shown = heading(charts.tradeoff_metrics(self.metrics)[0])
-                still.update(title=f"{shown} against reconstruction, median over seeds per setting",
-                             datasets={charts.SETTINGS_DATA: self.settings_records()})
+            still = self.headline_chart(inline=True)
+            if still is not None:  # a still picture of the headline chart, for READMEs and slides
+                still.update(title=f"{heading(self.headline['scores'][0])} against reconstruction, median over seeds per setting")
                 (self.out_dir / TRADEOFF_PNG).write_bytes(charts.to_png(still))
             swept = any(r["sweep"] for r in self.records)
             index_charts = {
-                "answer": _json_for_script(charts.answer(self.configs, self.metrics)) if "recon_bce" in wide else None,
+                "answer": _json_for_script(self.headline_chart()) if self.headline is not None else None,
                 "overview": _json_for_script(charts.overview(self.configs, self.metrics)) if "recon_bce" in wide else None,
-                "heatmap": _json_for_script(charts.heatmap(self.metrics)),
+                "heatmap": _json_for_script(charts.heatmap(self.configs, self.metrics)),
                 "strength": _json_for_script(charts.regularisation(self.configs, self.metrics)) if swept else None,
                 "strips": (_json_for_script(charts.seed_strips(self.configs, self.metrics))
                            if int(summary["n"].max()) >= STRIP_SEEDS else None),
                 "correlation": _json_for_script(charts.rank_correlation(wide, [m for m in self.metrics if m in wide])),
-                "training": (_json_for_script(charts.along_training(self.configs, [m for m in (RECONSTRUCTION, *HEADLINE)
-                                                                                  if m in set(self.checkpoints["metric"])]))
+                "training": (_json_for_script(charts.along_training(
+                    self.configs, [m for m in (RECONSTRUCTION, *HEADLINE) if m in set(self.checkpoints["metric"])],
+                    sorted(int(step) for step in set(self.checkpoints["step"]))))
                              if not self.checkpoints.empty else None),
             }
         run = self.run_facts()
@@ -619,7 +608,7 @@ class Site:
                 lowest[key] = experiment
         latent_dims = sorted({latent for _, latent in lowest})
         rows = []
-        for config in sorted({config for config, _ in lowest}):
+        for config in (config for config in self.configs if any(key[0] == config for key in lowest)):
             blocks = []
             for latent in latent_dims:
                 experiment = lowest.get((config, latent))

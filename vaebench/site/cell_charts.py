@@ -66,15 +66,21 @@ def checkpoint_shape(checkpoints: pd.DataFrame) -> tuple[tuple[int, ...], tuple[
             tuple(heading(key) for key in SCORES if key in set(shown["metric"])))
 
 
+def step_axis(steps) -> alt.X:
+    """The training-step axis of every chart along training: symlog, ticked at the checkpoint ``steps``, so that step 0
+    (the untrained network) lies at its left end and the geometrically spaced steps spread evenly."""
+    # symlog whose linear stretch is the first checkpoint: step 0 one even step left of it, log spacing beyond
+    scale = alt.Scale(type="symlog", constant=min([step for step in steps if step > 0], default=1))
+    return alt.X("step:Q", scale=scale, axis=alt.Axis(values=sorted(steps), labelAngle=-45), title="training step")
+
+
 @lru_cache(maxsize=None)
 def checkpoint_curves(steps: tuple[int, ...], order: tuple[str, ...]) -> dict:
     """Each headline score against the step it was scored at, one small panel each (rows: ``checkpoint_rows``;
     ``steps``, ``order``: ``checkpoint_shape``). The step axis is symlog, ticked at the checkpoints: step 0 (the
     untrained network) at its left end, the geometrically spaced steps spread evenly."""
-    # symlog whose linear stretch is the first checkpoint: step 0 one even step left of it, log spacing beyond
-    scale = alt.Scale(type="symlog", constant=min([step for step in steps if step > 0], default=1))
     return (alt.Chart(alt.NamedData(CHECKPOINTS_DATA)).mark_line(point=True)
-            .encode(x=alt.X("step:Q", scale=scale, axis=alt.Axis(values=list(steps), labelAngle=-45), title="training step"),
+            .encode(x=step_axis(steps),
                     y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=None),
                     tooltip=["step:Q", "score:N", alt.Tooltip("value:Q", format=".4g")])
             .properties(width=180, height=120)

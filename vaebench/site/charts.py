@@ -14,13 +14,18 @@ import json
 import altair as alt
 import pandas as pd
 
-from vaebench.metrics.spec import FACTOR_SCORES, RECONSTRUCTION, SCORES
+from vaebench.metrics.spec import FACTOR_SCORES, KIND_SCORES, RECONSTRUCTION, SCORES
+from vaebench.site import answer as answer_rows
+from vaebench.site.cell_charts import step_axis
+from vaebench.site.label_layout import PLACES
 from vaebench.site.labels import heading, label
 
 #: every score key a metric writes, in report order, with its label and direction (the metrics' spec)
 KNOWN_METRICS = SCORES
 #: the table of one row per (setting, factor score) that the answer figure reads (data/metrics.js)
 SETTINGS_DATA = "settings"
+#: the table of the calibration rows' levels that the answer figure draws (``vaebench.site.answer.level_rows``)
+REFERENCES_DATA = "references"
 #: the table of one row per (setting, checkpoint step, score) that the along-training chart reads
 CHECKPOINTS_DATA = "checkpoints"
 MODEL_SELECTION = "model_highlight"
@@ -80,36 +85,77 @@ def _cell_tooltip(value_title: str = "score") -> list[alt.Tooltip]:
 
 
 def tradeoff_metrics(metrics: list[str]) -> list[str]:
-    """The metrics the trade-off chart offers, its default first."""
-    return [m for m in FACTOR_SCORES if m in metrics] or metrics
+    """The scores the trade-off charts put against reconstruction, their default first: the factor scores the study
+    has; without factors (a table with a label only), what its kind's models are for (``KIND_SCORES``) other than a
+    likelihood (which reconstruction bounds), then every other score."""
+    factor = [m for m in FACTOR_SCORES if m in metrics]
+    aims = [m for scores in KIND_SCORES.values() for m in scores if m in metrics and not SCORES[m].of_x]
+    return factor or aims or [m for m in metrics if m != RECONSTRUCTION] or metrics
 
 
-def answer(configs: list[str], metrics: list[str]) -> dict:
-    """The index's first figure: per setting, the median of a factor score (picker) against the median
-    reconstruction, crosshairs from the lowest to the highest seed on both axes, the Pareto front drawn and
-    each point labelled with its setting; reads the ``settings`` table (one row per setting and score)."""
-    present = tradeoff_metrics(metrics)
-    picker = _metric_picker("answer_metric", present, present[0], "score")
-    base = (alt.Chart(alt.NamedData(name=SETTINGS_DATA)).transform_filter(alt.datum.metric == picker)
-            .transform_filter("isValid(datum.median) && isValid(datum.recon)"))
-    x = alt.X("recon:Q", title=f"median {heading(RECONSTRUCTION)}", scale=alt.Scale(zero=False))
-    y = alt.Y("median:Q", title=None, scale=alt.Scale(zero=False))
+def answer(configs: list[str], metrics: list[str], latent_dims: list[int], domains: dict[str, dict[str, list[float]]]) -> dict:
+    """The index's first figure, one panel per latent size: per setting, the median of a score (picker: ``metrics``,
+    those the ``settings`` table holds) against the median reconstruction, crosshairs from the lowest to the highest
+    seed on both axes, the Pareto front of the latent size dashed, the calibration rows' levels (the ``references``
+    table) as labelled grey lines, and the settings' labels where ``vaebench.site.answer`` found them a free place
+    (the others on hover). ``domains``: per score, its axes' domains, which that placement assumes."""
+    picker = _metric_picker("answer_metric", metrics, metrics[0], "score")
+    # each axis's domain for the picked score, stated once as a parameter that every layer's scale reads
+    x_domain, y_domain = (alt.param(name=f"answer_{axis}_domain", expr=_lookup({m: d[axis] for m, d in domains.items()},
+                                                                             picker.name)) for axis in ("x", "y"))
+    x_scale, y_scale = (alt.Scale(domain=alt.ExprRef(domain.name), nice=False, zero=False) for domain in (x_domain, y_domain))
+    x = alt.X("recon:Q", title=f"median {heading(RECONSTRUCTION)}", scale=x_scale)
+    y = alt.Y("median:Q", title=None, scale=y_scale)
     tooltip = [alt.Tooltip("setting:N", title="setting"), alt.Tooltip("n:Q", title="seeds (n)"),
                alt.Tooltip("median:Q", title="median", format=".3g"), alt.Tooltip("low:Q", title="lowest seed", format=".3g"),
                alt.Tooltip("high:Q", title="highest seed", format=".3g"),
                alt.Tooltip("recon:Q", title=f"median {label(RECONSTRUCTION)}", format=".3g")]
     colour = _colour(configs)
-    across = base.mark_rule(opacity=0.6).encode(x=alt.X("recon_low:Q"), x2="recon_high:Q", y=y, color=colour)
-    upright = base.mark_rule(opacity=0.6).encode(x=x, y=alt.Y("low:Q"), y2="high:Q", color=colour)
-    front = base.transform_filter(alt.datum.pareto).mark_line(color="#555", strokeDash=[5, 3]).encode(
-        x=x, y=y, order=alt.Order("recon:Q"))
-    points = base.mark_point(filled=True, size=110, opacity=1).encode(
-        x=x, y=y, color=colour, shape=alt.Shape("latent_dim:N", title="latent size"), href="url:N", tooltip=tooltip)
-    names = base.mark_text(align="left", dx=7, dy=-6, fontSize=10, color="#333").encode(x=x, y=y, text="short:N")
-    return (alt.layer(across, upright, front, points, names).add_params(picker)
-            .properties(title=_title(picker, present, ": median over seeds against reconstruction (dashed: Pareto front)"),
-                        width=560, height=340)
-            .configure_legend(**LEGEND).to_dict())
+
+    def panel(latent_dim: int) -> alt.LayerChart:
+        def rows(name: str) -> alt.Chart:
+            return (alt.Chart(alt.NamedData(name=name)).transform_filter(alt.datum.metric == picker)
+                    .transform_filter(alt.datum.latent_dim == latent_dim))
+
+        settings, levels = rows(SETTINGS_DATA), rows(REFERENCES_DATA)
+        score_level = levels.transform_filter(alt.datum.axis == "score").mark_rule(**_LEVEL_LINE).encode(
+            y=alt.Y("value:Q", scale=y_scale), tooltip=[alt.Tooltip("title:N", title="calibration row"),
+                                                       alt.Tooltip("value:Q", title="median", format=".3g")])
+        recon_level = (levels.transform_filter(alt.datum.axis == "reconstruction").transform_filter(alt.datum.drawn)
+                       .mark_rule(**_LEVEL_LINE)
+                       .encode(x=alt.X("value:Q", scale=x_scale), tooltip=[alt.Tooltip("title:N", title="calibration row"),
+                                                                           alt.Tooltip("value:Q", title="median", format=".4g")]))
+        layers = [score_level, recon_level,
+                  settings.mark_rule(opacity=0.6).encode(x=alt.X("recon_low:Q", scale=x_scale), x2="recon_high:Q", y=y, color=colour),
+                  settings.mark_rule(opacity=0.6).encode(x=x, y=alt.Y("low:Q", scale=y_scale), y2="high:Q", color=colour),
+                  settings.transform_filter(alt.datum.pareto).mark_line(color="#555", strokeDash=[5, 3]).encode(
+                      x=x, y=y, order=alt.Order("recon:Q")),
+                  settings.mark_point(filled=True, size=answer_rows.POINT_SIZE, opacity=1).encode(
+                      x=x, y=y, color=colour, href="url:N", tooltip=tooltip).properties(name=f"points_z{latent_dim}")]
+        for place in PLACES:
+            layers += [_placed_text(levels, place, alt.X("anchor_x:Q", scale=x_scale), alt.Y("anchor_y:Q", scale=y_scale),
+                                    "#666", "italic").properties(name=f"level_labels_{place.name}_z{latent_dim}"),
+                       _placed_text(settings.transform_calculate(text="datum.label"), place, x, y, "#333", "normal")
+                       .properties(name=f"setting_labels_{place.name}_z{latent_dim}")]
+        return alt.layer(*layers).properties(title=f"latent size {latent_dim}", width=answer_rows.WIDTH,
+                                             height=answer_rows.HEIGHT)
+
+    return (alt.hconcat(*(panel(k) for k in latent_dims)).resolve_scale(color="shared").add_params(picker, x_domain, y_domain)
+            .properties(title=_title(picker, metrics, ": median over seeds against reconstruction"))
+            # the legend under the panels, so that both fit a 900 px screen's width
+            .configure_legend(**LEGEND, orient="bottom", columns=3).to_dict())
+
+
+#: how a calibration row's level is drawn: a grey dotted line, apart from the settings' coloured marks
+_LEVEL_LINE = {"color": "#888", "strokeDash": [2, 3]}
+
+
+def _placed_text(rows: alt.Chart, place, x: alt.X, y: alt.Y, colour: str, style: str) -> alt.Chart:
+    """The ``text`` of the rows whose label takes ``place`` (a ``label_layout.Place``), written there."""
+    return (rows.transform_filter(alt.datum.place == place.name)
+            .mark_text(align=place.align, baseline=place.baseline, dx=place.dx, dy=place.dy, fontSize=answer_rows.FONT_SIZE,
+                       color=colour, fontStyle=style)
+            .encode(x=x, y=y, text="text:N"))
 
 
 def _tradeoff(configs: list[str], metrics: list[str], highlight: alt.Parameter) -> alt.Chart:
@@ -147,7 +193,7 @@ def overview(configs: list[str], metrics: list[str]) -> dict:
             .configure_legend(**LEGEND).to_dict())
 
 
-def heatmap(metrics: list[str]) -> dict:
+def heatmap(configs: list[str], metrics: list[str]) -> dict:
     """Median over seeds per (model, latent size) of the picked metric; the colour's bright end is always the best."""
     picker = _metric_picker("heatmap_metric", metrics, tradeoff_metrics(metrics)[0])
     base = (_picked(picker, metrics).transform_aggregate(median="median(value)", n="count()", groupby=["config", "latent_dim"])
@@ -155,7 +201,8 @@ def heatmap(metrics: list[str]) -> dict:
             .transform_calculate(direction=_direction(picker, metrics))
             .transform_calculate(better="datum.high == datum.low ? 1 : (datum.direction > 0 ? datum.median - datum.low"
                                         " : datum.high - datum.median) / (datum.high - datum.low)")
-            .encode(x=alt.X("latent_dim:O", title="latent size", axis=alt.Axis(labelAngle=0)), y=alt.Y("config:N", title="model")))
+            .encode(x=alt.X("latent_dim:O", title="latent size", axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y("config:N", title="model", sort=configs)))
     tooltip = [alt.Tooltip("config:N", title="model"), alt.Tooltip("latent_dim:O", title="latent size"),
                alt.Tooltip("median:Q", title="median over seeds", format=".3g"), alt.Tooltip("n:Q", title="seeds (n)")]
     cells = base.mark_rect().encode(color=alt.Color("better:Q", scale=alt.Scale(scheme="viridis", domain=[0, 1]),
@@ -214,7 +261,8 @@ def seed_strips(configs: list[str], metrics: list[str]) -> dict:
     """Every seed of every model as a jittered strip, one panel per latent size: the shape of the seed spread."""
     picker = _metric_picker("strip_metric", metrics, tradeoff_metrics(metrics)[0])
     return (_picked(picker, metrics).transform_calculate(jitter="random()").mark_circle(size=40, opacity=0.7)
-            .encode(x=alt.X("config:N", title=None, axis=alt.Axis(labels=False, ticks=False)), xOffset=alt.XOffset("jitter:Q"),
+            .encode(x=alt.X("config:N", title=None, sort=configs, axis=alt.Axis(labels=False, ticks=False)),
+                    xOffset=alt.XOffset("jitter:Q"),
                     y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)), color=_colour(configs),
                     href="url:N", tooltip=_cell_tooltip())
             .add_params(picker).properties(width=50 * len(configs), height=240)
@@ -244,7 +292,7 @@ def models_side_by_side(configs: list[str], metrics: list[str]) -> dict:
     """Per metric (picker): every model's seeds side by side, one panel per latent size."""
     picker = _metric_picker("side_metric", metrics, tradeoff_metrics(metrics)[0])
     return (_picked(picker, metrics).mark_circle(size=60, opacity=0.8)
-            .encode(x=alt.X("config:N", title=None, axis=alt.Axis(labels=False, ticks=False)),  # the legend names them
+            .encode(x=alt.X("config:N", title=None, sort=configs, axis=alt.Axis(labels=False, ticks=False)),  # the legend names them
                     y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
                     color=_colour(configs), href="url:N", tooltip=_cell_tooltip())
             .add_params(picker).properties(width=40 * len(configs), height=260)
@@ -254,12 +302,13 @@ def models_side_by_side(configs: list[str], metrics: list[str]) -> dict:
 
 
 
-def along_training(configs: list[str], metrics: list[str]) -> dict:
-    """Each setting's median score (picker) at every checkpoint of training, on a log step axis, with the band from
-    its lowest to its highest seed; one panel per latent size. Reads the ``checkpoints`` table."""
+def along_training(configs: list[str], metrics: list[str], steps: list[int]) -> dict:
+    """Each setting's median score (picker) at every checkpoint of training (``steps``), on the cells' step axis
+    (``cell_charts.step_axis``: step 0 at its left end, log spacing beyond), with the band from its lowest to its
+    highest seed; one panel per latent size. Reads the ``checkpoints`` table."""
     picker = _metric_picker("training_metric", metrics, metrics[0], "score")
     base = (alt.Chart().transform_filter(alt.datum.metric == picker).transform_filter("isValid(datum.median)")
-            .encode(x=alt.X("step:Q", title="training step", scale=alt.Scale(type="log", nice=False)),
+            .encode(x=step_axis(steps),
                     color=_colour(configs), detail="setting:N"))
     band = base.mark_area(opacity=0.12).encode(y=alt.Y("low:Q", title=None, scale=alt.Scale(zero=False)), y2="high:Q")
     line = base.mark_line(point=True).encode(
