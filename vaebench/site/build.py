@@ -7,6 +7,7 @@ named chart parameters; the build date appears once, in index.html (and the mani
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from collections import Counter
@@ -35,6 +36,7 @@ from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus,
                                       cell_status, read_grid)
 from vaebench.site import cell_charts, charts, table_charts
 from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets
+from vaebench.site.capture import CAPTURED_SHARE
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, columns
 from vaebench.site.headline import over_seeds
@@ -45,7 +47,7 @@ from vaebench.site.pages import CELL_DATA, PAGES, cell_pictures_from_its_page, c
 from vaebench.site.publish import Earlier, inputs_digest
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.table_codes import TableCodes
-from vaebench.site.verdict import CAPTURED_SHARE, Verdict, verdict
+from vaebench.site.verdict import Verdict, verdict
 from vaebench.stats import pareto_front
 
 TEMPLATES = resources.files("vaebench") / "templates"
@@ -213,7 +215,8 @@ class Site:
             return frame
         records = {e.name: e.record for e in self.experiments}
         return frame.assign(setting=[self.setting_of(records[n]) for n in frame["name"]],
-                            config=[_config(records[n]) for n in frame["name"]])
+                            config=[_config(records[n]) for n in frame["name"]],
+                            points=[_points(records[n], m) for n, m in zip(frame["name"], frame["metric"])])
 
     def checkpoint_records(self) -> list[dict]:
         """Per setting, checkpoint step and score: median, lowest and highest seed, n (the along-training chart)."""
@@ -434,9 +437,10 @@ class Site:
         settings_of = {e.name: self.setting_of(e.record) for e in self.experiments}
         order = {config: k for k, config in enumerate(self.configs)}
         in_order = sorted(self.experiments, key=lambda e: (order[_config(e.record)], e.record.latent_dim))
-        matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
+        matrices = {e.name: (settings_of[e.name], e.record.seed, e.metrics.matrices or {})
                     for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
-        along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
+        along = (self.checkpoints[["setting", "seed", "step", "metric", "value", "points"]]
+                 if not self.checkpoints.empty else None)
         # a cell without a card (trained before cards) is an image model's
         kinds = {e.record.card.data_kind if e.record.card else DataKind.IMAGES for e in self.experiments}
         return verdict(self.compared, matrices, checkpoints=along,
@@ -464,10 +468,11 @@ class Site:
         if found is None:
             return []
         shown, out = set(), []
-        for finding in found.findings:
-            if finding.metric == RECONSTRUCTION or finding.winner.settings[0] in shown:
+        named = [best.winner.settings[0] for finding in found.findings if finding.metric != RECONSTRUCTION
+                 for best in finding.sizes if best.winner is not None]
+        for setting in named:
+            if setting in shown:
                 continue
-            setting = finding.winner.settings[0]
             shown.add(setting)
             seeds = []
             for e in sorted(self.experiments, key=lambda e: e.record.seed):
@@ -681,6 +686,13 @@ def _renderer() -> str:
     files = sorted([*package.rglob("*.py"), *(path for path in package.joinpath("templates").iterdir() if path.is_file())])
     return inputs_digest(vaebench.__version__, *(part for path in files
                                                  for part in (path.relative_to(package).as_posix(), path.read_bytes())))
+
+
+def _points(record: Params, metric: str) -> float:
+    """The evaluation points of an accuracy ``metric`` at the cell's checkpoints (``Score.points``); NaN otherwise."""
+    score = SCORES.get(metric)
+    settings = (record.checkpoints or {}).get("settings", {})
+    return float(settings[score.points]) if score is not None and score.points in settings else math.nan
 
 
 def _factor_rows(matrices: dict, view: CellView | None) -> tuple[list[str], dict[str, str]]:

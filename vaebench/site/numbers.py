@@ -13,3 +13,8 @@ def significant(value: float, digits: int = 3) -> str:
     rounded = float(f"{value:.{digits}g}")
     decimals = digits - 1 - math.floor(math.log10(abs(rounded)))
     return f"{rounded:.{max(decimals, 0)}f}".replace("-", "\u2212")
+
+
+def p_value(p: float) -> str:
+    """A test's p as the report writes it: "p = 0.15", "p = 0.0023", "p < 0.0001"."""
+    return "p < 0.0001" if p < 0.0001 else f"p = {p:.2g}"
