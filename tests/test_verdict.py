@@ -141,6 +141,7 @@ def test_a_collapsed_setting_is_flagged_wherever_it_is_named_and_counted():
     assert found.collapse.sentence.startswith("Collapse: 2 of 6 cells collapsed (no active latent")
     assert "1 of 2 settings collapsed in most of their seeds: collapsed (2 of 3)" in found.collapse.sentence
     assert found.collapse.sentence in found.answer
+    assert found.named_first("collapsed") == "best on MIG; collapsed in 2 of 3 seeds"  # the traversals' heading
     healthy = verdict(_cells({**scores, "active_units": {"collapsed": [3.0] * 3, "learnt": [4.0] * 3},
                               "elbo_kl": {"collapsed": [1.0] * 3, "learnt": [3.0] * 3}}))
     assert healthy.collapse.sentence.startswith("Collapse: no cell collapsed (0 of 6 cells")
@@ -154,8 +155,8 @@ def test_settings_above_and_below_a_linear_code_are_told_apart():
                               [{"title": LINEAR_CODE, "latent_dim": 10, "metric": "mig", "value": 0.5}])
     best = verdict(_cells(scores), references=references).finding("mig").sizes[0]
     assert best.below_linear == (2, 3, pytest.approx(0.10))
-    assert ("2 of 3 settings at z = 4 score below a linear code (PCA of the pixels, mean 0.100) on the MIG, by their "
-            "mean.") in best.lines
+    assert ("2 of 3 settings at z = 4 score below the linear code (PCA of the pixels) on the MIG, by their mean (the "
+            "linear code's: 0.100).") in best.lines
     lower = verdict(_cells({"recon_bce": {"a": [50.0, 51.0], "b": [60.0, 61.0]}}), references=references)
     assert lower.finding("recon_bce").sizes[0].below_linear is None  # no linear code has it
 
@@ -198,3 +199,10 @@ def test_the_capture_map_names_the_latent_and_says_one_latent_for_two_factors():
     assert found.lines == ["One latent for both (shape and scale) in 2 of 3 cells: there they are one code, not 2 "
                            "captured factors (2 of the 2 cells that capture shape, 2 of the 2 cells that capture scale)."]
     assert capture({}) is None
+
+
+def test_a_cost_is_against_the_best_reconstruction_at_the_size_even_where_that_setting_lacks_the_score():
+    frame = _cells({"recon_bce": {"ae": [10.0, 10.2], "vae": [12.0, 12.2]}, "mig": {"vae": [0.2, 0.21]}})
+    best = verdict(frame).finding("mig").sizes[0]
+    assert best.cost == {"vae": (pytest.approx(2.0), "ae")}
+    assert best.cost_phrase == "at 2.00 nats more reconstruction error than the best at z = 4 (ae)"

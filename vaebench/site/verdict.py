@@ -140,8 +140,8 @@ class Best:
         if self.below_linear is not None:
             below, compared, linear = self.below_linear
             statistic = self.winner.statistic if self.winner else stats.named_statistic(self.seeds)
-            out.append(f"{below} of {compared} settings at {self.size} score below a linear code (PCA of the pixels, "
-                       f"{statistic} {self._value(linear)}) on the {self.score.label}, by their {statistic}.")
+            out.append(f"{below} of {compared} settings at {self.size} score below the {LINEAR_CODE} on the "
+                       f"{self.score.label}, by their {statistic} (the linear code's: {self._value(linear)}).")
         if self.calibration:
             out.append(f"For scale at {self.size}, scored the same way: " +
                        ", ".join(f"{name} {self._value(value)}" for name, value in self.calibration.items()) + ".")
@@ -253,6 +253,9 @@ class Verdict:
             parts.append(f"best on {', '.join(best)}")
         if heads:
             parts.append(f"named first, not separable from others, on {', '.join(heads)}")
+        collapsed = self.collapse.of(setting) if self.collapse is not None else None
+        if parts and collapsed:
+            parts.append(f"collapsed in {collapsed[0]} of {collapsed[1]} seeds")
         return "; ".join(parts)
 
     @property
@@ -264,7 +267,8 @@ class Verdict:
             return None
         first = judged[0]
         sizes = "; ".join(f"at {best.size}, {best.best_phrase}" for best in first.sizes)
-        return f"{first.label}: {sizes}; n = {first.cells} cells of {first.settings} settings."
+        n = "" if first.settings == 1 else f"; n = {first.cells} cells of {first.settings} settings"  # else in the phrase
+        return f"{first.label}: {sizes}{n}."
 
 
 def verdict(frame: pd.DataFrame, matrices: dict[str, tuple[str, int, dict]] | None = None,
@@ -285,12 +289,14 @@ def verdict(frame: pd.DataFrame, matrices: dict[str, tuple[str, int, dict]] | No
     collapsed = collapse(frame)
     recon = frame[frame["metric"] == RECONSTRUCTION]
     costs = stats.same_size_cost(_summary(recon)) if not recon.empty else pd.Series(dtype=float)
+    #: per size, the setting that reconstructs best there (its cost is 0)
+    best_recon = {sizes[name]: name for name in costs[costs == 0].index[::-1]}
     findings = []
     for metric in (RECONSTRUCTION, *judged):
         scored = frame[frame["metric"] == metric]
         if scored.empty:
             continue
-        at_size = [_best(part, metric, size, threshold, costs, references,
+        at_size = [_best(part, metric, size, threshold, costs, best_recon.get(size), references,
                          collapsed.settings if collapsed is not None else {})
                    for size, part in scored.groupby(scored["setting"].map(sizes), sort=False)]
         order = list(dict.fromkeys(sizes.values()))
@@ -301,17 +307,18 @@ def verdict(frame: pd.DataFrame, matrices: dict[str, tuple[str, int, dict]] | No
 
 
 def _sizes(frame: pd.DataFrame) -> dict[str, str]:
-    """Setting -> its latent size as the page names it ("z = 4", or "wine, z = 4" where the frame holds several
+    """Setting -> its latent size as the page names it ("z = 4", or "z = 4 on wine" where the frame holds several
     datasets), in the order of dataset and size."""
     first = frame.drop_duplicates("setting").sort_values(["dataset", "latent_dim", "setting"])
     several = first["dataset"].nunique() > 1
-    return {row.setting: (f"{row.dataset}, " if several else "") + f"z = {int(row.latent_dim)}"
+    return {row.setting: f"z = {int(row.latent_dim)}" + (f" on {row.dataset}" if several else "")
             for row in first.itertuples()}
 
 
-def _best(scored: pd.DataFrame, metric: str, size: str, threshold: float, costs: pd.Series,
+def _best(scored: pd.DataFrame, metric: str, size: str, threshold: float, costs: pd.Series, best_recon: str | None,
           references: pd.DataFrame | None, collapsed: dict[str, tuple[int, int]]) -> Best:
-    """Who is best on ``metric`` among the settings of one size (``scored``: their cells)."""
+    """Who is best on ``metric`` among the settings of one size (``scored``: their cells); ``costs``: every setting's
+    reconstruction cost at its size, ``best_recon``: the setting that reconstructs best at this one."""
     higher = SCORES[metric].ranked_higher
     found = stats.winner(scored, higher, threshold)
     by = scored.groupby("setting")["value"]
@@ -322,10 +329,7 @@ def _best(scored: pd.DataFrame, metric: str, size: str, threshold: float, costs:
         top_two = stats.dominance(by.get_group(first), by.get_group(second), higher)
     cost = {}
     if found is not None and metric != RECONSTRUCTION:
-        same = costs[costs.index.isin(scored["setting"].unique())]
-        for name in found.settings:
-            if name in same.index:
-                cost[name] = (float(same[name]), same.sort_values(kind="stable").index[0])
+        cost = {name: (float(costs[name]), best_recon) for name in found.settings if name in costs.index}
     latent_dim = int(scored["latent_dim"].iloc[0])
     statistic = found.statistic if found is not None else stats.named_statistic(int(by.size().max()))
     values = by.agg(stats.STATISTICS[statistic])
