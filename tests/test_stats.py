@@ -93,7 +93,8 @@ def test_a_paired_change_counts_cells_by_direction_and_tests_them_with_the_signe
 
 
 def test_measurement_noise_and_seed_spread():
-    assert stats.accuracy_noise([0.5, 0.5, 0.9], 20) == pytest.approx(0.5 / 20 ** 0.5)
+    assert stats.accuracy_noise([0.5, 0.5], 20) == pytest.approx(0.5 / 20 ** 0.5)
+    assert stats.accuracy_noise([0.5, 0.9, 1.0], 20) == pytest.approx(((0.25 + 0.09 + 0) / 3 / 20) ** 0.5)
     assert stats.seed_spread(_frame({"a": [1.0, 3.0], "b": [0.0, 0.0, 0.0], "c": [5.0]})) == pytest.approx(2 ** 0.5 / 2)
 
 

@@ -302,10 +302,10 @@ def paired_change(frame: pd.DataFrame, before: int, after: int, higher_is_better
 
 
 def accuracy_noise(accuracies: np.ndarray, points: int) -> float:
-    """The binomial standard error √(p(1 − p)/m) of an accuracy measured on m = ``points`` points, at the median of
-    ``accuracies`` (a measurement's own noise, before any seed or setting moves it)."""
-    p = float(np.median(np.asarray(accuracies, float)))
-    return float(np.sqrt(p * (1 - p) / points))
+    """The binomial standard error √(p(1 − p)/m) of accuracies measured on m = ``points`` points each, as the root
+    mean square over ``accuracies`` (a measurement's own noise, before any seed or setting moves it)."""
+    p = np.asarray(accuracies, float)
+    return float(np.sqrt(np.mean(p * (1 - p)) / points))
 
 
 def seed_spread(frame: pd.DataFrame) -> float:

@@ -23,7 +23,7 @@ RANKING_TAU = 0.9
 #: the rules, as the page states them before the findings
 RULES = (f"A score has not converged when its paired change between the last two checkpoints (each cell against "
          f"itself, Wilcoxon signed-rank test over all cells) has p < {CHANGE_P} and a median change larger than the "
-         f"score's measurement noise (for an accuracy on m points, the binomial √(p(1 − p)/m); for other scores none is "
+         f"score's measurement noise (for accuracies on m points, the binomial √(p(1 − p)/m), root mean square over cells; for other scores none is "
          f"estimated, and p alone decides); a checkpoint score whose "
          f"noise exceeds its seed spread (the median standard deviation of a setting's seeds in the final scores, "
          f"measured on the full counts) is left out. The ranking "
@@ -83,7 +83,8 @@ class Convergence:
             towards = "still improving" if c.better >= c.worse else "getting worse"
             judged = f"not converged: {towards} in {max(c.better, c.worse)} of {c.cells} cells"
         elif self.significant:
-            judged = "a significant change, but no larger than the measurement noise"
+            judged = (f"a significant change whose median ({self._value(c.median)}) is no larger than the measurement "
+                      f"noise ({significant(self.noise)})")
         else:
             judged = f"no significant paired change ({p_value(c.p)})"
         out = [f"Along training, each cell against itself from step {before} to {after} (N = {c.cells} cells): better in "
