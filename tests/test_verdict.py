@@ -138,13 +138,15 @@ def test_a_collapsed_setting_is_flagged_wherever_it_is_named_and_counted():
     found = verdict(_cells(scores))
     assert found.finding("mig").sizes[0].best_phrase.startswith("collapsed (collapsed in 2 of 3 seeds) is best")
     assert (found.collapse.cells, found.collapse.collapsed, found.collapse.settings) == (6, 2, {"collapsed": (2, 3)})
-    assert found.collapse.sentence.startswith("Collapse: 2 of 6 cells collapsed (no active latent")
+    assert found.collapse.sentence.startswith("Collapse: 2 of 6 cells collapsed, with no active latent or a KL(q(z|x) || "
+                                              "p(z)) below 0.01 nats: their code carries nothing about the input;")
     assert "1 of 2 settings collapsed in most of their seeds: collapsed (2 of 3)" in found.collapse.sentence
     assert found.collapse.sentence in found.answer
     assert found.named_first("collapsed") == "best on MIG; collapsed in 2 of 3 seeds"  # the traversals' heading
     healthy = verdict(_cells({**scores, "active_units": {"collapsed": [3.0] * 3, "learnt": [4.0] * 3},
                               "elbo_kl": {"collapsed": [1.0] * 3, "learnt": [3.0] * 3}}))
-    assert healthy.collapse.sentence.startswith("Collapse: no cell collapsed (0 of 6 cells")
+    assert healthy.collapse.sentence == ("Collapse: 0 of 6 cells collapsed (a cell collapses with no active latent or "
+                                         "a KL(q(z|x) || p(z)) below 0.01 nats).")
     assert "collapsed in" not in healthy.finding("mig").sizes[0].best_phrase
 
 

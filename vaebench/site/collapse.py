@@ -20,7 +20,7 @@ KL = "elbo_kl"
 #: the KL (nats per observation) under which a cell's posterior counts as the prior
 COLLAPSED_KL = 0.01
 #: the rule, as the page states it
-RULE = f"no active latent (posterior mean varying over held-out data), or {SCORES[KL].label} below {COLLAPSED_KL} nats"
+RULE = f"no active latent or a {SCORES[KL].label} below {COLLAPSED_KL} nats"
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,10 @@ class Collapse:
 
     @property
     def sentence(self) -> str:
-        rule = f"({RULE})"
         if not self.collapsed:
-            return f"Collapse: no cell collapsed (0 of {self.cells} cells have {rule})."
-        sentence = f"Collapse: {self.collapsed} of {self.cells} cells collapsed {rule}: their code carries nothing about the input"
+            return f"Collapse: 0 of {self.cells} cells collapsed (a cell collapses with {RULE})."
+        sentence = (f"Collapse: {self.collapsed} of {self.cells} cells collapsed, with {RULE}: their code carries "
+                    "nothing about the input")
         if not self.settings:
             return sentence + "; no setting collapsed in most of its seeds."
         each = "; ".join(f"{name} ({k} of {n})" for name, (k, n) in self.settings.items())

@@ -220,8 +220,9 @@ class Verdict:
                 f"nothing is named. The top two (first and second by the statistic) are compared seed against seed "
                 f"(Mann–Whitney U / (n_A·n_B)). Costs compare a setting's reconstruction with the best at the same "
                 f"latent size.", CONVERGENCE_RULES,
-                f"A cell has collapsed when it has {COLLAPSE_RULE}; a setting, when most of its seeds have. A collapsed "
-                f"setting is named with its collapse wherever the verdict names it."]
+                f"A cell has collapsed when it has {COLLAPSE_RULE} (a latent is active when its posterior mean varies "
+                f"over held-out data); a setting, when most of its seeds have. A collapsed setting is named with its "
+                f"collapse wherever the verdict names it."]
 
     @property
     def answer(self) -> list[str]:
