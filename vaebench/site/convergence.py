@@ -13,7 +13,7 @@ import pandas as pd
 
 from vaebench import stats
 from vaebench.metrics.spec import SCORES
-from vaebench.site.numbers import p_value, significant
+from vaebench.site.numbers import p_value, significant, two_decimals
 
 #: a paired change this significant (Wilcoxon signed-rank, two-sided) and larger than the measurement noise: not converged
 CHANGE_P = 0.01
@@ -23,12 +23,12 @@ RANKING_TAU = 0.9
 #: the rules, as the page states them before the findings
 RULES = (f"A score has not converged when its paired change between the last two checkpoints (each cell against "
          f"itself, Wilcoxon signed-rank test over all cells) has p < {CHANGE_P} and a median change larger than the "
-         f"score's measurement noise (for accuracies on m points, the binomial √(p(1 − p)/m), root mean square over cells; for other scores none is "
-         f"estimated, and p alone decides); a checkpoint score whose "
-         f"noise exceeds its seed spread (the median standard deviation of a setting's seeds in the final scores, "
-         f"measured on the full counts) is left out. The ranking "
-         f"has converged when Kendall τ between the settings' rankings at the last two checkpoints is at least "
-         f"{RANKING_TAU} at every latent size and the paired change is not significant.")
+         f"score's measurement noise (for accuracies on m points, the binomial √(p(1 − p)/m), root mean square over "
+         f"cells; for other scores none is estimated, and p alone decides); a checkpoint score whose noise exceeds "
+         f"its seed spread (the median standard deviation of a setting's seeds in the final scores, measured on the "
+         f"full counts) is left out. The ranking has converged when Kendall τ between the settings' rankings at the "
+         f"last two checkpoints is at least {RANKING_TAU} at every latent size and the paired change is not "
+         f"significant.")
 
 
 @dataclass(frozen=True)
@@ -75,32 +75,29 @@ class Convergence:
         before, after = (f"{step:,}" for step in c.steps)
         if self.noisy:
             return [f"Along training: no convergence sentence from this score. At the checkpoints it is an accuracy on "
-                    f"m = {self.points} evaluation points, whose measurement noise (binomial SE {_two(self.noise)}) "
-                    f"exceeds its seed spread (median standard deviation of a setting's seeds {_two(self.spread)} in the "
-                    f"final scores): its changes between checkpoints carry no information about convergence."]
+                    f"m = {self.points} evaluation points, whose measurement noise (binomial SE "
+                    f"{two_decimals(self.noise)}) exceeds its seed spread (median standard deviation of a setting's seeds "
+                    f"{two_decimals(self.spread)} in the final scores): its changes between checkpoints carry no "
+                    f"information about convergence."]
         noise = f"; measurement noise {significant(self.noise)}" if self.noise is not None else ""
         if self.moving:
             towards = "still improving" if c.better >= c.worse else "getting worse"
             judged = f"not converged: {towards} in {max(c.better, c.worse)} of {c.cells} cells"
         elif self.significant:
-            judged = (f"a significant change whose median ({self._value(c.median)}) is no larger than the measurement "
-                      f"noise ({significant(self.noise)})")
+            bound = f"the measurement noise ({significant(self.noise)})" if self.noise is not None else "0"
+            judged = f"a significant change whose median ({self._value(c.median)}) is no larger than {bound}"
         else:
             judged = f"no significant paired change ({p_value(c.p)})"
         out = [f"Along training, each cell against itself from step {before} to {after} (N = {c.cells} cells): better in "
                f"{c.better}, worse in {c.worse}, median change {self._value(c.median)} (Wilcoxon signed-rank "
                f"{p_value(c.p)}{noise}): {judged}."]
         if self.taus:
-            taus = ", ".join(f"{'n/a' if not np.isfinite(tau) else _two(tau)} (n = {n}) at {size}"
+            taus = ", ".join(f"{'n/a' if not np.isfinite(tau) else two_decimals(tau)} (n = {n}) at {size}"
                              for size, (tau, n) in self.taus.items())
             out.append(f"Ranking of the settings by their {self.statistic} at steps {before} and {after}: Kendall τ = "
                        f"{taus}: {'converged' if self.ranking_converged else 'not converged'} for ranking (τ ≥ "
                        f"{RANKING_TAU} at every latent size and no significant paired change needed).")
         return out
-
-
-def _two(value: float) -> str:
-    return f"{value:.2f}".replace("-", "\u2212")
 
 
 def convergence(checkpoints: pd.DataFrame | None, metric: str, sizes: dict[str, str], spread: float,

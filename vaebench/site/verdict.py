@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from vaebench import stats
@@ -20,7 +19,7 @@ from vaebench.site.collapse import RULE as COLLAPSE_RULE
 from vaebench.site.collapse import Collapse, collapse
 from vaebench.site.convergence import RULES as CONVERGENCE_RULES
 from vaebench.site.convergence import Convergence, convergence
-from vaebench.site.numbers import significant
+from vaebench.site.numbers import significant, two_decimals
 
 #: below this share of the variance explained by the setting, a score is decided more by seeds than by settings
 SEED_DOMINATED = 0.5
@@ -28,9 +27,7 @@ SEED_DOMINATED = 0.5
 LINEAR_CODE = REFERENCE_TITLES["pca"]
 
 
-def _p(value: float) -> str:
-    """A share or probability to two decimals, with a true minus sign (ω² can be below 0)."""
-    return f"{value:.2f}".replace("-", "\u2212")
+_p = two_decimals
 
 
 def _names(names) -> str:
