@@ -208,3 +208,13 @@ def test_a_cost_is_against_the_best_reconstruction_at_the_size_even_where_that_s
     best = verdict(frame).finding("mig").sizes[0]
     assert best.cost == {"vae": (pytest.approx(2.0), "ae")}
     assert best.cost_phrase == "at 2.00 nats more reconstruction error than the best at z = 4 (ae)"
+
+
+def test_a_significant_change_whose_median_is_nil_is_not_called_still_improving():
+    final = {s: [0.1 * k + 0.01 * seed for seed in range(10)] for k, s in enumerate("abc")}
+    moved = {("a", seed) for seed in range(10)} | {("b", seed) for seed in range(4)}  # 14 of 30 cells rose
+    rows = [{"setting": s, "seed": seed, "step": step, "metric": "mig",
+             "value": v - 0.02 * (step == 100 and (s, seed) in moved)} for s, values in final.items() for seed, v in enumerate(values) for step in (100, 300)]
+    found = verdict(_cells({"mig": final}), checkpoints=pd.DataFrame(rows)).finding("mig").convergence
+    assert found.significant and not found.moving and found.change.median == 0
+    assert found.lines[0].endswith("a significant change whose median (0) is no larger than 0.")
