@@ -145,8 +145,8 @@ def test_every_headline_chart_of_every_published_study_draws_finite_points(resul
         site = Site(study.results_dir, tmp_path, Earlier(tmp_path, {}), data=study.data)
         spec = site.headline_chart(inline=True)
         assert spec is not None, f"{study.name}: no headline chart"
-        for score in site.headline["scores"]:
-            rows = [row for row in site.headline["settings"] if row["metric"] == score]
+        for score in site.headline.scores:
+            rows = [row for row in site.headline.settings if row["metric"] == score]
             assert rows and all(math.isfinite(row[key]) for row in rows for key in ("recon", "median", "low", "high"))
             points = [items for name, items in _drawn(spec, score) if name.startswith("points_")]
             assert sum(map(len, points)) == len(rows), f"{study.name}, {score}"
@@ -156,7 +156,7 @@ def test_every_headline_chart_of_every_published_study_draws_finite_points(resul
 def test_the_wine_study_without_factors_charts_what_its_models_are_for():
     study = next(s for s in study_dirs([RESULTS / "tables"]) if s.data == "wine")
     site = Site(study.results_dir, Path("/nonexistent"), Earlier(Path("/nonexistent"), {}), data=study.data)
-    assert site.headline["scores"][0] == "label_from_z"
+    assert site.headline.scores[0] == "label_from_z"
 
 
 def test_the_scores_along_training_share_the_cell_pages_step_axis_which_shows_step_0():

@@ -204,7 +204,7 @@ def test_the_index_leads_with_the_verdict_and_a_leaderboard_marking_each_columns
     index = (site / "index.html").read_text()
     assert index.index('id="answer"') < index.index("<h2>Verdict</h2>") < index.index('id="leaderboard"')
     verdict = index.split("<h2>Verdict</h2>")[1].split("</ul>")[0]
-    assert "<li>Reconstruction: " in verdict and "<li>MIG: " in verdict
+    assert "<li>reconstruction NLL at z = " in verdict and "<li>MIG at z = " in verdict
     board = index.split('<table id="leaderboard" class="numbers leaderboard">')[1].split("</table>")[0]
     header, *rows = board.split("</tr>")[:-1]
     columns = re.findall(r'<th><a href="glossary.html#(\w+)">', header)

@@ -114,6 +114,53 @@ def test_a_winner_is_named_only_above_the_threshold_and_a_tie_never_is():
     assert sum(close.p_best.values()) >= stats.WINNER_THRESHOLD
 
 
+def test_p_best_ranks_by_the_mean_so_one_strong_seed_does_not_carry_a_setting():
+    """At n = 5 a resample's median is the top seed whenever it is drawn three times or more (P = 0.058)."""
+    frame = _frame({"steady": [0.60, 0.61, 0.62, 0.63, 0.64], "lucky": [0.70, 0.20, 0.21, 0.22, 0.23]})
+    assert stats.p_best(frame, True, "median")["lucky"] == pytest.approx(0.058, abs=0.006)
+    assert stats.p_best(frame, True, "mean")["lucky"] < 0.001
+    found = stats.winner(frame, True)
+    assert found.statistic == "mean" and found.settings == ("steady",) and found.top_two == ("steady", "lucky")
+    assert found.values == {"steady": pytest.approx(0.62), "lucky": pytest.approx(0.312)}
+    assert found.medians["lucky"] == pytest.approx(0.22)
+    assert stats.named_statistic(stats.MEAN_UP_TO_SEEDS) == "mean" and stats.named_statistic(8) == "median"
+
+
+def test_p_best_is_reproducible_from_at_least_ten_thousand_resamples():
+    frame = _frame({"a": [0.5, 0.9, 0.7, 0.6, 0.65], "b": [0.6, 0.8, 0.65, 0.7, 0.5], "c": [0.55, 0.6, 0.7, 0.6, 0.62]})
+    assert stats.BEST_RESAMPLES >= 10_000 and stats.winner(frame, True).resamples == stats.BEST_RESAMPLES
+    assert stats.p_best(frame, True).equals(stats.p_best(frame, True))
+    # another generator seed moves P(best) by no more than its Monte Carlo error (≈ 0.005 at 10,000 resamples)
+    other = stats.p_best(frame, True, seed=1)
+    assert (other - stats.p_best(frame, True)).abs().max() < 0.02
+
+
+def test_one_seed_per_setting_names_nothing_and_equal_means_tie():
+    assert stats.winner(_frame({"a": [0.9], "b": [0.1]}), True) is None
+    tie = stats.winner(_frame({"a": [0.2, 0.4], "b": [0.4, 0.2], "c": [0.0, 0.1]}), True)
+    assert set(tie.tied) == {"a", "b"} and not tie.separated
+
+
+def test_a_paired_change_counts_cells_by_direction_and_tests_them_with_the_signed_rank():
+    before = _frame({"a": [0.1, 0.2, 0.3, 0.4], "b": [0.5, 0.6, 0.7, 0.8]}).assign(step=100)
+    after = before.assign(step=300, value=before["value"] + [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, -0.001])
+    frame = pd.concat([before, after], ignore_index=True)
+    change = stats.paired_change(frame, 100, 300, higher_is_better=True)
+    assert (change.steps, change.cells, change.better, change.worse) == ((100, 300), 8, 7, 1)
+    assert change.median == pytest.approx(0.035)
+    assert change.p == pytest.approx(0.015625)  # exact: only the smallest of 8 ranks negative: 4 / 2⁸
+    assert stats.paired_change(frame, 100, 300, higher_is_better=False).better == 1
+    assert stats.paired_change(frame, 100, 200, True) is None
+    unmoved = stats.paired_change(pd.concat([before, before.assign(step=300)]), 100, 300, True)
+    assert (unmoved.better, unmoved.worse, unmoved.p) == (0, 0, 1.0)
+
+
+def test_measurement_noise_and_seed_spread():
+    assert stats.accuracy_noise([0.5, 0.5], 20) == pytest.approx(0.5 / 20 ** 0.5)
+    assert stats.accuracy_noise([0.5, 0.9, 1.0], 20) == pytest.approx(((0.25 + 0.09 + 0) / 3 / 20) ** 0.5)
+    assert stats.seed_spread(_frame({"a": [1.0, 3.0], "b": [0.0, 0.0, 0.0], "c": [5.0]})) == pytest.approx(2 ** 0.5 / 2)
+
+
 def test_pairwise_dominance_is_mann_whitney_u_over_the_pairs():
     assert stats.dominance(np.array([3.0, 4.0]), np.array([1.0, 2.0]), True) == 1.0
     assert stats.dominance(np.array([3.0, 4.0]), np.array([1.0, 2.0]), False) == 0.0
@@ -205,9 +252,9 @@ def test_variance_components_of_a_balanced_grid_are_the_textbook_mean_square_dif
 
 
 def test_costs_are_against_the_best_at_the_same_latent_size():
-    medians = pd.DataFrame({"setting": ["vae4", "bvae4", "vae10"], "dataset": ["d"] * 3, "latent_dim": [4, 4, 10],
-                            "median": [80.0, 92.4, 56.3]})
-    assert stats.same_size_cost(medians).to_dict() == {"vae4": 0.0, "bvae4": pytest.approx(12.4), "vae10": 0.0}
+    summary = pd.DataFrame({"setting": ["vae4", "bvae4", "vae10"], "dataset": ["d"] * 3, "latent_dim": [4, 4, 10],
+                            "value": [80.0, 92.4, 56.3]})
+    assert stats.same_size_cost(summary).to_dict() == {"vae4": 0.0, "bvae4": pytest.approx(12.4), "vae10": 0.0}
 
 
 def test_kendall_tau_and_the_pareto_front():

@@ -84,16 +84,16 @@ def studies(tmp_path_factory):
 def test_a_labelled_table_is_judged_on_its_likelihood_its_label_in_z_and_its_classifier(studies):
     _, site = studies
     index = _text(site / "tables" / "index.html")
-    assert ("label predictability from z (low: a code free of the label, the conditional VAE's aim): conditional VAE, "
-            "z = 2 is best (median 0.300, P(best) = 1.00).") in index
+    assert ("label predictability from z (low: a code free of the label, the conditional VAE's aim) at z = 2: "
+            "conditional VAE, z = 2 is best (mean 0.300, median 0.300, P(best) = 1.00).") in index
     assert ("Left out: conditional VAE, z = 2 (5 cells) reads the label: its IWAE bound on log p(x), reconstruction NLL "
             "are of x given the label") in index
-    assert ("classifier-branch accuracy: only VAE with classifier branch (classifier weight = 1), z = 2 has it "
-            "(median 0.850, n = 5 cells)") in index
+    assert ("classifier-branch accuracy at z = 2: only VAE with classifier branch (classifier weight = 1), z = 2 has it "
+            "(mean 0.850, n = 5 cells)") in index
     # the VAE and the branched VAE have the same bound seed for seed: a tie, never a winner
-    assert ("IWAE bound on log p(x): VAE, z = 2 and VAE with classifier branch (classifier weight = 1), z = 2 tie at a "
-            "median of 0.840 nats, reconstruction cost against the best at the same latent size (nats): VAE, z = 2 "
-            "+0, VAE with classifier branch (classifier weight = 1), z = 2 +1.00.") in index
+    assert ("IWAE bound on log p(x) at z = 2: VAE with classifier branch (classifier weight = 1), z = 2 and VAE, z = 2 "
+            "tie at a mean of 0.840 nats, reconstruction cost against the best at z = 2 (nats): VAE with classifier "
+            "branch (classifier weight = 1), z = 2 +1.00, VAE, z = 2 +0.") in index
     assert "MIG:" not in index and "DCI disentanglement:" not in index  # the table has no factors
 
 
@@ -101,29 +101,35 @@ def test_two_views_are_judged_on_cross_reconstruction_and_sequences_per_decoder_
     _, site = studies
     two_views = _text(site / "two_views" / "index.html")
     for view, median in (("view a from b", "80.0"), ("view b from a", "90.0")):
-        assert (f"cross-reconstruction NLL, {view}: only shared-latent VAE (alignment weight = 1), z = 2 has it "
-                f"(median {median} nats, n = 5 cells), it also reconstructs best at z = 2.") in two_views
+        assert (f"cross-reconstruction NLL, {view} at z = 2 on dsprites_outline: only shared-latent VAE (alignment "
+                f"weight = 1), z = 2 has it (mean {median} nats, n = 5 cells), it also reconstructs best at z = 2 on "
+                f"dsprites_outline.") in two_views
     # what two views are for comes first, though the plain VAE's cells are an image model's
-    assert two_views.index("cross-reconstruction NLL, view a from b: only") < two_views.index("MIG: ")
+    assert (two_views.index("cross-reconstruction NLL, view a from b at z = 2 on dsprites_outline: only")
+            < two_views.index("MIG at z = 2 on dsprites"))
     sequences = _text(site / "sequences" / "index.html")
-    assert ("MIG: sequence VAE (decoder = output_as_input), z = 2 is best (median 0.250, P(best) = 1.00), at 2.00 nats "
+    assert ("MIG at z = 2: sequence VAE (decoder = output_as_input), z = 2 is best (mean 0.250, median 0.250, "
+            "P(best) = 1.00), at 2.00 nats "
             "more reconstruction error than the best at z = 2 (sequence VAE (decoder = repeat_latent), z = 2).") in sequences
     # the dSprites study's verdict is the one it had alone
-    assert "MIG: β-VAE (β = 16), z = 4 is best (median 0.300, P(best) = 1.00)" in _text(site / "dsprites" / "index.html")
+    assert ("MIG at z = 4: β-VAE (β = 16), z = 4 is best (mean 0.300, median 0.300, P(best) = 1.00)"
+            in _text(site / "dsprites" / "index.html"))
 
 
 def test_the_overview_says_what_each_study_asks_and_answers_with_n_and_links_to_its_pages(studies):
     _, site = studies
     overview = _text(site / "index.html")
     for name, asks, answer in (
-            ("dsprites", "a synthetic study", "MIG: β-VAE (β = 16), z = 4 is best (median 0.300, P(best) = 1.00); "
+            ("dsprites", "a synthetic study", "MIG: at z = 4, β-VAE (β = 16), z = 4 is best (mean 0.300, median 0.300, "
+                                              "P(best) = 1.00); "
                                               "n = 21 cells of 4 settings."),
-            ("tables", "labelled tables", "IWAE bound on log p(x): VAE, z = 2 and VAE with classifier branch "
-                                          "(classifier weight = 1), z = 2 tie at a median of 0.840 nats; n = 10 cells of 2 "
+            ("tables", "labelled tables", "IWAE bound on log p(x): at z = 2, VAE with classifier branch (classifier "
+                                          "weight = 1), z = 2 and VAE, z = 2 tie at a mean of 0.840 nats; n = 10 cells of 2 "
                                           "settings."),
-            ("two_views", "two views", "cross-reconstruction NLL, view a from b: only shared-latent VAE (alignment "
-                                       "weight = 1), z = 2 has it (median 80.0 nats, n = 5 cells)."),
-            ("sequences", "sequences", "MIG: sequence VAE (decoder = output_as_input), z = 2 is best")):
+            ("two_views", "two views", "cross-reconstruction NLL, view a from b: at z = 2 on dsprites_outline, only "
+                                       "shared-latent VAE (alignment weight = 1), z = 2 has it (mean 80.0 nats, n = 5 "
+                                       "cells)."),
+            ("sequences", "sequences", "MIG: at z = 2, sequence VAE (decoder = output_as_input), z = 2 is best")):
         section = overview[overview.index(f" {name} What it asks:"):]
         assert section.startswith(f" {name} What it asks: {asks} ") and answer in section, section[:600]
     page = (site / "index.html").read_text()
@@ -241,6 +247,6 @@ def test_a_results_dir_of_two_datasets_of_one_kind_is_two_studies_and_a_conditio
     wine, labour = _text(site / "tables-wine" / "index.html"), _text(site / "tables-labour" / "index.html")
     assert ("Left out: conditional VAE, z = 2 (5 cells) reads the label: its IWAE bound on log p(x), reconstruction NLL "
             "are of x given the label, not of x alone, so they are left out of those comparisons.") in wine
-    assert ("IWAE bound on log p(x): VAE, z = 2 and VAE with classifier branch (classifier weight = 1), z = 2 tie at a "
-            "median of 0.840 nats") in wine
-    assert "Reconstruction: only AE, z = 2 has it (median 20.0 nats, n = 5 cells)" in labour and "conditional VAE, z" not in labour
+    assert ("IWAE bound on log p(x) at z = 2: VAE with classifier branch (classifier weight = 1), z = 2 and VAE, z = 2 "
+            "tie at a mean of 0.840 nats") in wine
+    assert "reconstruction NLL at z = 2: only AE, z = 2 has it (mean 20.0 nats, n = 5 cells)" in labour and "conditional VAE, z" not in labour

@@ -262,18 +262,43 @@ def _resampled(groups: list[np.ndarray], resamples: int, seed: int) -> list[np.n
     return [values[rng.integers(0, len(values), size=(resamples, len(values)))] for values in groups]
 
 
-def p_best(frame: pd.DataFrame, higher_is_better: bool, resamples: int = RESAMPLES,
+#: bootstrap resamples behind P(best): at 10,000 the named group no longer depends on the generator's seed
+BEST_RESAMPLES = 10_000
+#: P(best) ranks settings by their mean up to this many seeds per setting (a resample's median at n = 5 is whichever
+#: seed is drawn three times, so one strong seed alone would win it), by their median above
+MEAN_UP_TO_SEEDS = 7
+#: the fewest seeds every compared setting needs for P(best): with one seed there is nothing to resample
+FEWEST_SEEDS = 2
+#: statistics a setting is ranked by, over the seeds of an array's last axis
+STATISTICS = {"mean": np.mean, "median": np.median}
+#: two statistics closer than this share of their size are equal (a mean of the same seeds summed in another order)
+EQUAL = 1e-12
+
+
+def named_statistic(seeds: int) -> str:
+    """The statistic settings are ranked by when they have at most ``seeds`` seeds: "mean" or "median"."""
+    return "mean" if seeds <= MEAN_UP_TO_SEEDS else "median"
+
+
+def _best(signed: np.ndarray) -> np.ndarray:
+    """Along the last axis, which entries equal the largest (up to EQUAL)."""
+    top = signed.max(axis=-1, keepdims=True)
+    return signed >= top - EQUAL * np.maximum(1.0, np.abs(top))
+
+
+def p_best(frame: pd.DataFrame, higher_is_better: bool, statistic: str = "mean", resamples: int = BEST_RESAMPLES,
            seed: int = BOOTSTRAP_SEED) -> pd.Series:
-    """Per setting, the share of bootstrap resamples (seeds within settings) in which its median is the best.
+    """Per setting, the share of bootstrap resamples (seeds within settings) in which its ``statistic`` is the best.
 
     An exact tie in a resample splits that win among the tied settings; the values add up to 1. Best first.
     """
     names, groups = _groups(frame)
     if not groups:
         return pd.Series(dtype=float)
-    medians = np.stack([np.median(g, axis=1) for g in _resampled(groups, resamples, seed)], axis=1)  # (B, G)
-    signed = medians if higher_is_better else -medians
-    best = signed == signed.max(axis=1, keepdims=True)
+    rng = np.random.default_rng(seed)
+    summary = STATISTICS[statistic]
+    drawn = np.stack([summary(g[rng.integers(0, len(g), size=(resamples, len(g)))], axis=1) for g in groups], axis=1)
+    best = _best(drawn if higher_is_better else -drawn)
     wins = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
     return pd.Series(wins, index=names).sort_values(ascending=False, kind="stable")
 
@@ -287,52 +312,72 @@ def dominance(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> float:
 
 @dataclass(frozen=True)
 class Winner:
-    """Who is best on a score: one setting, or the group that cannot be separated at these seeds."""
+    """Who is best on a score among comparable settings: one setting, or the group that cannot be separated."""
 
     #: the settings named, best P(best) first: one when it clears the threshold, else the smallest group that does
     settings: tuple[str, ...]
     p_best: dict[str, float]
+    #: "mean" or "median": what P(best) and the ranking compare
+    statistic: str
+    #: every compared setting's statistic over its seeds, best first (ties in name order)
+    values: dict[str, float]
+    #: every compared setting's median over its seeds (shown beside the mean)
     medians: dict[str, float]
-    #: the settings whose observed medians equal the best one (a tie; never a winner)
+    #: the settings whose observed statistic equals the best one (a tie; never a winner)
     tied: tuple[str, ...]
+    #: the fewest seeds of any compared setting
     seeds: int
     threshold: float = WINNER_THRESHOLD
+    resamples: int = BEST_RESAMPLES
 
     @property
     def separated(self) -> bool:
         return len(self.settings) == 1
 
+    @property
+    def top_two(self) -> tuple[str, str] | None:
+        """The first and second settings by the statistic; None with one setting."""
+        ranked = list(self.values)
+        return (ranked[0], ranked[1]) if len(ranked) > 1 else None
+
 
 def winner(frame: pd.DataFrame, higher_is_better: bool, threshold: float = WINNER_THRESHOLD,
-           resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Winner | None:
+           resamples: int = BEST_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Winner | None:
     """The setting whose P(best) clears ``threshold``; otherwise the smallest group whose P(best) adds up to it.
 
-    Settings with exactly the best observed median are a tie and always named together.
+    Compare settings of one latent size and dataset only. The statistic is ``named_statistic`` of the most seeds of
+    any setting; settings with exactly the best observed statistic are a tie and always named together. None when
+    some setting has fewer than FEWEST_SEEDS seeds: no resample can tell its seeds apart, so nothing is named.
     """
     names, groups = _groups(frame)
-    if not groups:
+    if not groups or min(len(g) for g in groups) < FEWEST_SEEDS:
         return None
-    chances = p_best(frame, higher_is_better, resamples, seed)
-    medians = {name: float(np.median(g)) for name, g in zip(names, groups)}
-    best = (max if higher_is_better else min)(medians.values())
-    tied = tuple(name for name in chances.index if medians[name] == best)
+    statistic = named_statistic(max(len(g) for g in groups))
+    chances = p_best(frame, higher_is_better, statistic, resamples, seed)
+    observed = np.array([STATISTICS[statistic](g) for g in groups])
+    signed = observed if higher_is_better else -observed
+    is_best = dict(zip(names, _best(signed)))
+    tied = tuple(name for name in chances.index if is_best[name])
     group, total = list(tied), float(chances[list(tied)].sum())
     for name in chances.index:
-        if total >= threshold - 1e-12:
+        if total >= threshold - EQUAL:
             break
         if name not in group:
             group.append(name)
             total += float(chances[name])
     ordered = tuple(sorted(group, key=lambda name: -chances[name]))
-    return Winner(ordered, {name: float(chances[name]) for name in ordered}, {name: medians[name] for name in ordered},
-                  tied, min(len(groups[names.index(name)]) for name in ordered), threshold)
+    ranked = sorted(range(len(names)), key=lambda k: (-signed[k], names[k]))
+    return Winner(ordered, {name: float(chances[name]) for name in ordered}, statistic,
+                  {names[k]: float(observed[k]) for k in ranked},
+                  {names[k]: float(np.median(groups[k])) for k in ranked}, tied,
+                  min(len(g) for g in groups), threshold, resamples)
 
 
-def same_size_cost(medians: pd.DataFrame) -> pd.Series:
-    """Each setting's reconstruction cost: its median NLL minus the best median NLL among the settings of the same
-    dataset and latent size (columns setting, dataset, latent_dim, median; lower NLL is better)."""
-    best = medians.groupby(["dataset", "latent_dim"])["median"].transform("min")
-    return pd.Series((medians["median"] - best).to_numpy(), index=medians["setting"].to_numpy())
+def same_size_cost(summary: pd.DataFrame) -> pd.Series:
+    """Each setting's reconstruction cost: its NLL minus the best NLL among the settings of the same dataset and
+    latent size (columns setting, dataset, latent_dim, value: the setting's statistic over seeds; lower is better)."""
+    best = summary.groupby(["dataset", "latent_dim"])["value"].transform("min")
+    return pd.Series((summary["value"] - best).to_numpy(), index=summary["setting"].to_numpy())
 
 
 def kendall_tau(first: pd.Series, second: pd.Series) -> tuple[float, int]:
@@ -344,6 +389,52 @@ def kendall_tau(first: pd.Series, second: pd.Series) -> tuple[float, int]:
         return float("nan"), len(both)
     tau = kendalltau(both.iloc[:, 0], both.iloc[:, 1]).statistic
     return float(tau), len(both)
+
+
+@dataclass(frozen=True)
+class PairedChange:
+    """How one score moved between two checkpoints of training, each cell (setting and seed) paired with itself."""
+
+    steps: tuple[int, int]
+    #: cells measured at both steps
+    cells: int
+    #: cells whose score moved towards the better end, and towards the worse
+    better: int
+    worse: int
+    #: the median over cells of (score at the later step − score at the earlier)
+    median: float
+    #: two-sided Wilcoxon signed-rank p of the cells' changes (cells that did not move dropped); 1 when none moved
+    p: float
+
+
+def paired_change(frame: pd.DataFrame, before: int, after: int, higher_is_better: bool) -> PairedChange | None:
+    """The paired change of a score from step ``before`` to step ``after`` (columns setting, seed, step, value),
+    over the cells measured at both; None when no cell is."""
+    from scipy.stats import wilcoxon
+
+    at = {step: frame[frame["step"] == step].groupby(["setting", "seed"])["value"].mean() for step in (before, after)}
+    both = pd.concat([at[before], at[after]], axis=1, join="inner").dropna()
+    if both.empty:
+        return None
+    change = (both.iloc[:, 1] - both.iloc[:, 0]).to_numpy(float)
+    up, down = int((change > 0).sum()), int((change < 0).sum())
+    p = float(wilcoxon(change[change != 0]).pvalue) if up + down else 1.0
+    return PairedChange((int(before), int(after)), len(change), up if higher_is_better else down,
+                        down if higher_is_better else up, float(np.median(change)), p)
+
+
+def accuracy_noise(accuracies: np.ndarray, points: int) -> float:
+    """The binomial standard error √(p(1 − p)/m) of accuracies measured on m = ``points`` points each, as the root
+    mean square over ``accuracies`` (a measurement's own noise, before any seed or setting moves it)."""
+    p = np.asarray(accuracies, float)
+    return float(np.sqrt(np.mean(p * (1 - p)) / points))
+
+
+def seed_spread(frame: pd.DataFrame) -> float:
+    """The median over settings of the standard deviation of a setting's seeds (settings with two or more); NaN
+    without any."""
+    spread = frame.dropna(subset=["value"]).groupby("setting")["value"].std(ddof=1).dropna()
+    return float(spread.median()) if len(spread) else float("nan")
 
 
 def pareto_front(cost: np.ndarray, gain: np.ndarray) -> np.ndarray:

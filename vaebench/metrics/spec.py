@@ -66,6 +66,9 @@ class Score:
     #: True for a score of how well the observations are modelled: for a model that reads the label (the conditional
     #: VAE) it is of x given its label, which a verdict does not compare with other models' score of x alone
     of_x: bool = False
+    #: for an accuracy: the setting counting the points it is measured on, m, whose binomial noise √(p(1 − p)/m)
+    #: bounds what a difference of the score can show
+    points: str | None = None
 
     @property
     def ranked_higher(self) -> bool:
@@ -178,7 +181,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "beta_vae",
         (Score("beta_vae_train", "β-VAE score (train)", True, names_factor=True),
-         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role=ScoreRole.HEADLINE, names_factor=True)),
+         Score("beta_vae_eval", "β-VAE score", True, column="βVAE", role=ScoreRole.HEADLINE, names_factor=True,
+               points="beta_vae_points_eval")),
         "Accuracy of a logistic regression telling which factor a batch of pairs shares from the pairs' mean "
         "absolute code difference.",
         ("beta_vae_points_train", "beta_vae_points_eval", "batch_size", "seed"),
@@ -187,7 +191,8 @@ METRICS: dict[str, MetricSpec] = {metric.name: metric for metric in (
     MetricSpec(
         "factor_vae",
         (Score("factor_vae_train", "FactorVAE score (train)", True, names_factor=True),
-         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role=ScoreRole.HEADLINE, names_factor=True),
+         Score("factor_vae_eval", "FactorVAE score", True, column="FVAE", role=ScoreRole.HEADLINE, names_factor=True,
+               points="factor_vae_votes_eval"),
          Score("factor_vae_active", "FactorVAE dimensions kept after pruning", None,
                definition="How many latents the FactorVAE score reads: those whose standard deviation over the data "
                           "is at least 0.05 (the others are pruned before voting). A count, not a quality.")),

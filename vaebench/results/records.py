@@ -214,6 +214,12 @@ class Params:
     def trained_precision(self) -> str:
         return self.precision or "float32"
 
+    @property
+    def checkpoint_settings(self) -> dict:
+        """The metric settings its checkpoints were scored with; empty for a cell trained without checkpoints."""
+        settings = (self.checkpoints or {}).get("settings")
+        return settings if isinstance(settings, dict) else {}
+
     @classmethod
     def from_json(cls, params, path: Path) -> "Params":
         """The record of a parsed params.json at ``path``; a one-line corrupt-file error naming the first bad field."""

@@ -7,6 +7,7 @@ axis domains, fixed so that the labels' places (``vaebench.site.label_layout``) 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -14,6 +15,18 @@ from vaebench.display import REFERENCE_LINE_TITLES, REFERENCE_TITLES
 from vaebench.metrics.spec import RECONSTRUCTION, SCORES
 from vaebench.site.label_layout import PLACES, place_labels, point_box
 from vaebench.stats import pareto_front
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline chart's tables and axes: its ``settings`` rows and the calibration rows' ``levels``, each labelled,
+    the ``scores`` its picker offers (those with rows), its panels' ``latent_dims`` and each score's axis ``domains``."""
+
+    settings: list[dict]
+    levels: list[dict]
+    scores: list[str]
+    latent_dims: list[int]
+    domains: dict
 
 #: a panel's plot in pixels
 WIDTH, HEIGHT = 300, 280

@@ -7,6 +7,7 @@ named chart parameters; the build date appears once, in index.html (and the mani
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from collections import Counter
@@ -35,6 +36,7 @@ from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus,
                                       cell_status, read_grid)
 from vaebench.site import answer, cell_charts, charts, table_charts
 from vaebench.site.assets import SHARED_SPECS, data_script, spec_key, write_assets
+from vaebench.site.capture import CAPTURED_SHARE
 from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES, matching_rule, traversal_unit
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, columns
 from vaebench.site.headline import over_seeds
@@ -45,7 +47,8 @@ from vaebench.site.pages import CELL_DATA, PAGES, cell_pictures_from_its_page, c
 from vaebench.site.publish import Earlier, inputs_digest
 from vaebench.site.sweeps import sweep_points
 from vaebench.site.table_codes import TableCodes
-from vaebench.site.verdict import CAPTURED_SHARE, Verdict, verdict
+from vaebench.site.verdict import Verdict, verdict
+from vaebench.stats import pareto_front
 
 TEMPLATES = resources.files("vaebench") / "templates"
 STYLESHEET = TEMPLATES / "style.css"
@@ -203,7 +206,8 @@ class Site:
             return frame
         records = {e.name: e.record for e in self.experiments}
         return frame.assign(setting=[self.setting_of(records[n]) for n in frame["name"]],
-                            config=[_config(records[n]) for n in frame["name"]])
+                            config=[_config(records[n]) for n in frame["name"]],
+                            points=[_points(records[n], m) for n, m in zip(frame["name"], frame["metric"])])
 
     def checkpoint_records(self) -> list[dict]:
         """Per setting, checkpoint step and score: median, lowest and highest seed, n (the along-training chart)."""
@@ -318,27 +322,26 @@ class Site:
         records = json.loads(wide.to_json(orient="records"))  # NaN becomes null
         path = self.out_dir / METRICS_DATA
         path.parent.mkdir(parents=True, exist_ok=True)
-        headline = self.headline or {"settings": [], "levels": []}
-        shared = {charts.DATA: records, charts.SETTINGS_DATA: headline["settings"],
-                  charts.REFERENCES_DATA: headline["levels"], charts.CHECKPOINTS_DATA: self.checkpoint_records()}
+        headline = self.headline
+        shared = {charts.DATA: records, charts.SETTINGS_DATA: headline.settings if headline else [],
+                  charts.REFERENCES_DATA: headline.levels if headline else [], charts.CHECKPOINTS_DATA: self.checkpoint_records()}
         path.write_text("window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n" + "".join(
             f"window.VAEBENCH_DATA.{name} = {json.dumps(rows, sort_keys=True, separators=(',', ':'), ensure_ascii=False)};\n"
             for name, rows in shared.items()))
         self.records = records
 
     @cached_property
-    def headline(self) -> dict | None:
-        """The headline chart's tables and axes (``vaebench.site.answer``): its ``settings`` rows and the calibration
-        rows' ``levels``, each labelled, the ``scores`` its picker offers (those with rows), its panels' ``latent_dims``
-        and each score's axis ``domains``; None where no setting has both a score and reconstruction."""
+    def headline(self) -> answer.Headline | None:
+        """The headline chart's tables and axes (``vaebench.site.answer``); None where no setting has both a score and
+        reconstruction."""
         rows = answer.settings_rows(self.compared, charts.tradeoff_metrics(self.metrics)) if not self.frame.empty else []
         if not rows:
             return None
         levels = answer.level_rows(self.references, rows)
         domains = answer.domains(rows, levels)
         rows, levels = answer.placed(rows, levels, domains)
-        return {"settings": rows, "levels": levels, "scores": list(dict.fromkeys(row["metric"] for row in rows)),
-                "latent_dims": sorted({row["latent_dim"] for row in rows}), "domains": domains}
+        return answer.Headline(rows, levels, list(dict.fromkeys(row["metric"] for row in rows)),
+                               sorted({row["latent_dim"] for row in rows}), domains)
 
     def headline_chart(self, inline: bool = False) -> dict | None:
         """The index's headline chart (``charts.answer``); ``inline``: with its tables in the spec (a still picture, a
@@ -346,9 +349,9 @@ class Site:
         found = self.headline
         if found is None:
             return None
-        spec = charts.answer(self.configs, found["scores"], found["latent_dims"], found["domains"])
+        spec = charts.answer(self.configs, found.scores, found.latent_dims, found.domains)
         if inline:
-            spec["datasets"] = {charts.SETTINGS_DATA: found["settings"], charts.REFERENCES_DATA: found["levels"]}
+            spec["datasets"] = {charts.SETTINGS_DATA: found.settings, charts.REFERENCES_DATA: found.levels}
         return spec
 
     def table_columns(self) -> list[dict]:
@@ -389,7 +392,7 @@ class Site:
             board = leaderboard(summary, self.configs, self.off_settings())
             still = self.headline_chart(inline=True)
             if still is not None:  # a still picture of the headline chart, for READMEs and slides
-                still.update(title=f"{heading(self.headline['scores'][0])} against reconstruction, median over seeds per setting")
+                still.update(title=f"{heading(self.headline.scores[0])} against reconstruction, median over seeds per setting")
                 (self.out_dir / TRADEOFF_PNG).write_bytes(charts.to_png(still))
             swept = any(r["sweep"] for r in self.records)
             index_charts = {
@@ -423,9 +426,10 @@ class Site:
         settings_of = {e.name: self.setting_of(e.record) for e in self.experiments}
         order = {config: k for k, config in enumerate(self.configs)}
         in_order = sorted(self.experiments, key=lambda e: (order[_config(e.record)], e.record.latent_dim))
-        matrices = {e.name: (settings_of[e.name], e.metrics.matrices or {})
+        matrices = {e.name: (settings_of[e.name], e.record.seed, e.metrics.matrices or {})
                     for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
-        along = self.checkpoints[["setting", "seed", "step", "metric", "value"]] if not self.checkpoints.empty else None
+        along = (self.checkpoints[["setting", "seed", "step", "metric", "value", "points"]]
+                 if not self.checkpoints.empty else None)
         # a cell without a card (trained before cards) is an image model's
         kinds = {e.record.card.data_kind if e.record.card else DataKind.IMAGES for e in self.experiments}
         return verdict(self.compared, matrices, checkpoints=along,
@@ -453,10 +457,11 @@ class Site:
         if found is None:
             return []
         shown, out = set(), []
-        for finding in found.findings:
-            if finding.metric == RECONSTRUCTION or finding.winner.settings[0] in shown:
+        named = [best.winner.settings[0] for finding in found.findings if finding.metric != RECONSTRUCTION
+                 for best in finding.sizes if best.winner is not None]
+        for setting in named:
+            if setting in shown:
                 continue
-            setting = finding.winner.settings[0]
             shown.add(setting)
             seeds = []
             for e in sorted(self.experiments, key=lambda e: e.record.seed):
@@ -670,6 +675,13 @@ def _renderer() -> str:
     files = sorted([*package.rglob("*.py"), *(path for path in package.joinpath("templates").iterdir() if path.is_file())])
     return inputs_digest(vaebench.__version__, *(part for path in files
                                                  for part in (path.relative_to(package).as_posix(), path.read_bytes())))
+
+
+def _points(record: Params, metric: str) -> float:
+    """The evaluation points of an accuracy ``metric`` at the cell's checkpoints (``Score.points``); NaN otherwise."""
+    score = SCORES.get(metric)
+    settings = record.checkpoint_settings
+    return float(settings[score.points]) if score is not None and score.points in settings else math.nan
 
 
 def _factor_rows(matrices: dict, view: CellView | None) -> tuple[list[str], dict[str, str]]:

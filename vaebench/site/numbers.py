@@ -15,6 +15,11 @@ def significant(value: float, digits: int = 3) -> str:
     return f"{rounded:.{max(decimals, 0)}f}".replace("-", "\u2212")
 
 
+def two_decimals(value: float) -> str:
+    """A share, probability or correlation to two decimals, with a true minus sign (ω² and τ can be below 0)."""
+    return f"{value:.2f}".replace("-", "\u2212")
+
+
 def p_value(p: float) -> str:
     """A p-value as the report writes it: "p = 0.15", "p = 0.0040" (two significant digits below 0.1), "p < 0.0001"."""
     if p < 1e-4:

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from vaebench import stats
 from vaebench.display import REFERENCE_TITLES
 from vaebench.metrics.spec import HEADLINE, RECONSTRUCTION, SCORES
-from vaebench.site.numbers import p_value, significant
+from vaebench.site.capture import Capture, capture
+from vaebench.site.collapse import RULE as COLLAPSE_RULE
+from vaebench.site.collapse import Collapse, collapse
+from vaebench.site.convergence import RULES as CONVERGENCE_RULES
+from vaebench.site.convergence import Convergence, convergence
+from vaebench.site.numbers import p_value, significant, two_decimals
 
-#: a factor is "captured" by a cell when one of its latents carries at least this share of the factor's entropy
-#: (normalised mutual information I(z_i; v_k) / H(v_k), the MIG matrix); the cell pages use the same cut
-CAPTURED_SHARE = 0.25
-#: the per-factor matrix the capture map reads: the normalised mutual information of MIG
-FACTOR_MATRIX = "mig"
 #: settings decide most of a score when the lower end of ω²'s interval reaches this share of its variance, seeds
 #: decide more of it than settings when the upper end stays below it
 MOST = 0.5
+#: the calibration row every setting is compared with on each factor score
+LINEAR_CODE = REFERENCE_TITLES["pca"]
 
 
-def _p(value: float) -> str:
-    """A share or probability to two decimals, with a true minus sign (ω² can be below 0)."""
-    return f"{value:.2f}".replace("-", "\u2212")
+_p = two_decimals
 
 
 def _names(names) -> str:
@@ -37,24 +36,114 @@ def _names(names) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-@dataclass(frozen=True)
-class Convergence:
-    """Whether a score's ranking of the settings still moved between the last two checkpoints of training."""
+def _label(metric: str) -> str:
+    """The score's label, with the end the verdict ranks best where the score is no quality in itself."""
+    score = SCORES[metric]
+    return score.label + (f" ({score.aim.why})" if score.aim else "")
 
-    steps: tuple[int, int]
-    tau: float
+
+@dataclass(frozen=True)
+class Best:
+    """Who is best on one score among the settings of one latent size (and dataset), and against what."""
+
+    metric: str
+    #: the latent size as the page names it: "z = 4" (with the dataset where the study has several)
+    size: str
+    #: None where some setting has fewer than ``stats.FEWEST_SEEDS`` seeds: nothing is named
+    winner: stats.Winner | None
+    #: settings and cells compared, and the fewest seeds of a setting
     settings: int
-    #: settings whose median moved by more than their seed range between the two checkpoints
-    moved: int
+    cells: int
+    seeds: int
+    #: P(a random seed of the first beats one of the second), the first two settings by the statistic
+    top_two: float | None = None
+    #: per named setting: its reconstruction cost against the best at this size, and that best setting
+    cost: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: settings scoring below the linear code (by the statistic), settings compared, and the linear code's statistic
+    below_linear: tuple[int, int, float] | None = None
+    #: reference row title -> its median over seeds at this size (rows without a size: any)
+    calibration: dict[str, float] = field(default_factory=dict)
+    #: setting -> (collapsed seeds, seeds), for this size's settings collapsed in most seeds
+    collapsed: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
-    def sentence(self) -> str:
-        tau = "n/a" if not np.isfinite(self.tau) else f"{self.tau:.2f}"
-        verdict = ("still moving: not converged at this budget" if self.moved else
-                   "no setting's median moved by more than its seed range")
-        return (f"Along training, the ranking of the {self.settings} settings between steps {self.steps[0]:,} and "
-                f"{self.steps[1]:,} has Kendall τ = {tau} (n = {self.settings}); {self.moved} of {self.settings} "
-                f"medians moved by more than their seed range ({verdict}).")
+    def score(self):
+        return SCORES[self.metric]
+
+    def _value(self, value: float) -> str:
+        return significant(value) + (f" {self.score.unit}" if self.score.unit else "")
+
+    def name(self, setting: str) -> str:
+        """The setting's name, with its collapse where it collapsed in most seeds."""
+        if setting not in self.collapsed:
+            return setting
+        k, n = self.collapsed[setting]
+        return f"{setting} (collapsed in {k} of {n} seeds)"
+
+    def _names(self, settings) -> str:
+        return _names(self.name(s) for s in settings)
+
+    @property
+    def best_phrase(self) -> str:
+        """"β-VAE (β = 16), z = 4 is best (mean 0.167, median 0.160, P(best) = 0.97)", the group that cannot be
+        separated, a tie, the one setting that has the score, or why nothing is named."""
+        w = self.winner
+        if w is None:
+            return (f"{self.seeds} seed per setting: no setting is named best and no P(best) is stated (it needs at "
+                    f"least {stats.FEWEST_SEEDS} seeds per setting)")
+        if self.settings == 1:
+            [name] = w.settings
+            return (f"only {self.name(name)} has it ({w.statistic} {self._value(w.values[name])}, "
+                    f"n = {self.cells} cells)")
+        if len(w.tied) > 1:
+            phrase = f"{self._names(w.tied)} tie at a {w.statistic} of {self._value(w.values[w.tied[0]])}"
+            rest = [name for name in w.settings if name not in w.tied]
+            return phrase + (f", and cannot be separated from {self._names(rest)}" if rest else "")
+        if w.separated:
+            [name] = w.settings
+            return (f"{self.name(name)} is best ({w.statistic} {self._value(w.values[name])}, median "
+                    f"{self._value(w.medians[name])}, P(best) = {_p(w.p_best[name])})")
+        chances = ", ".join(f"{name} {_p(w.p_best[name])}" for name in w.settings)
+        return f"{self._names(w.settings)} cannot be separated at n = {w.seeds} seeds (P(best): {chances})"
+
+    @property
+    def cost_phrase(self) -> str | None:
+        """What the named setting pays in reconstruction against the best at its size; for a group, each member."""
+        if not self.cost:
+            return None
+        if len(self.cost) > 1:
+            paid = ", ".join(f"{name} +{significant(nats)}" for name, (nats, _) in self.cost.items())
+            return f"reconstruction cost against the best at {self.size} (nats): {paid}"
+        [(name, (nats, best))] = self.cost.items()
+        if nats == 0:
+            return f"it also reconstructs best at {self.size}"
+        return f"at {significant(nats)} nats more reconstruction error than the best at {self.size} ({best})"
+
+    @property
+    def answer(self) -> str:
+        """The first screen's sentence: who is best at this size, at what cost."""
+        return (f"{_label(self.metric)} at {self.size}: {self.best_phrase}" +
+                (f", {self.cost_phrase}." if self.cost_phrase else "."))
+
+    @property
+    def lines(self) -> list[str]:
+        """Who is best and how sure, the top two, the cost, and the settings against the linear code."""
+        out = [f"{_label(self.metric)} at {self.size}: {self.best_phrase}" +
+               (f"; {self.cost_phrase}." if self.cost_phrase else ".")]
+        if self.top_two is not None:
+            first, second = self.winner.top_two
+            out.append(f"Top two at {self.size} by their {self.winner.statistic}: a random seed of {self.name(first)} "
+                       f"beats one of {self.name(second)} with P = {_p(self.top_two)} (pairs of seeds, ties count one "
+                       f"half).")
+        if self.below_linear is not None:
+            below, compared, linear = self.below_linear
+            statistic = self.winner.statistic if self.winner else stats.named_statistic(self.seeds)
+            out.append(f"{below} of {compared} settings at {self.size} score below the {LINEAR_CODE} on the "
+                       f"{self.score.label}, by their {statistic} (the linear code's: {self._value(linear)}).")
+        if self.calibration:
+            out.append(f"For scale at {self.size}, scored the same way: " +
+                       ", ".join(f"{name} {self._value(value)}" for name, value in self.calibration.items()) + ".")
+        return out
 
 
 @dataclass(frozen=True)
@@ -62,16 +151,11 @@ class Finding:
     """What the statistics say about one score."""
 
     metric: str
-    winner: stats.Winner
+    #: who is best at each latent size, sizes in order
+    sizes: list[Best]
     effect: stats.SettingEffect | None
     parts: dict[str, stats.Part] | None
-    #: the runner-up setting (the best outside the named group) and P(a seed of the first named beats a seed of it)
-    runner_up: tuple[str, float] | None = None
-    #: per named setting: its reconstruction cost against the best at its latent size, that best setting, the size
-    cost: dict[str, tuple[float, str, int]] = field(default_factory=dict)
     convergence: Convergence | None = None
-    #: reference row title -> its median over seeds at the first named setting's latent size (chance: any size)
-    calibration: dict[str, float] = field(default_factory=dict)
     #: the cells and settings the finding read
     cells: int = 0
     settings: int = 0
@@ -86,8 +170,7 @@ class Finding:
 
     @property
     def label(self) -> str:
-        """The score's label, with the end the verdict ranks best where the score is no quality in itself."""
-        return self.score.label + (f" ({self.score.aim.why})" if self.score.aim else "")
+        return _label(self.metric)
 
     @property
     def decides(self) -> str | None:
@@ -205,39 +288,14 @@ class Finding:
 
     @property
     def lines(self) -> list[str]:
-        """The finding in full: who is best and how sure, against the runner-up, at what cost, and the seeds' share."""
-        first = f"{self.label}: {self.best_phrase}"
-        if self.cost_phrase:
-            first += f"; {self.cost_phrase}"
-        out = [first + "."]
-        if self.runner_up is not None:
-            name, p = self.runner_up
-            out.append(f"A random seed of {self.winner.settings[0]} beats one of the runner-up {name} with P = {_p(p)} "
-                       f"(pairs of seeds, ties count one half).")
+        """The finding in full: per latent size who is best and how sure, then the seeds' share and training."""
+        out = [line for best in self.sizes for line in best.lines]
         for phrase in (self.effect_phrase, self.parts_phrase, self.objective_phrase, self.components_phrase):
             if phrase:
                 out.append(phrase[0].upper() + phrase[1:] + ".")
-        if self.calibration:
-            latent = next(iter(self.cost.values()))[2] if self.cost else None
-            where = f" at z = {latent}" if latent is not None else ""
-            out.append(f"For scale{where}, scored the same way: " +
-                       ", ".join(f"{name} {self._value(value)}" for name, value in self.calibration.items()) + ".")
         if self.convergence is not None:
-            out.append(self.convergence.sentence)
+            out.extend(self.convergence.lines)
         return out
-
-
-@dataclass(frozen=True)
-class Capture:
-    """The factor-capture map: per setting and factor, the best latent's normalised mutual information."""
-
-    factors: tuple[str, ...]
-    #: setting -> factor -> (median over seeds of the best latent's share, cells passing CAPTURED_SHARE, cells)
-    rows: dict[str, dict[str, tuple[float, int, int]]]
-
-    def passing(self, factor: str) -> tuple[int, int]:
-        cells = [row[factor] for row in self.rows.values() if factor in row]
-        return sum(c[1] for c in cells), sum(c[2] for c in cells)
 
 
 @dataclass(frozen=True)
@@ -247,6 +305,7 @@ class Verdict:
     #: lines saying which cells were left out of which comparisons (another scoring protocol)
     excluded: list[str] = field(default_factory=list)
     threshold: float = stats.WINNER_THRESHOLD
+    collapse: Collapse | None = None
     #: the rules of the setting effect, for the page to state: permutations, the test's level, MOST
     permutations: int = stats.PERMUTATIONS
     alpha: float = stats.ALPHA
@@ -256,18 +315,30 @@ class Verdict:
         return next((f for f in self.findings if f.metric == metric), None)
 
     @property
+    def rules(self) -> list[str]:
+        """How the verdict names a best setting, judges training and spots collapse, stated before the findings."""
+        return [f"Settings are compared only with settings of the same latent size (and data). P(best) is the share of "
+                f"{stats.BEST_RESAMPLES:,} bootstrap resamples of the seeds (within each setting, fixed seed) in which a "
+                f"setting has the best mean over its seeds, exact ties splitting the win (the median over seeds is "
+                f"shown beside it: at up to {stats.MEAN_UP_TO_SEEDS} seeds a resample's median is one seed's value; "
+                f"above that, the median is the statistic). A setting is named best only when its P(best) is at least "
+                f"{_p(self.threshold)}; otherwise the smallest group reaching {_p(self.threshold)} together is named as "
+                f"not separable, and equal statistics are a tie. With fewer than {stats.FEWEST_SEEDS} seeds per setting "
+                f"nothing is named. The top two (first and second by the statistic) are compared seed against seed "
+                f"(Mann–Whitney U / (n_A·n_B)). Costs compare a setting's reconstruction with the best at the same "
+                f"latent size.", CONVERGENCE_RULES,
+                f"A cell has collapsed when it has {COLLAPSE_RULE} (a latent is active when its posterior mean varies "
+                f"over held-out data); a setting, when most of its seeds have. A collapsed setting is named with its "
+                f"collapse wherever the verdict names it."]
+
+    @property
     def answer(self) -> list[str]:
-        """The question answered first: who reconstructs best, who disentangles best on each score at what cost,
-        and whether settings or seeds decide the scores."""
-        out = []
-        recon = self.finding(RECONSTRUCTION)
-        if recon is not None:
-            out.append(f"Reconstruction: {recon.best_phrase}.")
-        for finding in self.findings:
-            if finding.metric == RECONSTRUCTION:
-                continue
-            text = f"{finding.label}: {finding.best_phrase}"
-            out.append(text + (f", {finding.cost_phrase}." if finding.cost_phrase else "."))
+        """The question answered first, per latent size: who reconstructs best, who disentangles best on each score at
+        what cost; which settings collapsed; and whether settings or seeds decide the scores."""
+        out = [best.answer for finding in sorted(self.findings, key=lambda f: f.metric != RECONSTRUCTION)
+               for best in finding.sizes]
+        if self.collapse is not None and self.collapse.collapsed:
+            out.append(self.collapse.sentence)
         if self.effect_sentence:
             out.append(self.effect_sentence)
         return out
@@ -279,87 +350,134 @@ class Verdict:
         judged = [f for f in self.findings if f.effect is not None]
         if not judged:
             return None
-        by = {decides: [f for f in judged if f.decides == decides] for decides in ("settings", "seeds", "neither", None)}
+        settings, seeds, neither, undetected = ([f for f in judged if f.decides == decides]
+                                                for decides in ("settings", "seeds", "neither", None))
         parts = []
-        if by["settings"]:
-            parts.append(f"settings decide most of the variance across cells of {_names(f.score.label for f in by['settings'])}"
+        if settings:
+            parts.append(f"settings decide most of the variance across cells of {_names(f.score.label for f in settings)}"
                          f" (ω²'s 90 % interval starts at {MOST} or above)")
-        if by["seeds"]:
-            parts.append(f"seeds decide more of the variance of {_names(f.score.label for f in by['seeds'])} than "
+        if seeds:
+            parts.append(f"seeds decide more of the variance of {_names(f.score.label for f in seeds)} than "
                          f"settings (the interval ends below {MOST})")
-        if by["neither"]:
-            parts.append(f"the setting moves {_names(f.score.label for f in by['neither'])} (permutation p < "
+        if neither:
+            parts.append(f"the setting moves {_names(f.score.label for f in neither)} (permutation p < "
                          f"{stats.ALPHA}), but whether it decides most of the variance cannot be told")
-        if by[None]:
+        if undetected:
             parts.append("no detectable setting effect on " +
-                         _names(f"{f.score.label} ({p_value(f.effect.p)})" for f in by[None]))
+                         _names(f"{f.score.label} ({p_value(f.effect.p)})" for f in undetected))
         sentence = "; ".join(parts)
         return sentence[0].upper() + sentence[1:] + "."
 
     def named_first(self, setting: str) -> str:
-        """What the verdict names ``setting`` first on: "best on" the scores it wins alone, and the scores where it
-        only heads a group that cannot be separated (or a tie), said as such."""
-        best = [f.score.label for f in self.findings if f.winner.settings == (setting,)]
-        heads = [f.score.label for f in self.findings if f.winner.settings[0] == setting and not f.winner.separated]
+        """What the verdict names ``setting`` first on: "best on" the scores it wins alone at its size, and the scores
+        where it only heads a group that cannot be separated (or a tie), said as such."""
+        won = [(f.score.label, b.winner) for f in self.findings for b in f.sizes if b.winner is not None]
+        best = [label for label, w in won if w.settings == (setting,)]
+        heads = [label for label, w in won if w.settings[0] == setting and not w.separated]
         parts = []
         if best:
             parts.append(f"best on {', '.join(best)}")
         if heads:
             parts.append(f"named first, not separable from others, on {', '.join(heads)}")
+        collapsed = self.collapse.of(setting) if self.collapse is not None else None
+        if parts and collapsed:
+            parts.append(f"collapsed in {collapsed[0]} of {collapsed[1]} seeds")
         return "; ".join(parts)
 
     @property
     def headline(self) -> str | None:
-        """One sentence with its n: the first judged score's finding (``verdict_scores``: what the data kind is for
-        first), else reconstruction's."""
+        """One sentence with its n: the first judged score's finding at each latent size (``verdict_scores``: what the
+        data kind is for first), else reconstruction's."""
         judged = [f for f in self.findings if f.metric != RECONSTRUCTION] or self.findings
         if not judged:
             return None
         first = judged[0]
+        sizes = "; ".join(f"at {best.size}, {best.best_phrase}" for best in first.sizes)
         n = "" if first.settings == 1 else f"; n = {first.cells} cells of {first.settings} settings"  # else in the phrase
-        return f"{first.label}: {first.best_phrase}{n}."
+        return f"{first.label}: {sizes}{n}."
 
 
-def verdict(frame: pd.DataFrame, matrices: dict[str, dict] | None = None, checkpoints: pd.DataFrame | None = None,
-            excluded: list[str] | None = None, threshold: float = stats.WINNER_THRESHOLD,
-            references: pd.DataFrame | None = None, judged: tuple[str, ...] = HEADLINE) -> Verdict:
+def verdict(frame: pd.DataFrame, matrices: dict[str, tuple[str, int, dict]] | None = None,
+            checkpoints: pd.DataFrame | None = None, excluded: list[str] | None = None,
+            threshold: float = stats.WINNER_THRESHOLD, references: pd.DataFrame | None = None,
+            judged: tuple[str, ...] = HEADLINE) -> Verdict:
     """Findings from the frame of on-protocol scores (see the module's docstring): reconstruction's, then those of the
     ``judged`` scores the frame holds (``vaebench.metrics.spec.verdict_scores`` of the study's data kinds).
 
-    ``matrices``: setting's cell -> (setting, metrics.json "matrices"); ``checkpoints``: scores along training
-    (columns setting, seed, step, metric, value); ``references``: the calibration rows (columns title,
-    latent_dim (NaN where a row has none), metric, value).
+    ``matrices``: cell -> (setting, seed, metrics.json "matrices"); ``checkpoints``: scores along training (columns
+    setting, seed, step, metric, value and, for accuracies, points: their evaluation points); ``references``: the
+    calibration rows (columns title, latent_dim (NaN where a row has none), metric, value).
     """
     if frame.empty:
         return Verdict([], None, excluded or [], threshold)
     frame = frame.dropna(subset=["value"])
-    recon = _medians(frame[frame["metric"] == RECONSTRUCTION])
-    costs = stats.same_size_cost(recon) if not recon.empty else pd.Series(dtype=float)
+    sizes = _sizes(frame)
+    collapsed = collapse(frame)
+    recon = frame[frame["metric"] == RECONSTRUCTION]
+    costs = stats.same_size_cost(_summary(recon)) if not recon.empty else pd.Series(dtype=float)
+    #: per size, the setting that reconstructs best there (its cost is 0)
+    best_recon = {sizes[name]: name for name in costs[costs == 0].index[::-1]}
     findings = []
     for metric in (RECONSTRUCTION, *judged):
         scored = frame[frame["metric"] == metric]
         if scored.empty:
             continue
-        higher = SCORES[metric].ranked_higher
-        found = stats.winner(scored, higher, threshold)
-        runner_up = None
-        ranked = _medians(scored).assign(key=lambda m: -m["median"] if higher else m["median"]).sort_values(["key", "setting"])
-        outside = [s for s in ranked["setting"] if s not in found.settings]
-        if outside:
-            by = scored.groupby("setting")["value"]
-            runner_up = (outside[0], stats.dominance(by.get_group(found.settings[0]), by.get_group(outside[0]), higher))
-        cost = {}
-        for name in found.settings if metric != RECONSTRUCTION else ():
-            if name in costs.index:
-                latent_dim = int(recon.set_index("setting").loc[name, "latent_dim"])
-                same = recon[recon["latent_dim"] == latent_dim].sort_values(["median", "setting"])
-                cost[name] = (float(costs[name]), same.iloc[0]["setting"], latent_dim)
-        latent_dim = int(scored[scored["setting"] == found.settings[0]]["latent_dim"].iloc[0])
-        findings.append(Finding(metric, found, stats.setting_effect(scored), stats.decomposition(scored), runner_up,
-                                cost, _convergence(checkpoints, metric), _calibration(references, metric, latent_dim),
-                                len(scored), scored["setting"].nunique(),
-                                stats.objective_against_strength(scored), stats.variance_components(scored)))
-    return Verdict(findings, capture(matrices or {}), excluded or [], threshold)
+        at_size = [_best(part, metric, size, threshold, costs, best_recon.get(size), references,
+                         collapsed.settings if collapsed is not None else {})
+                   for size, part in scored.groupby(scored["setting"].map(sizes), sort=False)]
+        order = list(dict.fromkeys(sizes.values()))
+        findings.append(Finding(metric, sorted(at_size, key=lambda b: order.index(b.size)), stats.setting_effect(scored),
+                                stats.decomposition(scored), convergence(checkpoints, metric, sizes, stats.seed_spread(scored)),
+                                len(scored), scored["setting"].nunique(), stats.objective_against_strength(scored),
+                                stats.variance_components(scored)))
+    return Verdict(findings, capture(matrices or {}), excluded or [], threshold, collapsed)
+
+
+def _sizes(frame: pd.DataFrame) -> dict[str, str]:
+    """Setting -> its latent size as the page names it ("z = 4", or "z = 4 on wine" where the frame holds several
+    datasets), in the order of dataset and size."""
+    first = frame.drop_duplicates("setting").sort_values(["dataset", "latent_dim", "setting"])
+    several = first["dataset"].nunique() > 1
+    return {row.setting: f"z = {int(row.latent_dim)}" + (f" on {row.dataset}" if several else "")
+            for row in first.itertuples()}
+
+
+def _best(scored: pd.DataFrame, metric: str, size: str, threshold: float, costs: pd.Series, best_recon: str | None,
+          references: pd.DataFrame | None, collapsed: dict[str, tuple[int, int]]) -> Best:
+    """Who is best on ``metric`` among the settings of one size (``scored``: their cells); ``costs``: every setting's
+    reconstruction cost at its size, ``best_recon``: the setting that reconstructs best at this one."""
+    higher = SCORES[metric].ranked_higher
+    found = stats.winner(scored, higher, threshold)
+    by = scored.groupby("setting")["value"]
+    seeds = int(by.size().min())
+    top_two = None
+    if found is not None and found.top_two is not None:
+        first, second = found.top_two
+        top_two = stats.dominance(by.get_group(first), by.get_group(second), higher)
+    cost = {}
+    if found is not None and metric != RECONSTRUCTION:
+        cost = {name: (float(costs[name]), best_recon) for name in found.settings if name in costs.index}
+    latent_dim = int(scored["latent_dim"].iloc[0])
+    statistic = found.statistic if found is not None else stats.named_statistic(int(by.size().max()))
+    values = by.agg(stats.STATISTICS[statistic])
+    return Best(metric, size, found, len(values), len(scored), seeds, top_two, cost,
+                _below_linear(values, references, metric, latent_dim, statistic, higher),
+                _calibration(references, metric, latent_dim),
+                {name: collapsed[name] for name in values.index if name in collapsed})
+
+
+def _below_linear(values: pd.Series, references: pd.DataFrame | None, metric: str, latent_dim: int, statistic: str,
+                  higher: bool) -> tuple[int, int, float] | None:
+    """How many settings (``values``: their statistic) score worse than the linear code at their size."""
+    if references is None or references.empty:
+        return None
+    rows = references[(references["title"] == LINEAR_CODE) & (references["metric"] == metric)
+                      & (references["latent_dim"] == latent_dim)]["value"].dropna()
+    if rows.empty:
+        return None
+    linear = float(stats.STATISTICS[statistic](rows.to_numpy(float)))
+    below = (values < linear) if higher else (values > linear)
+    return int(below.sum()), len(values), linear
 
 
 def _calibration(references: pd.DataFrame | None, metric: str, latent_dim: int) -> dict[str, float]:
@@ -373,44 +491,9 @@ def _calibration(references: pd.DataFrame | None, metric: str, latent_dim: int) 
     return {title: float(medians[title]) for title in sorted(medians.index, key=lambda t: order.index(t) if t in order else len(order))}
 
 
-def _medians(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per setting: dataset, latent size and median."""
-    if frame.empty:
-        return pd.DataFrame(columns=["setting", "dataset", "latent_dim", "median"])
+def _summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: dataset, latent size and its statistic over seeds (``stats.named_statistic`` of its seeds)."""
     grouped = frame.groupby("setting")
+    statistic = stats.named_statistic(int(grouped.size().max()))
     return pd.DataFrame({"dataset": grouped["dataset"].first(), "latent_dim": grouped["latent_dim"].first(),
-                         "median": grouped["value"].median()}).reset_index()
-
-
-def _convergence(checkpoints: pd.DataFrame | None, metric: str) -> Convergence | None:
-    if checkpoints is None or checkpoints.empty:
-        return None
-    scored = checkpoints[checkpoints["metric"] == metric].dropna(subset=["value"])
-    steps = sorted(scored["step"].unique())
-    if len(steps) < 2:
-        return None
-    last, before = (scored[scored["step"] == step].groupby("setting")["value"] for step in (steps[-1], steps[-2]))
-    tau, n = stats.kendall_tau(before.median(), last.median())
-    spread = (last.max() - last.min()).reindex(before.median().index)
-    moved = int(((last.median() - before.median()).abs() > spread).sum())
-    return Convergence((int(steps[-2]), int(steps[-1])), tau, n, moved)
-
-
-def capture(matrices: dict[str, tuple[str, dict]]) -> Capture | None:
-    """The capture map from each cell's (setting, matrices); cells without the MIG matrix are skipped."""
-    shares: dict[str, dict[str, list[float]]] = {}
-    factors: list[str] = []
-    for setting, cell in matrices.values():
-        matrix = (cell or {}).get(FACTOR_MATRIX)
-        if not matrix:
-            continue
-        for k, factor in enumerate(matrix["columns"]):
-            if factor not in factors:
-                factors.append(factor)
-            shares.setdefault(setting, {}).setdefault(factor, []).append(max(row[k] for row in matrix["values"]))
-    if not shares:
-        return None
-    rows = {setting: {factor: (float(np.median(values)), sum(v >= CAPTURED_SHARE for v in values), len(values))
-                      for factor, values in by_factor.items()}
-            for setting, by_factor in shares.items()}
-    return Capture(tuple(factors), rows)
+                         "value": grouped["value"].agg(stats.STATISTICS[statistic])}).reset_index()
