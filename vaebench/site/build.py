@@ -30,7 +30,8 @@ from vaebench.metrics.spec import (DEFAULT_SETTINGS, FACTOR_SCORES, HEADLINE, ME
 from vaebench.pictures.spec import ARITHMETIC_FACTOR, TRAVERSAL_STEPS, read_pictures
 from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
-from vaebench.results.experiments import Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame
+from vaebench.results.experiments import (Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame,
+                                          scores_by_step_frame)
 from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR, PICTURES_FILE
 from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus, ImagePictures, Params, TablePictures,
                                       cell_status, read_grid)
@@ -41,6 +42,7 @@ from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
+from vaebench.site.ladder import RANKING_TAU, LadderFinding, ladder
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.pages import CELL_DATA, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
@@ -209,6 +211,25 @@ class Site:
                             config=[_config(records[n]) for n in frame["name"]],
                             points=[_points(records[n], m) for n, m in zip(frame["name"], frame["metric"])])
 
+    @cached_property
+    def budgets(self) -> pd.DataFrame:
+        """The full-protocol scores of the compared cells at each step they were scored at (their snapshots and their
+        last step), as the verdict's frame: one row per (cell, step, score); empty unless some cell has snapshots."""
+        with_snapshots = [e for e in self.experiments if e.snapshots and e.metrics]
+        if not with_snapshots:
+            return pd.DataFrame()
+        compared = self.compared[["name", "metric", "setting", "config"]]
+        frame = scores_by_step_frame(with_snapshots).dropna(subset=["value"])
+        return frame.merge(compared, on=["name", "metric"])  # only scores the study compares, under its protocol
+
+    def budget_records(self) -> list[dict]:
+        """Per setting, step and score: mean, median, lowest and highest seed, n (the budget chart)."""
+        if self.budgets.empty:
+            return []
+        grouped = self.budgets.groupby(["setting", "config", "latent_dim", "step", "metric"])["value"]
+        table = grouped.agg(mean="mean", median="median", low="min", high="max", n="count").reset_index()
+        return json.loads(table.round(5).to_json(orient="records"))
+
     def checkpoint_records(self) -> list[dict]:
         """Per setting, checkpoint step and score: median, lowest and highest seed, n (the along-training chart)."""
         if self.checkpoints.empty:
@@ -324,7 +345,8 @@ class Site:
         path.parent.mkdir(parents=True, exist_ok=True)
         headline = self.headline
         shared = {charts.DATA: records, charts.SETTINGS_DATA: headline.settings if headline else [],
-                  charts.REFERENCES_DATA: headline.levels if headline else [], charts.CHECKPOINTS_DATA: self.checkpoint_records()}
+                  charts.REFERENCES_DATA: headline.levels if headline else [], charts.CHECKPOINTS_DATA: self.checkpoint_records(),
+                  charts.BUDGETS_DATA: self.budget_records()}
         path.write_text("window.VAEBENCH_DATA = window.VAEBENCH_DATA || {};\n" + "".join(
             f"window.VAEBENCH_DATA.{name} = {json.dumps(rows, sort_keys=True, separators=(',', ':'), ensure_ascii=False)};\n"
             for name, rows in shared.items()))
@@ -407,6 +429,9 @@ class Site:
                     self.configs, [m for m in (RECONSTRUCTION, *HEADLINE) if m in set(self.checkpoints["metric"])],
                     sorted(int(step) for step in set(self.checkpoints["step"]))))
                              if not self.checkpoints.empty else None),
+                "budgets": (_json_for_script(charts.budget_ladder(self.configs, list(self.ladder_scores),
+                                                                  sorted(self.budgets["step"].unique().tolist())))
+                            if self.ladder else None),
             }
         run = self.run_facts()
         self.render("index.html.j2", self.out_dir / PAGES["index"].file, "", title=f"vaebench report: {self.name}",
@@ -414,9 +439,21 @@ class Site:
                     charts=index_charts, problems=self.problems, pages_of={e.name: cell_url(e.name) for e in self.experiments},
                     strip_seeds=STRIP_SEEDS,
                     protocol=self.protocol_facts(), calibration=self.calibration(),
-                    winners=self.winner_traversals(found), gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
+                    winners=self.winner_traversals(found), ladder=self.ladder, ladder_tau=RANKING_TAU, gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
                     capture_cut=CAPTURED_SHARE, winner_seeds=WINNER_SEEDS,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+    @property
+    def ladder_scores(self) -> dict[str, None]:
+        """The scores the ladder judges, in the verdict's order: reconstruction's, then the judged ones scored at every step."""
+        return dict.fromkeys(f.metric for f in self.ladder)
+
+    @cached_property
+    def ladder(self) -> list[LadderFinding]:
+        """Whether the verdict survives longer training (``vaebench.site.ladder``); empty without snapshot scores."""
+        if self.budgets.empty:
+            return []
+        return ladder(self.budgets, (RECONSTRUCTION, *self.judged))
 
     @cached_property
     def verdict(self) -> Verdict | None:
@@ -430,12 +467,16 @@ class Site:
                     for e in in_order if e.metrics and self.protocol.on(e.name, "mig")}
         along = (self.checkpoints[["setting", "seed", "step", "metric", "value", "points"]]
                  if not self.checkpoints.empty else None)
-        # a cell without a card (trained before cards) is an image model's
-        kinds = {e.record.card.data_kind if e.record.card else DataKind.IMAGES for e in self.experiments}
         return verdict(self.compared, matrices, checkpoints=along,
                        excluded=self.protocol.off_lines(lambda name: settings_of[name]) + self.conditional_lines(),
                        references=self.references[["title", "latent_dim", "metric", "value"]],
-                       judged=verdict_scores(kinds))
+                       judged=self.judged)
+
+    @property
+    def judged(self) -> tuple[str, ...]:
+        """The scores the verdict judges besides reconstruction: those that fit the study's kinds of data."""
+        # a cell without a card (trained before cards) is an image model's
+        return verdict_scores({e.record.card.data_kind if e.record.card else DataKind.IMAGES for e in self.experiments})
 
     def off_settings(self) -> dict[str, list[str]]:
         """Setting -> the labels of the scores some of its cells were scored for under another protocol."""

@@ -28,6 +28,8 @@ SETTINGS_DATA = "settings"
 REFERENCES_DATA = "references"
 #: the table of one row per (setting, checkpoint step, score) that the along-training chart reads
 CHECKPOINTS_DATA = "checkpoints"
+#: the table of one row per (setting, step, score) of full-protocol scores at several budgets (a convergence ladder)
+BUDGETS_DATA = "budgets"
 MODEL_SELECTION = "model_highlight"
 #: the name of the shared table every index and comparison chart reads
 DATA = "metrics"
@@ -318,4 +320,22 @@ def along_training(configs: list[str], metrics: list[str], steps: list[int]) -> 
     return (alt.layer(band, line, data=alt.NamedData(name=CHECKPOINTS_DATA)).add_params(picker)
             .properties(width=300, height=220).facet(column=alt.Column("latent_dim:O", title="latent size"))
             .properties(title=_title(picker, metrics, ": median over seeds along training"))
+            .configure_legend(**LEGEND).to_dict())
+
+
+def budget_ladder(configs: list[str], metrics: list[str], steps: list[int]) -> dict:
+    """Each setting's mean over its seeds (picker) at every step scored under the full protocol (``steps``, on the
+    along-training step axis), with the band from its lowest to its highest seed; one panel per latent size. Reads the ``budgets`` table."""
+    picker = _metric_picker("budget_metric", metrics, metrics[0], "score")
+    base = (alt.Chart().transform_filter(alt.datum.metric == picker)
+            .encode(x=step_axis(steps), color=_colour(configs), detail="setting:N"))
+    band = base.mark_area(opacity=0.1).encode(y=alt.Y("low:Q", title=None, scale=alt.Scale(zero=False)), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean:Q", title=None), tooltip=[alt.Tooltip("setting:N", title="setting"), alt.Tooltip("step:Q", format=","),
+                                                alt.Tooltip("mean:Q", title="mean over seeds", format=".3g"),
+                                                alt.Tooltip("median:Q", title="median over seeds", format=".3g"),
+                                                alt.Tooltip("n:Q", title="seeds (n)")])
+    return (alt.layer(band, line, data=alt.NamedData(name=BUDGETS_DATA)).add_params(picker)
+            .properties(width=360, height=240).facet(column=alt.Column("latent_dim:O", title="latent size"))
+            .properties(title=_title(picker, metrics, ": mean over seeds at each budget"))
             .configure_legend(**LEGEND).to_dict())
