@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from study_results import SETTINGS, write_cell, write_grid
-from vaebench.site.ladder import PAIRED_P, RANKING_TAU, ladder
+from vaebench.site.convergence import CHANGE_P as PAIRED_P, RANKING_TAU
+from vaebench.site.ladder import ladder
 from vaebench.site.studies import build_site
 
 STEPS = (3000, 6000, 12000)

@@ -42,7 +42,8 @@ from vaebench.site.cell_view import CellView, MATCHING_MATRICES, SCATTER_SAMPLES
 from vaebench.site.codes import CODES_SCRIPT, DECIMALS, LATENT_FIELDS, codes_data, columns
 from vaebench.site.headline import over_seeds
 from vaebench.site.labels import direction, heading, label
-from vaebench.site.ladder import RANKING_TAU, LadderFinding, ladder
+from vaebench.site.convergence import CHANGE_P, RANKING_TAU
+from vaebench.site.ladder import LadderFinding, ladder
 from vaebench.site.leaderboard import leaderboard
 from vaebench.site.numbers import significant
 from vaebench.site.pages import CELL_DATA, PAGES, cell_pictures_from_its_page, cell_pictures_url, cell_url
@@ -439,7 +440,7 @@ class Site:
                     charts=index_charts, problems=self.problems, pages_of={e.name: cell_url(e.name) for e in self.experiments},
                     strip_seeds=STRIP_SEEDS,
                     protocol=self.protocol_facts(), calibration=self.calibration(),
-                    winners=self.winner_traversals(found), ladder=self.ladder, ladder_tau=RANKING_TAU, gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
+                    winners=self.winner_traversals(found), ladder=self.ladder, ladder_tau=RANKING_TAU, ladder_p=CHANGE_P, gallery_steps=list(range(0, TRAVERSAL_STEPS, 2)),
                     capture_cut=CAPTURED_SHARE, winner_seeds=WINNER_SEEDS,
                     build_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 

@@ -6,8 +6,8 @@ step) and answers, per judged score, three questions stated before looking at th
 - who is named best at each step (``stats.winner``, within a latent size, on the mean at few seeds);
 - how much the settings' ranking changes between each pair of steps (Kendall τ of the per-setting statistic);
 - whether the same cells still moved between consecutive steps (a paired test, ``stats.paired_change``).
-A score is *converged for ranking* between its last two steps when τ ≥ :data:`RANKING_TAU` and the paired change
-is not significant; both rules are on the page.
+A score is *converged for ranking* between its last two steps when τ ≥ ``convergence.RANKING_TAU`` and the paired
+change is not significant at ``convergence.CHANGE_P``: the rules along training, stated on the page.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ import pandas as pd
 
 from vaebench import stats
 from vaebench.metrics.spec import SCORES
-from vaebench.site.numbers import significant
+from vaebench.site.convergence import CHANGE_P, RANKING_TAU
+from vaebench.site.numbers import p_value, significant, two_decimals
 
-#: the τ between the last two steps above which a ranking counts as stable (with no significant paired change)
-RANKING_TAU = 0.9
-#: a paired change of the same cells is significant below this Wilcoxon p (statistics notes: "not converged")
-PAIRED_P = 0.01
 
 
 def _steps(step: int) -> str:
@@ -86,7 +83,7 @@ class LadderFinding:
         verdict = "still moving" if moved(change) else "no significant paired change"
         return (f"From {_steps(a)} to {_steps(b)} steps {change.better} of {change.cells} cells improved and "
                 f"{change.worse} got worse (median change {significant(change.median)}"
-                f"{' ' + self.score.unit if self.score.unit else ''}; Wilcoxon signed-rank p = {_pvalue(change.p)}): "
+                f"{' ' + self.score.unit if self.score.unit else ''}; Wilcoxon signed-rank {p_value(change.p)}): "
                 f"{verdict}.")
 
     @property
@@ -109,16 +106,12 @@ class LadderFinding:
 
 
 def moved(change: stats.PairedChange) -> bool:
-    """A paired change is significant at PAIRED_P."""
-    return change.p < PAIRED_P
-
-
-def _pvalue(p: float) -> str:
-    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+    """A paired change is significant: the same rule as along training (``convergence.CHANGE_P``)."""
+    return change.p < CHANGE_P
 
 
 def _tau(tau: float) -> str:
-    return "n/a" if pd.isna(tau) else f"{tau:.2f}".replace("-", "\u2212")
+    return "n/a" if pd.isna(tau) else two_decimals(tau)
 
 
 def _join(names) -> str:
