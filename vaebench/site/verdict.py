@@ -120,10 +120,22 @@ class Best:
         return f"at {significant(nats)} nats more reconstruction error than the best at {self.size} ({best})"
 
     @property
+    def linear_phrase(self) -> str | None:
+        """How many settings of this size score below the linear code: a learnt code below it shows no learnt
+        disentanglement, whoever is best."""
+        if self.below_linear is None:
+            return None
+        below, compared, linear = self.below_linear
+        statistic = self.winner.statistic if self.winner else stats.named_statistic(self.seeds)
+        return (f"{below} of {compared} settings at {self.size} score below the {LINEAR_CODE} on the "
+                f"{self.score.label}, by their {statistic} (the linear code's: {self._value(linear)})")
+
+    @property
     def answer(self) -> str:
-        """The first screen's sentence: who is best at this size, at what cost."""
+        """The first screen's sentence: who is best at this size, at what cost, and how many settings a linear code beats."""
         return (f"{_label(self.metric)} at {self.size}: {self.best_phrase}" +
-                (f", {self.cost_phrase}." if self.cost_phrase else "."))
+                (f", {self.cost_phrase}" if self.cost_phrase else "") +
+                (f"; {self.linear_phrase}." if self.linear_phrase else "."))
 
     @property
     def lines(self) -> list[str]:
@@ -135,11 +147,8 @@ class Best:
             out.append(f"Top two at {self.size} by their {self.winner.statistic}: a random seed of {self.name(first)} "
                        f"beats one of {self.name(second)} with P = {_p(self.top_two)} (pairs of seeds, ties count one "
                        f"half).")
-        if self.below_linear is not None:
-            below, compared, linear = self.below_linear
-            statistic = self.winner.statistic if self.winner else stats.named_statistic(self.seeds)
-            out.append(f"{below} of {compared} settings at {self.size} score below the {LINEAR_CODE} on the "
-                       f"{self.score.label}, by their {statistic} (the linear code's: {self._value(linear)}).")
+        if self.linear_phrase:
+            out.append(self.linear_phrase[0].upper() + self.linear_phrase[1:] + ".")
         if self.calibration:
             out.append(f"For scale at {self.size}, scored the same way: " +
                        ", ".join(f"{name} {self._value(value)}" for name, value in self.calibration.items()) + ".")
