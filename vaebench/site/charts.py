@@ -305,37 +305,34 @@ def models_side_by_side(configs: list[str], metrics: list[str]) -> dict:
 
 
 def along_training(configs: list[str], metrics: list[str], steps: list[int]) -> dict:
-    """Each setting's median score (picker) at every checkpoint of training (``steps``), on the cells' step axis
-    (``cell_charts.step_axis``: step 0 at its left end, log spacing beyond), with the band from its lowest to its
-    highest seed; one panel per latent size. Reads the ``checkpoints`` table."""
+    """Each setting's median score (picker) at every checkpoint of training (``steps``), with the band from its lowest
+    to its highest seed; one panel per latent size. Reads the ``checkpoints`` table."""
     picker = _metric_picker("training_metric", metrics, metrics[0], "score")
-    base = (alt.Chart().transform_filter(alt.datum.metric == picker).transform_filter("isValid(datum.median)")
-            .encode(x=step_axis(steps),
-                    color=_colour(configs), detail="setting:N"))
-    band = base.mark_area(opacity=0.12).encode(y=alt.Y("low:Q", title=None, scale=alt.Scale(zero=False)), y2="high:Q")
-    line = base.mark_line(point=True).encode(
-        y=alt.Y("median:Q", title=None), tooltip=[alt.Tooltip("setting:N", title="setting"), alt.Tooltip("step:Q"),
-                                                  alt.Tooltip("median:Q", title="median over seeds", format=".3g"),
-                                                  alt.Tooltip("n:Q", title="seeds (n)")])
-    return (alt.layer(band, line, data=alt.NamedData(name=CHECKPOINTS_DATA)).add_params(picker)
-            .properties(width=300, height=220).facet(column=alt.Column("latent_dim:O", title="latent size"))
-            .properties(title=_title(picker, metrics, ": median over seeds along training"))
-            .configure_legend(**LEGEND).to_dict())
+    return _over_steps(CHECKPOINTS_DATA, picker, configs, metrics, steps, ("median",), ": median over seeds along training")
 
 
 def budget_ladder(configs: list[str], metrics: list[str], steps: list[int]) -> dict:
-    """Each setting's mean over its seeds (picker) at every step scored under the full protocol (``steps``, on the
-    along-training step axis), with the band from its lowest to its highest seed; one panel per latent size. Reads the ``budgets`` table."""
+    """Each setting's mean over its seeds (picker) at every step scored under the full protocol (``steps``), with the
+    band from its lowest to its highest seed; one panel per latent size. Reads the ``budgets`` table."""
     picker = _metric_picker("budget_metric", metrics, metrics[0], "score")
-    base = (alt.Chart().transform_filter(alt.datum.metric == picker)
+    return _over_steps(BUDGETS_DATA, picker, configs, metrics, steps, ("mean", "median"), ": mean over seeds at each budget")
+
+
+def _over_steps(data: str, picker: alt.Parameter, configs: list[str], metrics: list[str], steps: list[int],
+                statistics: tuple[str, ...], suffix: str) -> dict:
+    """The table ``data``'s first of ``statistics`` over seeds (a line per setting, the rest in its tooltip) against the
+    step on the cells' step axis (``cell_charts.step_axis``: step 0 at its left end, log spacing beyond), with the
+    band from the lowest to the highest seed; one panel per latent size."""
+    shown = statistics[0]
+    base = (alt.Chart().transform_filter(alt.datum.metric == picker).transform_filter(f"isValid(datum.{shown})")
             .encode(x=step_axis(steps), color=_colour(configs), detail="setting:N"))
-    band = base.mark_area(opacity=0.1).encode(y=alt.Y("low:Q", title=None, scale=alt.Scale(zero=False)), y2="high:Q")
+    band = base.mark_area(opacity=0.12).encode(y=alt.Y("low:Q", title=None, scale=alt.Scale(zero=False)), y2="high:Q")
     line = base.mark_line(point=True).encode(
-        y=alt.Y("mean:Q", title=None), tooltip=[alt.Tooltip("setting:N", title="setting"), alt.Tooltip("step:Q", format=","),
-                                                alt.Tooltip("mean:Q", title="mean over seeds", format=".3g"),
-                                                alt.Tooltip("median:Q", title="median over seeds", format=".3g"),
-                                                alt.Tooltip("n:Q", title="seeds (n)")])
-    return (alt.layer(band, line, data=alt.NamedData(name=BUDGETS_DATA)).add_params(picker)
-            .properties(width=360, height=240).facet(column=alt.Column("latent_dim:O", title="latent size"))
-            .properties(title=_title(picker, metrics, ": mean over seeds at each budget"))
+        y=alt.Y(f"{shown}:Q", title=None),
+        tooltip=[alt.Tooltip("setting:N", title="setting"), alt.Tooltip("step:Q", format=","),
+                 *(alt.Tooltip(f"{name}:Q", title=f"{name} over seeds", format=".3g") for name in statistics),
+                 alt.Tooltip("n:Q", title="seeds (n)")])
+    return (alt.layer(band, line, data=alt.NamedData(name=data)).add_params(picker)
+            .properties(width=300, height=220).facet(column=alt.Column("latent_dim:O", title="latent size"))
+            .properties(title=_title(picker, metrics, suffix))
             .configure_legend(**LEGEND).to_dict())

@@ -150,7 +150,7 @@ class Best:
         if self.linear_phrase:
             out.append(self.linear_phrase[0].upper() + self.linear_phrase[1:] + ".")
         if self.calibration:
-            out.append(f"For scale at {self.size}, scored the same way: " +
+            out.append(f"For scale at {self.size}, scored the same way (medians over seeds): " +
                        ", ".join(f"{name} {self._value(value)}" for name, value in self.calibration.items()) + ".")
         return out
 
