@@ -212,3 +212,79 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
     _table(data, shift=9)
     older = run_vaebench("evaluate", *common, "--data-path", data)
     assert older.returncode == 0, older.stderr[-2000:]
+
+
+class _Killed(Exception):
+    """Stands in for a kill part-way through a scoring."""
+
+
+def _kill_at(monkeypatch, metric, call):
+    """Make the ``call``-th computation of ``metric`` (1: the cell's, 2: its first snapshot's) stop the command."""
+    from vaebench.metrics import scoring
+
+    calls = []
+
+    def killed(context):
+        calls.append(context.cell_dir)
+        if len(calls) == call:
+            raise _Killed(metric)
+        return compute(context)
+
+    compute = scoring.COMPUTE[metric]
+    monkeypatch.setitem(scoring.COMPUTE, metric, killed)
+
+
+def _command(argv, capsys):
+    """:func:`conftest.run_in_process` as a command of its own process: the data files read afresh."""
+    from vaebench.run import plan
+
+    plan._dataset.cache_clear()
+    return run_in_process(argv, capsys)
+
+
+def test_an_interrupted_rescoring_on_changed_data_leaves_no_mix_of_two_data_scores(tmp_path, capsys, monkeypatch):
+    """A cell's metrics.json (and each snapshot's) is replaced whole by a rescoring on changed data, so a kill leaves
+    the old scores or the new ones; a folder still scored on other data is refused, or rescored when allowed."""
+    import hashlib
+
+    data = _table(tmp_path / "table.csv")
+    preset = write_preset(tmp_path / "p.toml", dataset="csv", families=["mlp"], steps=20,
+                          checkpoints="[checkpoints]\ncount = 0\nsnapshots = [10]\n")
+    results = tmp_path / "r"
+    common = ["--preset", preset, "--results", results]
+    code, _, err = _command(["run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0,
+                                   "--no-references"], capsys)
+    assert code == 0, err
+    (cell,) = [path.parent for path in results.rglob(PARAMS_FILE) if "snapshots" not in path.parts]
+    snapshot = cell / "snapshots" / "step10"
+    trained = _snapshot(results)
+    original = data.read_bytes()
+    _table(data, shift=5)
+    rescore = ["evaluate", *common, "--data-path", data, "--force", "--allow-changed-data"]
+
+    with monkeypatch.context() as patch:
+        _kill_at(patch, "unsupervised", call=1)  # reconstruction and elbo are rescored on the new data by then
+        with pytest.raises(_Killed):
+            _command(rescore, capsys)
+    assert _snapshot(results) == trained, "a killed rescoring left a mix of old and new scores"
+    data.write_bytes(original)
+    code, _, err = _command(["evaluate", *common, "--data-path", data], capsys)
+    assert code == 0, err
+    assert _snapshot(results) == trained
+
+    _table(data, shift=5)
+    with monkeypatch.context() as patch:
+        _kill_at(patch, "unsupervised", call=2)  # the cell is rescored, its snapshot not yet
+        with pytest.raises(_Killed):
+            _command(rescore, capsys)
+    assert read_metrics(cell).data["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert (snapshot / METRICS_FILE).read_bytes() == trained[snapshot / METRICS_FILE]
+    for data_now in (data.read_bytes(), original):  # the snapshot is of the first data, the cell of the second
+        data.write_bytes(data_now)
+        code, _, err = _command(["evaluate", *common, "--data-path", data], capsys)
+        assert code == 2 and err.count("\n") == 1 and "--allow-changed-data" in err, err
+    _table(data, shift=5)
+    code, _, err = _command(rescore[:-2] + ["--allow-changed-data"], capsys)  # the same command, not forced
+    assert code == 0, err
+    assert read_metrics(snapshot).data == read_metrics(cell).data is not None
+    assert read_metrics(snapshot).scores != json.loads(trained[snapshot / METRICS_FILE])["scores"]
