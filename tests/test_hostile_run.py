@@ -242,20 +242,68 @@ def _command(argv, capsys):
     return run_in_process(argv, capsys)
 
 
-def test_an_interrupted_rescoring_on_changed_data_leaves_no_mix_of_two_data_scores(tmp_path, capsys, monkeypatch):
+@dataclasses.dataclass
+class CsvGrid:
+    """A trained CSV grid (two mlp cells, each with a snapshot at step 10) and the files it was made with."""
+
+    results: object
+    data: object
+    preset: object
+
+    @property
+    def common(self) -> list:
+        return ["--preset", self.preset, "--results", self.results]
+
+    @property
+    def cells(self) -> list:
+        return sorted(path.parent for path in self.results.rglob(PARAMS_FILE) if "snapshots" not in path.parts)
+
+
+@pytest.fixture(scope="module")
+def _trained_csv_grid(tmp_path_factory):
+    import sys
+
+    from vaebench.cli import main
+
+    root = tmp_path_factory.mktemp("csv-grid")
+    grid = CsvGrid(root / "r", _table(root / "table.csv"),
+                   write_preset(root / "p.toml", dataset="csv", families=["mlp"], seeds=[0, 1], steps=20,
+                                checkpoints="[checkpoints]\ncount = 0\nsnapshots = [10]\n"))
+    old, sys.argv = sys.argv, ["vaebench", "run", "grid", *map(str, grid.common), "--dataset", "csv", "--data-path",
+                               str(grid.data), "--score-workers", "0", "--no-references"]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = old
+    assert exit_info.value.code == 0
+    return grid
+
+
+@pytest.fixture
+def csv_grid(_trained_csv_grid, tmp_path):
+    """A copy of the trained CSV grid of its own, for a test to change."""
+    import shutil
+
+    shutil.copytree(_trained_csv_grid.results.parent, tmp_path / "grid")
+    return CsvGrid(*(tmp_path / "grid" / path.name for path in dataclasses.astuple(_trained_csv_grid)))
+
+
+def _command(argv, capsys):
+    """:func:`conftest.run_in_process` as a command of its own process: the data files read afresh."""
+    from vaebench.run import plan
+
+    plan._dataset.cache_clear()
+    return run_in_process(argv, capsys)
+
+
+def test_an_interrupted_rescoring_on_changed_data_leaves_no_mix_of_two_data_scores(csv_grid, capsys, monkeypatch):
     """A cell's metrics.json (and each snapshot's) is replaced whole by a rescoring on changed data, so a kill leaves
     the old scores or the new ones; a folder still scored on other data is refused, or rescored when allowed."""
     import hashlib
 
-    data = _table(tmp_path / "table.csv")
-    preset = write_preset(tmp_path / "p.toml", dataset="csv", families=["mlp"], steps=20,
-                          checkpoints="[checkpoints]\ncount = 0\nsnapshots = [10]\n")
-    results = tmp_path / "r"
-    common = ["--preset", preset, "--results", results]
-    code, _, err = _command(["run", "grid", *common, "--dataset", "csv", "--data-path", data, "--score-workers", 0,
-                                   "--no-references"], capsys)
-    assert code == 0, err
-    (cell,) = [path.parent for path in results.rglob(PARAMS_FILE) if "snapshots" not in path.parts]
+    results, data, common = csv_grid.results, csv_grid.data, csv_grid.common
+    cell = csv_grid.cells[0]
     snapshot = cell / "snapshots" / "step10"
     trained = _snapshot(results)
     original = data.read_bytes()
@@ -274,7 +322,7 @@ def test_an_interrupted_rescoring_on_changed_data_leaves_no_mix_of_two_data_scor
 
     _table(data, shift=5)
     with monkeypatch.context() as patch:
-        _kill_at(patch, "unsupervised", call=2)  # the cell is rescored, its snapshot not yet
+        _kill_at(patch, "unsupervised", call=2)  # the first cell is rescored, its snapshot not yet
         with pytest.raises(_Killed):
             _command(rescore, capsys)
     assert read_metrics(cell).data["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
@@ -288,3 +336,12 @@ def test_an_interrupted_rescoring_on_changed_data_leaves_no_mix_of_two_data_scor
     assert code == 0, err
     assert read_metrics(snapshot).data == read_metrics(cell).data is not None
     assert read_metrics(snapshot).scores != json.loads(trained[snapshot / METRICS_FILE])["scores"]
+
+
+def test_evaluate_force_reads_every_file_it_needs_before_it_changes_one(csv_grid, capsys):
+    """An emptied history.csv in the second cell: refused in one line, and no cell's metrics.json rescored first."""
+    (csv_grid.cells[1] / "history.csv").write_text("")
+    before = _snapshot(csv_grid.results)
+    code, _, err = _command(["evaluate", *csv_grid.common, "--data-path", csv_grid.data, "--force"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "history.csv" in err, err
+    assert _snapshot(csv_grid.results) == before

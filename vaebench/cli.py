@@ -184,6 +184,13 @@ SUMMARY_SCORES = {score.key: score.column for score in SCORES.values() if score.
 
 
 def _print_grid_table(results_dir: Path) -> None:
+    table, counts = _grid_table(results_dir)
+    console.print(table)
+    console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
+
+
+def _grid_table(results_dir: Path):
+    """The terminal table of a results dir's cells and the count of each status, every file it shows read and checked."""
     from vaebench.results.records import CellStatus, read_grid, read_history, read_metrics, read_params
 
     grid = read_grid(results_dir).cells
@@ -210,8 +217,7 @@ def _print_grid_table(results_dir: Path) -> None:
         if params is not None and params.trained_precision != "float32":
             style += f" ({params.precision})"
         table.add_row(name, style, _fmt(None if params is None else params.wall_seconds), *cells)
-    console.print(table)
-    console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
+    return table, counts
 
 
 def _fmt(value) -> str:
@@ -273,6 +279,7 @@ def evaluate_command(
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
         cells = [Cell.from_record(experiment.record) for experiment in experiments]
+        _read_before_scoring(results, experiments)
         check_same_data(cells, results, source, allow_changed_data)
         with console.status("scoring") as status:
             for index, (cell, experiment) in enumerate(zip(cells, experiments), 1):
@@ -280,6 +287,17 @@ def evaluate_command(
                 score(cell, experiment.path, settings, metrics=chosen, force=force, data_path=source,
                       allow_changed_data=allow_changed_data)
     _print_grid_table(results)
+
+
+def _read_before_scoring(results: Path, experiments) -> None:
+    """Read and check every file ``evaluate`` reads besides the weights (the table's, each snapshot's scores, each
+    pictures record), so that a corrupt one is refused before the first cell is rescored."""
+    from vaebench.pictures.draw import pictures_to_draw
+
+    _grid_table(results)
+    for experiment in experiments:
+        experiment.snapshots  # noqa: B018 (reads each snapshot's metrics.json)
+        pictures_to_draw(experiment.path)
 
 
 def _draw_pictures(results: Path, force: bool, source) -> None:
