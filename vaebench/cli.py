@@ -20,6 +20,7 @@ from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
 from vaebench.metrics.spec import DEFAULT_SETTINGS, SCORES
 from vaebench.results.files import WRITE_ERRNOS
 from vaebench.results.layout import METRICS_FILE
+from vaebench.run.grid_size import CONFIRM_FLAG, MAX_CELLS, MAX_HOURS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
@@ -74,6 +75,8 @@ def run_grid_command(
     score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training; at most one per core [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
     references: bool = typer.Option(True, help="After the cells, score the grid's calibration rows (mean image, untrained VAE, PCA, random code; see README) that are not stored yet."),
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
+    large_grid: bool = typer.Option(False, CONFIRM_FLAG, help=f"Run a grid of more than {MAX_CELLS:,} cells or "
+                                    f"{MAX_HOURS:,} estimated training hours (see README), which is refused otherwise."),
 ):
     """Train and score every cell of the grid that is not finished yet."""
     from vaebench.grid import load_preset
@@ -116,7 +119,8 @@ def run_grid_command(
         batch_size=batch_size,
     )
     # the grid expanded once, and refused if bad, before the results dir is created or locked
-    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision)
+    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision,
+                     large_grid)
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{chosen.name}{suffix}"

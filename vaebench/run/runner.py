@@ -27,7 +27,7 @@ from vaebench.results.files import check_writable
 from vaebench.results.layout import ENCODER, METRICS_FILE, snapshot_dirs
 from vaebench.results.records import CellStatus, cell_status, read_metrics, read_params, record_cells
 from vaebench.run.checkpoints import CheckpointScorer
-from vaebench.run.plan import Plan, dataset_for
+from vaebench.run.plan import Plan, check_recorded_models, dataset_for
 from vaebench.run.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
 
 
@@ -90,6 +90,7 @@ def _changed_data_error(cell: Cell, data_path) -> VaebenchError:
 def plan_grid(plan: Plan, results_dir: Path, allow_changed_data: bool = False) -> GridStatus:
     """Record the plan's cells in the results dir, before any training starts, and find which of them need work."""
     check_writable(results_dir)
+    check_recorded_models(results_dir)
     check_same_data(plan.cells, results_dir, plan.data_source, allow_changed_data)
     record_cells(results_dir, {cell.name: cell.to_params() for cell in plan.cells},
                  {plan.preset.name: plan.preset.description})
