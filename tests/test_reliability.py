@@ -292,6 +292,27 @@ def test_a_held_results_dir_refuses_every_writing_command_until_the_holder_exits
     assert "0 to train" in run_in_process(commands[0], capsys)[1]
 
 
+def test_a_held_results_dir_is_refused_before_keras_loads(results, tmp_path):
+    """A fresh `run grid` or `evaluate` on a held dir exits 2 without importing Keras (which takes seconds, a minute on
+    a busy machine): the lock is checked first, so the refusal comes after the lock's one-second grace."""
+    script = ("import sys, time; start = time.monotonic(); sys.argv = ['vaebench', *sys.argv[1:]]\n"
+              "from vaebench.cli import main\n"
+              "try:\n    main()\n"
+              "except SystemExit as stop:\n"
+              "    print(stop.code, 'keras' in sys.modules, round(time.monotonic() - start, 2))\n")
+    holder = hold_lock(results)
+    try:
+        for argv in writing_commands(results, tmp_path)[:2]:
+            run = subprocess.run([sys.executable, "-c", script, *map(str, argv)], capture_output=True, text=True, timeout=120)
+            code, keras_loaded, seconds = run.stdout.split()
+            assert (code, keras_loaded) == ("2", "False"), (argv[0], run.stdout, run.stderr)
+            assert "is in use by `vaebench run grid`" in run.stderr
+            print(f"{argv[0]} refused in {seconds} s")
+    finally:
+        holder.terminate()
+        holder.wait()
+
+
 def test_a_holder_killed_with_sigkill_does_not_block(results, tmp_path, capsys):
     holder = hold_lock(results)
     holder.kill()

@@ -79,13 +79,22 @@ def run_grid_command(
                                     f"{MAX_HOURS:,} estimated training hours (see README), which is refused otherwise."),
 ):
     """Train and score every cell of the grid that is not finished yet."""
+    from vaebench.preset_files import read_preset_table
+    from vaebench.results.lock import check_not_held
+    from vaebench.run.shards import parse_shard
+
+    shard_k_n = parse_shard(shard) if shard is not None else None
+    if results is None:
+        suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
+        results = Path("results") / f"{read_preset_table(preset)[1]}{suffix}"
+    check_not_held(results)  # at once: Keras takes seconds to load, a minute on a busy machine
+    _load_backend()
     from vaebench.grid import load_preset
     from vaebench.interruption import stop_at_safe_points
     from vaebench.results.files import check_writable
     from vaebench.results.lock import results_lock
     from vaebench.run.plan import make_plan
     from vaebench.run.runner import run_grid
-    from vaebench.run.shards import parse_shard
 
     if executor not in ("local", "ray"):
         raise VaebenchError(f"unknown executor {executor!r}; accepted: local, ray")
@@ -105,7 +114,6 @@ def run_grid_command(
         score_workers = _capped_workers(score_workers)
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
-    shard_k_n = parse_shard(shard) if shard is not None else None
     pack_size = _pack_size(pack) if pack is not None else None
     if executor == "ray" and isinstance(pack_size, str):  # auto
         raise VaebenchError("--pack auto is for --executor local (Ray's driver leaves the GPUs to its workers); give --pack N")
@@ -121,9 +129,6 @@ def run_grid_command(
     # the grid expanded once, and refused if bad, before the results dir is created or locked
     plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision,
                      large_grid)
-    if results is None:
-        suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
-        results = Path("results") / f"{chosen.name}{suffix}"
     check_writable(results)
     with results_lock(results, "run grid"):
         if executor == "ray":
@@ -261,6 +266,10 @@ def evaluate_command(
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
+    from vaebench.results.lock import check_not_held
+
+    check_not_held(results)  # at once: Keras takes seconds to load, a minute on a busy machine
+    _load_backend()
     from vaebench.grid import Cell, load_preset
     from vaebench.metrics import metric_names
     from vaebench.results.experiments import load_experiments
@@ -343,6 +352,7 @@ def merge_command(
 @app.command("models")
 def models_command():
     """Every model with its hyperparameters and a one-line description."""
+    _load_backend()
     from vaebench.models import MODELS
 
     table = Table(title="models")
@@ -378,16 +388,16 @@ def build_site_command(
     console.print(f"site written: {index}")
 
 
-#: commands that load Keras and its backend (build-site does not: the report only reads the results)
-_BACKEND_COMMANDS = {"run", "evaluate", "models"}
+def _load_backend() -> None:
+    """Keras and its backend, loaded before a command's first module that imports them (build-site, list and merge
+    never do: they only read and copy results); `run grid` and `evaluate` first check that their results dir is free."""
+    from vaebench.quiet_backend import load_backend_quietly
+
+    load_backend_quietly()
 
 
 def main() -> None:
     """Entry point: every user error is one line on stderr and exit code 2."""
-    if sys.argv[1:2] and sys.argv[1] in _BACKEND_COMMANDS:
-        from vaebench.quiet_backend import load_backend_quietly
-
-        load_backend_quietly()
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as error:  # usage errors: unknown option, bad value type
