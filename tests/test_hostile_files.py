@@ -347,3 +347,34 @@ def test_a_corrupt_pictures_file_stops_evaluate_pictures_with_the_command_that_r
     assert code == 0 and err == "", err
     assert f"no pictures {CELLS[0].name}: its weights" in " ".join(out.split())
     assert results_digest(results) == before
+
+
+# --- build-site's out dir: a dangling link, a build running beside it ------------------------
+
+def test_an_out_dir_that_is_a_dangling_link_is_one_line(results, tmp_path, capsys):
+    out = tmp_path / "site"
+    out.symlink_to(tmp_path / "gone")
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
+    one_line_error(code, err, f"--out {out} is a link to {tmp_path / 'gone'}, which does not exist")
+    assert out.is_symlink() and not (tmp_path / "gone").exists()
+
+
+def test_a_build_onto_an_out_dir_another_build_is_writing_is_one_line_and_leaves_that_build_alone(results, tmp_path,
+                                                                                                    capsys):
+    """A second build-site onto the same --out while the first builds: refused, the first's staging folder kept."""
+    import fcntl
+
+    out = tmp_path / "site"
+    building = files.make_staging_dir(out)  # the first build's, held as a live build holds it
+    (building / "index.html").write_text("half built")
+    descriptor = os.open(building, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
+        one_line_error(code, err, f"--out {out} is being built by another vaebench build-site now")
+        assert (building / "index.html").read_text() == "half built"
+        assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["results", building.name])
+    finally:
+        os.close(descriptor)
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)  # that build was killed
+    assert code == 0 and not building.exists(), err
