@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -154,6 +155,27 @@ def test_a_csv_with_more_columns_than_the_limit_is_refused_at_once(tmp_path):
         read_csv_table(path)
     assert time.monotonic() - started < 10
     assert str(refused.value) == f"data file {path} has {width} columns; at most {MAX_COLUMNS} are accepted"
+
+
+@pytest.mark.parametrize("kind", ["pipe", "device", "folder"])
+def test_a_data_path_that_is_no_regular_file_says_what_stands_there(tmp_path, kind):
+    """A pipe or a device would be read forever; neither is "not found"."""
+    path = {"pipe": tmp_path / "pipe.csv", "device": Path("/dev/zero"), "folder": tmp_path}[kind]
+    if kind == "pipe":
+        os.mkfifo(path)
+    said = "is a folder" if kind == "folder" else "is not a regular file (a pipe, socket or device)"
+    with pytest.raises(VaebenchError) as refused:
+        read_csv_table(path)
+    assert str(refused.value) == f"data file {path} {said}; expected a CSV file with a header row"
+
+
+@pytest.mark.parametrize("spellings", [["1", "1.0", "1.00"], ["2", "2e0", "+2"]])
+def test_a_numeric_column_of_one_value_spelt_several_ways_is_a_single_value_column(tmp_path, spellings):
+    rows = [(20 + i, spellings[i % len(spellings)], "ab"[i % 2]) for i in range(30)]
+    path = _csv(tmp_path / "one.csv", ["age", "flag", "kind"], rows)
+    with pytest.raises(VaebenchError, match="column 'flag' of .* takes a single value"):
+        read_csv_table(path)
+    assert [column.name for column in read_csv_table(path, categorical=("flag",)).columns] == ["age", "flag", "kind"]
 
 
 # --- data that changed since training -----------------------------------------------------
