@@ -178,6 +178,20 @@ def test_a_numeric_column_of_one_value_spelt_several_ways_is_a_single_value_colu
     assert [column.name for column in read_csv_table(path, categorical=("flag",)).columns] == ["age", "flag", "kind"]
 
 
+def test_a_preset_family_a_table_cannot_use_is_replaced_in_one_line_and_a_named_one_refused(tmp_path, capsys):
+    """README's Tables: tables train with mlp; a preset's conv gives way, saying so; --families conv is refused."""
+    data = _table(tmp_path / "table.csv")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("stops the run before it trains")
+    argv = ["run", "grid", "--preset", write_preset(tmp_path / "p.toml", families=["conv"]), "--dataset", "csv",
+            "--data-path", data, "--results", blocker]
+    code, out, err = run_in_process(argv, capsys)
+    assert code == 2 and "is not a folder" in err, err
+    assert out.strip() == "the conv family of preset p cannot train on dataset csv: its cells train with mlp", out
+    code, out, err = run_in_process([*argv, "--families", "conv"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "cannot use the conv family" in err and out == "", err
+
+
 # --- data that changed since training -----------------------------------------------------
 
 def _table(path, rows=30, extra_column=False, shift=0):

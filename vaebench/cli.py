@@ -50,7 +50,7 @@ ALLOW_CHANGED_DATA_HELP = ("Score trained cells on a --data-path whose content o
 @run_app.command("grid")
 def run_grid_command(
     preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
-    results: Optional[Path] = typer.Option(None, help="Results dir [default: results/<preset>]."),
+    results: Optional[str] = typer.Option(None, help="Results dir [default: results/<preset>]."),
     dataset: Optional[str] = typer.Option(None, help="Dataset name (see `vaebench datasets`)."),
     data_path: Optional[str] = typer.Option(None, help=DATA_PATH_HELP),
     label_column: Optional[str] = typer.Option(None, help="csv: the column holding each record's class label."),
@@ -87,6 +87,8 @@ def run_grid_command(
     if results is None:
         suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
         results = Path("results") / f"{read_preset_table(preset)[1]}{suffix}"
+    else:
+        results = _folder(results, "--results")
     check_not_held(results)  # at once: Keras takes seconds to load, a minute on a busy machine
     _load_backend()
     from vaebench.grid import load_preset
@@ -129,6 +131,7 @@ def run_grid_command(
     # the grid expanded once, and refused if bad, before the results dir is created or locked
     plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision,
                      large_grid)
+    _say_unused_families(chosen, plan.grid)
     check_writable(results)
     with results_lock(results, "run grid"):
         if executor == "ray":
@@ -145,6 +148,25 @@ def run_grid_command(
 
                     compute_references(plan, results, console)
     _print_grid_table(results)
+
+
+def _say_unused_families(preset, cells) -> None:
+    """One line for each of the grid's datasets whose cells cannot use some of the preset's families (a table trains
+    with mlp alone, see README's Tables), so that a family is never dropped in silence (naming one with --families
+    is refused instead)."""
+    for dataset in preset.datasets:
+        used = sorted({cell.family for cell in cells if cell.dataset == dataset})
+        unused = [family for family in preset.families if family not in used]
+        if used and unused:
+            console.print(f"the {', '.join(unused)} famil{'ies' if len(unused) > 1 else 'y'} of preset {preset.name} "
+                          f"cannot train on dataset {dataset}: its cells train with {', '.join(used)}")
+
+
+def _folder(value: str, option: str) -> Path:
+    """A folder given on the command line; an empty one is refused (``Path("")`` would be the current folder)."""
+    if not value.strip():
+        raise VaebenchError(f"{option} is empty; expected a folder")
+    return Path(value)
 
 
 def _pack_size(value: str) -> int | str:
@@ -238,12 +260,14 @@ def _fmt(value) -> str:
 
 
 @app.command("list")
-def list_command(results: Path = typer.Option(Path("results"), help="A results dir, or a folder holding several.")):
+def list_command(results: str = typer.Option("results", help="A results dir, or a folder holding several.")):
     """A table of cells: done / failed (with the reason) / pending, with their main numbers."""
+    from vaebench.results.files import results_dir_error
     from vaebench.results.layout import grid_dirs
 
+    results = _folder(results, "--results")
     if not results.is_dir():
-        raise VaebenchError(f"results dir {results} does not exist")
+        raise results_dir_error(results)
     roots = grid_dirs(results)
     if not roots:
         raise VaebenchError(f"no grid in {results}: run `vaebench run grid` first")
@@ -253,7 +277,7 @@ def list_command(results: Path = typer.Option(Path("results"), help="A results d
 
 @app.command("evaluate")
 def evaluate_command(
-    results: Path = typer.Option(..., help="The results dir of one grid."),
+    results: str = typer.Option(..., help="The results dir of one grid."),
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metric names [default: all]."),
     force: bool = typer.Option(False, help=f"Recompute metrics already in {METRICS_FILE}."),
     preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
@@ -268,6 +292,7 @@ def evaluate_command(
     """(Re)score the trained cells of a results dir; resumable like training."""
     from vaebench.results.lock import check_not_held
 
+    results = _folder(results, "--results")
     check_not_held(results)  # at once: Keras takes seconds to load, a minute on a busy machine
     _load_backend()
     from vaebench.grid import Cell, load_preset
@@ -337,11 +362,13 @@ def _draw_pictures(results: Path, force: bool, source) -> None:
 
 @app.command("merge")
 def merge_command(
-    sources: list[Path] = typer.Argument(..., help="Results dirs to merge, e.g. the shards of a job array."),
-    into: Path = typer.Option(..., help="The results dir to merge into (created if missing)."),
+    sources: list[str] = typer.Argument(..., help="Results dirs to merge, e.g. the shards of a job array."),
+    into: str = typer.Option(..., help="The results dir to merge into (created if missing)."),
 ):
     """Merge results dirs (e.g. shards) into one; refuses conflicting cells and then writes nothing."""
     from vaebench.run.shards import merge_results
+
+    sources, into = [_folder(source, "a results dir to merge") for source in sources], _folder(into, "--into")
 
     counts = merge_results(sources, into)
     console.print(f"merged {len(sources)} dirs into {into}: {counts['copied']} cells copied, "
@@ -375,16 +402,16 @@ def datasets_command():
 
 @app.command("build-site")
 def build_site_command(
-    results: list[Path] = typer.Option([Path("results")], help="A results dir (one study, named by its folder), or a "
+    results: list[str] = typer.Option(["results"], help="A results dir (one study, named by its folder), or a "
                                        "folder holding several; repeat it for more studies: several make one site with "
                                        "an overview and a folder per study."),
-    out: Path = typer.Option(Path("site"), help="Where the static site goes: a new or empty folder, or a vaebench site "
+    out: str = typer.Option("site", help="Where the static site goes: a new or empty folder, or a vaebench site "
                              "(only the files vaebench wrote there are replaced)."),
 ):
     """Render one or several results dirs into a static HTML report that works offline."""
     from vaebench.site import build_site
 
-    index = build_site(results, out)
+    index = build_site([_folder(folder, "--results") for folder in results], _folder(out, "--out"))
     console.print(f"site written: {index}")
 
 
@@ -414,6 +441,8 @@ def main() -> None:
         if error.errno not in WRITE_ERRNOS or error.filename is None:
             raise
         _fail(f"{error.filename}: {error.strerror}")
+    if code == INTERRUPTED_CODE:  # typer's answer to Ctrl-C outside run grid's safe points, silent by itself
+        _fail("interrupted (Ctrl-C); run the same command again to finish", code=INTERRUPTED_CODE)
     sys.exit(code or 0)
 
 

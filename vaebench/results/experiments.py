@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from vaebench.errors import VaebenchError
-from vaebench.results.files import check_entry, check_path, check_tree
+from vaebench.results.files import check_entry, check_path, check_tree, results_dir_error
 from vaebench.results.layout import (DECODER, ENCODER, METRICS_FILE, NETWORKS, PARAMS_FILE, REFERENCES_DIR,
                                      network_file, reference_dirs, reference_parts, snapshot_dirs)
 from vaebench.results.records import (CHECKPOINT_COLUMNS, CellStatus, Metrics, Params, read_checkpoints, read_history,
@@ -107,7 +107,7 @@ def load_experiments(results_dir, where: dict | None = None, include_failed: boo
     """
     root = Path(results_dir)
     if not root.is_dir():
-        raise VaebenchError(f"results dir {root} does not exist")
+        raise results_dir_error(root)
     experiments = []
     for params_path in sorted(root.rglob(PARAMS_FILE)):
         parts = params_path.relative_to(root).parts
@@ -174,7 +174,7 @@ def load_references(results_dir):
 
     root = Path(results_dir)
     if not root.is_dir():
-        raise VaebenchError(f"results dir {root} does not exist")
+        raise results_dir_error(root)
     rows = []
     for name, folder in reference_dirs(root).items():
         rows += _score_rows(reference_parts(name, folder / METRICS_FILE), read_metrics(folder).scores)

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from vaebench.errors import VaebenchError
-from vaebench.results.files import remove_temporaries, write_json
+from vaebench.results.files import remove_temporaries, results_dir_error, write_json
 from vaebench.results.layout import LOCK_FILE, LOCK_INFO_FILE, REFERENCES_DIR, snapshot_dirs
 from vaebench.results.records import read_grid
 
@@ -27,7 +27,7 @@ def results_lock(root: Path, command: str):
 
     root = Path(root)
     if not root.is_dir():
-        raise VaebenchError(f"results dir {root} does not exist")
+        raise results_dir_error(root)
     # A short grace, not a wait: a holder that is just finishing lets go, one just starting has said who it is.
     lock = filelock.FileLock(root / LOCK_FILE, timeout=LOCK_GRACE_SECONDS)
     try:
