@@ -374,10 +374,13 @@ def test_an_interrupted_rescoring_on_changed_data_leaves_no_mix_of_two_data_scor
     assert read_metrics(snapshot).scores != json.loads(trained[snapshot / METRICS_FILE])["scores"]
 
 
-def test_evaluate_force_reads_every_file_it_needs_before_it_changes_one(csv_grid, capsys):
-    """An emptied history.csv in the second cell: refused in one line, and no cell's metrics.json rescored first."""
-    (csv_grid.cells[1] / "history.csv").write_text("")
+@pytest.mark.parametrize("damage", ["emptied history", "truncated snapshot weights"])
+def test_evaluate_force_reads_every_file_it_needs_before_it_changes_one(csv_grid, capsys, damage):
+    """A damaged file of the second cell: refused in one line naming it, and no cell's metrics.json rescored first."""
+    damaged = {"emptied history": csv_grid.cells[1] / "history.csv",
+               "truncated snapshot weights": csv_grid.cells[1] / "snapshots" / "step10" / "decoder.keras"}[damage]
+    damaged.write_bytes(b"" if damage == "emptied history" else damaged.read_bytes()[:100])
     before = _snapshot(csv_grid.results)
     code, _, err = _command(["evaluate", *csv_grid.common, "--data-path", csv_grid.data, "--force"], capsys)
-    assert code == 2 and err.count("\n") == 1 and "history.csv" in err, err
+    assert code == 2 and err.count("\n") == 1 and f"corrupt results file {damaged}" in err, err
     assert _snapshot(csv_grid.results) == before

@@ -328,12 +328,16 @@ def evaluate_command(
 
 
 def _read_before_scoring(results: Path, experiments) -> None:
-    """Read and check every file ``evaluate`` reads besides the weights (the table's, each snapshot's scores, each
-    pictures record), so that a corrupt one is refused before the first cell is rescored."""
+    """Read and check every file ``evaluate`` reads (the table's, each snapshot's scores, each pictures record, the
+    weights as archives), so that a corrupt one is refused before the first cell is rescored."""
     from vaebench.pictures.draw import pictures_to_draw
+    from vaebench.results.experiments import check_networks
+    from vaebench.results.layout import snapshot_dirs
 
     _grid_table(results)
     for experiment in experiments:
+        for folder in (experiment.path, *snapshot_dirs(experiment.path).values()):
+            check_networks(folder)
         experiment.snapshots  # noqa: B018 (reads each snapshot's metrics.json)
         pictures_to_draw(experiment.path)
 

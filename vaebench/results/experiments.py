@@ -94,8 +94,30 @@ def load_network(cell_dir: Path, network: str):
         return keras.saving.load_model(path)
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
         # Keras reports a truncated or foreign file as "File not found" (ValueError) or a zip error
-        raise VaebenchError(f"corrupt results file {path}: cannot be loaded as a Keras model; "
-                            "train the cell again (remove its directory)") from None
+        raise _corrupt_network(path) from None
+
+
+def check_networks(folder: Path) -> None:
+    """Check, without Keras, that each network file in ``folder`` (a cell or one of its snapshots) is a whole
+    ``.keras`` archive, every member read back against its checksum: a command that will load them refuses a
+    truncated or damaged one before it changes anything."""
+    stored = {path.stem: path for path in Path(folder).iterdir()
+              if path.suffix == ".keras" and not path.name.startswith(".")}  # hidden: a killed command's temporary file
+    in_loading_order = [name for name in NETWORKS if name in stored] + sorted(set(stored) - set(NETWORKS))
+    for path in (stored[name] for name in in_loading_order):
+        check_entry(path)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                whole = archive.testzip() is None
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
+            whole = False
+        if not whole:
+            raise _corrupt_network(path)
+
+
+def _corrupt_network(path: Path) -> VaebenchError:
+    return VaebenchError(f"corrupt results file {path}: cannot be loaded as a Keras model; "
+                         "train the cell again (remove its directory)")
 
 
 def load_experiments(results_dir, where: dict | None = None, include_failed: bool = False) -> list[Experiment]:
