@@ -384,3 +384,21 @@ def test_evaluate_force_reads_every_file_it_needs_before_it_changes_one(csv_grid
     code, _, err = _command(["evaluate", *csv_grid.common, "--data-path", csv_grid.data, "--force"], capsys)
     assert code == 2 and err.count("\n") == 1 and f"corrupt results file {damaged}" in err, err
     assert _snapshot(csv_grid.results) == before
+
+
+@pytest.mark.parametrize("references", [True, False])
+def test_a_ray_run_scores_the_calibration_rows_as_a_local_run_does(csv_grid, capsys, monkeypatch, references):
+    """The rows are scored after the cells under every executor (by the driver under Ray), unless --no-references."""
+    pytest.importorskip("ray")
+    from vaebench.run import ray_executor
+
+    trained = []
+    monkeypatch.setattr(ray_executor, "run_grid_on_ray", lambda plan, results, *args, **kwargs: trained.append(results))
+    code, out, err = _command(["run", "grid", *csv_grid.common, "--dataset", "csv", "--data-path", csv_grid.data,
+                               "--executor", "ray", *([] if references else ["--no-references"])], capsys)
+    assert code == 0 and trained == [csv_grid.results], err
+    rows = sorted(path.parent.relative_to(csv_grid.results).as_posix()
+                  for path in (csv_grid.results / "references").rglob(METRICS_FILE))
+    # a table without factors has no factor rows (PCA, random) and no mean image: the untrained VAE's
+    assert rows == (["references/csv/untrained/mlp/z2/s0", "references/csv/untrained/mlp/z2/s1"] if references else []), out
+

@@ -143,10 +143,11 @@ def run_grid_command(
             with stop_at_safe_points():
                 run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack_size, score_workers=score_workers,
                          allow_changed_data=allow_changed_data)
-                if references:
-                    from vaebench.run.references import compute_references
+        if references:  # under Ray too: by the driver, once the cells are in the results dir
+            from vaebench.run.references import compute_references
 
-                    compute_references(plan, results, console)
+            with stop_at_safe_points():
+                compute_references(plan, results, console)
     _print_grid_table(results)
 
 
