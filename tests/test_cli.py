@@ -146,6 +146,32 @@ def test_conflicting_settings_in_an_existing_results_dir(tmp_path, capsys):
     assert results_digest(root) == before
 
 
+@pytest.mark.parametrize("keys, size", [({"latent_dims": list(range(1, 102)), "seeds": list(range(100))}, "10,100 cells"),
+                                        ({"seeds": list(range(100)), "steps": 100_000_000}, "100 cells")])
+def test_an_absurd_grid_is_refused_in_one_line_unless_confirmed(tmp_path, capsys, keys, size):
+    """Too many cells, or too many estimated training hours: one line naming both, and no results dir."""
+    from vaebench.run.grid_size import MAX_CELLS, MAX_HOURS, check_grid_size, training_hours
+
+    preset = write_preset(tmp_path / "p.toml", families=["mlp"], **keys)
+    results = tmp_path / "r"
+    code, _, err = run_in_process(["run", "grid", "--preset", preset, "--results", results], capsys)
+    assert code == 2 and err.count("\n") == 1 and size in err and "hours" in err and "--large-grid" in err, err
+    assert not results.exists()
+    cells = load_preset(str(preset)).cells()
+    assert len(cells) > MAX_CELLS or training_hours(cells) > MAX_HOURS
+    check_grid_size(load_preset("paper").cells())  # the shipped grids stay within the bounds
+
+
+def test_a_grid_json_naming_a_model_vaebench_lacks_is_refused_before_a_run_adds_to_it(tmp_path, capsys):
+    root = tmp_path / "results"
+    cell = load_preset("smoke").cells()[0]
+    record_cells(root, {cell.name.replace(cell.model, "no_such_model", 1): {**cell.to_params(), "model": "no_such_model"}})
+    before = results_digest(root)
+    code, _, err = run_in_process(["run", "grid", "--results", root], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'no_such_model'" in err and "grid.json" in err, err
+    assert results_digest(root) == before
+
+
 @pytest.mark.slow
 def test_corrupt_params_file_is_reported_not_crashed_on(smoke_results, tmp_path, capsys):
     import shutil

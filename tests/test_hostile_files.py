@@ -326,10 +326,11 @@ def test_a_corrupt_pictures_file_is_a_problem_cell_on_the_site_and_the_rest_buil
     assert digest(results) == before
     index = (out / "index.html").read_text()
     (status, why), = problem_rows(index, broken)  # one row: not also "pictures not drawn"
-    assert status == f"corrupt {PICTURES_FILE}" and why.startswith(f"corrupt results file {pictures}: {reason}")
+    shown = pictures.relative_to(results)  # the site names files inside the results dir only
+    assert status == f"corrupt {PICTURES_FILE}" and why.startswith(f"corrupt results file {shown}: {reason}")
     assert problem_rows(index, other) == problem_rows((clean / "index.html").read_text(), other)
     page = html.unescape((out / cell_url(broken)).read_text())
-    assert f"corrupt results file {pictures}: {reason}" in page
+    assert f"corrupt results file {shown}: {reason}" in page
     assert (out / cell_url(other)).read_bytes() == (clean / cell_url(other)).read_bytes()
 
 
@@ -347,3 +348,75 @@ def test_a_corrupt_pictures_file_stops_evaluate_pictures_with_the_command_that_r
     assert code == 0 and err == "", err
     assert f"no pictures {CELLS[0].name}: its weights" in " ".join(out.split())
     assert results_digest(results) == before
+
+
+# --- build-site's out dir: a dangling link, a build running beside it ------------------------
+
+def test_an_out_dir_that_is_a_dangling_link_is_one_line(results, tmp_path, capsys):
+    out = tmp_path / "site"
+    out.symlink_to(tmp_path / "gone")
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
+    one_line_error(code, err, f"--out {out} is a link to {tmp_path / 'gone'}, which does not exist")
+    assert out.is_symlink() and not (tmp_path / "gone").exists()
+
+
+def test_a_build_onto_an_out_dir_another_build_is_writing_is_one_line_and_leaves_that_build_alone(results, tmp_path,
+                                                                                                    capsys):
+    """A second build-site onto the same --out while the first builds: refused, the first's staging folder kept."""
+    import fcntl
+
+    out = tmp_path / "site"
+    building = files.make_staging_dir(out)  # the first build's, held as a live build holds it
+    (building / "index.html").write_text("half built")
+    descriptor = os.open(building, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)
+        one_line_error(code, err, f"--out {out} is being built by another vaebench build-site now")
+        assert (building / "index.html").read_text() == "half built"
+        assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["results", building.name])
+    finally:
+        os.close(descriptor)
+    code, _, err = run_in_process(["build-site", "--results", results, "--out", out], capsys)  # that build was killed
+    assert code == 0 and not building.exists(), err
+
+
+# --- folders given as "" or as a file; Ctrl-C; paths on the page ------------------------------
+
+@pytest.mark.parametrize("command", ["list", "evaluate", "build-site", "merge", "run grid"])
+@pytest.mark.parametrize("given", ["empty", "file"])
+def test_a_results_dir_given_empty_or_as_a_file_is_one_true_line(results, tmp_path, command, given, capsys):
+    """`--results ""` is not the current folder, and a file is not "missing" nor "File exists"."""
+    file = tmp_path / "notes.txt"
+    file.write_text("mine")
+    folder = "" if given == "empty" else str(file)
+    argv = [str(part) for part in commands(results, tmp_path)[command]]
+    argv[argv.index("--into" if command == "merge" else "--results") + 1] = folder
+    code, _, err = run_in_process(argv, capsys)
+    option = "--into" if command == "merge" else "--results"
+    one_line_error(code, err, f"{option} is empty; expected a folder" if given == "empty" else
+                   f"results dir {file} is not a folder (a file or something else stands there)")
+    assert file.read_text() == "mine" and sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "results"]
+
+
+@pytest.mark.parametrize("command", ["build-site", "merge"])
+def test_ctrl_c_in_build_site_or_merge_says_so_in_one_line(results, tmp_path, command, monkeypatch, capsys):
+    import vaebench.run.shards
+    import vaebench.site
+
+    def pressed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vaebench.site, "build_site", pressed)
+    monkeypatch.setattr(vaebench.run.shards, "merge_results", pressed)
+    code, _, err = run_in_process(commands(results, tmp_path)[command], capsys)
+    assert code == 130 and err == "error: interrupted (Ctrl-C); run the same command again to finish\n", err
+
+
+def test_a_problem_row_names_files_relative_to_the_results_dir(results, tmp_path):
+    """The page shows no folder of the machine that built it, only paths inside the results dir."""
+    (results / CELLS[0].name / HISTORY_FILE).write_bytes(b"")
+    build_site(results.resolve(), tmp_path / "site")
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert f"corrupt results file {CELLS[0].name}/{HISTORY_FILE}" in html.unescape(index)
+    assert str(tmp_path.resolve()) not in index

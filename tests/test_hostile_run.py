@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -156,6 +157,41 @@ def test_a_csv_with_more_columns_than_the_limit_is_refused_at_once(tmp_path):
     assert str(refused.value) == f"data file {path} has {width} columns; at most {MAX_COLUMNS} are accepted"
 
 
+@pytest.mark.parametrize("kind", ["pipe", "device", "folder"])
+def test_a_data_path_that_is_no_regular_file_says_what_stands_there(tmp_path, kind):
+    """A pipe or a device would be read forever; neither is "not found"."""
+    path = {"pipe": tmp_path / "pipe.csv", "device": Path("/dev/zero"), "folder": tmp_path}[kind]
+    if kind == "pipe":
+        os.mkfifo(path)
+    said = "is a folder" if kind == "folder" else "is not a regular file (a pipe, socket or device)"
+    with pytest.raises(VaebenchError) as refused:
+        read_csv_table(path)
+    assert str(refused.value) == f"data file {path} {said}; expected a CSV file with a header row"
+
+
+@pytest.mark.parametrize("spellings", [["1", "1.0", "1.00"], ["2", "2e0", "+2"]])
+def test_a_numeric_column_of_one_value_spelt_several_ways_is_a_single_value_column(tmp_path, spellings):
+    rows = [(20 + i, spellings[i % len(spellings)], "ab"[i % 2]) for i in range(30)]
+    path = _csv(tmp_path / "one.csv", ["age", "flag", "kind"], rows)
+    with pytest.raises(VaebenchError, match="column 'flag' of .* takes a single value"):
+        read_csv_table(path)
+    assert [column.name for column in read_csv_table(path, categorical=("flag",)).columns] == ["age", "flag", "kind"]
+
+
+def test_a_preset_family_a_table_cannot_use_is_replaced_in_one_line_and_a_named_one_refused(tmp_path, capsys):
+    """README's Tables: tables train with mlp; a preset's conv gives way, saying so; --families conv is refused."""
+    data = _table(tmp_path / "table.csv")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("stops the run before it trains")
+    argv = ["run", "grid", "--preset", write_preset(tmp_path / "p.toml", families=["conv"]), "--dataset", "csv",
+            "--data-path", data, "--results", blocker]
+    code, out, err = run_in_process(argv, capsys)
+    assert code == 2 and "is not a folder" in err, err
+    assert out.strip() == "the conv family of preset p cannot train on dataset csv: its cells train with mlp", out
+    code, out, err = run_in_process([*argv, "--families", "conv"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "cannot use the conv family" in err and out == "", err
+
+
 # --- data that changed since training -----------------------------------------------------
 
 def _table(path, rows=30, extra_column=False, shift=0):
@@ -212,3 +248,157 @@ def test_scoring_on_changed_data_is_refused_unless_allowed_and_then_recorded(tmp
     _table(data, shift=9)
     older = run_vaebench("evaluate", *common, "--data-path", data)
     assert older.returncode == 0, older.stderr[-2000:]
+
+
+class _Killed(Exception):
+    """Stands in for a kill part-way through a scoring."""
+
+
+def _kill_at(monkeypatch, metric, call):
+    """Make the ``call``-th computation of ``metric`` (1: the cell's, 2: its first snapshot's) stop the command."""
+    from vaebench.metrics import scoring
+
+    calls = []
+
+    def killed(context):
+        calls.append(context.cell_dir)
+        if len(calls) == call:
+            raise _Killed(metric)
+        return compute(context)
+
+    compute = scoring.COMPUTE[metric]
+    monkeypatch.setitem(scoring.COMPUTE, metric, killed)
+
+
+def _command(argv, capsys):
+    """:func:`conftest.run_in_process` as a command of its own process: the data files read afresh."""
+    from vaebench.run import plan
+
+    plan._dataset.cache_clear()
+    return run_in_process(argv, capsys)
+
+
+@dataclasses.dataclass
+class CsvGrid:
+    """A trained CSV grid (two mlp cells, each with a snapshot at step 10) and the files it was made with."""
+
+    results: object
+    data: object
+    preset: object
+
+    @property
+    def common(self) -> list:
+        return ["--preset", self.preset, "--results", self.results]
+
+    @property
+    def cells(self) -> list:
+        return sorted(path.parent for path in self.results.rglob(PARAMS_FILE) if "snapshots" not in path.parts)
+
+
+@pytest.fixture(scope="module")
+def _trained_csv_grid(tmp_path_factory):
+    import sys
+
+    from vaebench.cli import main
+
+    root = tmp_path_factory.mktemp("csv-grid")
+    grid = CsvGrid(root / "r", _table(root / "table.csv"),
+                   write_preset(root / "p.toml", dataset="csv", families=["mlp"], seeds=[0, 1], steps=20,
+                                checkpoints="[checkpoints]\ncount = 0\nsnapshots = [10]\n"))
+    old, sys.argv = sys.argv, ["vaebench", "run", "grid", *map(str, grid.common), "--dataset", "csv", "--data-path",
+                               str(grid.data), "--score-workers", "0", "--no-references"]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = old
+    assert exit_info.value.code == 0
+    return grid
+
+
+@pytest.fixture
+def csv_grid(_trained_csv_grid, tmp_path):
+    """A copy of the trained CSV grid of its own, for a test to change."""
+    import shutil
+
+    shutil.copytree(_trained_csv_grid.results.parent, tmp_path / "grid")
+    return CsvGrid(*(tmp_path / "grid" / path.name for path in dataclasses.astuple(_trained_csv_grid)))
+
+
+def _command(argv, capsys):
+    """:func:`conftest.run_in_process` as a command of its own process: the data files read afresh."""
+    from vaebench.run import plan
+
+    plan._dataset.cache_clear()
+    return run_in_process(argv, capsys)
+
+
+def test_an_interrupted_rescoring_on_changed_data_leaves_no_mix_of_two_data_scores(csv_grid, capsys, monkeypatch):
+    """A cell's metrics.json (and each snapshot's) is replaced whole by a rescoring on changed data, so a kill leaves
+    the old scores or the new ones; a folder still scored on other data is refused, or rescored when allowed."""
+    import hashlib
+
+    results, data, common = csv_grid.results, csv_grid.data, csv_grid.common
+    cell = csv_grid.cells[0]
+    snapshot = cell / "snapshots" / "step10"
+    trained = _snapshot(results)
+    original = data.read_bytes()
+    _table(data, shift=5)
+    rescore = ["evaluate", *common, "--data-path", data, "--force", "--allow-changed-data"]
+
+    with monkeypatch.context() as patch:
+        _kill_at(patch, "unsupervised", call=1)  # reconstruction and elbo are rescored on the new data by then
+        with pytest.raises(_Killed):
+            _command(rescore, capsys)
+    assert _snapshot(results) == trained, "a killed rescoring left a mix of old and new scores"
+    data.write_bytes(original)
+    code, _, err = _command(["evaluate", *common, "--data-path", data], capsys)
+    assert code == 0, err
+    assert _snapshot(results) == trained
+
+    _table(data, shift=5)
+    with monkeypatch.context() as patch:
+        _kill_at(patch, "unsupervised", call=2)  # the first cell is rescored, its snapshot not yet
+        with pytest.raises(_Killed):
+            _command(rescore, capsys)
+    assert read_metrics(cell).data["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert (snapshot / METRICS_FILE).read_bytes() == trained[snapshot / METRICS_FILE]
+    for data_now in (data.read_bytes(), original):  # the snapshot is of the first data, the cell of the second
+        data.write_bytes(data_now)
+        code, _, err = _command(["evaluate", *common, "--data-path", data], capsys)
+        assert code == 2 and err.count("\n") == 1 and "--allow-changed-data" in err, err
+    _table(data, shift=5)
+    code, _, err = _command(rescore[:-2] + ["--allow-changed-data"], capsys)  # the same command, not forced
+    assert code == 0, err
+    assert read_metrics(snapshot).data == read_metrics(cell).data is not None
+    assert read_metrics(snapshot).scores != json.loads(trained[snapshot / METRICS_FILE])["scores"]
+
+
+@pytest.mark.parametrize("damage", ["emptied history", "truncated snapshot weights"])
+def test_evaluate_force_reads_every_file_it_needs_before_it_changes_one(csv_grid, capsys, damage):
+    """A damaged file of the second cell: refused in one line naming it, and no cell's metrics.json rescored first."""
+    damaged = {"emptied history": csv_grid.cells[1] / "history.csv",
+               "truncated snapshot weights": csv_grid.cells[1] / "snapshots" / "step10" / "decoder.keras"}[damage]
+    damaged.write_bytes(b"" if damage == "emptied history" else damaged.read_bytes()[:100])
+    before = _snapshot(csv_grid.results)
+    code, _, err = _command(["evaluate", *csv_grid.common, "--data-path", csv_grid.data, "--force"], capsys)
+    assert code == 2 and err.count("\n") == 1 and f"corrupt results file {damaged}" in err, err
+    assert _snapshot(csv_grid.results) == before
+
+
+@pytest.mark.parametrize("references", [True, False])
+def test_a_ray_run_scores_the_calibration_rows_as_a_local_run_does(csv_grid, capsys, monkeypatch, references):
+    """The rows are scored after the cells under every executor (by the driver under Ray), unless --no-references."""
+    pytest.importorskip("ray")
+    from vaebench.run import ray_executor
+
+    trained = []
+    monkeypatch.setattr(ray_executor, "run_grid_on_ray", lambda plan, results, *args, **kwargs: trained.append(results))
+    code, out, err = _command(["run", "grid", *csv_grid.common, "--dataset", "csv", "--data-path", csv_grid.data,
+                               "--executor", "ray", *([] if references else ["--no-references"])], capsys)
+    assert code == 0 and trained == [csv_grid.results], err
+    rows = sorted(path.parent.relative_to(csv_grid.results).as_posix()
+                  for path in (csv_grid.results / "references").rglob(METRICS_FILE))
+    # a table without factors has no factor rows (PCA, random) and no mean image: the untrained VAE's
+    assert rows == (["references/csv/untrained/mlp/z2/s0", "references/csv/untrained/mlp/z2/s1"] if references else []), out
+

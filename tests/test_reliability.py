@@ -292,6 +292,27 @@ def test_a_held_results_dir_refuses_every_writing_command_until_the_holder_exits
     assert "0 to train" in run_in_process(commands[0], capsys)[1]
 
 
+def test_a_held_results_dir_is_refused_before_keras_loads(results, tmp_path):
+    """A fresh `run grid` or `evaluate` on a held dir exits 2 without importing Keras (which takes seconds, a minute on
+    a busy machine): the lock is checked first, so the refusal comes after the lock's one-second grace."""
+    script = ("import sys, time; start = time.monotonic(); sys.argv = ['vaebench', *sys.argv[1:]]\n"
+              "from vaebench.cli import main\n"
+              "try:\n    main()\n"
+              "except SystemExit as stop:\n"
+              "    print(stop.code, 'keras' in sys.modules, round(time.monotonic() - start, 2))\n")
+    holder = hold_lock(results)
+    try:
+        for argv in writing_commands(results, tmp_path)[:2]:
+            run = subprocess.run([sys.executable, "-c", script, *map(str, argv)], capture_output=True, text=True, timeout=120)
+            code, keras_loaded, seconds = run.stdout.split()
+            assert (code, keras_loaded) == ("2", "False"), (argv[0], run.stdout, run.stderr)
+            assert "is in use by `vaebench run grid`" in run.stderr
+            print(f"{argv[0]} refused in {seconds} s")
+    finally:
+        holder.terminate()
+        holder.wait()
+
+
 def test_a_holder_killed_with_sigkill_does_not_block(results, tmp_path, capsys):
     holder = hold_lock(results)
     holder.kill()
@@ -509,7 +530,7 @@ def test_a_corrupt_metrics_file_is_one_line_for_list_and_evaluate_and_a_problem_
         one_line_error(code, err, str(path), message)
     assert path.read_text() == content
     index = build_site(results, tmp_path / "site").read_text()
-    assert "corrupt metrics.json" in index and str(path) in index
+    assert "corrupt metrics.json" in index and f"corrupt results file {path.relative_to(results)}" in index
     assert len(list((tmp_path / "site" / "cells").glob("*.html"))) == len(CELLS)
 
 
@@ -521,7 +542,7 @@ def test_an_empty_history_is_a_problem_cell_naming_the_file(results, tmp_path, c
     with pytest.raises(VaebenchError, match=f"corrupt results file {re.escape(str(path))}: expected a CSV table"):
         experiment.history
     index = build_site(results, tmp_path / "site").read_text()
-    assert "corrupt history.csv" in index and str(path) in index
+    assert "corrupt history.csv" in index and f"corrupt results file {path.relative_to(results)}" in index
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04truncated"])

@@ -20,6 +20,7 @@ from vaebench.interruption import EXIT_CODE as INTERRUPTED_CODE, Interrupted
 from vaebench.metrics.spec import DEFAULT_SETTINGS, SCORES
 from vaebench.results.files import WRITE_ERRNOS
 from vaebench.results.layout import METRICS_FILE
+from vaebench.run.grid_size import CONFIRM_FLAG, MAX_CELLS, MAX_HOURS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train a fixed grid of (variational) autoencoders, score their latent spaces, publish a report.")
@@ -49,7 +50,7 @@ ALLOW_CHANGED_DATA_HELP = ("Score trained cells on a --data-path whose content o
 @run_app.command("grid")
 def run_grid_command(
     preset: str = typer.Option("smoke", help="smoke, cpu, paper, or a path to a preset .toml file."),
-    results: Optional[Path] = typer.Option(None, help="Results dir [default: results/<preset>]."),
+    results: Optional[str] = typer.Option(None, help="Results dir [default: results/<preset>]."),
     dataset: Optional[str] = typer.Option(None, help="Dataset name (see `vaebench datasets`)."),
     data_path: Optional[str] = typer.Option(None, help=DATA_PATH_HELP),
     label_column: Optional[str] = typer.Option(None, help="csv: the column holding each record's class label."),
@@ -74,15 +75,28 @@ def run_grid_command(
     score_workers: Optional[int] = typer.Option(None, help="Processes scoring finished cells on the CPU while the next cells train; 0 scores each cell right after training; at most one per core [default: cores - 1 beside a GPU, 0 on a CPU-only machine]."),
     references: bool = typer.Option(True, help="After the cells, score the grid's calibration rows (mean image, untrained VAE, PCA, random code; see README) that are not stored yet."),
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
+    large_grid: bool = typer.Option(False, CONFIRM_FLAG, help=f"Run a grid of more than {MAX_CELLS:,} cells or "
+                                    f"{MAX_HOURS:,} estimated training hours (see README), which is refused otherwise."),
 ):
     """Train and score every cell of the grid that is not finished yet."""
+    from vaebench.preset_files import read_preset_table
+    from vaebench.results.lock import check_not_held
+    from vaebench.run.shards import parse_shard
+
+    shard_k_n = parse_shard(shard) if shard is not None else None
+    if results is None:
+        suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
+        results = Path("results") / f"{read_preset_table(preset)[1]}{suffix}"
+    else:
+        results = _folder(results, "--results")
+    check_not_held(results)  # at once: Keras takes seconds to load, a minute on a busy machine
+    _load_backend()
     from vaebench.grid import load_preset
     from vaebench.interruption import stop_at_safe_points
     from vaebench.results.files import check_writable
     from vaebench.results.lock import results_lock
     from vaebench.run.plan import make_plan
     from vaebench.run.runner import run_grid
-    from vaebench.run.shards import parse_shard
 
     if executor not in ("local", "ray"):
         raise VaebenchError(f"unknown executor {executor!r}; accepted: local, ray")
@@ -102,7 +116,6 @@ def run_grid_command(
         score_workers = _capped_workers(score_workers)
     if cpus_per_cell <= 0 or (gpus_per_cell is not None and gpus_per_cell < 0) or max_retries < 0:
         raise VaebenchError("bad Ray resources: --cpus-per-cell must be > 0, --gpus-per-cell and --max-retries ≥ 0")
-    shard_k_n = parse_shard(shard) if shard is not None else None
     pack_size = _pack_size(pack) if pack is not None else None
     if executor == "ray" and isinstance(pack_size, str):  # auto
         raise VaebenchError("--pack auto is for --executor local (Ray's driver leaves the GPUs to its workers); give --pack N")
@@ -116,10 +129,9 @@ def run_grid_command(
         batch_size=batch_size,
     )
     # the grid expanded once, and refused if bad, before the results dir is created or locked
-    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision)
-    if results is None:
-        suffix = f"-shard-{shard_k_n[0]}-of-{shard_k_n[1]}" if shard_k_n else ""
-        results = Path("results") / f"{chosen.name}{suffix}"
+    plan = make_plan(chosen, _data_source(data_path, label_column, factor_columns, categorical), shard_k_n, precision,
+                     large_grid)
+    _say_unused_families(chosen, plan.grid)
     check_writable(results)
     with results_lock(results, "run grid"):
         if executor == "ray":
@@ -131,11 +143,31 @@ def run_grid_command(
             with stop_at_safe_points():
                 run_grid(plan, results, console, tensorboard=tensorboard, pack_size=pack_size, score_workers=score_workers,
                          allow_changed_data=allow_changed_data)
-                if references:
-                    from vaebench.run.references import compute_references
+        if references:  # under Ray too: by the driver, once the cells are in the results dir
+            from vaebench.run.references import compute_references
 
-                    compute_references(plan, results, console)
+            with stop_at_safe_points():
+                compute_references(plan, results, console)
     _print_grid_table(results)
+
+
+def _say_unused_families(preset, cells) -> None:
+    """One line for each of the grid's datasets whose cells cannot use some of the preset's families (a table trains
+    with mlp alone, see README's Tables), so that a family is never dropped in silence (naming one with --families
+    is refused instead)."""
+    for dataset in preset.datasets:
+        used = sorted({cell.family for cell in cells if cell.dataset == dataset})
+        unused = [family for family in preset.families if family not in used]
+        if used and unused:
+            console.print(f"the {', '.join(unused)} famil{'ies' if len(unused) > 1 else 'y'} of preset {preset.name} "
+                          f"cannot train on dataset {dataset}: its cells train with {', '.join(used)}")
+
+
+def _folder(value: str, option: str) -> Path:
+    """A folder given on the command line; an empty one is refused (``Path("")`` would be the current folder)."""
+    if not value.strip():
+        raise VaebenchError(f"{option} is empty; expected a folder")
+    return Path(value)
 
 
 def _pack_size(value: str) -> int | str:
@@ -184,6 +216,13 @@ SUMMARY_SCORES = {score.key: score.column for score in SCORES.values() if score.
 
 
 def _print_grid_table(results_dir: Path) -> None:
+    table, counts = _grid_table(results_dir)
+    console.print(table)
+    console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
+
+
+def _grid_table(results_dir: Path):
+    """The terminal table of a results dir's cells and the count of each status, every file it shows read and checked."""
     from vaebench.results.records import CellStatus, read_grid, read_history, read_metrics, read_params
 
     grid = read_grid(results_dir).cells
@@ -210,8 +249,7 @@ def _print_grid_table(results_dir: Path) -> None:
         if params is not None and params.trained_precision != "float32":
             style += f" ({params.precision})"
         table.add_row(name, style, _fmt(None if params is None else params.wall_seconds), *cells)
-    console.print(table)
-    console.print(", ".join(f"{count} {status}" for status, count in counts.items()))
+    return table, counts
 
 
 def _fmt(value) -> str:
@@ -223,12 +261,14 @@ def _fmt(value) -> str:
 
 
 @app.command("list")
-def list_command(results: Path = typer.Option(Path("results"), help="A results dir, or a folder holding several.")):
+def list_command(results: str = typer.Option("results", help="A results dir, or a folder holding several.")):
     """A table of cells: done / failed (with the reason) / pending, with their main numbers."""
+    from vaebench.results.files import results_dir_error
     from vaebench.results.layout import grid_dirs
 
+    results = _folder(results, "--results")
     if not results.is_dir():
-        raise VaebenchError(f"results dir {results} does not exist")
+        raise results_dir_error(results)
     roots = grid_dirs(results)
     if not roots:
         raise VaebenchError(f"no grid in {results}: run `vaebench run grid` first")
@@ -238,7 +278,7 @@ def list_command(results: Path = typer.Option(Path("results"), help="A results d
 
 @app.command("evaluate")
 def evaluate_command(
-    results: Path = typer.Option(..., help="The results dir of one grid."),
+    results: str = typer.Option(..., help="The results dir of one grid."),
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metric names [default: all]."),
     force: bool = typer.Option(False, help=f"Recompute metrics already in {METRICS_FILE}."),
     preset: Optional[str] = typer.Option(None, help="Take the metric sample counts from this preset [default: the standard counts]."),
@@ -251,6 +291,11 @@ def evaluate_command(
     allow_changed_data: bool = typer.Option(False, help=ALLOW_CHANGED_DATA_HELP),
 ):
     """(Re)score the trained cells of a results dir; resumable like training."""
+    from vaebench.results.lock import check_not_held
+
+    results = _folder(results, "--results")
+    check_not_held(results)  # at once: Keras takes seconds to load, a minute on a busy machine
+    _load_backend()
     from vaebench.grid import Cell, load_preset
     from vaebench.metrics import metric_names
     from vaebench.results.experiments import load_experiments
@@ -273,6 +318,7 @@ def evaluate_command(
         if not experiments:
             raise VaebenchError(f"no trained cells in {results}")
         cells = [Cell.from_record(experiment.record) for experiment in experiments]
+        _read_before_scoring(results, experiments)
         check_same_data(cells, results, source, allow_changed_data)
         with console.status("scoring") as status:
             for index, (cell, experiment) in enumerate(zip(cells, experiments), 1):
@@ -280,6 +326,21 @@ def evaluate_command(
                 score(cell, experiment.path, settings, metrics=chosen, force=force, data_path=source,
                       allow_changed_data=allow_changed_data)
     _print_grid_table(results)
+
+
+def _read_before_scoring(results: Path, experiments) -> None:
+    """Read and check every file ``evaluate`` reads (the table's, each snapshot's scores, each pictures record, the
+    weights as archives), so that a corrupt one is refused before the first cell is rescored."""
+    from vaebench.pictures.draw import pictures_to_draw
+    from vaebench.results.experiments import check_networks
+    from vaebench.results.layout import snapshot_dirs
+
+    _grid_table(results)
+    for experiment in experiments:
+        for folder in (experiment.path, *snapshot_dirs(experiment.path).values()):
+            check_networks(folder)
+        experiment.snapshots  # noqa: B018 (reads each snapshot's metrics.json)
+        pictures_to_draw(experiment.path)
 
 
 def _draw_pictures(results: Path, force: bool, source) -> None:
@@ -306,11 +367,13 @@ def _draw_pictures(results: Path, force: bool, source) -> None:
 
 @app.command("merge")
 def merge_command(
-    sources: list[Path] = typer.Argument(..., help="Results dirs to merge, e.g. the shards of a job array."),
-    into: Path = typer.Option(..., help="The results dir to merge into (created if missing)."),
+    sources: list[str] = typer.Argument(..., help="Results dirs to merge, e.g. the shards of a job array."),
+    into: str = typer.Option(..., help="The results dir to merge into (created if missing)."),
 ):
     """Merge results dirs (e.g. shards) into one; refuses conflicting cells and then writes nothing."""
     from vaebench.run.shards import merge_results
+
+    sources, into = [_folder(source, "a results dir to merge") for source in sources], _folder(into, "--into")
 
     counts = merge_results(sources, into)
     console.print(f"merged {len(sources)} dirs into {into}: {counts['copied']} cells copied, "
@@ -321,6 +384,7 @@ def merge_command(
 @app.command("models")
 def models_command():
     """Every model with its hyperparameters and a one-line description."""
+    _load_backend()
     from vaebench.models import MODELS
 
     table = Table(title="models")
@@ -343,29 +407,29 @@ def datasets_command():
 
 @app.command("build-site")
 def build_site_command(
-    results: list[Path] = typer.Option([Path("results")], help="A results dir (one study, named by its folder), or a "
+    results: list[str] = typer.Option(["results"], help="A results dir (one study, named by its folder), or a "
                                        "folder holding several; repeat it for more studies: several make one site with "
                                        "an overview and a folder per study."),
-    out: Path = typer.Option(Path("site"), help="Where the static site goes: a new or empty folder, or a vaebench site "
+    out: str = typer.Option("site", help="Where the static site goes: a new or empty folder, or a vaebench site "
                              "(only the files vaebench wrote there are replaced)."),
 ):
     """Render one or several results dirs into a static HTML report that works offline."""
     from vaebench.site import build_site
 
-    index = build_site(results, out)
+    index = build_site([_folder(folder, "--results") for folder in results], _folder(out, "--out"))
     console.print(f"site written: {index}")
 
 
-#: commands that load Keras and its backend (build-site does not: the report only reads the results)
-_BACKEND_COMMANDS = {"run", "evaluate", "models"}
+def _load_backend() -> None:
+    """Keras and its backend, loaded before a command's first module that imports them (build-site, list and merge
+    never do: they only read and copy results); `run grid` and `evaluate` first check that their results dir is free."""
+    from vaebench.quiet_backend import load_backend_quietly
+
+    load_backend_quietly()
 
 
 def main() -> None:
     """Entry point: every user error is one line on stderr and exit code 2."""
-    if sys.argv[1:2] and sys.argv[1] in _BACKEND_COMMANDS:
-        from vaebench.quiet_backend import load_backend_quietly
-
-        load_backend_quietly()
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as error:  # usage errors: unknown option, bad value type
@@ -382,6 +446,8 @@ def main() -> None:
         if error.errno not in WRITE_ERRNOS or error.filename is None:
             raise
         _fail(f"{error.filename}: {error.strerror}")
+    if code == INTERRUPTED_CODE:  # typer's answer to Ctrl-C outside run grid's safe points, silent by itself
+        _fail("interrupted (Ctrl-C); run the same command again to finish", code=INTERRUPTED_CODE)
     sys.exit(code or 0)
 
 

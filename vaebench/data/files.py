@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vaebench.data.base import ArrayDataset, FactorDataset
-from vaebench.data.source import DataSource
+from vaebench.data.source import DataSource, check_data_file
 from vaebench.errors import VaebenchError
 
 DSPRITES_FACTORS = ("shape", "scale", "orientation", "pos_x", "pos_y")
@@ -41,8 +41,7 @@ def data_fingerprint(source: DataSource) -> dict:
 
 
 def _open_npz(path: Path, keys: tuple[str, ...]) -> dict:
-    if not path.is_file():
-        raise VaebenchError(f"data file {path} not found; expected a .npz file with keys {', '.join(keys)}")
+    check_data_file(path, f"a .npz file with keys {', '.join(keys)}")
     try:
         archive = np.load(path, allow_pickle=False)
         missing = [key for key in keys if key not in archive.files]
@@ -94,10 +93,9 @@ IDX_FILES = {
 
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file of unsigned bytes (gzip-compressed): magic 0x0000 08 NDIM, NDIM big-endian sizes, data."""
+    check_data_file(path, f"the IDX file {path.name}")
     try:
         raw = gzip.decompress(path.read_bytes())
-    except FileNotFoundError:
-        raise VaebenchError(f"data file {path} not found; expected the IDX file {path.name}") from None
     except (OSError, EOFError) as error:
         raise VaebenchError(f"data file {path} is not gzip-compressed IDX ({error})") from None
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:

@@ -18,6 +18,7 @@ import numpy as np
 
 from vaebench.data.base import Dataset, NoRecord, Sample
 from vaebench.data.columns import Column, encode
+from vaebench.data.source import check_data_file
 from vaebench.errors import VaebenchError
 from vaebench.kinds import ColumnKind
 
@@ -165,8 +166,7 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
     model reads.
     """
     path = Path(path)
-    if not path.is_file():
-        raise VaebenchError(f"data file {path} not found; expected a CSV file with a header row")
+    check_data_file(path, "a CSV file with a header row")
     try:
         # utf-8-sig: a byte-order mark (spreadsheet exports write one) is not part of the first column's name
         with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -202,7 +202,7 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
             raise VaebenchError(f"data file {path} line {lines[empty[0]]}: column {name!r} has no value; every record needs "
                                 "a value in every column")
     for name, column_values in columns.items():
-        if len(set(column_values)) < 2:
+        if _distinct_values(column_values, as_text=name in categorical) < 2:
             raise VaebenchError(f"column {name!r} of {path} takes a single value ({column_values[0]}): it carries "
                                 "nothing to learn; leave it out of the file")
     labels, label_names = None, ()
@@ -226,6 +226,14 @@ def read_csv_table(path: str | Path, label_column: str | None = None, factor_col
     return table_from_values("csv", values, kinds, labels, label_names,
                              np.stack(factors, axis=1).astype(np.int64) if factors else None, tuple(factor_columns),
                              tuple(factor_sizes))
+
+
+def _distinct_values(values: np.ndarray, as_text: bool) -> int:
+    """How many distinct values a column holds: numbers by their value ("1", "1.0" and "1.00" are one), unless the
+    column is read ``as_text`` (named categorical), and text as it is spelt."""
+    if as_text:
+        return len(set(values))
+    return len({number if (number := _number(value)) is not None else value for value in values})
 
 
 def _categories(values: np.ndarray, what: str, limit: int) -> tuple[tuple[str, ...], np.ndarray]:

@@ -326,14 +326,18 @@ def pending_metrics(cell_dir: Path, metrics: list[str] | None = None, force: boo
     return [name for name in names if force or name not in seconds]
 
 
-def score_context(context: ScoringContext, metrics: list[str]) -> Metrics:
+def score_context(context: ScoringContext, metrics: list[str], rescored_on: dict | None = None) -> Metrics:
     """Compute ``metrics`` on the context's representation and merge them into its ``metrics.json``.
 
-    Each metric is written as soon as it is computed, so an interrupted scoring resumes where it stopped.
+    Each metric is written as soon as it is computed, so an interrupted scoring resumes where it stopped: every
+    score in the record is of one data. A rescoring on other data (``rescored_on``: its fingerprint) is the one
+    exception: its metrics go into a fresh record naming that data, written once when all are computed, so a kill
+    leaves the old record whole, never a mix of two data's scores.
     Metrics whose spec declares a ``matrix`` also keep their latents × factors matrix in the record's matrices
     (rows "z<i>", columns the factor names). Returns the metrics.json record.
     """
-    record = _stored(context.cell_dir)
+    fresh = rescored_on is not None
+    record = Metrics(matrices={}, data=rescored_on) if fresh else _stored(context.cell_dir)
     for name in metrics:
         metric = METRICS[name]
         started = time.perf_counter()
@@ -343,26 +347,31 @@ def score_context(context: ScoringContext, metrics: list[str]) -> Metrics:
             record.matrices[name] = context.matrices[name]
         record.settings[name] = context.all_settings.recorded(name)
         record.seconds[name] = round(time.perf_counter() - started, 3)
+        if not fresh:
+            write_metrics(context.cell_dir, record)
+    if fresh:
         write_metrics(context.cell_dir, record)
     return record
 
 
 def score_cell(cell_dir: Path, dataset: Dataset, settings: MetricSettings = DEFAULT_SETTINGS,
-               metrics: list[str] | None = None, force: bool = False) -> Metrics:
-    """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in.
+               metrics: list[str] | None = None, force: bool = False, rescored_on: dict | None = None) -> Metrics:
+    """Compute the requested metrics (default: all) missing from ``cell_dir/metrics.json`` and merge them in; with
+    ``rescored_on`` (the fingerprint of data other than the record's), every metric into a fresh record.
 
     What the cell's model is (Gaussian, reads labels, its networks) comes from the card in its
     params.json; see :func:`score_context`. Returns the metrics.json record.
     """
     cell_dir = Path(cell_dir)
-    todo = pending_metrics(cell_dir, metrics, force)
+    todo = pending_metrics(cell_dir, metrics, force or rescored_on is not None)
     if not todo:
         return _stored(cell_dir)
-    return _score_weights(cell_dir, _trained(cell_dir), dataset, settings, todo)
+    return _score_weights(cell_dir, _trained(cell_dir), dataset, settings, todo, rescored_on)
 
 
 def score_snapshots(cell_dir: Path, dataset: Dataset, settings: MetricSettings = DEFAULT_SETTINGS,
-                    metrics: list[str] | None = None, force: bool = False) -> dict[int, Metrics]:
+                    metrics: list[str] | None = None, force: bool = False,
+                    rescored_on: dict | None = None) -> dict[int, Metrics]:
     """Score each snapshot of the cell (``snapshots/step<N>/``, see ``vaebench.checkpoint_plan``) as :func:`score_cell`
     scores the cell: the same metrics, settings and named streams (the cell's name), so a snapshot and the final model
     differ only in their weights. Returns step -> the snapshot's metrics.json record; resumable like score_cell.
@@ -370,8 +379,9 @@ def score_snapshots(cell_dir: Path, dataset: Dataset, settings: MetricSettings =
     cell_dir = Path(cell_dir)
     records = {}
     for step, folder in snapshot_dirs(cell_dir).items():
-        todo = pending_metrics(folder, metrics, force)
-        records[step] = _score_weights(folder, _trained(cell_dir), dataset, settings, todo) if todo else _stored(folder)
+        todo = pending_metrics(folder, metrics, force or rescored_on is not None)
+        records[step] = (_score_weights(folder, _trained(cell_dir), dataset, settings, todo, rescored_on) if todo
+                         else _stored(folder))
     return records
 
 
@@ -382,8 +392,9 @@ def _trained(cell_dir: Path):
     return params
 
 
-def _score_weights(folder: Path, params, dataset: Dataset, settings: MetricSettings, todo: list[str]) -> Metrics:
+def _score_weights(folder: Path, params, dataset: Dataset, settings: MetricSettings, todo: list[str],
+                   rescored_on: dict | None = None) -> Metrics:
     """Score the networks stored in ``folder`` (a cell or one of its snapshots) as the cell ``params`` describes."""
     context = ScoringContext(dataset, load_network(folder, ENCODER), load_network(folder, DECODER), settings,
                              model_card(params), params.name, folder)
-    return score_context(context, todo)
+    return score_context(context, todo, rescored_on)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from vaebench.errors import VaebenchError
-from vaebench.results.files import check_entry, check_path, check_tree
+from vaebench.results.files import check_entry, check_path, check_tree, results_dir_error
 from vaebench.results.layout import (DECODER, ENCODER, METRICS_FILE, NETWORKS, PARAMS_FILE, REFERENCES_DIR,
                                      network_file, reference_dirs, reference_parts, snapshot_dirs)
 from vaebench.results.records import (CHECKPOINT_COLUMNS, CellStatus, Metrics, Params, read_checkpoints, read_history,
@@ -94,8 +94,30 @@ def load_network(cell_dir: Path, network: str):
         return keras.saving.load_model(path)
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
         # Keras reports a truncated or foreign file as "File not found" (ValueError) or a zip error
-        raise VaebenchError(f"corrupt results file {path}: cannot be loaded as a Keras model; "
-                            "train the cell again (remove its directory)") from None
+        raise _corrupt_network(path) from None
+
+
+def check_networks(folder: Path) -> None:
+    """Check, without Keras, that each network file in ``folder`` (a cell or one of its snapshots) is a whole
+    ``.keras`` archive, every member read back against its checksum: a command that will load them refuses a
+    truncated or damaged one before it changes anything."""
+    stored = {path.stem: path for path in Path(folder).iterdir()
+              if path.suffix == ".keras" and not path.name.startswith(".")}  # hidden: a killed command's temporary file
+    in_loading_order = [name for name in NETWORKS if name in stored] + sorted(set(stored) - set(NETWORKS))
+    for path in (stored[name] for name in in_loading_order):
+        check_entry(path)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                whole = archive.testzip() is None
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
+            whole = False
+        if not whole:
+            raise _corrupt_network(path)
+
+
+def _corrupt_network(path: Path) -> VaebenchError:
+    return VaebenchError(f"corrupt results file {path}: cannot be loaded as a Keras model; "
+                         "train the cell again (remove its directory)")
 
 
 def load_experiments(results_dir, where: dict | None = None, include_failed: bool = False) -> list[Experiment]:
@@ -107,7 +129,7 @@ def load_experiments(results_dir, where: dict | None = None, include_failed: boo
     """
     root = Path(results_dir)
     if not root.is_dir():
-        raise VaebenchError(f"results dir {root} does not exist")
+        raise results_dir_error(root)
     experiments = []
     for params_path in sorted(root.rglob(PARAMS_FILE)):
         parts = params_path.relative_to(root).parts
@@ -174,7 +196,7 @@ def load_references(results_dir):
 
     root = Path(results_dir)
     if not root.is_dir():
-        raise VaebenchError(f"results dir {root} does not exist")
+        raise results_dir_error(root)
     rows = []
     for name, folder in reference_dirs(root).items():
         rows += _score_rows(reference_parts(name, folder / METRICS_FILE), read_metrics(folder).scores)

@@ -220,9 +220,19 @@ def read_bytes(path: Path, limit: int | None = None) -> bytes:
         return handle.read()
 
 
+def results_dir_error(root: Path) -> VaebenchError:
+    """What a command says of a results dir that is no folder: missing, or a file (or anything else) in its place."""
+    if os.path.lexists(root):
+        return VaebenchError(f"results dir {root} is not a folder (a file or something else stands there); "
+                             "give a folder")
+    return VaebenchError(f"results dir {root} does not exist")
+
+
 def check_writable(root: Path) -> None:
     """Fail with a one-line error, before any work, when ``root`` cannot hold results."""
     root = Path(root)
+    if os.path.lexists(root) and not root.is_dir():
+        raise results_dir_error(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         # missing_ok: the command holding this dir may already have removed it as a leftover

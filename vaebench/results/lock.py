@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from vaebench.errors import VaebenchError
-from vaebench.results.files import remove_temporaries, write_json
+from vaebench.results.files import remove_temporaries, results_dir_error, write_json
 from vaebench.results.layout import LOCK_FILE, LOCK_INFO_FILE, REFERENCES_DIR, snapshot_dirs
 from vaebench.results.records import read_grid
 
@@ -27,14 +27,13 @@ def results_lock(root: Path, command: str):
 
     root = Path(root)
     if not root.is_dir():
-        raise VaebenchError(f"results dir {root} does not exist")
+        raise results_dir_error(root)
     # A short grace, not a wait: a holder that is just finishing lets go, one just starting has said who it is.
     lock = filelock.FileLock(root / LOCK_FILE, timeout=LOCK_GRACE_SECONDS)
     try:
         lock.acquire()
     except filelock.Timeout:
-        raise VaebenchError(f"results dir {root} is in use by {_holder(root)}; wait for it to finish "
-                            "(or stop it), then run this command again") from None
+        raise _in_use(root) from None
     except OSError as error:
         raise VaebenchError(f"results dir {root} cannot be written: {error.strerror or error}") from None
     try:
@@ -45,6 +44,29 @@ def results_lock(root: Path, command: str):
     finally:
         info.unlink(missing_ok=True)
         lock.release()
+
+
+def check_not_held(root: Path) -> None:
+    """Refuse at once a results dir that another command holds, as :func:`results_lock` would: a command checks this
+    before its slow start (Keras) and takes the lock itself once it writes. A dir that is not there is held by no one;
+    one whose lock cannot be opened is left for results_lock to name."""
+    import filelock
+
+    if not Path(root).is_dir():
+        return
+    lock = filelock.FileLock(Path(root) / LOCK_FILE, timeout=LOCK_GRACE_SECONDS)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise _in_use(root) from None
+    except OSError:
+        return
+    lock.release()
+
+
+def _in_use(root: Path) -> VaebenchError:
+    return VaebenchError(f"results dir {root} is in use by {_holder(root)}; wait for it to finish "
+                         "(or stop it), then run this command again")
 
 
 def _holder(root: Path) -> str:

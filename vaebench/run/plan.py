@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from vaebench.checkpoint_plan import CheckpointPlan
 from vaebench.data import FILE_DATASETS, DataSource, get_dataset
@@ -17,7 +18,10 @@ from vaebench.environment import check_precision
 from vaebench.errors import VaebenchError
 from vaebench.grid import Cell, Preset, check_batch_fits
 from vaebench.metrics.spec import MetricSettings
-from vaebench.models import get_model_class
+from vaebench.models import MODELS, get_model_class
+from vaebench.results.layout import GRID_FILE
+from vaebench.results.records import read_grid
+from vaebench.run.grid_size import check_grid_size
 from vaebench.run.shards import shard_cells
 
 
@@ -56,10 +60,10 @@ class Plan:
 
 
 def make_plan(preset: Preset, data_source: DataSource | None = None, shard: tuple[int, int] | None = None,
-              precision: str = "float32") -> Plan:
+              precision: str = "float32", large_grid: bool = False) -> Plan:
     """The preset's grid (or shard ``(k, n)`` of it) checked against its datasets, trained at ``precision`` (checked
-    against this backend); a VaebenchError names the first problem. Builds the datasets (cached for the run), writes
-    nothing."""
+    against this backend), and within :mod:`vaebench.run.grid_size`'s bounds unless ``large_grid``; a VaebenchError
+    names the first problem. Builds the datasets (cached for the run), writes nothing."""
     check_precision(precision)
     grid = tuple(preset.cells())
     datasets = sorted({cell.dataset for cell in grid})
@@ -69,9 +73,21 @@ def make_plan(preset: Preset, data_source: DataSource | None = None, shard: tupl
     if data_source is not None and data_source.has_table_options and "csv" not in datasets:
         raise VaebenchError("--label-column, --factor-columns and --categorical apply to --dataset csv only")
     cells = tuple(shard_cells(list(grid), *shard)) if shard is not None else grid
+    if not large_grid:
+        check_grid_size(cells)
     for cell in cells:
         dataset = dataset_for(cell, data_source)
         if get_model_class(cell.model).needs_labels() and not dataset.num_classes:
             raise VaebenchError(f"model {cell.model} needs labels, which dataset {cell.dataset!r} does not have")
         check_batch_fits(cell.batch_size, dataset.shape)
     return Plan(preset, grid, cells, data_source, shard, precision)
+
+
+def check_recorded_models(results_dir: Path) -> None:
+    """Refuse a results dir whose grid.json records a cell of a model vaebench does not have (a foreign or
+    hand-edited grid), in one line naming the cell, before a run adds to it."""
+    path = Path(results_dir) / GRID_FILE
+    for name, params in read_grid(results_dir).cells.items():
+        if params.get("model") not in MODELS:
+            raise VaebenchError(f"corrupt results file {path}: cell {name} is of model {params.get('model')!r}, which "
+                                f"vaebench does not have; accepted: {', '.join(MODELS)}")

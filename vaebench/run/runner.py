@@ -8,7 +8,7 @@ their arguments, so other executors can map them over packs and cells.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -24,11 +24,10 @@ from vaebench.metrics.spec import MetricSettings
 from vaebench.quiet_backend import load_backend_quietly
 from vaebench.results.experiments import Experiment, load_network
 from vaebench.results.files import check_writable
-from vaebench.results.layout import ENCODER, METRICS_FILE
-from vaebench.results.records import (CellStatus, cell_status, read_metrics, read_params, record_cells,
-                                      write_metrics)
+from vaebench.results.layout import ENCODER, METRICS_FILE, snapshot_dirs
+from vaebench.results.records import CellStatus, cell_status, read_metrics, read_params, record_cells
 from vaebench.run.checkpoints import CheckpointScorer
-from vaebench.run.plan import Plan, dataset_for
+from vaebench.run.plan import Plan, check_recorded_models, dataset_for
 from vaebench.run.scoring_pool import PoolCounts, ScoringPool, auto_workers, usable_cores
 
 
@@ -59,13 +58,17 @@ class GridStatus:
 
 
 def data_changed(cell: Cell, cell_dir: Path, data_path=None) -> bool:
-    """Whether ``data_path`` is not the data the trained cell was last scored on, or else trained on (their
-    fingerprints in metrics.json, params.json). Built-in datasets and cells stored without a fingerprint
-    (older results) never count as changed."""
+    """Whether ``data_path`` is not the data the trained cell, or one of its snapshots, was last scored on, or else
+    trained on (their fingerprints in each metrics.json, params.json). Built-in datasets and cells stored without a
+    fingerprint (older results) never count as changed."""
     current = dataset_for(cell, data_path).fingerprint
-    scored, trained = read_metrics(cell_dir), read_params(cell_dir)
-    before = (scored.data if scored else None) or (trained.data if trained else None)
-    return current is not None and before is not None and before != current
+    trained = read_params(cell_dir)
+    for folder in (cell_dir, *snapshot_dirs(cell_dir).values()):
+        scored = read_metrics(folder)
+        before = (scored.data if scored else None) or (trained.data if trained else None)
+        if current is not None and before is not None and before != current:
+            return True
+    return False
 
 
 def check_same_data(cells: list[Cell], results_dir: Path, data_path=None, allow_changed_data: bool = False) -> None:
@@ -87,6 +90,7 @@ def _changed_data_error(cell: Cell, data_path) -> VaebenchError:
 def plan_grid(plan: Plan, results_dir: Path, allow_changed_data: bool = False) -> GridStatus:
     """Record the plan's cells in the results dir, before any training starts, and find which of them need work."""
     check_writable(results_dir)
+    check_recorded_models(results_dir)
     check_same_data(plan.cells, results_dir, plan.data_source, allow_changed_data)
     record_cells(results_dir, {cell.name: cell.to_params() for cell in plan.cells},
                  {plan.preset.name: plan.preset.description})
@@ -100,8 +104,10 @@ def score(cell: Cell, cell_dir: Path, metric_settings: MetricSettings, metrics: 
           data_path: str | None = None, allow_changed_data: bool = False):
     """Score the cell and its snapshots, then draw its pictures while its weights are at hand (``vaebench.pictures.draw``).
 
-    On data other than the cell's (:func:`data_changed`, allowed explicitly) every metric is computed
-    again and metrics.json records the fingerprint of the data scored.
+    On data other than the cell's (:func:`data_changed`, allowed explicitly) every metric of the cell and of each
+    snapshot is computed again into a fresh record that names the data scored, each folder's written once, whole
+    (see :func:`vaebench.metrics.scoring.score_context`): a folder still scored on other data after a kill is found
+    by :func:`data_changed` again.
     """
     from vaebench.metrics import score_cell, score_snapshots
 
@@ -118,11 +124,9 @@ def score(cell: Cell, cell_dir: Path, metric_settings: MetricSettings, metrics: 
         if reads != tuple(dataset.shape):
             raise VaebenchError(f"cell {cell.name} reads observations of shape {reads}; {data_path.path} now gives "
                                 f"{tuple(dataset.shape)} (its columns or categories changed): it cannot score this data")
-    record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
-    score_snapshots(cell_dir, dataset, metric_settings, metrics=metrics, force=force or changed)
-    if changed:
-        record = replace(record, data=dataset.fingerprint)
-        write_metrics(cell_dir, record)
+    rescored_on = dataset.fingerprint if changed else None
+    record = score_cell(cell_dir, dataset, metric_settings, metrics=metrics, force=force, rescored_on=rescored_on)
+    score_snapshots(cell_dir, dataset, metric_settings, metrics=metrics, force=force, rescored_on=rescored_on)
     from vaebench.pictures.draw import draw_pictures, pictures_to_draw
 
     if pictures_to_draw(cell_dir):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 from collections import Counter
@@ -32,6 +33,7 @@ from vaebench.preset_files import read_preset_table
 from vaebench.protocol import metric_label, study_protocol
 from vaebench.results.experiments import (Experiment, checkpoints_frame, load_experiments, load_references, metrics_frame,
                                           scores_by_step_frame)
+from vaebench.results.files import results_dir_error
 from vaebench.results.layout import CHECKPOINTS_FILE, HISTORY_FILE, LATENTS_FILE, METRICS_FILE, PICTURES_DIR, PICTURES_FILE
 from vaebench.results.records import (CELL_KEYS, CHECKPOINT_COLUMNS, CellStatus, ImagePictures, Params, TablePictures,
                                       cell_status, read_grid)
@@ -129,6 +131,8 @@ class Site:
 
     # --- reading ---------------------------------------------------------------
     def _read(self):
+        if os.path.lexists(self.results_dir) and not self.results_dir.is_dir():
+            raise results_dir_error(self.results_dir)
         if not self.results_dir.is_dir():
             raise VaebenchError(f"results dir {self.results_dir} does not exist; run `vaebench run grid` first")
         grid = [name for name in read_grid(self.results_dir).cells if self.holds(name)]
@@ -142,7 +146,8 @@ class Site:
             title = display.cell_title(experiment.record)
 
             def problem(status, reason):
-                problems.append({"name": experiment.name, "title": title, "status": status, "reason": reason})
+                problems.append({"name": experiment.name, "title": title, "status": status,
+                                 "reason": self._relative(reason)})
 
             if experiment.status == CellStatus.FAILED:
                 problem(experiment.status, experiment.record.failure.reason)
@@ -169,11 +174,16 @@ class Site:
                     problem("pictures not drawn", PICTURES_NOT_DRAWN.removeprefix("pictures not drawn: "))
             except VaebenchError as error:
                 problem(f"corrupt {PICTURES_FILE}", str(error))
-                self.pictures[experiment.name], self.unreadable_pictures[experiment.name] = None, str(error)
+                self.pictures[experiment.name], self.unreadable_pictures[experiment.name] = None, self._relative(str(error))
             done.append(experiment)
         for name in sorted(set(grid) - seen):
             problems.append({"name": name, "status": CellStatus.PENDING, "reason": "not trained yet"})
         return done, sorted(problems, key=lambda p: p["name"])
+
+    def _relative(self, reason: str) -> str:
+        """A problem's reason with the paths in it relative to the results dir: the page shows no folder of the
+        machine that built it."""
+        return reason.replace(f"{self.results_dir}{os.sep}", "")
 
     def holds(self, cell_name: str) -> bool:
         """Whether the cell of this name is the study's: every cell, or those of its data."""

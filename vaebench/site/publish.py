@@ -10,7 +10,9 @@ would be built from the same inputs carries the earlier one over (``Earlier.carr
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import glob
 import hashlib
 import json
@@ -112,17 +114,45 @@ def publish(out_dir: Path, grid_dirs: list[Path], write: Callable[[Path, Earlier
     out_dir = Path(out_dir)
     ours, recorded = _earlier_build(out_dir, grid_dirs)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for killed in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
-        if STAGING_DIR.fullmatch(killed.name) and killed.is_dir() and not killed.is_symlink():
-            shutil.rmtree(killed)
     staging = make_staging_dir(out_dir)
     try:
-        with naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
-            earlier = Earlier(out_dir, recorded)
-            write(staging, earlier)
-            _swap_in(staging, out_dir, ours, warn or _warn, earlier)
+        with _held(staging):
+            _remove_killed_builds(out_dir, staging)
+            with naming(out_dir):  # no results lock: the build only reads, and every results file is replaced atomically
+                earlier = Earlier(out_dir, recorded)
+                write(staging, earlier)
+                _swap_in(staging, out_dir, ours, warn or _warn, earlier)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _held(staging: Path):
+    """Hold a build's staging folder (an OS lock on the folder, which a killed build releases with its death), so
+    that another build tells this live one from a killed one's leftover."""
+    descriptor = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _remove_killed_builds(out_dir: Path, own: Path) -> None:
+    """Remove the staging folders killed builds of ``out_dir`` left beside it; refuse while another build holds its own."""
+    for other in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging-*"):
+        if other == own or not STAGING_DIR.fullmatch(other.name) or not other.is_dir() or other.is_symlink():
+            continue
+        descriptor = os.open(other, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VaebenchError(f"--out {out_dir} is being built by another vaebench build-site now (its staging folder "
+                                f"{other.name}); wait for it to finish, then build again") from None
+        else:
+            shutil.rmtree(other)
+        finally:
+            os.close(descriptor)
 
 
 def _warn(message: str) -> None:
@@ -138,6 +168,9 @@ def _earlier_build(out_dir: Path, grid_dirs: list[Path]) -> tuple[dict[str, dict
     file is replaced only by the file of the same name this build writes, and never removed.
     """
     out = out_dir.resolve()
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise VaebenchError(f"--out {out_dir} is a link to {os.readlink(out_dir)}, which does not exist; "
+                            "choose a folder for the site (new, empty, or an earlier site)")
     if out_dir.exists() and not out_dir.is_dir():
         raise VaebenchError(f"--out {out_dir} is a file; expected a folder for the site (new, empty, or an earlier site)")
     for grid_dir in grid_dirs:
