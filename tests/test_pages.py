@@ -25,8 +25,8 @@ from vaebench.site.publish import Earlier
 from vaebench.site.studies import study_dirs
 
 RESULTS = Path(__file__).parent.parent / "results"
-#: the studies the site publishes from the committed results
-PUBLISHED = ("study", "tables", "two_views", "sequences")
+#: every study committed under results/ (a folder holding a grid.json)
+PUBLISHED = tuple(sorted(path.parent.name for path in RESULTS.glob("*/grid.json")))
 
 
 def _marks(node):
