@@ -96,10 +96,11 @@ def test_the_study_page_shows_the_ladder_from_the_cells_snapshots(tmp_path):
             params = json.loads((root / name / "params.json").read_text())
             (root / name / "params.json").write_text(json.dumps({**params, "steps": 12000}))
             names.append(name)
-    write_grid(root, names)
+    write_grid(root, names + ["dsprites64/beta_vae-beta8/conv/z10/s0"])  # a ladder still training: one cell pending
     index = build_site(root, tmp_path / "site")
     page = index.read_text()
     assert "Does the verdict survive longer training?" in page
+    assert "9 trained cells of the grid's 10 (1 still to train)" in " ".join(page.split())  # said on the first screen
     assert "From 3,000 to 6,000 steps 9 of 9 cells improved" in page
     data = (index.parent / "data" / "metrics.js").read_text()
     budgets = json.loads(data.split("window.VAEBENCH_DATA.budgets = ")[1].split(";\n")[0])
