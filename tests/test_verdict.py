@@ -204,9 +204,9 @@ def test_settings_above_and_below_a_linear_code_are_told_apart():
                               [{"title": LINEAR_CODE, "latent_dim": 10, "metric": "mig", "value": 0.5}])
     best = verdict(_cells(scores), references=references).finding("mig").sizes[0]
     assert best.below_linear == (2, 3, pytest.approx(0.10))
-    assert ("2 of 3 settings at z = 4 score below the linear code (PCA of the pixels) on the MIG, by their mean (the "
+    assert ("2 of 3 settings at z = 4 score below the linear code (PCA of the inputs) on the MIG, by their mean (the "
             "linear code's: 0.100).") in best.lines
-    assert best.answer.endswith("; 2 of 3 settings at z = 4 score below the linear code (PCA of the pixels) on the MIG, "
+    assert best.answer.endswith("; 2 of 3 settings at z = 4 score below the linear code (PCA of the inputs) on the MIG, "
                                 "by their mean (the linear code's: 0.100).")  # on the first screen too
     lower = verdict(_cells({"recon_bce": {"a": [50.0, 51.0], "b": [60.0, 61.0]}}), references=references)
     assert lower.finding("recon_bce").sizes[0].below_linear is None  # no linear code has it

@@ -22,7 +22,7 @@ SYMBOLS = {
     "classifier_weight": "classifier weight", "align": "alignment weight", "decoder_mode": "decoder",
 }
 #: calibration rows (``vaebench.run.references``) as the report names them, in the order it lists them
-REFERENCE_TITLES = {"mean_image": "mean image", "random": "random code, N(0, I)", "pca": "linear code (PCA of the pixels)",
+REFERENCE_TITLES = {"mean_image": "mean image", "random": "random code, N(0, I)", "pca": "linear code (PCA of the inputs)",
                     "untrained": "untrained encoder (step 0)", "chance": "chance (1/K)"}
 #: the calibration rows as a chart's reference line names them, where the title is too long to write beside it
 REFERENCE_LINE_TITLES = {"pca": "linear code (PCA)", "random": "random code"}
