@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study_results import SETTINGS, write_cell, write_grid
+from study_results import SETTINGS, write_cell, write_grid, write_study
 from vaebench.site.convergence import CHANGE_P as PAIRED_P, RANKING_TAU
 from vaebench.site.ladder import ladder
 from vaebench.site.studies import build_site
@@ -101,6 +101,8 @@ def test_the_study_page_shows_the_ladder_from_the_cells_snapshots(tmp_path):
     page = index.read_text()
     assert "Does the verdict survive longer training?" in page
     assert "9 trained cells of the grid's 10 (1 still to train)" in " ".join(page.split())  # said on the first screen
+    overview = build_site([root, write_study(tmp_path / "other")], tmp_path / "both").read_text()  # the overview too
+    assert "9 trained cells of 3 settings; latent sizes 10; seeds 0, 1, 2; 1 more cell still to train." in " ".join(overview.split())
     assert "From 3,000 to 6,000 steps 9 of 9 cells improved" in page
     data = (index.parent / "data" / "metrics.js").read_text()
     budgets = json.loads(data.split("window.VAEBENCH_DATA.budgets = ")[1].split(";\n")[0])

@@ -120,5 +120,6 @@ def _overview_entry(site: Site) -> dict:
     found = site.verdict
     return {"name": name, "question": run["description"], "dataset": run["dataset"], "cells": len(site.experiments),
             "settings": len({site.setting_of(e.record) for e in site.experiments}), "seeds": run["seeds"],
-            "latent_dims": run["latent_dims"], "answer": found.headline if found is not None else None,
+            "latent_dims": run["latent_dims"], "pending": run["pending"],
+            "answer": found.headline if found is not None else None,
             "pages": [{"nav": page.nav, "url": f"{name}/{page.file}"} for page in PAGES.values()]}
