@@ -108,3 +108,17 @@ def test_the_study_page_shows_the_ladder_from_the_cells_snapshots(tmp_path):
     budgets = json.loads(data.split("window.VAEBENCH_DATA.budgets = ")[1].split(";\n")[0])
     assert sorted({row["step"] for row in budgets}) == list(STEPS)
     assert {row["n"] for row in budgets} == {3}
+
+
+def test_five_cells_that_all_improve_are_not_called_converged():
+    """With 5 cells the signed-rank test's smallest p is 2/2^5 = 0.0625: 'no significant change' there says nothing."""
+    few = _frame(lambda k, seed, step: 100 - 10 * STEPS.index(step) + k, seeds=1)[lambda f: f["setting"] < "setting 5"]
+    [finding] = ladder(few.assign(metric="recon_bce"), ("recon_bce",))
+    assert [(c.better, c.worse, c.cells) for c in finding.changes] == [(5, 0, 5), (5, 0, 5)]
+    assert not finding.decidable and not finding.converged
+    text = " ".join(finding.lines)
+    assert "too few cells for the test to reach p < 0.01" in text and "the ranking is converged" not in text
+    assert "whether the ranking converged cannot be told" in text
+    # eight moving cells can reach it (2/2^8 < 0.01): then the test decides
+    eight = _frame(lambda k, seed, step: 100 - 10 * STEPS.index(step) + k, seeds=1)[lambda f: f["setting"] < "setting 8"]
+    assert ladder(eight.assign(metric="recon_bce"), ("recon_bce",))[0].decidable

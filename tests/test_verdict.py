@@ -138,6 +138,20 @@ def _cells(scores: dict, latent_dim: int = 4) -> pd.DataFrame:
                          for seed, v in enumerate(values)])
 
 
+def test_a_grid_too_small_for_the_paired_test_is_not_called_converged():
+    """Six cells that all improve (a smoke grid): the signed-rank test's smallest p is 2/2^6 = 0.031, never below 0.01,
+    so its 'no significant change' cannot stand for convergence."""
+    final = {name: [value] for name, value in zip("abcdef", (0.3, 0.25, 0.2, 0.15, 0.1, 0.05))}
+    rows = [{"setting": s, "seed": 0, "step": step, "metric": "mig", "value": v[0] - 0.05 * (step == 100),
+             "points": float("nan")} for s, v in final.items() for step in (100, 300)]
+    found = verdict(_cells({"mig": final}), checkpoints=pd.DataFrame(rows)).finding("mig").convergence
+    assert (found.change.better, found.change.worse) == (6, 0) and not found.significant
+    assert not found.decidable and not found.ranking_converged
+    [change, ranking] = found.lines
+    assert "convergence cannot be told: with 6 cells that moved, the test's smallest p is 0.0312, not below 0.01" in change
+    assert "not converged for ranking" in ranking
+
+
 def test_a_score_that_moves_the_same_way_in_every_seed_is_still_improving():
     final = {"a": [0.30, 0.31, 0.32, 0.33, 0.34], "b": [0.20, 0.21, 0.22, 0.23, 0.24], "c": [0.1, 0.11, 0.12, 0.13, 0.14]}
     rows = [{"setting": s, "seed": seed, "step": step, "metric": "mig", "value": v - (0.05 + 0.001 * seed) * (step == 100),

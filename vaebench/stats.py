@@ -406,6 +406,13 @@ class PairedChange:
     #: two-sided Wilcoxon signed-rank p of the cells' changes (cells that did not move dropped); 1 when none moved
     p: float
 
+    def can_reach(self, level: float) -> bool:
+        """Whether the test could find a change significant at ``level`` with these cells: its smallest two-sided p,
+        every moved cell moving one way, is 2 / 2^n (0.0625 for 5 cells). Where it cannot, "no significant change"
+        says nothing; where no cell moved at all, the absence of a change is plain."""
+        moved = self.better + self.worse
+        return moved == 0 or 2 * 0.5 ** moved < level
+
 
 def paired_change(frame: pd.DataFrame, before: int, after: int, higher_is_better: bool) -> PairedChange | None:
     """The paired change of a score from step ``before`` to step ``after`` (columns setting, seed, step, value),

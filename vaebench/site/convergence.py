@@ -62,8 +62,14 @@ class Convergence:
         return self.significant and abs(self.change.median) > (self.noise or 0.0)
 
     @property
+    def decidable(self) -> bool:
+        """Whether the paired test has cells enough to reach CHANGE_P: with fewer, convergence cannot be told."""
+        return self.change.can_reach(CHANGE_P)
+
+    @property
     def ranking_converged(self) -> bool:
-        return bool(self.taus) and all(tau >= RANKING_TAU for tau, _ in self.taus.values()) and not self.significant
+        return (self.decidable and bool(self.taus) and all(tau >= RANKING_TAU for tau, _ in self.taus.values())
+                and not self.significant)
 
     def _value(self, value: float) -> str:
         unit = SCORES[self.metric].unit
@@ -86,6 +92,9 @@ class Convergence:
         elif self.significant:
             bound = f"the measurement noise ({significant(self.noise)})" if self.noise is not None else "0"
             judged = f"a significant change whose median ({self._value(c.median)}) is no larger than {bound}"
+        elif not self.decidable:
+            judged = (f"convergence cannot be told: with {c.better + c.worse} cells that moved, the test's smallest p is "
+                      f"{significant(2 * 0.5 ** (c.better + c.worse))}, not below {CHANGE_P}")
         else:
             judged = f"no significant paired change ({p_value(c.p)})"
         out = [f"Along training, each cell against itself from step {before} to {after} (N = {c.cells} cells): better in "

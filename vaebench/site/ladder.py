@@ -65,10 +65,16 @@ class LadderFinding:
         return None if first is None or last is None else first.settings[0] in last.settings
 
     @property
+    def decidable(self) -> bool:
+        """Whether the last paired change has cells enough to reach CHANGE_P (with 7 moved cells or fewer it cannot)."""
+        return self.changes[-1].can_reach(CHANGE_P)
+
+    @property
     def converged(self) -> bool:
-        """The rule stated in advance: τ ≥ RANKING_TAU between the last two steps and no significant paired change."""
+        """The rule stated in advance: τ ≥ RANKING_TAU between the last two steps and no significant paired change
+        (from a test that could have found one)."""
         tau, _ = self.taus[tuple(self.steps[-2:])]
-        return bool(tau >= RANKING_TAU) and not moved(self.changes[-1])
+        return self.decidable and bool(tau >= RANKING_TAU) and not moved(self.changes[-1])
 
     def _named(self, rung: Rung) -> str:
         w = rung.winner
@@ -80,7 +86,8 @@ class LadderFinding:
 
     def _change(self, change: stats.PairedChange) -> str:
         a, b = change.steps
-        verdict = "still moving" if moved(change) else "no significant paired change"
+        verdict = ("still moving" if moved(change) else "no significant paired change" if change.can_reach(CHANGE_P)
+                   else f"too few cells for the test to reach p < {CHANGE_P}")
         return (f"From {_steps(a)} to {_steps(b)} steps {change.better} of {change.cells} cells improved and "
                 f"{change.worse} got worse (median change {significant(change.median)}"
                 f"{' ' + self.score.unit if self.score.unit else ''}; Wilcoxon signed-rank {p_value(change.p)}): "
@@ -100,8 +107,13 @@ class LadderFinding:
             lines.append(f"The {_steps(first.step)}-step verdict's first setting, {first.winner.settings[0]}, is {kept} "
                          f"at {_steps(last.step)} steps.")
         rule = f"τ ≥ {RANKING_TAU} and no significant paired change"
-        lines.append(f"Between {_steps(self.steps[-2])} and {_steps(last.step)} steps the ranking is "
-                     + (f"converged ({rule})." if self.converged else f"not converged (the rule: {rule})."))
+        between = f"Between {_steps(self.steps[-2])} and {_steps(last.step)} steps"
+        if not self.decidable:
+            lines.append(f"{between} whether the ranking converged cannot be told: the paired test has too few cells to "
+                         f"find a change (the rule: {rule}).")
+        else:
+            lines.append(f"{between} the ranking is "
+                         + (f"converged ({rule})." if self.converged else f"not converged (the rule: {rule})."))
         return lines
 
 
