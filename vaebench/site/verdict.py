@@ -190,40 +190,6 @@ class Finding:
             return None
         return "settings" if e.low >= MOST else "seeds" if e.high < MOST else "neither"
 
-    def _value(self, value: float) -> str:
-        return significant(value) + (f" {self.score.unit}" if self.score.unit else "")
-
-    @property
-    def best_phrase(self) -> str:
-        """"β-VAE (β = 16), z = 4 is best (median 0.167, P(best) = 0.97)", or the group that cannot be separated, or
-        the one setting that has the score (no winner of one)."""
-        w = self.winner
-        if self.settings == 1:
-            [name] = w.settings
-            return f"only {name} has it (median {self._value(w.medians[name])}, n = {self.cells} cells)"
-        if len(w.tied) > 1:
-            phrase = f"{_names(w.tied)} tie at a median of {self._value(w.medians[w.tied[0]])}"
-            rest = [name for name in w.settings if name not in w.tied]
-            return phrase + (f", and cannot be separated from {_names(rest)}" if rest else "")
-        if w.separated:
-            [name] = w.settings
-            return f"{name} is best (median {self._value(w.medians[name])}, P(best) = {_p(w.p_best[name])})"
-        chances = ", ".join(f"{name} {_p(w.p_best[name])}" for name in w.settings)
-        return f"{_names(w.settings)} cannot be separated at n = {w.seeds} seeds (P(best): {chances})"
-
-    @property
-    def cost_phrase(self) -> str | None:
-        """What the named setting pays in reconstruction against the best at its latent size; for a group, each member."""
-        if not self.cost:
-            return None
-        if len(self.cost) > 1:
-            paid = ", ".join(f"{name} +{significant(nats)}" for name, (nats, _, _) in self.cost.items())
-            return f"reconstruction cost against the best at the same latent size (nats): {paid}"
-        [(name, (nats, best, latent_dim))] = self.cost.items()
-        if nats == 0:
-            return f"it also reconstructs best at z = {latent_dim}"
-        return f"at {significant(nats)} nats more reconstruction error than the best at z = {latent_dim} ({best})"
-
     @property
     def effect_phrase(self) -> str | None:
         """Whether the setting moves the score (the permutation test) and how much of its variance it explains (ω² with
